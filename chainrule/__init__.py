@@ -1,0 +1,40 @@
+"""chainrule: a deep learning library built from the math up.
+
+    import chainrule as cr
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    (x ** 2).sum().backward()      # x.grad == 2x
+
+Tensors record the ops applied to them; ``backward()`` applies the chain rule in
+reverse (core/autograd.py). Function transforms live in ``chainrule.func``.
+"""
+from chainrule.core import autograd
+from chainrule.core.creation import (
+    arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like, linspace, logspace, ones,
+    ones_like, rand, rand_like, randint, randint_like, randn, randn_like, randperm, zeros, zeros_like,
+)
+from chainrule.core.dtypes import (
+    bool_, double, float16, float32, float64, get_default_dtype, half, int8, int16, int32, int64, long,
+    set_default_dtype, uint8,
+)
+from chainrule.core.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from chainrule.core.random import (
+    Generator, default_generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state,
+)
+from chainrule.core.tensor import Tensor, tensor
+from chainrule.ops import (
+    abs, acos, all, allclose, amax, amin, any, argmax, argmin, asin, atan, atan2, cat, ceil, chunk, clamp,
+    clone, cos, cosh, cumsum, diagonal, digamma, div, dot, einsum, eq, erf, erfinv, exp, expm1, flatten,
+    flip, floor, gather, ge, gt, index_select, isfinite, isinf, isnan, le, lgamma, log, log1p, log2, log10,
+    log_softmax, logical_and, logical_not, logical_or, logical_xor, logsumexp, lt, masked_fill, matmul,
+    max, maximum, mean, min, minimum, movedim, mul, mv, ne, neg, norm, one_hot, outer, pad, permute,
+    polygamma, pow, prod, reciprocal, relu, remainder, repeat, reshape, roll, round, rsqrt, scatter_add,
+    sigmoid, sign, sin, sinh, softmax, softplus, split, sqrt, square, squeeze, stack, std, sub, sum, t,
+    tan, tanh, transpose, tril, triu, trunc, unbind, unflatten, unsqueeze, var, where,
+)
+from chainrule.ops import add, expand  # noqa: F401  (also reachable as methods)
+
+bool = bool_  # noqa: A001  (PyTorch spells it chainrule.bool)
+float = float32  # noqa: A001
+int = int32  # noqa: A001
+
+__version__ = "0.1.0"

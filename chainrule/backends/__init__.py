@@ -1,0 +1,44 @@
+"""Array backends: the array module (``xp``) every op computes with.
+
+chainrule never calls NumPy directly inside an op. Each op asks its input for
+its array module, ``xp = array_module(x)``, and computes with ``xp``: NumPy for
+arrays in host memory, CuPy for arrays on a GPU. The special functions that
+NumPy lacks (erf, lgamma, digamma...) come from ``special_module(xp)``:
+SciPy's ``scipy.special`` for NumPy, ``cupyx.scipy.special`` for CuPy.
+"""
+from chainrule.backends.numpy_backend import numpy_module
+
+__all__ = ["array_module", "special_module", "numpy_module", "cupy_module", "is_cupy_array"]
+
+
+def cupy_module():
+    """Return the ``cupy`` module, or raise a clear error if it cannot be used."""
+    try:
+        import cupy
+    except ImportError as error:  # pragma: no cover - depends on the machine
+        raise RuntimeError(
+            "device 'cuda' needs CuPy: install it with `pip install chainrule[cuda]` "
+            "(cupy-cuda12x) on a machine with an NVIDIA GPU"
+        ) from error
+    return cupy
+
+
+def is_cupy_array(array) -> bool:
+    """True for a CuPy ndarray (checked by type name, so CuPy need not be installed)."""
+    return type(array).__module__.startswith("cupy")
+
+
+def array_module(array):
+    """The array module that owns ``array``: ``numpy`` or ``cupy``."""
+    if is_cupy_array(array):
+        return cupy_module()
+    return numpy_module()
+
+
+def special_module(xp):
+    """Special functions (erf, erfinv, gammaln, digamma, ...) for the array module ``xp``."""
+    if xp.__name__ == "cupy":
+        import cupyx.scipy.special as special
+        return special
+    import scipy.special as special
+    return special

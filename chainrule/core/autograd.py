@@ -1,0 +1,210 @@
+"""Reverse-mode automatic differentiation: the backward walk.
+
+The graph is made of tensors: a tensor made by a primitive remembers the
+primitive (``_op``), its input tensors (``_inputs``) and the op's parameters.
+Backpropagation is the chain rule applied in reverse topological order:
+
+    ∂L/∂x = Σ over the ops y = f(..., x, ...) that used x of  vjp_f,x(∂L/∂y)
+
+1. sort the tensors so that every tensor comes after the tensors it was made from;
+2. walk that order backwards, starting with ∂L/∂L = 1 (or the given ``gradient``);
+3. at each tensor, ask its primitive for each input's share of the gradient,
+   un-broadcast it to the input's shape, and add it to that input's running sum;
+4. at a leaf, add the finished gradient into ``leaf.grad``.
+"""
+from chainrule.core.grad_mode import set_grad_enabled
+
+
+def unbroadcast(grad, shape):
+    """Sum ``grad`` down to ``shape``: the adjoint of NumPy broadcasting.
+
+    If ``x`` of shape ``shape`` was broadcast to ``grad.shape`` in the forward pass,
+    every copy of an element received part of the gradient, so the gradient of
+    ``x`` is the sum over the broadcast axes. This is the one place in chainrule
+    that un-broadcasts gradients.
+    """
+    shape = tuple(shape)
+    if grad.shape == shape:
+        return grad
+    leading = grad.ndim - len(shape)
+    if leading < 0:
+        raise RuntimeError(f"unbroadcast: gradient of shape {grad.shape} cannot be summed to shape {shape}")
+    axes = tuple(range(leading)) + tuple(
+        leading + i for i, size in enumerate(shape) if size == 1 and grad.shape[leading + i] != 1
+    )
+    if axes:
+        grad = grad.sum(dim=axes, keepdim=True)
+    if grad.shape != shape:
+        grad = grad.reshape(shape)
+    return grad
+
+
+def topological_order(roots):
+    """The tensors that ``roots`` depend on (and that require grad), parents before children.
+
+    An iterative depth-first search, so deep graphs (long RNN unrolls) do not hit
+    Python's recursion limit.
+    """
+    order, visited = [], set()
+    stack = [(root, False) for root in roots]
+    while stack:
+        tensor, children_done = stack.pop()
+        if children_done:
+            order.append(tensor)
+            continue
+        if id(tensor) in visited:
+            continue
+        visited.add(id(tensor))
+        stack.append((tensor, True))
+        for parent in tensor._inputs or ():
+            if parent.requires_grad and id(parent) not in visited:
+                stack.append((parent, False))
+    return order
+
+
+def _freed_graph_error(tensor):
+    return RuntimeError(
+        f"backward: trying to backward through the graph a second time (at '{tensor._op.name}'); "
+        "its saved values were freed by the first backward. Pass retain_graph=True to the first "
+        "backward() (or to chainrule.autograd.grad) if you need to walk the graph again."
+    )
+
+
+def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inputs=None):
+    """Backpropagate ``root_grads`` from ``roots``.
+
+    With ``inputs=None`` the finished gradients are added into ``.grad`` of every
+    leaf that requires grad (``Tensor.backward``). With a list of ``inputs`` they
+    are returned instead, one per input, and no ``.grad`` is touched
+    (``chainrule.autograd.grad`` and ``chainrule.func``).
+    """
+    order = topological_order(roots)
+    targets = None if inputs is None else {id(t): None for t in inputs}
+
+    # Which tensors lead to a target? Only their gradients are worth computing.
+    leads_to_target = {}
+    for tensor in order:
+        if targets is None:
+            reaches = tensor._op is None or tensor._inputs is None
+        else:
+            reaches = id(tensor) in targets
+        for parent in tensor._inputs or ():
+            reaches = reaches or leads_to_target.get(id(parent), False)
+        leads_to_target[id(tensor)] = reaches
+
+    grads = {}
+    for root, grad in zip(roots, root_grads):
+        grads[id(root)] = grad if id(root) not in grads else grads[id(root)] + grad
+
+    with set_grad_enabled(create_graph):
+        for tensor in reversed(order):
+            grad = grads.pop(id(tensor), None)
+            if grad is None or not leads_to_target[id(tensor)]:
+                continue
+            if targets is not None and id(tensor) in targets:
+                targets[id(tensor)] = grad
+            elif targets is None and (tensor._op is None or tensor._retains_grad):
+                _accumulate_into_grad(tensor, grad, create_graph)
+            if tensor._op is None:
+                continue
+            if tensor._inputs is None:
+                raise _freed_graph_error(tensor)
+            for index, parent in enumerate(tensor._inputs):
+                if not (parent.requires_grad and leads_to_target.get(id(parent), False)):
+                    continue
+                parent_grad = tensor._op.vjp(index, grad, tensor, *tensor._inputs, **tensor._params)
+                parent_grad = unbroadcast(parent_grad, parent.shape)
+                if parent_grad.dtype != parent.dtype:
+                    parent_grad = parent_grad.to(parent.dtype)
+                previous = grads.get(id(parent))
+                grads[id(parent)] = parent_grad if previous is None else previous + parent_grad
+            if not retain_graph:
+                tensor._inputs = None
+                tensor._params = None
+
+    if targets is None:
+        return None
+    return [targets[id(t)] for t in inputs]
+
+
+def _accumulate_into_grad(tensor, grad, create_graph):
+    """Add ``grad`` into ``tensor.grad`` as PyTorch does: sum over backward calls."""
+    from chainrule.core.tensor import Tensor
+
+    if create_graph:
+        tensor.grad = grad if tensor.grad is None else tensor.grad + grad
+        return
+    if tensor.grad is None:
+        # Own the memory: the walk may hand the same array to several tensors, or a
+        # read-only broadcast view, and optimizers and zero_grad write into .grad.
+        xp = grad.xp
+        tensor.grad = Tensor._wrap(xp.array(grad.data, copy=True, order="C"))
+    else:
+        tensor.grad.data += grad.data
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=False):
+    """Gradients of ``outputs`` with respect to ``inputs``, returned instead of accumulated.
+
+    Computes ``Σ_k grad_outputs[k]ᵀ ∂outputs[k]/∂inputs[i]`` for each input ``i``, as
+    ``torch.autograd.grad`` does. With ``create_graph=True`` the result is itself
+    differentiable.
+
+    Example:
+        >>> import chainrule as cr
+        >>> x = cr.tensor(3.0, requires_grad=True)
+        >>> (dx,) = cr.autograd.grad(x ** 3, x, create_graph=True)   # 3x² = 27
+        >>> (d2x,) = cr.autograd.grad(dx, x)                          # 6x = 18
+        >>> dx.item(), d2x.item()
+        (27.0, 18.0)
+    """
+    from chainrule.core.tensor import Tensor
+
+    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    single_input = isinstance(inputs, Tensor)
+    inputs = [inputs] if single_input else list(inputs)
+    if grad_outputs is None:
+        grad_outputs = [None] * len(outputs)
+    elif isinstance(grad_outputs, Tensor):
+        grad_outputs = [grad_outputs]
+    for t in inputs:
+        if not t.requires_grad:
+            raise RuntimeError(
+                f"autograd.grad: an input of shape {t.shape} does not require grad; "
+                "call .requires_grad_() on it before computing the outputs"
+            )
+    root_grads = [_initial_grad(out, g, "autograd.grad") for out, g in zip(outputs, grad_outputs)]
+    if retain_graph is None:
+        retain_graph = create_graph
+    roots = [out for out in outputs if out.requires_grad]
+    root_grads = [g for out, g in zip(outputs, root_grads) if out.requires_grad]
+    results = run_backward(roots, root_grads, retain_graph, create_graph, inputs=inputs)
+    for t, r in zip(inputs, results):
+        if r is None and not allow_unused:
+            raise RuntimeError(
+                f"autograd.grad: an input of shape {t.shape} was not used to compute the outputs; "
+                "pass allow_unused=True to get None for it"
+            )
+    return tuple(results)
+
+
+def _initial_grad(output, gradient, caller):
+    """∂L/∂output to start the walk with: ``gradient``, or 1 for a scalar output."""
+    from chainrule.core.tensor import Tensor, tensor as make_tensor
+
+    if gradient is None:
+        if output.numel() != 1:
+            raise RuntimeError(
+                f"{caller}: grad can be implicitly created only for scalar outputs, but the output has "
+                f"shape {output.shape}; pass gradient= (a tensor of that shape, ∂L/∂output), "
+                "or reduce the output first (e.g. output.sum())"
+            )
+        return Tensor._wrap(output.xp.ones(output.shape, dtype=output.dtype))
+    if not isinstance(gradient, Tensor):
+        gradient = make_tensor(gradient, dtype=output.dtype)
+    if tuple(gradient.shape) != tuple(output.shape):
+        raise RuntimeError(
+            f"{caller}: gradient has shape {gradient.shape} but the output has shape {output.shape}; "
+            "they must match"
+        )
+    return gradient

@@ -1,0 +1,308 @@
+"""Elementwise primitives of two inputs, with NumPy broadcasting.
+
+Each rule returns the gradient at the broadcast shape; the backward walk sums it
+back to the input's shape (``unbroadcast`` in core/autograd.py, the one place that
+does so).
+"""
+from chainrule.core.primitive import Primitive, apply
+from chainrule.ops.convert import check_broadcast, promote_pair
+
+
+class Add(Primitive):
+    name = "add"
+    formula = r"z = x + y"
+    derivatives = (r"\bar{x} = \bar{z}", r"\bar{y} = \bar{z}")
+
+    @staticmethod
+    def forward(xp, x, y):
+        return x + y
+
+    @staticmethod
+    def grad_x(g, out, x, y):
+        return g
+
+    @staticmethod
+    def grad_y(g, out, x, y):
+        return g
+
+    vjps = (grad_x, grad_y)
+
+
+class Sub(Primitive):
+    name = "sub"
+    formula = r"z = x - y"
+    derivatives = (r"\bar{x} = \bar{z}", r"\bar{y} = -\bar{z}")
+
+    @staticmethod
+    def forward(xp, x, y):
+        return x - y
+
+    @staticmethod
+    def grad_x(g, out, x, y):
+        return g
+
+    @staticmethod
+    def grad_y(g, out, x, y):
+        return -g
+
+    vjps = (grad_x, grad_y)
+
+
+class Mul(Primitive):
+    name = "mul"
+    formula = r"z = x \cdot y"
+    derivatives = (r"\bar{x} = \bar{z}\, y", r"\bar{y} = \bar{z}\, x")
+
+    @staticmethod
+    def forward(xp, x, y):
+        return x * y
+
+    @staticmethod
+    def grad_x(g, out, x, y):
+        return g * y
+
+    @staticmethod
+    def grad_y(g, out, x, y):
+        return g * x
+
+    vjps = (grad_x, grad_y)
+
+
+class Div(Primitive):
+    name = "div"
+    formula = r"z = x / y"
+    derivatives = (r"\bar{x} = \bar{z} / y", r"\bar{y} = -\bar{z}\, x / y^2")
+
+    @staticmethod
+    def forward(xp, x, y):
+        return x / y
+
+    @staticmethod
+    def grad_x(g, out, x, y):
+        return g / y
+
+    @staticmethod
+    def grad_y(g, out, x, y):
+        return -(g * x) / (y * y)
+
+    vjps = (grad_x, grad_y)
+
+
+class Pow(Primitive):
+    name = "pow"
+    formula = r"z = x^{y}"
+    derivatives = (r"\bar{x} = \bar{z}\, y\, x^{y-1}", r"\bar{y} = \bar{z}\, x^{y} \ln x")
+
+    @staticmethod
+    def forward(xp, x, y):
+        return xp.power(x, y)
+
+    @staticmethod
+    def grad_x(g, out, x, y):
+        # y·x^(y−1); where y == 0 the derivative is 0 even at x = 0 (PyTorch does the same).
+        return where(y == 0, 0.0, g * y * pow(x, y - 1))
+
+    @staticmethod
+    def grad_y(g, out, x, y):
+        # x^y ln x; at x = 0 with y ≥ 0 the limit is 0, not nan.
+        from chainrule.ops.elementwise import log
+        at_zero = (x == 0) & (y >= 0)
+        safe_x = where(at_zero, 1.0, x)
+        return where(at_zero, 0.0, g * out * log(safe_x))
+
+    vjps = (grad_x, grad_y)
+
+
+class Maximum(Primitive):
+    name = "maximum"
+    formula = r"z = \max(x, y)"
+    derivatives = (
+        r"\bar{x} = \bar{z}\,([x > y] + \tfrac{1}{2}[x = y])",
+        r"\bar{y} = \bar{z}\,([y > x] + \tfrac{1}{2}[x = y])",
+    )
+
+    @staticmethod
+    def forward(xp, x, y):
+        return xp.maximum(x, y)
+
+    @staticmethod
+    def grad_x(g, out, x, y):
+        return g * _share(x, y)
+
+    @staticmethod
+    def grad_y(g, out, x, y):
+        return g * _share(y, x)
+
+    vjps = (grad_x, grad_y)
+
+
+class Minimum(Primitive):
+    name = "minimum"
+    formula = r"z = \min(x, y)"
+    derivatives = (
+        r"\bar{x} = \bar{z}\,([x < y] + \tfrac{1}{2}[x = y])",
+        r"\bar{y} = \bar{z}\,([y < x] + \tfrac{1}{2}[x = y])",
+    )
+
+    @staticmethod
+    def forward(xp, x, y):
+        return xp.minimum(x, y)
+
+    @staticmethod
+    def grad_x(g, out, x, y):
+        return g * _share(y, x)
+
+    @staticmethod
+    def grad_y(g, out, x, y):
+        return g * _share(x, y)
+
+    vjps = (grad_x, grad_y)
+
+
+def _share(winner, other):
+    """1 where ``winner`` > ``other``, ½ at ties, 0 elsewhere: who gets the gradient of max."""
+    wins = (winner > other).to(winner.dtype)
+    ties = (winner == other).to(winner.dtype)
+    return wins + ties * 0.5
+
+
+class Atan2(Primitive):
+    name = "atan2"
+    formula = r"z = \operatorname{atan2}(y, x)"
+    derivatives = (r"\bar{y} = \bar{z}\, x / (x^2 + y^2)", r"\bar{x} = -\bar{z}\, y / (x^2 + y^2)")
+
+    @staticmethod
+    def forward(xp, y, x):
+        return xp.arctan2(y, x)
+
+    @staticmethod
+    def grad_y(g, out, y, x):
+        return g * x / (x * x + y * y)
+
+    @staticmethod
+    def grad_x(g, out, y, x):
+        return -(g * y) / (x * x + y * y)
+
+    vjps = (grad_y, grad_x)
+
+
+class Where(Primitive):
+    name = "where"
+    formula = r"z = \begin{cases} x & c \\ y & \neg c \end{cases}"
+    derivatives = (r"\bar{x} = \bar{z}\,[c]", r"\bar{y} = \bar{z}\,[\neg c]")
+
+    @staticmethod
+    def forward(xp, x, y, condition):
+        return xp.where(condition, x, y)
+
+    @staticmethod
+    def grad_x(g, out, x, y, condition):
+        return where(condition, g, 0.0)
+
+    @staticmethod
+    def grad_y(g, out, x, y, condition):
+        return where(condition, 0.0, g)
+
+    vjps = (grad_x, grad_y)
+
+
+def _binary(op, x, y):
+    x, y = promote_pair(x, y, op.name)
+    if x.shape != y.shape:
+        check_broadcast(op.name, x.shape, y.shape)
+    return apply(op, x, y)
+
+
+def add(x, y):
+    """x + y with broadcasting. Example: ``cr.tensor([1, 2]) + 1`` is ``tensor([2, 3])``."""
+    return _binary(Add, x, y)
+
+
+def sub(x, y):
+    """x − y with broadcasting."""
+    return _binary(Sub, x, y)
+
+
+def mul(x, y):
+    """x · y elementwise, with broadcasting."""
+    return _binary(Mul, x, y)
+
+
+def div(x, y):
+    """x / y elementwise (true division; integers give floats), with broadcasting."""
+    x, y = promote_pair(x, y, "div")
+    if x.dtype.kind in "iub" and y.dtype.kind in "iub":
+        from chainrule.core import dtypes
+        x, y = x.to(dtypes.get_default_dtype()), y.to(dtypes.get_default_dtype())
+    return _binary(Div, x, y)
+
+
+def pow(x, y):
+    """xʸ elementwise, with broadcasting. Example: ``cr.tensor([2.0]) ** 3`` is ``tensor([8.])``."""
+    return _binary(Pow, x, y)
+
+
+def maximum(x, y):
+    """max(x, y) elementwise; at ties each input gets half the gradient (as in PyTorch)."""
+    return _binary(Maximum, x, y)
+
+
+def minimum(x, y):
+    """min(x, y) elementwise; at ties each input gets half the gradient (as in PyTorch)."""
+    return _binary(Minimum, x, y)
+
+
+def atan2(y, x):
+    """The angle of the point (x, y): atan2(y, x) ∈ (−π, π]."""
+    return _binary(Atan2, y, x)
+
+
+def where(condition, x, y):
+    """Pick ``x`` where ``condition`` holds and ``y`` elsewhere (broadcasting all three).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.where(cr.tensor([True, False]), cr.tensor([1.0, 2.0]), 0.0)
+        tensor([1., 0.])
+    """
+    from chainrule.core.tensor import Tensor
+    from chainrule.ops.convert import as_tensor
+    condition = as_tensor(condition)
+    if not isinstance(x, Tensor) and not isinstance(y, Tensor):
+        from chainrule.core import dtypes
+        x = as_tensor(x).to(dtypes.get_default_dtype()) if isinstance(x, float) else as_tensor(x)
+    x, y = promote_pair(x, y, "where")
+    if x.dtype != y.dtype:
+        common = x.xp.result_type(x.dtype, y.dtype)
+        x, y = x.to(common), y.to(common)
+    shape = check_broadcast("where", condition.shape, x.shape, y.shape)
+    if condition.shape != shape:
+        condition = condition.expand(shape)
+    if x.shape != shape:
+        x = x.expand(shape)
+    if y.shape != shape:
+        y = y.expand(shape)
+    return apply(Where, x, y, condition=condition.data.astype(bool, copy=False))
+
+
+def floor_divide(x, y):
+    """⌊x / y⌋ (no gradient: piecewise constant in x)."""
+    from chainrule.ops.elementwise import floor
+    x, y = promote_pair(x, y, "floor_divide")
+    if x.dtype.kind in "iu" and y.dtype.kind in "iu":
+        return _no_grad_binary("floor_divide", x, y)
+    return floor(x / y)
+
+
+def remainder(x, y):
+    """x mod y with the sign of y (Python's %): x − ⌊x/y⌋·y."""
+    x, y = promote_pair(x, y, "remainder")
+    if x.dtype.kind in "iu" and y.dtype.kind in "iu":
+        return _no_grad_binary("remainder", x, y)
+    return x - floor_divide(x, y).detach() * y
+
+
+def _no_grad_binary(function, x, y):
+    from chainrule.core.tensor import Tensor
+    check_broadcast(function, x.shape, y.shape)
+    return Tensor._wrap(getattr(x.xp, function)(x.data, y.data))

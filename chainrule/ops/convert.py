@@ -1,0 +1,56 @@
+"""Turning Python numbers and arrays into tensors next to a tensor, with PyTorch's type promotion.
+
+A Python number takes the dtype of the tensor it meets (``float32_tensor * 2.0``
+stays float32); an integer tensor meeting a Python float becomes the default
+float dtype, as in PyTorch.
+"""
+import numbers
+
+from chainrule.core import dtypes
+from chainrule.core.tensor import Tensor
+
+
+def as_tensor(value, like=None):
+    """``value`` as a Tensor, on the same device as ``like``; Tensors pass through unchanged."""
+    if isinstance(value, Tensor):
+        return value
+    if like is not None and isinstance(value, numbers.Number):
+        if isinstance(value, bool):
+            dtype = like.dtype
+        elif isinstance(value, numbers.Integral):
+            dtype = like.dtype if like.dtype.kind != "b" else dtypes.int64
+        elif isinstance(value, numbers.Real):
+            dtype = like.dtype if like.dtype.kind in "fc" else dtypes.get_default_dtype()
+        else:
+            dtype = None
+        return Tensor._wrap(like.xp.asarray(value, dtype=dtype))
+    from chainrule.core.tensor import tensor
+    return tensor(value, device=None if like is None else like.device)
+
+
+def promote_pair(a, b, op_name):
+    """Both operands of a binary op as tensors of a common dtype family."""
+    if not isinstance(a, Tensor) and not isinstance(b, Tensor):
+        raise TypeError(f"{op_name}: expected at least one tensor, got {type(a).__name__} and {type(b).__name__}")
+    if not isinstance(a, Tensor):
+        if isinstance(a, float) and b.dtype.kind in "iub":
+            b = b.to(dtypes.get_default_dtype())
+        a = as_tensor(a, like=b)
+    elif not isinstance(b, Tensor):
+        if isinstance(b, float) and a.dtype.kind in "iub":
+            a = a.to(dtypes.get_default_dtype())
+        b = as_tensor(b, like=a)
+    return a, b
+
+
+def check_broadcast(op_name, *shapes):
+    """Raise a clear error when ``shapes`` do not broadcast together."""
+    from chainrule.backends import numpy_module
+    try:
+        return numpy_module().broadcast_shapes(*shapes)
+    except ValueError:
+        shown = " and ".join(str(tuple(s)) for s in shapes)
+        raise ValueError(
+            f"{op_name}: shapes {shown} do not broadcast: each dimension, compared from the right, must be "
+            "equal or 1. Reshape or unsqueeze one operand (e.g. x.unsqueeze(-1)) so that they line up"
+        ) from None

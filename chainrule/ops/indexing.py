@@ -1,0 +1,333 @@
+"""Indexing primitives: reading elements out (getitem, gather) and adding them back in.
+
+Reading and scattering are each other's adjoints: the gradient of ``y = x[i]`` is
+``x̄ = zeros; x̄[i] += ȳ``, adding (not assigning) so that an index that appears
+twice gets both contributions. ``IndexAdd`` and ``ScatterAdd`` do that adding,
+and their own gradients are reads again, so derivatives of any order work.
+"""
+from chainrule.core.primitive import Primitive, apply
+from chainrule.ops.convert import as_tensor
+
+
+def normalize_index(index):
+    """An index with tensors turned into arrays and lists into integer arrays."""
+    from chainrule.core.tensor import Tensor
+    if not isinstance(index, tuple):
+        index = (index,)
+    parts = []
+    for part in index:
+        if isinstance(part, Tensor):
+            part = part.data
+        elif isinstance(part, list):
+            import numpy
+            part = numpy.asarray(part)
+        parts.append(part)
+    return tuple(parts)
+
+
+def _is_basic(index):
+    """True if the index has only ints, slices, None and Ellipsis (no element can repeat)."""
+    return all(isinstance(part, (int, slice)) or part is None or part is Ellipsis for part in index)
+
+
+def _has_only_masks(index):
+    return all(
+        isinstance(part, (int, slice)) or part is None or part is Ellipsis or getattr(part, "dtype", None) == bool
+        for part in index
+    )
+
+
+class GetItem(Primitive):
+    name = "getitem"
+    formula = r"y = x[i]"
+    derivatives = (r"\bar{x} = \operatorname{zeros}(x);\ \bar{x}[i] \mathrel{+}= \bar{y}",)
+
+    @staticmethod
+    def forward(xp, x, index):
+        return x[index]
+
+    @staticmethod
+    def grad_x(g, out, x, index):
+        return apply(IndexAdd, g, shape=x.shape, index=index)
+
+    vjps = (grad_x,)
+
+
+class IndexAdd(Primitive):
+    name = "index_add"
+    formula = r"y = \operatorname{zeros}(s);\ y[i] \mathrel{+}= g"
+    derivatives = (r"\bar{g} = \bar{y}[i]",)
+
+    @staticmethod
+    def forward(xp, g, shape, index):
+        out = xp.zeros(shape, dtype=g.dtype)
+        if _has_only_masks(index):
+            out[index] = g  # no position can be hit twice
+        else:
+            xp.add.at(out, index, g)
+        return out
+
+    @staticmethod
+    def grad_g(gy, out, g, shape, index):
+        return apply(GetItem, gy, index=index)
+
+    vjps = (grad_g,)
+
+
+def _full_index(xp, index, dim):
+    """The tuple that addresses ``a[..., index[...], ...]`` elementwise along ``dim`` (torch.gather semantics)."""
+    grids = list(xp.indices(index.shape, sparse=True))
+    grids[dim] = index
+    return tuple(grids)
+
+
+class Gather(Primitive):
+    name = "gather"
+    formula = r"y_{\dots i \dots} = x_{\dots \operatorname{index}_{\dots i \dots} \dots}"
+    derivatives = (r"\bar{x} = \operatorname{scatter\_add}(0, \operatorname{index}, \bar{y})",)
+
+    @staticmethod
+    def forward(xp, x, dim, index):
+        return x[_full_index(xp, index, dim)]
+
+    @staticmethod
+    def grad_x(g, out, x, dim, index):
+        return apply(ScatterAdd, zeros_like_tensor(x), g, dim=dim, index=index)
+
+    vjps = (grad_x,)
+
+
+class ScatterAdd(Primitive):
+    name = "scatter_add"
+    formula = r"y = x;\ y_{\dots \operatorname{index}_{\dots i \dots} \dots} \mathrel{+}= s_{\dots i \dots}"
+    derivatives = (r"\bar{x} = \bar{y}", r"\bar{s} = \operatorname{gather}(\bar{y}, \operatorname{index})")
+
+    @staticmethod
+    def forward(xp, x, source, dim, index):
+        out = x.copy()
+        source = source[tuple(slice(0, n) for n in index.shape)]
+        xp.add.at(out, _full_index(xp, index, dim), source)
+        return out
+
+    @staticmethod
+    def grad_x(g, out, x, source, dim, index):
+        return g
+
+    @staticmethod
+    def grad_source(g, out, x, source, dim, index):
+        gathered = apply(Gather, g, dim=dim, index=index)
+        if gathered.shape != source.shape:
+            widths = []
+            for n_source, n_index in zip(source.shape, index.shape):
+                widths += [0, n_source - n_index]
+            from chainrule.ops.shape import pad
+            gathered = pad(gathered, tuple(reversed_pairs(widths)))
+        return gathered
+
+    vjps = (grad_x, grad_source)
+
+
+def reversed_pairs(widths):
+    """Per-dim (before, after) pairs, first dim first, as PyTorch's pad order (last dim first)."""
+    pairs = [widths[i:i + 2] for i in range(0, len(widths), 2)]
+    flat = []
+    for before, after in reversed(pairs):
+        flat += [before, after]
+    return flat
+
+
+class Clamp(Primitive):
+    name = "clamp"
+    formula = r"y = \min(\max(x, a), b)"
+    derivatives = (r"\bar{x} = \bar{y}\,[a \le x \le b]",)
+
+    @staticmethod
+    def forward(xp, x, low, high):
+        return xp.clip(x, low, high)
+
+    @staticmethod
+    def grad_x(g, out, x, low, high):
+        inside = x == x  # all True (False for nan)
+        if low is not None:
+            inside = inside & (x >= low)
+        if high is not None:
+            inside = inside & (x <= high)
+        return g * inside.to(g.dtype)
+
+    vjps = (grad_x,)
+
+
+def zeros_like_tensor(x):
+    from chainrule.core.tensor import Tensor
+    return Tensor._wrap(x.xp.zeros(x.shape, dtype=x.dtype))
+
+
+# ----- functions ---------------------------------------------------------------------------
+
+def getitem(x, index):
+    """``x[index]``: NumPy indexing (ints, slices, None, ..., integer arrays, boolean masks).
+
+    The gradient is scattered back with addition, so repeated indices add up.
+
+    Example:
+        >>> import chainrule as cr
+        >>> x = cr.tensor([1.0, 2.0, 3.0], requires_grad=True)
+        >>> x[[0, 0, 2]].sum().backward()
+        >>> x.grad
+        tensor([2., 0., 1.])
+    """
+    index = normalize_index(index)
+    _check_index(x, index)
+    return apply(GetItem, x, index=index)
+
+
+def _dims_used(part):
+    """How many dims of the tensor one part of an index consumes (a boolean mask consumes its ndim)."""
+    return part.ndim if getattr(part, "dtype", None) == bool else 1
+
+
+def _check_index(x, index):
+    """Raise an IndexError naming the shape and the bad index, before NumPy's terser one."""
+    consumed = sum(_dims_used(p) for p in index if p is not None and p is not Ellipsis)
+    if consumed > x.ndim:
+        raise IndexError(f"getitem: too many indices ({consumed}) for a tensor of shape {x.shape}")
+    dim = 0
+    for part in index:
+        if part is None:
+            continue
+        if part is Ellipsis:
+            dim += x.ndim - consumed
+            continue
+        size = x.shape[dim]
+        bad = None
+        if isinstance(part, int) and not -size <= part < size:
+            bad = part
+        elif getattr(part, "dtype", None) is not None and part.dtype.kind in "iu" and part.size:
+            low, high = int(part.min()), int(part.max())
+            if high >= size:
+                bad = high
+            elif low < -size:
+                bad = low
+        if bad is not None:
+            raise IndexError(
+                f"getitem: index {bad} is out of range for dim {dim} of size {size} (tensor shape {x.shape}); "
+                f"valid indices are {-size} to {size - 1}"
+            )
+        dim += _dims_used(part)
+
+
+def index_put_add(shape, index, values):
+    """zeros(shape) with ``values`` added at ``index`` (repeats add up): the adjoint of ``getitem``."""
+    return apply(IndexAdd, as_tensor(values), shape=tuple(shape), index=normalize_index(index))
+
+
+def gather(x, dim, index):
+    """yᵢⱼ = x[indexᵢⱼ, j] for dim=0 (and so on): pick one element per position along ``dim``.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.tensor([[1, 2], [3, 4]]).gather(1, cr.tensor([[1], [0]]))
+        tensor([[2],
+                [3]])
+    """
+    x = as_tensor(x)
+    index = as_tensor(index)
+    dim = dim % x.ndim
+    _check_gather_index(x, dim, index, "gather")
+    return apply(Gather, x, dim=dim, index=index.data)
+
+
+def _check_gather_index(x, dim, index, op_name):
+    if index.dtype.kind not in "iu":
+        raise TypeError(f"{op_name}: index must be an integer tensor, got {index.dtype}")
+    if index.ndim != x.ndim:
+        raise ValueError(f"{op_name}: index has {index.ndim} dims but the input has {x.ndim} (shape {x.shape})")
+    for d, (n_index, n_x) in enumerate(zip(index.shape, x.shape)):
+        if d != dim and n_index > n_x:
+            raise ValueError(f"{op_name}: index shape {index.shape} is larger than input shape {x.shape} in dim {d}")
+    if index.numel():
+        low, high = int(index.data.min()), int(index.data.max())
+        if low < 0 or high >= x.shape[dim]:
+            raise IndexError(
+                f"{op_name}: index {high if high >= x.shape[dim] else low} is out of range for dim {dim} "
+                f"of size {x.shape[dim]} (input shape {x.shape})"
+            )
+
+
+def scatter_add(x, dim, index, src):
+    """A copy of ``x`` with ``src`` added at ``index`` along ``dim`` (repeated indices add up)."""
+    x, src, index = as_tensor(x), as_tensor(src), as_tensor(index)
+    dim = dim % x.ndim
+    _check_gather_index(x, dim, index, "scatter_add")
+    if src.dtype != x.dtype:
+        src = src.to(x.dtype)
+    return apply(ScatterAdd, x, src, dim=dim, index=index.data)
+
+
+def index_select(x, dim, index):
+    """The slices of ``x`` along ``dim`` at positions ``index`` (a 1-D integer tensor)."""
+    x, index = as_tensor(x), as_tensor(index)
+    return getitem(x, (slice(None),) * (dim % x.ndim) + (index,))
+
+
+def masked_fill(x, mask, value):
+    """``x`` with ``value`` wherever ``mask`` is True (no gradient flows to those positions)."""
+    from chainrule.ops.binary import where
+    return where(as_tensor(mask), value, x)
+
+
+def tril(x, diagonal=0):
+    """The lower triangle (j ≤ i + diagonal) of the last two dims; zeros above."""
+    x = as_tensor(x)
+    keep = x.xp.tril(x.xp.ones(x.shape[-2:], dtype=bool), k=diagonal)
+    return masked_fill(x, as_tensor(~keep), 0)
+
+
+def triu(x, diagonal=0):
+    """The upper triangle (j ≥ i + diagonal) of the last two dims; zeros below."""
+    x = as_tensor(x)
+    keep = x.xp.triu(x.xp.ones(x.shape[-2:], dtype=bool), k=diagonal)
+    return masked_fill(x, as_tensor(~keep), 0)
+
+
+def diagonal(x, offset=0, dim1=0, dim2=1):
+    """The diagonal x[..., i, i + offset] of dims ``dim1``, ``dim2``, moved to the last axis."""
+    from chainrule.ops.shape import movedim
+    x = as_tensor(x)
+    moved = movedim(x, (dim1, dim2), (-2, -1))
+    rows, cols = moved.shape[-2:]
+    start_row, start_col = max(-offset, 0), max(offset, 0)
+    length = max(0, min(rows - start_row, cols - start_col))
+    i = x.xp.arange(length)
+    return moved[..., as_tensor(i + start_row), as_tensor(i + start_col)]
+
+
+def clamp(x, min=None, max=None):
+    """Limit values to [min, max]; the gradient passes where min ≤ x ≤ max (as in PyTorch)."""
+    x = as_tensor(x)
+    if min is None and max is None:
+        raise ValueError("clamp: at least one of min and max must be given")
+    from chainrule.core.tensor import Tensor
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        from chainrule.ops.binary import maximum, minimum
+        out = x
+        if min is not None:
+            out = maximum(out, min)
+        if max is not None:
+            out = minimum(out, max)
+        return out
+    return apply(Clamp, x, low=min, high=max)
+
+
+def one_hot(indices, num_classes=-1):
+    """Integer class labels → rows of 0/1 (int64), as ``torch.nn.functional.one_hot``."""
+    from chainrule.core.tensor import Tensor
+    indices = as_tensor(indices)
+    if indices.dtype.kind not in "iu":
+        raise TypeError(f"one_hot: expected an integer tensor of class indices, got {indices.dtype}")
+    if num_classes == -1:
+        num_classes = int(indices.data.max()) + 1 if indices.numel() else 0
+    if indices.numel() and (int(indices.data.min()) < 0 or int(indices.data.max()) >= num_classes):
+        raise ValueError(f"one_hot: class values must be in [0, {num_classes}), got {int(indices.data.min())}..{int(indices.data.max())}")
+    xp = indices.xp
+    return Tensor._wrap((indices.data[..., None] == xp.arange(num_classes)).astype(xp.int64))

@@ -1,0 +1,143 @@
+"""Matrix products: ``matmul`` (batched, broadcasting) and ``einsum``.
+
+For Z = X·Y the chain rule gives X̄ = Z̄·Yᵀ and Ȳ = Xᵀ·Z̄: each input's gradient
+is again a matrix product, so the backward pass costs two GEMMs, like the forward
+one. Batch dimensions broadcast as in NumPy and are summed back by the walk.
+"""
+from chainrule.core.primitive import Primitive, apply
+from chainrule.ops.convert import as_tensor, check_broadcast
+
+
+class Matmul(Primitive):
+    name = "matmul"
+    formula = r"Z = X Y,\ Z_{ij} = \sum_k X_{ik} Y_{kj}"
+    derivatives = (r"\bar{X} = \bar{Z} Y^{\top}", r"\bar{Y} = X^{\top} \bar{Z}")
+
+    @staticmethod
+    def forward(xp, x, y):
+        return xp.matmul(x, y)
+
+    @staticmethod
+    def grad_x(g, out, x, y):
+        return g @ y.mT
+
+    @staticmethod
+    def grad_y(g, out, x, y):
+        return x.mT @ g
+
+    vjps = (grad_x, grad_y)
+
+
+def matmul(x, y):
+    """The matrix product, NumPy/PyTorch style: 1-D operands are vectors, leading dims are batches.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.tensor([[1.0, 2.0]]) @ cr.tensor([[3.0], [4.0]])
+        tensor([[11.]])
+    """
+    x, y = as_tensor(x), as_tensor(y)
+    if x.ndim == 0 or y.ndim == 0:
+        raise ValueError(f"matmul: both operands need at least 1 dim, got shapes {x.shape} and {y.shape}; use * for scalars")
+    if x.dtype != y.dtype:
+        common = x.xp.result_type(x.dtype, y.dtype)
+        x, y = x.to(common), y.to(common)
+    squeeze_rows, squeeze_cols = x.ndim == 1, y.ndim == 1
+    if squeeze_rows:
+        x = x.unsqueeze(0)
+    if squeeze_cols:
+        y = y.unsqueeze(-1)
+    if x.shape[-1] != y.shape[-2]:
+        raise ValueError(
+            f"matmul: shapes {x.shape} and {y.shape} cannot be multiplied: the last dim of the first "
+            f"({x.shape[-1]}) must equal the second-to-last dim of the second ({y.shape[-2]}). "
+            "Did you mean to transpose one of them (x.mT)?"
+        )
+    check_broadcast("matmul (batch dims)", x.shape[:-2], y.shape[:-2])
+    out = apply(Matmul, x, y)
+    if squeeze_rows:
+        out = out.squeeze(-2)
+    if squeeze_cols:
+        out = out.squeeze(-1)
+    return out
+
+
+def dot(x, y):
+    """The inner product of two 1-D tensors, Σ xᵢyᵢ."""
+    x, y = as_tensor(x), as_tensor(y)
+    if x.ndim != 1 or y.ndim != 1 or x.shape != y.shape:
+        raise ValueError(f"dot: expected two 1-D tensors of the same length, got {x.shape} and {y.shape}")
+    return matmul(x, y)
+
+
+def mv(matrix, vector):
+    """Matrix–vector product A·v."""
+    return matmul(matrix, vector)
+
+
+def outer(x, y):
+    """The outer product xyᵀ of two vectors."""
+    return as_tensor(x).unsqueeze(-1) * as_tensor(y)
+
+
+class Einsum(Primitive):
+    name = "einsum"
+    formula = r"Z = \operatorname{einsum}(\text{spec}, X_1, \dots, X_n)"
+    derivatives = (r"\bar{X}_k = \operatorname{einsum}(\text{out}, \{X_j\}_{j \ne k} \to \text{in}_k;\ \bar{Z}, \dots)",)
+
+    @staticmethod
+    def forward(xp, *arrays, inputs_spec, output_spec):
+        return xp.einsum(",".join(inputs_spec) + "->" + output_spec, *arrays)
+
+    @classmethod
+    def vjp(cls, index, g, out, /, *operands, inputs_spec, output_spec):
+        # Z̄ contracted with every other operand gives X̄_k (einsum is linear in each operand).
+        target = inputs_spec[index]
+        if len(set(target)) != len(target):
+            raise RuntimeError(
+                f"einsum: no derivative for operand {index} with a repeated index ('{target}', a diagonal); "
+                "take the diagonal with chainrule.diagonal first"
+            )
+        others = [(spec, op) for k, (spec, op) in enumerate(zip(inputs_spec, operands)) if k != index]
+        available = set(output_spec).union(*[set(spec) for spec, _ in others])
+        # Indices that appear only in X_k were summed away: its gradient is constant along them.
+        kept = "".join(c for c in target if c in available)
+        spec = ",".join([output_spec] + [s for s, _ in others]) + "->" + kept
+        grad = einsum(spec, g, *[op for _, op in others])
+        if kept != target:
+            shape = [operands[index].shape[target.index(c)] if c not in kept else grad.shape[kept.index(c)] for c in target]
+            grad = grad.reshape([grad.shape[kept.index(c)] if c in kept else 1 for c in target]).expand(tuple(shape))
+        return grad
+
+
+def einsum(equation, *operands):
+    """Einstein summation, e.g. ``einsum('ij,jk->ik', a, b)`` is a @ b; ``'bij,bjk->bik'`` a batched product.
+
+    The gradient of each operand is another einsum of the upstream gradient with the
+    other operands. Explicit output (``->``) or implicit (sorted unrepeated indices).
+    """
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    operands = [as_tensor(op) for op in operands]
+    equation = equation.replace(" ", "")
+    if "..." in equation:
+        raise ValueError("einsum: ellipsis ('...') is not supported; name every index explicitly")
+    if "->" in equation:
+        inputs_part, output_spec = equation.split("->")
+    else:
+        inputs_part = equation
+        letters = inputs_part.replace(",", "")
+        output_spec = "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
+    inputs_spec = tuple(inputs_part.split(","))
+    if len(inputs_spec) != len(operands):
+        raise ValueError(f"einsum: '{equation}' names {len(inputs_spec)} operands but {len(operands)} were given")
+    sizes = {}
+    for spec, op in zip(inputs_spec, operands):
+        if len(spec) != op.ndim:
+            raise ValueError(f"einsum: operand '{spec}' has {len(spec)} indices but its shape is {op.shape}")
+        for letter, n in zip(spec, op.shape):
+            if sizes.setdefault(letter, n) != n:
+                raise ValueError(f"einsum: index '{letter}' has size {sizes[letter]} in one operand and {n} in another")
+    dtype = operands[0].xp.result_type(*[op.dtype for op in operands])
+    operands = [op.to(dtype) for op in operands]
+    return apply(Einsum, *operands, inputs_spec=inputs_spec, output_spec=output_spec)

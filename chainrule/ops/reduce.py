@@ -1,0 +1,385 @@
+"""Reductions: sums, extremes, products, cumulative sums, norms, logsumexp.
+
+Each reduction takes ``dim`` (an int, a tuple of ints, or None for all) and
+``keepdim``. Its derivative spreads the upstream gradient back over the reduced
+axes: every element of a sum receives ∂L/∂sum unchanged, so the rules first put
+the reduced axes back (as size 1) and then broadcast.
+"""
+import builtins
+import collections
+import math
+
+from chainrule.core.primitive import Primitive, apply
+from chainrule.ops.convert import as_tensor
+
+
+def normalize_dims(dim, ndim, op_name="reduction"):
+    """``dim`` as a sorted tuple of non-negative axes (None means all axes)."""
+    if dim is None:
+        return tuple(range(ndim))
+    dims = (dim,) if isinstance(dim, int) else tuple(dim)
+    normalized = []
+    for d in dims:
+        if not -builtins.max(ndim, 1) <= d < builtins.max(ndim, 1):
+            raise IndexError(
+                f"{op_name}: dim {d} is out of range for a tensor with {ndim} dimensions "
+                f"(valid: {-builtins.max(ndim, 1)} to {builtins.max(ndim, 1) - 1})"
+            )
+        normalized.append(d % ndim if ndim else 0)
+    return tuple(sorted(set(normalized))) if ndim else ()
+
+
+def _keepdim_shape(shape, dims):
+    return tuple(1 if i in dims else n for i, n in enumerate(shape))
+
+
+def _restore(g, x, dims, keepdim):
+    """Reshape an upstream gradient of a reduction so that it broadcasts against ``x``."""
+    if not keepdim:
+        g = g.reshape(_keepdim_shape(x.shape, dims))
+    return g
+
+
+class Sum(Primitive):
+    name = "sum"
+    formula = r"y = \sum_{i \in \text{dims}} x_i"
+    derivatives = (r"\bar{x}_i = \bar{y}",)
+
+    @staticmethod
+    def forward(xp, x, dims, keepdim):
+        return xp.sum(x, axis=dims, keepdims=keepdim)
+
+    @staticmethod
+    def grad_x(g, out, x, dims, keepdim):
+        return _restore(g, x, dims, keepdim).expand(x.shape)
+
+    vjps = (grad_x,)
+
+
+class Amax(Primitive):
+    name = "amax"
+    formula = r"y = \max_{i \in \text{dims}} x_i"
+    derivatives = (r"\bar{x}_i = \bar{y}\,[x_i = y] / \#\{j : x_j = y\}",)
+
+    @staticmethod
+    def forward(xp, x, dims, keepdim):
+        return xp.amax(x, axis=dims, keepdims=keepdim)
+
+    @staticmethod
+    def grad_x(g, out, x, dims, keepdim):
+        return _spread_over_ties(g, out, x, dims, keepdim)
+
+    vjps = (grad_x,)
+
+
+class Amin(Primitive):
+    name = "amin"
+    formula = r"y = \min_{i \in \text{dims}} x_i"
+    derivatives = (r"\bar{x}_i = \bar{y}\,[x_i = y] / \#\{j : x_j = y\}",)
+
+    @staticmethod
+    def forward(xp, x, dims, keepdim):
+        return xp.amin(x, axis=dims, keepdims=keepdim)
+
+    @staticmethod
+    def grad_x(g, out, x, dims, keepdim):
+        return _spread_over_ties(g, out, x, dims, keepdim)
+
+    vjps = (grad_x,)
+
+
+def _spread_over_ties(g, out, x, dims, keepdim):
+    """The gradient of an extreme value, shared evenly among the elements that attain it."""
+    hits = (x == _restore(out.detach(), x, dims, keepdim)).to(x.dtype)
+    count = hits.sum(dim=dims, keepdim=True)
+    return _restore(g, x, dims, keepdim) * hits / count
+
+
+class Prod(Primitive):
+    name = "prod"
+    formula = r"y = \prod_{i \in \text{dims}} x_i"
+    derivatives = (r"\bar{x}_i = \bar{y} \prod_{j \ne i} x_j",)
+
+    @staticmethod
+    def forward(xp, x, dims, keepdim):
+        return xp.prod(x, axis=dims, keepdims=keepdim)
+
+    @staticmethod
+    def grad_x(g, out, x, dims, keepdim):
+        g = _restore(g, x, dims, keepdim)
+        if not bool((x == 0).any()):
+            return g * _restore(out, x, dims, keepdim) / x
+        # With zeros, y/xᵢ is 0/0: form ∏_{j≠i} x_j directly, one reduced axis at a time.
+        return g * _product_of_others(x, dims)
+
+    vjps = (grad_x,)
+
+
+def _product_of_others(x, dims):
+    """∏ over ``dims`` of every element except x_i itself, for each i (exact when x has zeros)."""
+    from chainrule.ops.shape import movedim
+    moved = movedim(x, dims, tuple(range(x.ndim - len(dims), x.ndim)))
+    lead = moved.shape[: x.ndim - len(dims)]
+    n = math.prod(moved.shape[x.ndim - len(dims):])
+    flat = moved.reshape(lead + (n,))
+    eye = x.xp.eye(n, dtype=bool)
+    # others[..., i, j] = x_j for j ≠ i, and 1 on the diagonal.
+    others = flat.unsqueeze(-2).expand(lead + (n, n)).masked_fill(as_tensor(eye), 1.0)
+    result = others.prod(dim=-1).reshape(moved.shape)
+    return movedim(result, tuple(range(x.ndim - len(dims), x.ndim)), dims)
+
+
+class Cumsum(Primitive):
+    name = "cumsum"
+    formula = r"y_k = \sum_{i \le k} x_i"
+    derivatives = (r"\bar{x}_i = \sum_{k \ge i} \bar{y}_k",)
+
+    @staticmethod
+    def forward(xp, x, dim):
+        return xp.cumsum(x, axis=dim)
+
+    @staticmethod
+    def grad_x(g, out, x, dim):
+        return g.flip(dim).cumsum(dim).flip(dim)
+
+    vjps = (grad_x,)
+
+
+class LogSumExp(Primitive):
+    name = "logsumexp"
+    formula = r"y = \ln \sum_i e^{x_i} = m + \ln \sum_i e^{x_i - m},\ m = \max_i x_i"
+    derivatives = (r"\bar{x}_i = \bar{y}\, e^{x_i - y} = \bar{y}\,\operatorname{softmax}(x)_i",)
+
+    @staticmethod
+    def forward(xp, x, dims, keepdim):
+        m = xp.amax(x, axis=dims, keepdims=True)
+        m = xp.where(xp.isfinite(m), m, 0)  # an all −inf (or +inf) slice: shift by 0, not by ∓inf
+        with xp.errstate(divide="ignore"):
+            out = xp.log(xp.sum(xp.exp(x - m), axis=dims, keepdims=True)) + m
+        return out if keepdim else xp.squeeze(out, axis=dims)
+
+    @staticmethod
+    def grad_x(g, out, x, dims, keepdim):
+        from chainrule.ops.elementwise import exp
+        return _restore(g, x, dims, keepdim) * exp(x - _restore(out, x, dims, keepdim))
+
+    vjps = (grad_x,)
+
+
+class Norm(Primitive):
+    name = "norm"
+    formula = r"y = \Big(\sum_i |x_i|^p\Big)^{1/p}"
+    derivatives = (r"\bar{x}_i = \bar{y}\, \operatorname{sign}(x_i) |x_i|^{p-1} / y^{p-1}\ (0 \text{ where } y = 0)",)
+
+    @staticmethod
+    def forward(xp, x, p, dims, keepdim):
+        if p == 2:
+            return xp.sqrt(xp.sum(x * x, axis=dims, keepdims=keepdim))
+        return xp.sum(xp.abs(x) ** p, axis=dims, keepdims=keepdim) ** (1.0 / p)
+
+    @staticmethod
+    def grad_x(g, out, x, p, dims, keepdim):
+        from chainrule.ops.binary import where
+        from chainrule.ops.elementwise import abs, sign
+        y = _restore(out, x, dims, keepdim)
+        g = _restore(g, x, dims, keepdim)
+        safe_y = where(y == 0, 1.0, y)
+        if p == 2:
+            share = x / safe_y
+        else:
+            share = sign(x) * abs(x) ** (p - 1) / safe_y ** (p - 1)
+        return where(y == 0, 0.0, g * share)
+
+    vjps = (grad_x,)
+
+
+def _float(x):
+    from chainrule.core import dtypes
+    x = as_tensor(x)
+    return x.to(dtypes.get_default_dtype()) if x.dtype.kind in "iub" else x
+
+
+def sum(x, dim=None, keepdim=False, dtype=None):
+    """Σ over ``dim`` (all elements if None). Example: ``cr.tensor([[1, 2], [3, 4]]).sum(0)`` is ``tensor([4, 6])``."""
+    x = as_tensor(x)
+    if dtype is not None:
+        x = x.to(dtype)
+    elif x.dtype.kind == "b":
+        from chainrule.core import dtypes
+        x = x.to(dtypes.int64)
+    return apply(Sum, x, dims=normalize_dims(dim, x.ndim, "sum"), keepdim=keepdim)
+
+
+def mean(x, dim=None, keepdim=False):
+    """The average over ``dim``: (1/n) Σ xᵢ."""
+    x = _float(x)
+    dims = normalize_dims(dim, x.ndim, "mean")
+    count = math.prod(x.shape[d] for d in dims)
+    return sum(x, dims, keepdim) / count
+
+
+def var(x, dim=None, keepdim=False, correction=1, unbiased=None):
+    """Variance Σ(xᵢ − x̄)² / (n − correction); correction=1 is the unbiased (Bessel) estimate."""
+    x = _float(x)
+    if unbiased is not None:
+        correction = 1 if unbiased else 0
+    dims = normalize_dims(dim, x.ndim, "var")
+    count = math.prod(x.shape[d] for d in dims)
+    centered = x - mean(x, dims, keepdim=True)
+    return sum(centered * centered, dims, keepdim) / builtins.max(count - correction, 0)
+
+
+def std(x, dim=None, keepdim=False, correction=1, unbiased=None):
+    """Standard deviation √var (see ``var`` for ``correction``)."""
+    from chainrule.ops.elementwise import sqrt
+    return sqrt(var(x, dim, keepdim, correction=correction, unbiased=unbiased))
+
+
+def prod(x, dim=None, keepdim=False):
+    """∏ over ``dim``; its gradient ∏_{j≠i} x_j is exact even where x has zeros."""
+    x = as_tensor(x)
+    return apply(Prod, x, dims=normalize_dims(dim, x.ndim, "prod"), keepdim=keepdim)
+
+
+def amax(x, dim=None, keepdim=False):
+    """The largest value over ``dim``; ties share the gradient evenly."""
+    x = as_tensor(x)
+    _check_not_empty(x, "amax")
+    return apply(Amax, x, dims=normalize_dims(dim, x.ndim, "amax"), keepdim=keepdim)
+
+
+def amin(x, dim=None, keepdim=False):
+    """The smallest value over ``dim``; ties share the gradient evenly."""
+    x = as_tensor(x)
+    _check_not_empty(x, "amin")
+    return apply(Amin, x, dims=normalize_dims(dim, x.ndim, "amin"), keepdim=keepdim)
+
+
+def _check_not_empty(x, op_name):
+    if x.numel() == 0:
+        raise RuntimeError(f"{op_name}: cannot reduce an empty tensor of shape {x.shape}")
+
+
+MaxResult = collections.namedtuple("MaxResult", ["values", "indices"])
+
+
+def max(x, dim=None, keepdim=False):
+    """``max(x)``: the largest element; ``max(x, dim)``: (values, indices) along ``dim``.
+
+    With a ``dim`` the gradient goes to the element at the returned index, as in PyTorch.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.tensor([[1, 5], [7, 2]]).max(dim=1)
+        MaxResult(values=tensor([5, 7]), indices=tensor([1, 0]))
+    """
+    x = as_tensor(x)
+    if dim is None:
+        return amax(x)
+    return _extreme_along(x, dim, keepdim, argmax)
+
+
+def min(x, dim=None, keepdim=False):
+    """``min(x)``: the smallest element; ``min(x, dim)``: (values, indices) along ``dim``."""
+    x = as_tensor(x)
+    if dim is None:
+        return amin(x)
+    return _extreme_along(x, dim, keepdim, argmin)
+
+
+def _extreme_along(x, dim, keepdim, pick):
+    from chainrule.ops.indexing import gather
+    _check_not_empty(x, "max/min")
+    indices = pick(x, dim, keepdim=True)
+    values = gather(x, dim, indices)
+    if not keepdim:
+        values, indices = values.squeeze(dim), indices.squeeze(dim)
+    return MaxResult(values, indices)
+
+
+def argmax(x, dim=None, keepdim=False):
+    """Index of the largest element (of the flattened tensor if ``dim`` is None). Not differentiable."""
+    return _arg_extreme(as_tensor(x), dim, keepdim, "argmax")
+
+
+def argmin(x, dim=None, keepdim=False):
+    """Index of the smallest element (of the flattened tensor if ``dim`` is None). Not differentiable."""
+    return _arg_extreme(as_tensor(x), dim, keepdim, "argmin")
+
+
+def _arg_extreme(x, dim, keepdim, function):
+    from chainrule.core.tensor import Tensor
+    _check_not_empty(x, function)
+    xp = x.xp
+    if dim is None:
+        result = getattr(xp, function)(x.data.reshape(-1))
+        if keepdim:
+            result = result.reshape((1,) * x.ndim)
+    else:
+        (axis,) = normalize_dims(dim, x.ndim, function)
+        result = getattr(xp, function)(x.data, axis=axis, keepdims=keepdim)
+    return Tensor._wrap(xp.asarray(result, dtype=xp.int64))
+
+
+def cumsum(x, dim):
+    """Running sum along ``dim``: yₖ = Σ_{i≤k} xᵢ."""
+    x = as_tensor(x)
+    (axis,) = normalize_dims(dim, x.ndim, "cumsum")
+    return apply(Cumsum, x, dim=axis)
+
+
+def logsumexp(x, dim, keepdim=False):
+    """ln Σ exp(xᵢ) over ``dim``, shifted by the maximum so it never overflows.
+
+    Rows of all −inf give −inf (and ±1e4 inputs stay exact), as in PyTorch.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.logsumexp(cr.tensor([1e4, 1e4]), dim=0)     # 1e4 + ln 2
+        tensor(10000.6934)
+    """
+    x = _float(x)
+    return apply(LogSumExp, x, dims=normalize_dims(dim, x.ndim, "logsumexp"), keepdim=keepdim)
+
+
+def softmax(x, dim):
+    """softmax(x)ᵢ = exp(xᵢ − logsumexp(x)): positive, sums to 1 along ``dim``."""
+    from chainrule.ops.elementwise import exp
+    x = _float(x)
+    return exp(x - logsumexp(x, dim, keepdim=True))
+
+
+def log_softmax(x, dim):
+    """log softmax(x)ᵢ = xᵢ − logsumexp(x), exact where softmax underflows to 0."""
+    x = _float(x)
+    return x - logsumexp(x, dim, keepdim=True)
+
+
+def norm(x, p=2, dim=None, keepdim=False):
+    """The p-norm (Σ|xᵢ|ᵖ)^{1/p} over ``dim`` (p = inf: max |xᵢ|); its gradient at 0 is 0, as in PyTorch."""
+    from chainrule.ops.elementwise import abs
+    x = _float(x)
+    dims = normalize_dims(dim, x.ndim, "norm")
+    if p in (math.inf, "inf"):
+        return amax(abs(x), dims, keepdim)
+    if p in (-math.inf, "-inf"):
+        return amin(abs(x), dims, keepdim)
+    if p == "fro":
+        p = 2
+    if not p > 0:
+        raise ValueError(f"norm: p must be positive or ±inf, got {p}")
+    return apply(Norm, x, p=float(p), dims=dims, keepdim=keepdim)
+
+
+def all(x, dim=None, keepdim=False):
+    """True where every element along ``dim`` is nonzero. Not differentiable."""
+    from chainrule.core.tensor import Tensor
+    x = as_tensor(x)
+    return Tensor._wrap(x.xp.asarray(x.xp.all(x.data, axis=None if dim is None else normalize_dims(dim, x.ndim, "all"), keepdims=keepdim)))
+
+
+def any(x, dim=None, keepdim=False):
+    """True where some element along ``dim`` is nonzero. Not differentiable."""
+    from chainrule.core.tensor import Tensor
+    x = as_tensor(x)
+    return Tensor._wrap(x.xp.asarray(x.xp.any(x.data, axis=None if dim is None else normalize_dims(dim, x.ndim, "any"), keepdims=keepdim)))

@@ -1,0 +1,456 @@
+"""Shape primitives: reshape, permute, expand, flip, roll, concatenate, pad, cast.
+
+None of these changes a value, only where it sits, so each derivative puts the
+gradient back where the value came from: reshape undoes reshape, permute applies
+the inverse permutation, expand sums over the broadcast axes, flip flips back.
+"""
+import math
+
+from chainrule.core.primitive import Primitive, apply
+from chainrule.ops.convert import as_tensor
+from chainrule.ops.reduce import normalize_dims
+
+
+class Reshape(Primitive):
+    name = "reshape"
+    formula = r"y = \operatorname{reshape}(x, s)"
+    derivatives = (r"\bar{x} = \operatorname{reshape}(\bar{y}, \operatorname{shape}(x))",)
+
+    @staticmethod
+    def forward(xp, x, shape):
+        return xp.reshape(x, shape)
+
+    @staticmethod
+    def grad_x(g, out, x, shape):
+        return g.reshape(x.shape)
+
+    vjps = (grad_x,)
+
+
+class Permute(Primitive):
+    name = "permute"
+    formula = r"y_{i_{\pi(1)} \dots i_{\pi(n)}} = x_{i_1 \dots i_n}"
+    derivatives = (r"\bar{x} = \operatorname{permute}(\bar{y}, \pi^{-1})",)
+
+    @staticmethod
+    def forward(xp, x, axes):
+        return xp.transpose(x, axes)
+
+    @staticmethod
+    def grad_x(g, out, x, axes):
+        inverse = [0] * len(axes)
+        for position, axis in enumerate(axes):
+            inverse[axis] = position
+        return g.permute(tuple(inverse))
+
+    vjps = (grad_x,)
+
+
+class Expand(Primitive):
+    name = "expand"
+    formula = r"y = \operatorname{broadcast}(x, s)"
+    derivatives = (r"\bar{x} = \sum_{\text{broadcast axes}} \bar{y}",)
+
+    @staticmethod
+    def forward(xp, x, shape):
+        return xp.broadcast_to(x, shape)
+
+    @staticmethod
+    def grad_x(g, out, x, shape):
+        # The backward walk un-broadcasts g to x's shape; nothing to do here.
+        return g
+
+    vjps = (grad_x,)
+
+
+class Flip(Primitive):
+    name = "flip"
+    formula = r"y_i = x_{n-1-i} \text{ along dims}"
+    derivatives = (r"\bar{x} = \operatorname{flip}(\bar{y})",)
+
+    @staticmethod
+    def forward(xp, x, dims):
+        return xp.flip(x, axis=dims)
+
+    @staticmethod
+    def grad_x(g, out, x, dims):
+        return g.flip(dims)
+
+    vjps = (grad_x,)
+
+
+class Roll(Primitive):
+    name = "roll"
+    formula = r"y_{(i + s) \bmod n} = x_i"
+    derivatives = (r"\bar{x} = \operatorname{roll}(\bar{y}, -s)",)
+
+    @staticmethod
+    def forward(xp, x, shifts, dims):
+        return xp.roll(x, shifts, axis=dims)
+
+    @staticmethod
+    def grad_x(g, out, x, shifts, dims):
+        return roll(g, tuple(-s for s in shifts), dims)
+
+    vjps = (grad_x,)
+
+
+class Cat(Primitive):
+    name = "cat"
+    formula = r"y = [x_1; x_2; \dots] \text{ along dim}"
+    derivatives = (r"\bar{x}_k = \bar{y}[\text{the rows of } x_k]",)
+
+    @staticmethod
+    def forward(xp, *arrays, dim):
+        return xp.concatenate(arrays, axis=dim)
+
+    @classmethod
+    def vjp(cls, index, g, out, /, *inputs, dim):
+        start = 0
+        for tensor in inputs[:index]:
+            start += tensor.shape[dim]
+        stop = start + inputs[index].shape[dim]
+        return g[(slice(None),) * dim + (slice(start, stop),)]
+
+
+class ConstantPad(Primitive):
+    name = "pad"
+    formula = r"y = \operatorname{pad}(x, \text{widths}, c)"
+    derivatives = (r"\bar{x} = \bar{y}[\text{the interior}]",)
+
+    @staticmethod
+    def forward(xp, x, widths, value):
+        return xp.pad(x, widths, mode="constant", constant_values=value)
+
+    @staticmethod
+    def grad_x(g, out, x, widths, value):
+        return g[tuple(slice(before, before + n) for (before, _), n in zip(widths, x.shape))]
+
+    vjps = (grad_x,)
+
+
+class Astype(Primitive):
+    name = "astype"
+    formula = r"y = \operatorname{cast}(x)"
+    derivatives = (r"\bar{x} = \operatorname{cast}^{-1}(\bar{y})",)
+
+    @staticmethod
+    def forward(xp, x, dtype):
+        return x.astype(dtype)
+
+    @staticmethod
+    def grad_x(g, out, x, dtype):
+        return g.to(x.dtype)
+
+    vjps = (grad_x,)
+
+
+class Clone(Primitive):
+    name = "clone"
+    formula = r"y = x"
+    derivatives = (r"\bar{x} = \bar{y}",)
+
+    @staticmethod
+    def forward(xp, x):
+        return x.copy()
+
+    @staticmethod
+    def grad_x(g, out, x):
+        return g
+
+    vjps = (grad_x,)
+
+
+class ToDevice(Primitive):
+    name = "to_device"
+    formula = r"y = x \text{ (on another device)}"
+    derivatives = (r"\bar{x} = \bar{y} \text{ (moved back)}",)
+
+    @staticmethod
+    def forward(xp, x, device):
+        from chainrule.backends import cupy_module
+        if device == "cuda":
+            return cupy_module().asarray(x)
+        return x.get() if hasattr(x, "get") else x
+
+    @staticmethod
+    def grad_x(g, out, x, device):
+        return g.to(x.device)
+
+    vjps = (grad_x,)
+
+
+# ----- functions ---------------------------------------------------------------------------
+
+def reshape(x, shape):
+    """The same elements in a new shape (one entry may be −1: inferred).
+
+    Example: ``cr.arange(6).reshape(2, 3)`` has rows [0, 1, 2] and [3, 4, 5].
+    """
+    x = as_tensor(x)
+    shape = tuple(int(n) for n in shape)
+    if shape.count(-1) > 1:
+        raise ValueError(f"reshape: only one dimension can be -1, got {shape}")
+    known = math.prod(n for n in shape if n != -1)
+    if -1 in shape:
+        if known == 0 or x.numel() % known:
+            raise ValueError(f"reshape: shape {shape} is invalid for input of size {x.numel()} (shape {x.shape})")
+        shape = tuple(x.numel() // known if n == -1 else n for n in shape)
+    elif known != x.numel():
+        raise ValueError(
+            f"reshape: shape {shape} holds {known} elements but the input of shape {x.shape} has {x.numel()}"
+        )
+    if shape == x.shape:
+        return x
+    return apply(Reshape, x, shape=shape)
+
+
+def flatten(x, start_dim=0, end_dim=-1):
+    """Merge dims start_dim..end_dim into one."""
+    x = as_tensor(x)
+    if x.ndim == 0:
+        return x.reshape((1,))
+    start, end = start_dim % x.ndim, end_dim % x.ndim
+    shape = x.shape[:start] + (math.prod(x.shape[start:end + 1]),) + x.shape[end + 1:]
+    return reshape(x, shape)
+
+
+def unflatten(x, dim, sizes):
+    """Split dim ``dim`` into ``sizes``."""
+    x = as_tensor(x)
+    dim = dim % x.ndim
+    return reshape(x, x.shape[:dim] + tuple(sizes) + x.shape[dim + 1:])
+
+
+def permute(x, dims):
+    """Reorder the axes: output axis k is input axis ``dims[k]``."""
+    x = as_tensor(x)
+    axes = tuple(d % x.ndim for d in dims) if x.ndim else ()
+    if sorted(axes) != list(range(x.ndim)):
+        raise ValueError(f"permute: {tuple(dims)} is not a permutation of the {x.ndim} dims of shape {x.shape}")
+    if axes == tuple(range(x.ndim)):
+        return x
+    return apply(Permute, x, axes=axes)
+
+
+def transpose(x, dim0, dim1):
+    """Swap two axes."""
+    x = as_tensor(x)
+    axes = list(range(x.ndim))
+    axes[dim0], axes[dim1] = axes[dim1], axes[dim0]
+    return permute(x, axes)
+
+
+def t(x):
+    """Transpose of a matrix (a 0-d or 1-d tensor is returned as is)."""
+    return x if x.ndim < 2 else transpose(x, 0, 1)
+
+
+def movedim(x, source, destination):
+    """Move axes ``source`` to positions ``destination``, keeping the others in order."""
+    x = as_tensor(x)
+    source = (source,) if isinstance(source, int) else tuple(source)
+    destination = (destination,) if isinstance(destination, int) else tuple(destination)
+    source = tuple(s % x.ndim for s in source)
+    destination = tuple(d % x.ndim for d in destination)
+    order = [axis for axis in range(x.ndim) if axis not in source]
+    for dest, src in sorted(zip(destination, source)):
+        order.insert(dest, src)
+    return permute(x, order)
+
+
+def squeeze(x, dim=None):
+    """Drop axes of size 1 (only ``dim`` if given; a dim whose size is not 1 is left alone, as in PyTorch)."""
+    x = as_tensor(x)
+    if dim is None:
+        shape = tuple(n for n in x.shape if n != 1)
+    else:
+        dims = normalize_dims(dim, x.ndim, "squeeze")
+        shape = tuple(n for i, n in enumerate(x.shape) if not (i in dims and n == 1))
+    return reshape(x, shape)
+
+
+def unsqueeze(x, dim):
+    """Insert an axis of size 1 at ``dim``."""
+    x = as_tensor(x)
+    if not -x.ndim - 1 <= dim <= x.ndim:
+        raise IndexError(f"unsqueeze: dim {dim} is out of range for a tensor with {x.ndim} dims")
+    dim = dim % (x.ndim + 1)
+    return reshape(x, x.shape[:dim] + (1,) + x.shape[dim:])
+
+
+def expand(x, shape):
+    """Broadcast to ``shape`` without copying (−1 keeps a size). Its gradient sums over the new axes."""
+    from chainrule.ops.convert import check_broadcast
+    x = as_tensor(x)
+    shape = tuple(shape)
+    lead = len(shape) - x.ndim
+    if lead < 0:
+        raise ValueError(f"expand: cannot expand shape {x.shape} to fewer dims {shape}")
+    shape = tuple(x.shape[i - lead] if n == -1 else n for i, n in enumerate(shape))
+    if shape == x.shape:
+        return x
+    if check_broadcast("expand", x.shape, shape) != shape:
+        raise ValueError(f"expand: shape {x.shape} cannot be expanded to {shape}: only size-1 dims can grow")
+    return apply(Expand, x, shape=shape)
+
+
+def repeat(x, repeats):
+    """Tile the tensor ``repeats[i]`` times along each dim (as ``torch.Tensor.repeat``)."""
+    x = as_tensor(x)
+    repeats = tuple(repeats)
+    x = x.reshape((1,) * (len(repeats) - x.ndim) + x.shape)
+    # Insert a size-1 axis before each dim, broadcast it to the repeat count, and merge.
+    shape_with_axes = []
+    for n in x.shape:
+        shape_with_axes += [1, n]
+    expanded = x.reshape(tuple(shape_with_axes)).expand(tuple(v for r, n in zip(repeats, x.shape) for v in (r, n)))
+    return expanded.reshape(tuple(r * n for r, n in zip(repeats, x.shape)))
+
+
+def flip(x, dims):
+    """Reverse the order of elements along ``dims``."""
+    x = as_tensor(x)
+    return apply(Flip, x, dims=normalize_dims(dims, x.ndim, "flip"))
+
+
+def roll(x, shifts, dims=None):
+    """Shift elements along ``dims``, wrapping around (flattened if dims is None)."""
+    x = as_tensor(x)
+    if dims is None:
+        return roll(x.reshape((-1,)), shifts, 0).reshape(x.shape)
+    shifts = (shifts,) if isinstance(shifts, int) else tuple(shifts)
+    dims = (dims,) if isinstance(dims, int) else tuple(dims)
+    return apply(Roll, x, shifts=shifts, dims=tuple(d % x.ndim for d in dims))
+
+
+def cat(tensors, dim=0):
+    """Join tensors along an existing dim.
+
+    Example: ``cr.cat([cr.zeros(2, 3), cr.ones(1, 3)])`` has shape (3, 3).
+    """
+    tensors = [as_tensor(t) for t in tensors]
+    if not tensors:
+        raise ValueError("cat: expected a non-empty list of tensors")
+    first = tensors[0]
+    axis = dim % first.ndim if first.ndim else 0
+    for t in tensors[1:]:
+        if t.ndim != first.ndim or any(a != b for i, (a, b) in enumerate(zip(t.shape, first.shape)) if i != axis):
+            raise ValueError(
+                f"cat: tensors must have the same shape except in dim {dim}; got {first.shape} and {t.shape}"
+            )
+    dtype = first.xp.result_type(*[t.dtype for t in tensors])
+    tensors = [t.to(dtype) for t in tensors]
+    return apply(Cat, *tensors, dim=axis)
+
+
+def stack(tensors, dim=0):
+    """Join tensors of the same shape along a new dim."""
+    tensors = [as_tensor(t) for t in tensors]
+    if not tensors:
+        raise ValueError("stack: expected a non-empty list of tensors")
+    for t in tensors[1:]:
+        if t.shape != tensors[0].shape:
+            raise ValueError(f"stack: all tensors must have the same shape; got {tensors[0].shape} and {t.shape}")
+    return cat([unsqueeze(t, dim) for t in tensors], dim=dim)
+
+
+def split(x, split_size_or_sections, dim=0):
+    """Split into chunks of ``split_size`` (the last may be smaller) or of the given section sizes."""
+    x = as_tensor(x)
+    axis = dim % x.ndim
+    n = x.shape[axis]
+    if isinstance(split_size_or_sections, int):
+        size = split_size_or_sections
+        sizes = [size] * (n // size) + ([n % size] if n % size else [])
+    else:
+        sizes = list(split_size_or_sections)
+        if sum(sizes) != n:
+            raise ValueError(f"split: section sizes {sizes} add to {sum(sizes)}, but dim {dim} has size {n}")
+    pieces, start = [], 0
+    for size in sizes:
+        pieces.append(x[(slice(None),) * axis + (slice(start, start + size),)])
+        start += size
+    return tuple(pieces)
+
+
+def chunk(x, chunks, dim=0):
+    """Split into ``chunks`` nearly equal pieces (as ``torch.chunk``)."""
+    n = x.shape[dim]
+    return split(x, max(1, -(-n // chunks)), dim)
+
+
+def unbind(x, dim=0):
+    """The slices along ``dim``, as a tuple."""
+    return tuple(x[(slice(None),) * (dim % x.ndim) + (i,)] for i in range(x.shape[dim]))
+
+
+def pad(x, pad, mode="constant", value=0.0):
+    """Pad the last dims, PyTorch style: ``pad = (left_last, right_last, left_second_last, ...)``.
+
+    Modes: ``constant`` (fill with ``value``), ``reflect`` (mirror without the edge),
+    ``replicate`` (repeat the edge), ``circular`` (wrap around). The non-constant modes
+    gather existing elements, so their gradient adds back into the source positions.
+    """
+    x = as_tensor(x)
+    if len(pad) % 2 or len(pad) // 2 > x.ndim:
+        raise ValueError(f"pad: expected an even number of widths for at most {x.ndim} dims, got {tuple(pad)}")
+    widths = [(0, 0)] * x.ndim
+    for i in range(len(pad) // 2):
+        widths[x.ndim - 1 - i] = (int(pad[2 * i]), int(pad[2 * i + 1]))
+    if any(before < 0 or after < 0 for before, after in widths):
+        raise ValueError(f"pad: negative widths {tuple(pad)} are not supported; slice the tensor instead")
+    if mode == "constant":
+        if all(w == (0, 0) for w in widths):
+            return x
+        return apply(ConstantPad, x, widths=tuple(widths), value=value)
+    if mode not in ("reflect", "replicate", "circular"):
+        raise ValueError(f"pad: unknown mode {mode!r}; use 'constant', 'reflect', 'replicate' or 'circular'")
+    out = x
+    for axis, (before, after) in enumerate(widths):
+        if before or after:
+            source = _pad_source_positions(x.shape[axis], before, after, mode, x.xp)
+            out = out[(slice(None),) * axis + (as_tensor(source),)]
+    return out
+
+
+def _pad_source_positions(n, before, after, mode, xp):
+    """For each position of the padded axis, the input position its value comes from."""
+    positions = xp.arange(-before, n + after)
+    if mode == "replicate":
+        return xp.clip(positions, 0, n - 1)
+    if mode == "circular":
+        if before > n or after > n:
+            raise ValueError(f"pad: circular padding ({before}, {after}) is larger than the dim size {n}")
+        return positions % n
+    if before >= n or after >= n:
+        raise ValueError(f"pad: reflect padding ({before}, {after}) must be smaller than the dim size {n}")
+    period = 2 * (n - 1) if n > 1 else 1
+    folded = xp.abs(positions) % period
+    return xp.where(folded >= n, period - folded, folded)
+
+
+def astype(x, dtype):
+    """Cast to ``dtype``; the gradient is cast back."""
+    x = as_tensor(x)
+    if x.dtype == dtype:
+        return x
+    if not x.requires_grad or dtype.kind != "f":
+        from chainrule.core.tensor import Tensor
+        return Tensor._wrap(x.data.astype(dtype))
+    return apply(Astype, x, dtype=dtype)
+
+
+def clone(x):
+    """A copy that stays in the graph (gradient passes through unchanged)."""
+    return apply(Clone, as_tensor(x))
+
+
+def to_device(x, device):
+    """Move to 'cpu' or 'cuda' (CuPy); the gradient moves back."""
+    device = device.split(":")[0]
+    if device not in ("cpu", "cuda"):
+        raise ValueError(f"to: unknown device {device!r}; use 'cpu' or 'cuda'")
+    if x.device == device:
+        return x
+    return apply(ToDevice, x, device=device)
