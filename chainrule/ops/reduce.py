@@ -342,17 +342,35 @@ def logsumexp(x, dim, keepdim=False):
     return apply(LogSumExp, x, dims=normalize_dims(dim, x.ndim, "logsumexp"), keepdim=keepdim)
 
 
+def _shifted_by_max(x, dim):
+    """x − max(x) along ``dim``, the max treated as a constant (softmax does not depend on it).
+
+    Shifting first keeps exp from overflowing and keeps float32 accurate at ±1e4.
+    A slice holding +inf, or only −inf, becomes nan, exactly as in PyTorch.
+    """
+    return x - amax(x, dim, keepdim=True).detach()
+
+
 def softmax(x, dim):
-    """softmax(x)ᵢ = exp(xᵢ − logsumexp(x)): positive, sums to 1 along ``dim``."""
+    """softmax(x)ᵢ = exp(xᵢ − m) / Σⱼ exp(xⱼ − m), with m = max x: positive, sums to 1 along ``dim``.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.softmax(cr.tensor([1e4, 1e4]), dim=0)
+        tensor([0.5, 0.5])
+    """
     from chainrule.ops.elementwise import exp
     x = _float(x)
-    return exp(x - logsumexp(x, dim, keepdim=True))
+    exps = exp(_shifted_by_max(x, dim))
+    return exps / sum(exps, dim, keepdim=True)
 
 
 def log_softmax(x, dim):
-    """log softmax(x)ᵢ = xᵢ − logsumexp(x), exact where softmax underflows to 0."""
+    """log softmax(x)ᵢ = (xᵢ − m) − ln Σⱼ exp(xⱼ − m): exact where softmax underflows to 0."""
+    from chainrule.ops.elementwise import exp, log
     x = _float(x)
-    return x - logsumexp(x, dim, keepdim=True)
+    shifted = _shifted_by_max(x, dim)
+    return shifted - log(sum(exp(shifted), dim, keepdim=True))
 
 
 def norm(x, p=2, dim=None, keepdim=False):
