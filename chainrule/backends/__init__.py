@@ -6,6 +6,8 @@ arrays in host memory, CuPy for arrays on a GPU. The special functions that
 NumPy lacks (erf, lgamma, digamma...) come from ``special_module(xp)``:
 SciPy's ``scipy.special`` for NumPy, ``cupyx.scipy.special`` for CuPy.
 """
+import numpy as _numpy
+
 from chainrule.backends.numpy_backend import numpy_module
 
 __all__ = ["array_module", "special_module", "numpy_module", "cupy_module", "is_cupy_array"]
@@ -30,6 +32,8 @@ def is_cupy_array(array) -> bool:
 
 def array_module(array):
     """The array module that owns ``array``: ``numpy`` or ``cupy``."""
+    if type(array) is _numpy.ndarray:  # the common case, checked first because every op asks
+        return _numpy
     if is_cupy_array(array):
         return cupy_module()
     return numpy_module()

@@ -93,6 +93,7 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
         leads_to_target[id(tensor)] = reaches
 
     grads = {}
+    stored = {id(g.data) for g in root_grads}  # arrays that a leaf's .grad must not share
     for root, grad in zip(roots, root_grads):
         grads[id(root)] = grad if id(root) not in grads else grads[id(root)] + grad
 
@@ -104,7 +105,7 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
             if targets is not None and id(tensor) in targets:
                 targets[id(tensor)] = grad
             elif targets is None and (tensor._op is None or tensor._retains_grad):
-                _accumulate_into_grad(tensor, grad, create_graph)
+                _accumulate_into_grad(tensor, grad, create_graph, stored)
             if tensor._op is None:
                 continue
             if tensor._inputs is None:
@@ -127,7 +128,7 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
     return [targets[id(t)] for t in inputs]
 
 
-def _accumulate_into_grad(tensor, grad, create_graph):
+def _accumulate_into_grad(tensor, grad, create_graph, stored):
     """Add ``grad`` into ``tensor.grad`` as PyTorch does: sum over backward calls."""
     from chainrule.core.tensor import Tensor
 
@@ -135,10 +136,18 @@ def _accumulate_into_grad(tensor, grad, create_graph):
         tensor.grad = grad if tensor.grad is None else tensor.grad + grad
         return
     if tensor.grad is None:
-        # Own the memory: the walk may hand the same array to several tensors, or a
-        # read-only broadcast view, and optimizers and zero_grad write into .grad.
-        xp = grad.xp
-        tensor.grad = Tensor._wrap(xp.array(grad.data, copy=True, order="C"))
+        # .grad must not share memory with anything else the user can see, because
+        # optimizers and zero_grad write into it. The walk may hand one array to several
+        # tensors (add passes ∂L/∂z to both inputs), views of the caller's gradient, or
+        # read-only broadcast views: copy those; a fresh array (or a view of one) is kept.
+        data = grad.data
+        owner = data if data.base is None else data.base
+        if not data.flags.writeable or id(data) in stored or id(owner) in stored:
+            data = grad.xp.array(data, copy=True, order="C")
+            owner = data
+        stored.add(id(data))
+        stored.add(id(owner))
+        tensor.grad = Tensor._wrap(data)
     else:
         tensor.grad.data += grad.data
 

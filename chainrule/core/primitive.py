@@ -51,13 +51,26 @@ class Primitive:
 
 def apply(op, *inputs, **params):
     """Run primitive ``op`` on tensors ``inputs`` and record the graph if a gradient is wanted."""
-    from chainrule.core.tensor import Tensor
-
     arrays = [t.data for t in inputs]
-    out = Tensor._wrap(op.forward(array_module(arrays[0]), *arrays, **params))
-    if is_grad_enabled() and any(t.requires_grad for t in inputs):
-        out.requires_grad = True
-        out._op = op
-        out._inputs = inputs
-        out._params = params
+    out = _tensor_class()._wrap(op.forward(array_module(arrays[0]), *arrays, **params))
+    if is_grad_enabled():
+        for t in inputs:
+            if t.requires_grad:
+                out.requires_grad = True
+                out._op = op
+                out._inputs = inputs
+                out._params = params
+                break
     return out
+
+
+def _tensor_class():
+    # core/tensor.py imports the ops, which import this module: look Tensor up on first use.
+    global _TENSOR
+    if _TENSOR is None:
+        from chainrule.core.tensor import Tensor
+        _TENSOR = Tensor
+    return _TENSOR
+
+
+_TENSOR = None

@@ -294,6 +294,26 @@ class Tensor:
     def __invert__(self): return ops.logical_not(self)
     def __getitem__(self, index): return ops.getitem(self, index)
 
+    # x += y and friends: in place on the data when no graph is being recorded (an
+    # optimizer step under no_grad, say); while recording, a non-leaf is rebound to
+    # a new tensor instead, and a leaf that requires grad refuses, as in PyTorch.
+    def __iadd__(self, other): return self._inplace("__iadd__", ops.add, other)
+    def __isub__(self, other): return self._inplace("__isub__", ops.sub, other)
+    def __imul__(self, other): return self._inplace("__imul__", ops.mul, other)
+    def __itruediv__(self, other): return self._inplace("__itruediv__", ops.div, other)
+
+    def _inplace(self, method, op, other):
+        if self.requires_grad and is_grad_enabled():
+            if self._op is None:
+                raise RuntimeError(
+                    f"{method}: a leaf that requires grad is used in an in-place operation; "
+                    "wrap the update in `with chainrule.no_grad():`"
+                )
+            return op(self, other)
+        other = other.data if isinstance(other, Tensor) else other
+        getattr(self.data, method)(other)
+        return self
+
     def __setitem__(self, index, value):
         """In-place assignment, allowed only where no gradient is being tracked."""
         if self.requires_grad and is_grad_enabled():

@@ -15,6 +15,10 @@ class Matmul(Primitive):
 
     @staticmethod
     def forward(xp, x, y):
+        if x.ndim == 2 and y.ndim == 2:
+            # xp.dot hands transposed views straight to BLAS; matmul copies them first (measured
+            # 5x slower for x @ w.T at 128x784 @ 784x512 with NumPy 2.4).
+            return xp.dot(x, y)
         return xp.matmul(x, y)
 
     @staticmethod
@@ -53,7 +57,8 @@ def matmul(x, y):
             f"({x.shape[-1]}) must equal the second-to-last dim of the second ({y.shape[-2]}). "
             "Did you mean to transpose one of them (x.mT)?"
         )
-    check_broadcast("matmul (batch dims)", x.shape[:-2], y.shape[:-2])
+    if x.shape[:-2] != y.shape[:-2]:
+        check_broadcast("matmul (batch dims)", x.shape[:-2], y.shape[:-2])
     out = apply(Matmul, x, y)
     if squeeze_rows:
         out = out.squeeze(-2)

@@ -1,0 +1,78 @@
+"""Core speed: per-op eager overhead on small tensors, and an MLP forward+backward, against PyTorch.
+
+Goals (issue #2): per-op overhead within 3x of PyTorch; a 784-512-512-10 MLP,
+batch 128, float32, forward and backward no slower than PyTorch.
+
+Run: .venv/bin/python benchmarks/bench_core.py
+"""
+import os
+
+import numpy
+import torch
+
+import chainrule as cr
+from common import best_time, report
+
+torch.set_num_threads(os.cpu_count() or 1)
+
+
+def per_op_overhead():
+    rng = numpy.random.default_rng(0)
+    a_np, b_np = rng.standard_normal((4, 4)).astype(numpy.float32), rng.standard_normal((4, 4)).astype(numpy.float32)
+    rows = []
+    for name, op in (("add", lambda x, y: x + y), ("mul", lambda x, y: x * y), ("matmul 4x4", lambda x, y: x @ y)):
+        a, b = cr.tensor(a_np), cr.tensor(b_np)
+        ta, tb = torch.tensor(a_np), torch.tensor(b_np)
+        rows.append((f"{name} forward", best_time(lambda: op(a, b)), best_time(lambda: op(ta, tb))))
+        ga, gb = cr.tensor(a_np, requires_grad=True), cr.tensor(b_np, requires_grad=True)
+        tga, tgb = torch.tensor(a_np, requires_grad=True), torch.tensor(b_np, requires_grad=True)
+
+        def ours_fb():
+            op(ga, gb).sum().backward()
+            ga.grad = gb.grad = None
+
+        def torch_fb():
+            op(tga, tgb).sum().backward()
+            tga.grad = tgb.grad = None
+
+        rows.append((f"{name} + sum, forward and backward", best_time(ours_fb), best_time(torch_fb)))
+    report(rows, "Per-op eager overhead (4x4 float32)")
+    return rows
+
+
+def mlp():
+    rng = numpy.random.default_rng(0)
+    sizes = [784, 512, 512, 10]
+    weights = [(rng.standard_normal((o, i)) / numpy.sqrt(i)).astype(numpy.float32) for i, o in zip(sizes, sizes[1:])]
+    biases = [numpy.zeros(o, dtype=numpy.float32) for o in sizes[1:]]
+    x_np = rng.standard_normal((128, 784)).astype(numpy.float32)
+    y_np = rng.integers(0, 10, 128)
+
+    ours = [cr.tensor(w, requires_grad=True) for w in weights] + [cr.tensor(b, requires_grad=True) for b in biases]
+    theirs = [torch.tensor(w, requires_grad=True) for w in weights] + [torch.tensor(b, requires_grad=True) for b in biases]
+    x, y = cr.tensor(x_np), cr.tensor(y_np)
+    tx, ty = torch.tensor(x_np), torch.tensor(y_np)
+
+    def forward_backward(params, inputs, labels, lib):
+        w1, w2, w3, b1, b2, b3 = params
+        h = (inputs @ w1.T + b1).relu()
+        h = (h @ w2.T + b2).relu()
+        logits = h @ w3.T + b3
+        log_probs = logits.log_softmax(1)
+        loss = -log_probs.gather(1, labels.reshape(-1, 1)).mean()
+        loss.backward()
+        for p in params:
+            p.grad = None
+        return loss
+
+    ours_time = best_time(lambda: forward_backward(ours, x, y, cr), repeat=15)
+    torch_time = best_time(lambda: forward_backward(theirs, tx, ty, torch), repeat=15)
+    rows = [("MLP 784-512-512-10, batch 128, fwd+bwd", ours_time, torch_time)]
+    report(rows, "MLP forward and backward (float32)")
+    return rows
+
+
+if __name__ == "__main__":
+    print(f"numpy {numpy.__version__}, torch {torch.__version__}, threads {torch.get_num_threads()}")
+    per_op_overhead()
+    mlp()
