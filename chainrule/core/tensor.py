@@ -28,14 +28,11 @@ class Tensor:
     __array_priority__ = 1000  # so that ndarray + Tensor defers to Tensor.__radd__
 
     def __init__(self, data, dtype=None, requires_grad=False):
+        """Wrap ``data`` (an array, used without a copy, or anything ``tensor()`` accepts)."""
         if isinstance(data, Tensor):
             data = data.data
-        dtype = dtypes.to_dtype(dtype)
-        xp = array_module(data)
         if not hasattr(data, "dtype") or dtype is not None:
-            data = xp.asarray(data, dtype=dtype)
-        if data.dtype == numpy.float64 and dtype is None and not hasattr(data, "shape"):
-            data = data.astype(dtypes.get_default_dtype())
+            data = tensor(data, dtype=dtype).data
         self.data = data
         self.grad = None
         self._op = None
@@ -525,18 +522,17 @@ def tensor(data, dtype=None, requires_grad=False, device=None):
         from chainrule.backends import cupy_module
         xp = cupy_module()
     dtype = dtypes.to_dtype(dtype)
-    if dtype is None:
+    if dtype is not None:
+        array = xp.array(data, dtype=dtype)
+    else:
         array = xp.array(data)
-        if array.dtype.kind == "f" and not (hasattr(data, "dtype") and data.dtype.kind == "f"):
-            array = array.astype(dtypes.get_default_dtype())
-        elif array.dtype.kind == "f" and array.dtype == numpy.float64 and not hasattr(data, "dtype"):
-            array = array.astype(dtypes.get_default_dtype())
+        came_as_float_array = hasattr(data, "dtype") and data.dtype.kind == "f"
+        if array.dtype.kind == "f" and not came_as_float_array:
+            array = array.astype(dtypes.get_default_dtype())  # Python floats → float32, as in PyTorch
         elif array.dtype.kind in "iu" and array.dtype != numpy.uint8:
             array = array.astype(numpy.int64)
-        elif array.dtype.kind == "O":
+        elif array.dtype.kind not in "fiub":
             raise TypeError(f"tensor: could not turn the data into a numeric array (got {type(data).__name__})")
-    else:
-        array = xp.array(data, dtype=dtype)
     return Tensor(array, requires_grad=requires_grad)
 
 
