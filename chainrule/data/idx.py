@@ -1,0 +1,167 @@
+"""The IDX file format of MNIST and Fashion-MNIST, read and written without pickle.
+
+An IDX file is a 4-byte magic number, the dimensions, then the values, all big-endian:
+
+    bytes 0-1   0x00 0x00
+    byte  2     the type code: 0x08 uint8, 0x09 int8, 0x0B int16, 0x0C int32, 0x0D float32, 0x0E float64
+    byte  3     the number of dimensions d
+    then        d sizes, each an unsigned 32-bit integer
+    then        size₁·…·size_d values of the type, row-major
+
+Files may be gzipped (as distributed); gzip is detected from its own magic bytes.
+With the full sets in a folder, ``load_idx_folder(folder, 'train')`` gives the same
+layout as ``load_digits``: images (N, 1, 28, 28) float32 in [0, 1], labels int64.
+"""
+import gzip
+import os
+import pathlib
+import tempfile
+import zlib
+
+import numpy
+
+IDX_TYPES = {
+    0x08: numpy.dtype("u1"),
+    0x09: numpy.dtype("i1"),
+    0x0B: numpy.dtype(">i2"),
+    0x0C: numpy.dtype(">i4"),
+    0x0D: numpy.dtype(">f4"),
+    0x0E: numpy.dtype(">f8"),
+}
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
+def read_idx(path):
+    """Read one IDX file (gzipped or not) into a NumPy array in native byte order.
+
+    Checks the magic number, the type code, the dimensions and that the file holds
+    exactly the values its header promises; raises ValueError naming the file otherwise.
+
+    Example:
+        >>> import numpy as np, tempfile, os
+        >>> path = os.path.join(tempfile.mkdtemp(), "labels-idx1-ubyte.gz")
+        >>> write_idx(path, np.array([3, 1, 4], dtype=np.uint8))
+        >>> read_idx(path)
+        array([3, 1, 4], dtype=uint8)
+    """
+    path = pathlib.Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"read_idx: no file at {path}")
+    raw = path.read_bytes()
+    if raw[:2] == _GZIP_MAGIC:
+        try:
+            raw = gzip.decompress(raw)
+        except (EOFError, OSError, zlib.error) as error:
+            raise ValueError(f"read_idx: {path} is a damaged or truncated gzip file ({error}); download it again") from None
+    if len(raw) < 4:
+        raise ValueError(f"read_idx: {path} is {len(raw)} bytes long, too short for the 4-byte IDX magic number")
+    if raw[0] != 0 or raw[1] != 0:
+        raise ValueError(f"read_idx: {path} has magic number 0x{raw[:4].hex()}, which is not IDX "
+                         "(IDX files start with two zero bytes, a type code and the number of dimensions)")
+    type_code, ndim = raw[2], raw[3]
+    if type_code not in IDX_TYPES:
+        known = ", ".join(f"0x{code:02X} {dtype.name}" for code, dtype in IDX_TYPES.items())
+        raise ValueError(f"read_idx: {path} has unknown IDX type code 0x{type_code:02X}; known codes: {known}")
+    if ndim == 0:
+        raise ValueError(f"read_idx: {path} declares 0 dimensions; an IDX array needs at least one")
+    header_size = 4 + 4 * ndim
+    if len(raw) < header_size:
+        raise ValueError(f"read_idx: {path} is truncated: its header declares {ndim} dimensions "
+                         f"({header_size} header bytes) but the file has only {len(raw)} bytes")
+    shape = tuple(int(size) for size in numpy.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
+    dtype = IDX_TYPES[type_code]
+    expected = int(numpy.prod(shape, dtype=numpy.int64)) * dtype.itemsize
+    actual = len(raw) - header_size
+    if actual < expected:
+        raise ValueError(f"read_idx: {path} is truncated: the header promises shape {shape} of {dtype.name} "
+                         f"({expected} bytes of data) but only {actual} bytes follow; download it again")
+    if actual > expected:
+        raise ValueError(f"read_idx: {path} has {actual - expected} unexpected bytes after the data of shape {shape} "
+                         f"({dtype.name}); the header does not match the contents")
+    array = numpy.frombuffer(raw, dtype=dtype, count=expected // dtype.itemsize, offset=header_size).reshape(shape)
+    return array.astype(dtype.newbyteorder("="))  # native order, and a writable copy
+
+
+def write_idx(path, array):
+    """Write ``array`` as an IDX file (gzipped when the name ends in .gz), atomically (temp file + rename).
+
+    Supported dtypes: uint8, int8, int16, int32, float32, float64; 1 to 255 dimensions.
+
+    Example:
+        >>> import numpy as np, tempfile, os
+        >>> path = os.path.join(tempfile.mkdtemp(), "images-idx3-ubyte")
+        >>> write_idx(path, np.zeros((2, 28, 28), dtype=np.uint8))
+        >>> read_idx(path).shape
+        (2, 28, 28)
+    """
+    path = pathlib.Path(path)
+    array = numpy.asarray(array)
+    codes = {dtype.newbyteorder("=").str[1:]: code for code, dtype in IDX_TYPES.items()}
+    native = array.dtype.newbyteorder("=").str[1:]
+    if native not in codes:
+        raise TypeError(f"write_idx: IDX can't store {array.dtype}; use one of uint8, int8, int16, int32, float32, float64")
+    if not 1 <= array.ndim <= 255:
+        raise ValueError(f"write_idx: IDX stores 1 to 255 dimensions, got an array of shape {array.shape}")
+    code = codes[native]
+    header = bytes([0, 0, code, array.ndim]) + numpy.asarray(array.shape, dtype=">u4").tobytes()
+    payload = header + numpy.ascontiguousarray(array, dtype=IDX_TYPES[code]).tobytes()
+    if path.name.endswith(".gz"):
+        payload = gzip.compress(payload, mtime=0)
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(payload)
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise
+
+
+def _find_idx_file(folder, prefix, kind, rank):
+    """The first existing spelling of e.g. train-images-idx3-ubyte[.gz] (also train-images.idx3-ubyte)."""
+    names = [f"{prefix}-{kind}-idx{rank}-ubyte", f"{prefix}-{kind}.idx{rank}-ubyte"]
+    candidates = [folder / (name + suffix) for name in names for suffix in ("", ".gz")]
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate
+    tried = ", ".join(candidate.name for candidate in candidates)
+    raise FileNotFoundError(f"load_idx_folder: no {kind} file for split {prefix!r} in {folder}; looked for {tried}. "
+                            "Put the MNIST or Fashion-MNIST IDX files there under their standard names")
+
+
+def load_idx_folder(folder, split="train"):
+    """Load a split of the full MNIST or Fashion-MNIST from a folder of IDX files.
+
+    Looks for ``train-images-idx3-ubyte`` / ``train-labels-idx1-ubyte`` (split 'train')
+    or ``t10k-images-idx3-ubyte`` / ``t10k-labels-idx1-ubyte`` (split 'test'), each
+    optionally ending in .gz. Returns images (N, 1, H, W) float32 = bytes / 255 and
+    labels (N,) int64, like ``load_digits``.
+
+    Example:
+        >>> import numpy as np, tempfile, os
+        >>> folder = tempfile.mkdtemp()
+        >>> write_idx(os.path.join(folder, "t10k-images-idx3-ubyte.gz"), np.zeros((5, 28, 28), np.uint8))
+        >>> write_idx(os.path.join(folder, "t10k-labels-idx1-ubyte.gz"), np.arange(5, dtype=np.uint8))
+        >>> images, labels = load_idx_folder(folder, "test")
+        >>> images.shape, labels.tolist()
+        ((5, 1, 28, 28), [0, 1, 2, 3, 4])
+    """
+    prefixes = {"train": "train", "test": "t10k"}
+    if split not in prefixes:
+        raise ValueError(f"load_idx_folder: split must be 'train' or 'test', got {split!r}")
+    folder = pathlib.Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"load_idx_folder: {folder} is not a folder")
+    images_path = _find_idx_file(folder, prefixes[split], "images", 3)
+    labels_path = _find_idx_file(folder, prefixes[split], "labels", 1)
+    images, labels = read_idx(images_path), read_idx(labels_path)
+    if images.dtype != numpy.uint8 or images.ndim != 3:
+        raise ValueError(f"load_idx_folder: {images_path} should hold uint8 images of shape (N, H, W), "
+                         f"got {images.dtype} of shape {images.shape}")
+    if labels.dtype != numpy.uint8 or labels.ndim != 1:
+        raise ValueError(f"load_idx_folder: {labels_path} should hold uint8 labels of shape (N,), "
+                         f"got {labels.dtype} of shape {labels.shape}")
+    if images.shape[0] != labels.shape[0]:
+        raise ValueError(f"load_idx_folder: {images_path} has {images.shape[0]} images but {labels_path} has "
+                         f"{labels.shape[0]} labels; the two files must belong together")
+    return images[:, None, :, :].astype(numpy.float32) / numpy.float32(255.0), labels.astype(numpy.int64)
