@@ -9,6 +9,7 @@ reverse (core/autograd.py). Function transforms live in ``chainrule.func``.
 """
 from chainrule.core import autograd
 from chainrule import func  # noqa: E402  (function transforms: chainrule.func.grad, ...)
+from chainrule.core.anomaly import AnomalyError, AnomalyWarning, detect_anomaly, is_anomaly_enabled
 from chainrule.core.creation import (
     arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like, linspace, logspace, ones,
     ones_like, rand, rand_like, randint, randint_like, randn, randn_like, randperm, zeros, zeros_like,

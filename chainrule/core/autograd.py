@@ -12,6 +12,7 @@ Backpropagation is the chain rule applied in reverse topological order:
    un-broadcast it to the input's shape, and add it to that input's running sum;
 4. at a leaf, add the finished gradient into ``leaf.grad``.
 """
+from chainrule.core import anomaly
 from chainrule.core.grad_mode import set_grad_enabled
 
 
@@ -113,7 +114,10 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
             for index, parent in enumerate(tensor._inputs):
                 if not (parent.requires_grad and leads_to_target.get(id(parent), False)):
                     continue
-                parent_grad = tensor._op.vjp(index, grad, tensor, *tensor._inputs, **tensor._params)
+                if anomaly._enabled:
+                    parent_grad = anomaly.checked_vjp(tensor, index, grad)
+                else:
+                    parent_grad = tensor._op.vjp(index, grad, tensor, *tensor._inputs, **tensor._params)
                 parent_grad = unbroadcast(parent_grad, parent.shape)
                 if parent_grad.dtype != parent.dtype:
                     parent_grad = parent_grad.to(parent.dtype)

@@ -15,6 +15,7 @@ from the chain rule alone. ``apply`` runs a primitive and, when gradients are
 wanted, records the output's parents so that ``backward`` can walk back.
 """
 from chainrule.backends import array_module
+from chainrule.core import anomaly
 from chainrule.core.grad_mode import is_grad_enabled
 
 
@@ -61,6 +62,8 @@ def apply(op, *inputs, **params):
                 out._inputs = inputs
                 out._params = params
                 break
+    if anomaly._enabled:
+        anomaly.check_forward(op, inputs, out)
     return out
 
 

@@ -24,7 +24,7 @@ class Tensor:
         tensor([2., 4., 6.])
     """
 
-    __slots__ = ("data", "requires_grad", "grad", "_op", "_inputs", "_params", "_retains_grad", "name", "__weakref__")
+    __slots__ = ("data", "requires_grad", "grad", "_op", "_inputs", "_params", "_retains_grad", "name", "_trace", "__weakref__")
     __array_priority__ = 1000  # so that ndarray + Tensor defers to Tensor.__radd__
 
     def __init__(self, data, dtype=None, requires_grad=False):
@@ -40,6 +40,7 @@ class Tensor:
         self._params = None
         self._retains_grad = False
         self.name = None
+        self._trace = None
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
@@ -55,6 +56,7 @@ class Tensor:
         t._params = None
         t._retains_grad = False
         t.name = None
+        t._trace = None
         t.requires_grad = False
         return t
 

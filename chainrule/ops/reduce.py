@@ -336,7 +336,7 @@ def logsumexp(x, dim, keepdim=False):
     Example:
         >>> import chainrule as cr
         >>> cr.logsumexp(cr.tensor([1e4, 1e4]), dim=0)     # 1e4 + ln 2
-        tensor(10000.6934)
+        tensor(10000.693)
     """
     x = _float(x)
     return apply(LogSumExp, x, dims=normalize_dims(dim, x.ndim, "logsumexp"), keepdim=keepdim)
@@ -362,7 +362,9 @@ def softmax(x, dim):
     from chainrule.ops.elementwise import exp
     x = _float(x)
     exps = exp(_shifted_by_max(x, dim))
-    return exps / sum(exps, dim, keepdim=True)
+    probabilities = exps / sum(exps, dim, keepdim=True)
+    probabilities.name = "softmax"  # lets anomaly mode suggest log_softmax for log(softmax(x))
+    return probabilities
 
 
 def log_softmax(x, dim):
