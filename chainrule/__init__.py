@@ -40,3 +40,5 @@ float = float32  # noqa: A001
 int = int32  # noqa: A001
 
 __version__ = "0.1.0"
+
+from chainrule import calculus, linalg  # noqa: E402  (the math toolkits build on the names above)

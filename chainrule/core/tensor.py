@@ -533,7 +533,7 @@ def tensor(data, dtype=None, requires_grad=False, device=None):
             array = array.astype(dtypes.get_default_dtype())  # Python floats → float32, as in PyTorch
         elif array.dtype.kind in "iu" and array.dtype != numpy.uint8:
             array = array.astype(numpy.int64)
-        elif array.dtype.kind not in "fiub":
+        elif array.dtype.kind not in "fiubc":
             raise TypeError(f"tensor: could not turn the data into a numeric array (got {type(data).__name__})")
     return Tensor(array, requires_grad=requires_grad)
 
