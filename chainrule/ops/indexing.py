@@ -106,7 +106,13 @@ class ScatterAdd(Primitive):
     def forward(xp, x, source, dim, index):
         out = x.copy()
         source = source[tuple(slice(0, n) for n in index.shape)]
-        xp.add.at(out, _full_index(xp, index, dim), source)
+        position = _full_index(xp, index, dim)
+        if index.shape[dim] == 1:
+            # One index per slice along dim, so no position repeats and plain indexed addition is
+            # exact (and many times faster than add.at; max pooling's backward takes this path).
+            out[position] += source
+        else:
+            xp.add.at(out, position, source)
         return out
 
     @staticmethod
