@@ -1,0 +1,28 @@
+"""Neural-network building blocks: modules, layers, activations, losses, initialization.
+
+    import chainrule as cr, chainrule.nn as nn
+    model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
+    loss = nn.CrossEntropyLoss()(model(cr.randn(5, 4)), cr.tensor([0, 2, 1, 1, 0]))
+    loss.backward()
+
+A layer is a plain object (``Module``) whose ``Parameter`` attributes are found by
+walking its attributes; its ``forward`` delegates to ``chainrule.nn.functional``.
+"""
+from chainrule.nn import init
+from chainrule.nn.module import Module, ModuleDict, ModuleList, Parameter, Sequential
+from chainrule.nn import functional
+from chainrule.nn.activation import (
+    ELU, GELU, SELU, Hardtanh, LeakyReLU, LogSoftmax, Mish, PReLU, ReLU, ReLU6, Sigmoid, SiLU, Softmax, Softplus,
+    Tanh,
+)
+from chainrule.nn.conv import Conv1d, Conv2d, ConvTranspose2d
+from chainrule.nn.linear import Dropout, Dropout2d, Embedding, Flatten, Identity, Linear, Unflatten
+from chainrule.nn.loss import (
+    BCELoss, BCEWithLogitsLoss, CosineEmbeddingLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, L1Loss,
+    MarginRankingLoss, MSELoss, NLLLoss, SmoothL1Loss,
+)
+from chainrule.nn.normalization import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm
+from chainrule.nn.pooling import AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d
+from chainrule.nn import utils
+from chainrule.nn.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell
+from chainrule.nn.attention import MultiheadAttention, TransformerEncoderLayer

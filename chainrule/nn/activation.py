@@ -1,0 +1,253 @@
+"""Activation layers. Each class carries its formula and its derivative as LaTeX
+(``formula``, ``derivative``) so the explainer and the lab can show both.
+
+    import chainrule as cr, chainrule.nn as nn
+    nn.GELU.formula        # 'x \\Phi(x) = ...'
+    nn.GELU()(cr.tensor([1.0]))
+"""
+import chainrule as cr
+from chainrule.nn import functional as F
+from chainrule.nn import init
+from chainrule.nn.module import Module, Parameter
+
+
+class _Activation(Module):
+    """An elementwise nonlinearity with no parameters (subclasses set formula, derivative and forward)."""
+
+    formula = ""
+    derivative = ""
+
+    @classmethod
+    def describe(cls):
+        """The formula and the derivative, one LaTeX line each."""
+        return f"{cls.__name__}: {cls.formula}\n  derivative: {cls.derivative}"
+
+
+class ReLU(_Activation):
+    """Rectified linear unit. Example: ``nn.ReLU()(cr.tensor([-1.0, 2.0]))`` is ``tensor([0., 2.])``."""
+
+    formula = r"\operatorname{ReLU}(x) = \max(0, x)"
+    derivative = r"\frac{d}{dx}\operatorname{ReLU}(x) = [x > 0]"
+
+    def __init__(self, inplace=False):
+        super().__init__()
+
+    def forward(self, input):
+        return F.relu(input)
+
+
+class ReLU6(_Activation):
+    """ReLU capped at 6: min(max(0, x), 6)."""
+
+    formula = r"\operatorname{ReLU6}(x) = \min(\max(0, x), 6)"
+    derivative = r"[0 < x < 6]"
+
+    def __init__(self, inplace=False):
+        super().__init__()
+
+    def forward(self, input):
+        return F.relu6(input)
+
+
+class LeakyReLU(_Activation):
+    """x for x > 0, negative_slope·x otherwise. Example: ``nn.LeakyReLU(0.1)(cr.tensor([-1.0]))`` is ``tensor([-0.1])``."""
+
+    formula = r"\operatorname{LeakyReLU}(x) = \begin{cases} x & x > 0 \\ a x & x \le 0 \end{cases}"
+    derivative = r"\begin{cases} 1 & x > 0 \\ a & x \le 0 \end{cases}"
+
+    def __init__(self, negative_slope=0.01, inplace=False):
+        super().__init__()
+        self.negative_slope = negative_slope
+
+    def forward(self, input):
+        return F.leaky_relu(input, self.negative_slope)
+
+    def extra_repr(self):
+        return f"negative_slope={self.negative_slope}"
+
+
+class PReLU(Module):
+    """Leaky ReLU with a learned slope a (one shared, or one per channel), initialized to ``init``.
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn as nn
+        >>> nn.PReLU()(cr.tensor([-2.0, 3.0]))
+        tensor([-0.5,  3. ], grad_fn=<where>)
+    """
+
+    formula = r"\operatorname{PReLU}(x) = \begin{cases} x & x > 0 \\ a x & x \le 0 \end{cases}"
+    derivative = (r"\frac{\partial}{\partial x} = \begin{cases} 1 & x > 0 \\ a & x \le 0 \end{cases},\quad "
+                  r"\frac{\partial}{\partial a} = \begin{cases} 0 & x > 0 \\ x & x \le 0 \end{cases}")
+
+    def __init__(self, num_parameters=1, init=0.25, dtype=None):
+        super().__init__()
+        self.num_parameters, self.init = num_parameters, init
+        self.weight = Parameter(cr.full((num_parameters,), init, dtype=dtype or cr.get_default_dtype()))
+
+    def reset_parameters(self):
+        init.constant_(self.weight, self.init)
+
+    def forward(self, input):
+        return F.prelu(input, self.weight)
+
+    def extra_repr(self):
+        return f"num_parameters={self.num_parameters}"
+
+
+class ELU(_Activation):
+    """x for x > 0, α(eˣ − 1) otherwise."""
+
+    formula = r"\operatorname{ELU}(x) = \begin{cases} x & x > 0 \\ \alpha (e^x - 1) & x \le 0 \end{cases}"
+    derivative = r"\begin{cases} 1 & x > 0 \\ \alpha e^x & x \le 0 \end{cases}"
+
+    def __init__(self, alpha=1.0, inplace=False):
+        super().__init__()
+        self.alpha = alpha
+
+    def forward(self, input):
+        return F.elu(input, self.alpha)
+
+    def extra_repr(self):
+        return f"alpha={self.alpha}"
+
+
+class SELU(_Activation):
+    """Scaled ELU with the self-normalizing constants λ ≈ 1.0507, α ≈ 1.6733."""
+
+    formula = r"\operatorname{SELU}(x) = \lambda \begin{cases} x & x > 0 \\ \alpha (e^x - 1) & x \le 0 \end{cases}"
+    derivative = r"\lambda \begin{cases} 1 & x > 0 \\ \alpha e^x & x \le 0 \end{cases}"
+
+    def __init__(self, inplace=False):
+        super().__init__()
+
+    def forward(self, input):
+        return F.selu(input)
+
+
+class GELU(_Activation):
+    """Gaussian error linear unit x·Φ(x) (approximate='tanh' for the tanh approximation)."""
+
+    formula = r"\operatorname{GELU}(x) = x\,\Phi(x) = \frac{x}{2}\left(1 + \operatorname{erf}\frac{x}{\sqrt 2}\right)"
+    derivative = r"\Phi(x) + x\,\varphi(x) = \Phi(x) + \frac{x}{\sqrt{2\pi}} e^{-x^2/2}"
+    formula_tanh = r"\frac{x}{2}\left(1 + \tanh\left(\sqrt{2/\pi}\,(x + 0.044715 x^3)\right)\right)"
+
+    def __init__(self, approximate="none"):
+        super().__init__()
+        if approximate not in ("none", "tanh"):
+            raise ValueError(f"GELU: approximate must be 'none' or 'tanh', got {approximate!r}")
+        self.approximate = approximate
+
+    def forward(self, input):
+        return F.gelu(input, self.approximate)
+
+    def extra_repr(self):
+        return f"approximate={self.approximate!r}"
+
+
+class SiLU(_Activation):
+    """x·σ(x) (also called swish)."""
+
+    formula = r"\operatorname{SiLU}(x) = x\,\sigma(x)"
+    derivative = r"\sigma(x)\,(1 + x(1 - \sigma(x)))"
+
+    def __init__(self, inplace=False):
+        super().__init__()
+
+    def forward(self, input):
+        return F.silu(input)
+
+
+class Mish(_Activation):
+    """x·tanh(softplus(x))."""
+
+    formula = r"\operatorname{Mish}(x) = x \tanh(\ln(1 + e^x))"
+    derivative = r"\tanh(\operatorname{sp}(x)) + x\,\sigma(x)\,(1 - \tanh^2(\operatorname{sp}(x)))"
+
+    def __init__(self, inplace=False):
+        super().__init__()
+
+    def forward(self, input):
+        return F.mish(input)
+
+
+class Softplus(_Activation):
+    """(1/β)·ln(1 + e^{βx}), and x where βx > threshold."""
+
+    formula = r"\operatorname{Softplus}(x) = \frac{1}{\beta}\ln(1 + e^{\beta x})"
+    derivative = r"\sigma(\beta x)"
+
+    def __init__(self, beta=1.0, threshold=20.0):
+        super().__init__()
+        self.beta, self.threshold = beta, threshold
+
+    def forward(self, input):
+        return F.softplus(input, self.beta, self.threshold)
+
+    def extra_repr(self):
+        return f"beta={self.beta}, threshold={self.threshold}"
+
+
+class Sigmoid(_Activation):
+    """The logistic function 1/(1 + e^{−x})."""
+
+    formula = r"\sigma(x) = \frac{1}{1 + e^{-x}}"
+    derivative = r"\sigma(x)(1 - \sigma(x))"
+
+    def forward(self, input):
+        return F.sigmoid(input)
+
+
+class Tanh(_Activation):
+    """The hyperbolic tangent."""
+
+    formula = r"\tanh(x) = \frac{e^x - e^{-x}}{e^x + e^{-x}}"
+    derivative = r"1 - \tanh^2(x)"
+
+    def forward(self, input):
+        return F.tanh(input)
+
+
+class Hardtanh(_Activation):
+    """x clipped to [min_val, max_val]."""
+
+    formula = r"\operatorname{Hardtanh}(x) = \min(\max(x, a), b)"
+    derivative = r"[a < x < b]"
+
+    def __init__(self, min_val=-1.0, max_val=1.0, inplace=False):
+        super().__init__()
+        if min_val > max_val:
+            raise ValueError(f"Hardtanh: min_val ({min_val}) must not exceed max_val ({max_val})")
+        self.min_val, self.max_val = min_val, max_val
+
+    def forward(self, input):
+        return F.hardtanh(input, self.min_val, self.max_val)
+
+    def extra_repr(self):
+        return f"min_val={self.min_val}, max_val={self.max_val}"
+
+
+class Softmax(_Activation):
+    """exp(xᵢ)/Σⱼexp(xⱼ) along ``dim``, computed as exp(x − logsumexp(x))."""
+
+    formula = r"\operatorname{softmax}(x)_i = \frac{e^{x_i}}{\sum_j e^{x_j}}"
+    derivative = r"\frac{\partial s_i}{\partial x_j} = s_i(\delta_{ij} - s_j)"
+
+    def __init__(self, dim=None):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, input):
+        return F.softmax(input, self.dim)
+
+    def extra_repr(self):
+        return f"dim={self.dim}"
+
+
+class LogSoftmax(Softmax):
+    """xᵢ − logsumexp(x) along ``dim``."""
+
+    formula = r"\operatorname{logsoftmax}(x)_i = x_i - \ln\sum_j e^{x_j}"
+    derivative = r"\frac{\partial y_i}{\partial x_j} = \delta_{ij} - \operatorname{softmax}(x)_j"
+
+    def forward(self, input):
+        return F.log_softmax(input, self.dim)

@@ -1,0 +1,142 @@
+"""Normalization layers: BatchNorm1d/2d, LayerNorm, GroupNorm."""
+import chainrule as cr
+from chainrule.nn import functional as F
+from chainrule.nn import init
+from chainrule.nn.module import Module, Parameter
+
+
+class _BatchNorm(Module):
+    expected_dims = ()
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True, dtype=None):
+        super().__init__()
+        self.num_features, self.eps, self.momentum = num_features, eps, momentum
+        self.affine, self.track_running_stats = affine, track_running_stats
+        if affine:
+            self.weight = Parameter(cr.ones(num_features, dtype=dtype))
+            self.bias = Parameter(cr.zeros(num_features, dtype=dtype))
+        else:
+            self.weight = self.bias = None
+        if track_running_stats:
+            self.register_buffer("running_mean", cr.zeros(num_features, dtype=dtype))
+            self.register_buffer("running_var", cr.ones(num_features, dtype=dtype))
+            self.register_buffer("num_batches_tracked", cr.tensor(0))
+        else:
+            self.running_mean = self.running_var = self.num_batches_tracked = None
+
+    def reset_running_stats(self):
+        if self.track_running_stats:
+            self.running_mean.data[...] = 0
+            self.running_var.data[...] = 1
+            self.num_batches_tracked.data[...] = 0
+
+    def reset_parameters(self):
+        self.reset_running_stats()
+        if self.affine:
+            init.ones_(self.weight)
+            init.zeros_(self.bias)
+
+    def forward(self, input):
+        name = type(self).__name__
+        if input.ndim not in self.expected_dims:
+            raise ValueError(f"{name}: expected a {' or '.join(f'{d}-D' for d in self.expected_dims)} input, got shape {input.shape}")
+        if input.shape[1] != self.num_features:
+            raise ValueError(
+                f"{name}: the input of shape {input.shape} has {input.shape[1]} channels (dim 1), "
+                f"but the layer was built with num_features={self.num_features}"
+            )
+        momentum = 0.0 if self.momentum is None else self.momentum
+        if self.training and self.track_running_stats:
+            self.num_batches_tracked.data[...] += 1
+            if self.momentum is None:  # a cumulative moving average: the mean of all batches so far
+                momentum = 1.0 / int(self.num_batches_tracked.item())
+        use_batch_stats = self.training or not self.track_running_stats
+        return F.batch_norm(
+            input,
+            self.running_mean if not self.training or self.track_running_stats else None,
+            self.running_var if not self.training or self.track_running_stats else None,
+            self.weight, self.bias, use_batch_stats, momentum, self.eps,
+        )
+
+    def extra_repr(self):
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
+                f"track_running_stats={self.track_running_stats}")
+
+
+class BatchNorm1d(_BatchNorm):
+    r"""Batch normalization of (N, C) or (N, C, L) per channel:
+    :math:`y = \gamma \frac{x - \mu_B}{\sqrt{\sigma_B^2 + \epsilon}} + \beta`, with running statistics for eval mode.
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn as nn
+        >>> bn = nn.BatchNorm1d(3)
+        >>> bn(cr.randn(8, 3)).shape, int(bn.num_batches_tracked)
+        ((8, 3), 1)
+    """
+
+    expected_dims = (2, 3)
+
+
+class BatchNorm2d(_BatchNorm):
+    r"""Batch normalization of (N, C, H, W) per channel:
+    :math:`y = \gamma \frac{x - \mu_B}{\sqrt{\sigma_B^2 + \epsilon}} + \beta` (statistics over N, H, W).
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn as nn
+        >>> nn.BatchNorm2d(4)(cr.randn(2, 4, 5, 5)).shape
+        (2, 4, 5, 5)
+    """
+
+    expected_dims = (4,)
+
+
+class LayerNorm(Module):
+    r"""Normalize each sample over its last dims ``normalized_shape``: :math:`y = \frac{x - \mu}{\sqrt{\sigma^2+\epsilon}}\gamma + \beta`.
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn as nn
+        >>> nn.LayerNorm(6)(cr.randn(2, 3, 6)).shape
+        (2, 3, 6)
+    """
+
+    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True, dtype=None):
+        super().__init__()
+        self.normalized_shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+        self.eps, self.elementwise_affine = eps, elementwise_affine
+        self.weight = Parameter(cr.ones(*self.normalized_shape, dtype=dtype)) if elementwise_affine else None
+        self.bias = Parameter(cr.zeros(*self.normalized_shape, dtype=dtype)) if elementwise_affine and bias else None
+
+    def forward(self, input):
+        return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
+
+    def extra_repr(self):
+        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+
+
+class GroupNorm(Module):
+    r"""Normalize each sample over groups of channels: channels split into ``num_groups`` groups,
+    each normalized over its channels and spatial positions, then :math:`\gamma_c \hat{x} + \beta_c`.
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn as nn
+        >>> nn.GroupNorm(2, 4)(cr.randn(3, 4, 5)).shape
+        (3, 4, 5)
+    """
+
+    def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, dtype=None):
+        super().__init__()
+        if num_channels % num_groups:
+            raise ValueError(f"GroupNorm: num_channels ({num_channels}) must be divisible by num_groups ({num_groups})")
+        self.num_groups, self.num_channels, self.eps, self.affine = num_groups, num_channels, eps, affine
+        self.weight = Parameter(cr.ones(num_channels, dtype=dtype)) if affine else None
+        self.bias = Parameter(cr.zeros(num_channels, dtype=dtype)) if affine else None
+
+    def forward(self, input):
+        if input.ndim < 2 or input.shape[1] != self.num_channels:
+            raise ValueError(
+                f"GroupNorm: expected an input (N, {self.num_channels}, ...), got shape {input.shape}"
+            )
+        return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
+
+    def extra_repr(self):
+        return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}"
