@@ -1,0 +1,97 @@
+"""Benchmark: one optimizer step over the parameters of a 784-512-512-10 MLP (669,706 float32 values).
+
+chainrule's optimizers (the update rule in place on whole NumPy arrays) against
+``torch.optim`` with its defaults, in the same process, the two timed in
+alternating rounds so that a change in machine load hits both. torch runs with
+2 threads (``torch.set_num_threads(2)``) and, for reference, with 1; NumPy's
+ufuncs run on one thread. Prints the median time per step and the ratio
+torch / chainrule (above 1: chainrule is faster), plus the load average, since
+on a shared machine torch's OpenMP threads slow down sharply under load.
+
+    .venv/bin/python benchmarks/bench_optim.py                      # Adam
+    .venv/bin/python benchmarks/bench_optim.py --optimizers all --rounds 5
+"""
+import argparse
+import os
+import statistics
+import time
+
+import numpy
+import torch
+
+import chainrule as cr
+import chainrule.optim as cr_optim
+
+SHAPES = [(512, 784), (512,), (512, 512), (512,), (10, 512), (10,)]
+
+# name: (chainrule class, torch class, keyword arguments for both)
+OPTIMIZERS = {
+    "adam": (cr_optim.Adam, torch.optim.Adam, {"lr": 1e-3}),
+    "adamw": (cr_optim.AdamW, torch.optim.AdamW, {"lr": 1e-3}),
+    "sgd_momentum": (cr_optim.SGD, torch.optim.SGD, {"lr": 1e-2, "momentum": 0.9}),
+    "rmsprop": (cr_optim.RMSprop, torch.optim.RMSprop, {"lr": 1e-3}),
+    "adagrad": (cr_optim.Adagrad, torch.optim.Adagrad, {"lr": 1e-2}),
+}
+
+
+def step_times(step, steps):
+    times = []
+    for _ in range(steps):
+        start = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def build(values, grads, make_tensor, optimizer_class, kwargs, set_grad):
+    params = [make_tensor(v) for v in values]
+    for p, g in zip(params, grads):
+        set_grad(p, g)
+    return optimizer_class(params, **kwargs)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--steps", type=int, default=100, help="steps per round")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--optimizers", default="adam", help="comma-separated names, or 'all': " + ",".join(OPTIMIZERS))
+    args = parser.parse_args()
+    names = list(OPTIMIZERS) if args.optimizers == "all" else args.optimizers.split(",")
+
+    rng = numpy.random.default_rng(0)
+    values = [rng.standard_normal(shape).astype(numpy.float32) * 0.05 for shape in SHAPES]
+    grads = [rng.standard_normal(shape).astype(numpy.float32) * 0.01 for shape in SHAPES]
+    print(f"parameters: {sum(v.size for v in values):,} float32 values in {len(SHAPES)} tensors {SHAPES}")
+    print(f"torch {torch.__version__}, numpy {numpy.__version__}; load average before: {os.getloadavg()[0]:.2f}")
+
+    def set_cr_grad(p, g):
+        p.grad = cr.tensor(g)
+
+    def set_torch_grad(p, g):
+        p.grad = torch.tensor(g)
+
+    for name in names:
+        cr_class, torch_class, kwargs = OPTIMIZERS[name]
+        ours = build(values, grads, lambda v: cr.tensor(v, requires_grad=True), cr_class, kwargs, set_cr_grad)
+        theirs = build(values, grads, lambda v: torch.tensor(v, requires_grad=True), torch_class, kwargs,
+                       set_torch_grad)
+        ours_times, torch2_times, torch1_times = [], [], []
+        for _ in range(3):                                   # warm up: state allocated, caches filled
+            ours.step()
+            theirs.step()
+        for _ in range(args.rounds):
+            ours_times += step_times(ours.step, args.steps)
+            torch.set_num_threads(2)
+            torch2_times += step_times(theirs.step, args.steps)
+            torch.set_num_threads(1)
+            torch1_times += step_times(theirs.step, args.steps)
+        ours_ms = statistics.median(ours_times) * 1e3
+        torch2_ms = statistics.median(torch2_times) * 1e3
+        torch1_ms = statistics.median(torch1_times) * 1e3
+        print(f"{name:>13}: chainrule {ours_ms:6.3f} ms | torch 2 threads {torch2_ms:6.3f} ms "
+              f"(ratio {torch2_ms / ours_ms:5.2f}x) | torch 1 thread {torch1_ms:6.3f} ms (ratio {torch1_ms / ours_ms:5.2f}x)")
+    print(f"load average after: {os.getloadavg()[0]:.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,133 @@
+"""Adam and AdamW: adaptive moments, with coupled or decoupled weight decay."""
+import math
+
+from chainrule.optim.optimizer import Optimizer
+
+
+class Adam(Optimizer):
+    r"""Adam (Kingma & Ba, 2015), as ``torch.optim.Adam`` (same arguments and defaults).
+
+    With gradient :math:`g_t` (negated if ``maximize``), at step :math:`t = 1, 2, \dots`:
+
+    .. math::
+        g_t &\leftarrow g_t + \lambda\,\theta_{t-1}            && \text{(coupled weight decay, Adam)} \\
+        \theta_{t-1} &\leftarrow (1 - \eta\lambda)\,\theta_{t-1} && \text{(decoupled weight decay, AdamW)} \\
+        m_t &= \beta_1 m_{t-1} + (1-\beta_1)\, g_t \\
+        v_t &= \beta_2 v_{t-1} + (1-\beta_2)\, g_t^2 \\
+        \hat v_t &= \max(\hat v_{t-1}, v_t) \ \text{(amsgrad)}, \quad \hat v_t = v_t \ \text{(otherwise)} \\
+        \theta_t &= \theta_{t-1} - \eta\, \frac{m_t / (1-\beta_1^t)}{\sqrt{\hat v_t / (1-\beta_2^t)} + \epsilon}
+
+    *Coupled vs decoupled weight decay.* Adam's ``weight_decay`` adds
+    :math:`\lambda\theta` to the gradient (L2 regularization), so the decay then
+    passes through the adaptive scaling: weights with large gradient history are
+    barely decayed. AdamW (Loshchilov & Hutter, 2019) instead shrinks the weights
+    directly, :math:`\theta \leftarrow (1-\eta\lambda)\theta`, the same for every
+    weight, outside the adaptive step. For SGD the two are the same thing.
+
+    Example:
+        >>> import chainrule as cr
+        >>> x = cr.tensor([3.0, -4.0], requires_grad=True)
+        >>> opt = cr.optim.Adam([x], lr=0.1)
+        >>> for _ in range(300):
+        ...     opt.zero_grad(); (x * x).sum().backward(); opt.step()
+        >>> bool((x.abs() < 0.05).all())
+        True
+
+    Args:
+        params: tensors (or parameter groups) to optimize.
+        lr: :math:`\eta` (default 1e-3).
+        betas: :math:`(\beta_1, \beta_2)`, decay rates of the moment averages (default (0.9, 0.999)).
+        eps: :math:`\epsilon`, added to the denominator for stability (default 1e-8).
+        weight_decay: :math:`\lambda` (default 0).
+        amsgrad: use the running maximum of :math:`v_t` (Reddi et al., 2018).
+        maximize: ascend instead of descend.
+        decoupled_weight_decay: shrink weights directly (AdamW) instead of adding to the gradient.
+    """
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False, *,
+                 maximize=False, decoupled_weight_decay=False):
+        defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
+                        maximize=maximize, decoupled_weight_decay=decoupled_weight_decay)
+        super().__init__(params, defaults)
+
+    def check_hyperparameters(self, group):
+        super().check_hyperparameters(group)
+        self._check_betas(group)
+        self._check_non_negative(group, "eps", "it keeps the denominator away from 0; e.g. 1e-8")
+        self._check_non_negative(group, "weight_decay", "use 0 for none, e.g. 1e-2")
+
+    def init_state(self, param, group, xp):
+        state = {"step": 0, "exp_avg": xp.zeros_like(param), "exp_avg_sq": xp.zeros_like(param)}
+        if group["amsgrad"]:
+            state["max_exp_avg_sq"] = xp.zeros_like(param)
+        return state
+
+    def update(self, param, grad, state, group, xp):
+        lr, eps, weight_decay = group["lr"], group["eps"], group["weight_decay"]
+        beta1, beta2 = group["betas"]
+        state["step"] += 1
+        step = state["step"]
+
+        if group["decoupled_weight_decay"]:
+            if weight_decay != 0:
+                param *= 1 - lr * weight_decay
+            g = self._effective_grad(param, grad, group, 0, xp)
+        else:
+            g = self._effective_grad(param, grad, group, weight_decay, xp)
+
+        m, v = state["exp_avg"], state["exp_avg_sq"]
+        scratch = self._workspace(param, "scratch")
+        m *= beta1                                   # m ← β1·m + (1-β1)·g
+        xp.multiply(g, 1 - beta1, out=scratch)
+        m += scratch
+        v *= beta2                                   # v ← β2·v + (1-β2)·g²
+        xp.multiply(g, g, out=scratch)
+        scratch *= 1 - beta2
+        v += scratch
+        if group["amsgrad"]:
+            v_max = state["max_exp_avg_sq"]
+            xp.maximum(v_max, v, out=v_max)
+            v = v_max
+
+        # η·(m/c1)/(√v/√c2 + ε) = (η·√c2/c1)·m/(√v + ε·√c2): one pass fewer over the arrays.
+        bias_correction1 = 1 - beta1 ** step
+        bias_correction2_sqrt = math.sqrt(1 - beta2 ** step)
+        xp.sqrt(v, out=scratch)
+        scratch += eps * bias_correction2_sqrt
+        xp.divide(m, scratch, out=scratch)
+        scratch *= lr * bias_correction2_sqrt / bias_correction1
+        param -= scratch
+
+
+class AdamW(Adam):
+    r"""Adam with decoupled weight decay (Loshchilov & Hutter, 2019), as ``torch.optim.AdamW``.
+
+    .. math::
+        \theta_{t-1} &\leftarrow (1 - \eta\lambda)\,\theta_{t-1} \\
+        m_t &= \beta_1 m_{t-1} + (1-\beta_1) g_t, \quad v_t = \beta_2 v_{t-1} + (1-\beta_2) g_t^2 \\
+        \theta_t &= \theta_{t-1} - \eta\, \frac{m_t/(1-\beta_1^t)}{\sqrt{v_t/(1-\beta_2^t)} + \epsilon}
+
+    The decay acts on the weights directly, not through the gradient, so it is not
+    rescaled by :math:`1/\sqrt{v_t}`: every weight shrinks by the same factor.
+    (With Adam's coupled ``weight_decay`` the penalty gradient :math:`\lambda\theta`
+    is divided by :math:`\sqrt{v_t}` like any gradient.) Default ``weight_decay=1e-2``.
+
+    Example:
+        >>> import chainrule as cr
+        >>> w = cr.tensor([1.0, 1.0], requires_grad=True)
+        >>> opt = cr.optim.AdamW([w], lr=0.1, weight_decay=0.5)
+        >>> w.grad = cr.zeros(2)          # no loss gradient: only the decay acts
+        >>> opt.step()
+        >>> [round(v, 4) for v in w.tolist()]      # (1 - 0.1·0.5)·1
+        [0.95, 0.95]
+    """
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False, *,
+                 maximize=False):
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
+                         maximize=maximize, decoupled_weight_decay=True)
+
+    def load_state_dict(self, state_dict):
+        super().load_state_dict(state_dict)
+        for group in self.param_groups:
+            group["decoupled_weight_decay"] = True

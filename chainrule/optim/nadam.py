@@ -1,0 +1,88 @@
+"""NAdam: Adam with Nesterov momentum."""
+from chainrule.optim.optimizer import Optimizer
+
+
+class NAdam(Optimizer):
+    r"""NAdam (Dozat, 2016), as ``torch.optim.NAdam`` (same arguments and defaults).
+
+    With gradient :math:`g_t` (negated if ``maximize``), at step :math:`t = 1, 2, \dots`, and
+    the momentum schedule :math:`\mu_t = \beta_1\,(1 - \tfrac12\, 0.96^{t\psi})` (``momentum_decay`` :math:`\psi`):
+
+    .. math::
+        g_t &\leftarrow g_t + \lambda\,\theta_{t-1}
+            \quad\text{or, decoupled,}\quad \theta_{t-1} \leftarrow (1-\eta\lambda)\,\theta_{t-1} \\
+        m_t &= \beta_1 m_{t-1} + (1-\beta_1)\, g_t, \qquad v_t = \beta_2 v_{t-1} + (1-\beta_2)\, g_t^2 \\
+        d_t &= \sqrt{v_t / (1-\beta_2^t)} + \epsilon \\
+        \theta_t &= \theta_{t-1}
+            - \eta\, \frac{1-\mu_t}{1-\prod_{i\le t}\mu_i}\, \frac{g_t}{d_t}
+            - \eta\, \frac{\mu_{t+1}}{1-\prod_{i\le t+1}\mu_i}\, \frac{m_t}{d_t}
+
+    The second term looks one step ahead with the next momentum coefficient,
+    which is Nesterov's trick applied to Adam's first moment.
+
+    Example:
+        >>> import chainrule as cr
+        >>> x = cr.tensor([2.0, -1.0], requires_grad=True)
+        >>> opt = cr.optim.NAdam([x], lr=0.05)
+        >>> for _ in range(300):
+        ...     opt.zero_grad(); (x * x).sum().backward(); opt.step()
+        >>> bool((x.abs() < 0.05).all())
+        True
+    """
+
+    def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, momentum_decay=4e-3,
+                 decoupled_weight_decay=False, *, maximize=False):
+        defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
+                        momentum_decay=momentum_decay, decoupled_weight_decay=decoupled_weight_decay,
+                        maximize=maximize)
+        super().__init__(params, defaults)
+
+    def check_hyperparameters(self, group):
+        super().check_hyperparameters(group)
+        self._check_betas(group)
+        self._check_non_negative(group, "eps", "it keeps the denominator away from 0; e.g. 1e-8")
+        self._check_non_negative(group, "weight_decay", "use 0 for none")
+        self._check_non_negative(group, "momentum_decay", "the default is 4e-3")
+
+    def init_state(self, param, group, xp):
+        return {"step": 0, "mu_product": 1.0, "exp_avg": xp.zeros_like(param), "exp_avg_sq": xp.zeros_like(param)}
+
+    def update(self, param, grad, state, group, xp):
+        lr, weight_decay, psi = group["lr"], group["weight_decay"], group["momentum_decay"]
+        beta1, beta2 = group["betas"]
+        state["step"] += 1
+        step = state["step"]
+
+        if group["decoupled_weight_decay"]:
+            if weight_decay != 0:
+                param *= 1 - lr * weight_decay
+            g = self._effective_grad(param, grad, group, 0, xp)
+        else:
+            g = self._effective_grad(param, grad, group, weight_decay, xp)
+
+        mu = beta1 * (1.0 - 0.5 * 0.96 ** (step * psi))
+        mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((step + 1) * psi))
+        state["mu_product"] *= mu
+        mu_product = state["mu_product"]
+        mu_product_next = mu_product * mu_next
+
+        m, v = state["exp_avg"], state["exp_avg_sq"]
+        scratch = self._workspace(param, "scratch")
+        denominator = self._workspace(param, "denominator")
+        m *= beta1                                   # m ← β1·m + (1-β1)·g
+        xp.multiply(g, 1 - beta1, out=scratch)
+        m += scratch
+        v *= beta2                                   # v ← β2·v + (1-β2)·g²
+        xp.multiply(g, g, out=scratch)
+        scratch *= 1 - beta2
+        v += scratch
+        xp.divide(v, 1 - beta2 ** step, out=denominator)   # d = √(v/(1-β2ᵗ)) + ε
+        xp.sqrt(denominator, out=denominator)
+        denominator += group["eps"]
+
+        xp.divide(g, denominator, out=scratch)
+        scratch *= lr * (1.0 - mu) / (1.0 - mu_product)
+        param -= scratch
+        xp.divide(m, denominator, out=scratch)
+        scratch *= lr * mu_next / (1.0 - mu_product_next)
+        param -= scratch

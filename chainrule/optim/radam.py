@@ -1,0 +1,89 @@
+"""RAdam: Adam with the variance of its adaptive step rectified early in training."""
+import math
+
+from chainrule.optim.optimizer import Optimizer
+
+
+class RAdam(Optimizer):
+    r"""RAdam (Liu et al., 2020), as ``torch.optim.RAdam`` (same arguments and defaults).
+
+    With gradient :math:`g_t` (negated if ``maximize``), at step :math:`t = 1, 2, \dots`:
+
+    .. math::
+        m_t &= \beta_1 m_{t-1} + (1-\beta_1)\, g_t, \qquad v_t = \beta_2 v_{t-1} + (1-\beta_2)\, g_t^2 \\
+        \rho_\infty &= \frac{2}{1-\beta_2} - 1, \qquad
+            \rho_t = \rho_\infty - \frac{2 t\, \beta_2^t}{1-\beta_2^t} \\
+        r_t &= \sqrt{\frac{(\rho_t-4)(\rho_t-2)\,\rho_\infty}{(\rho_\infty-4)(\rho_\infty-2)\,\rho_t}} \\
+        \theta_t &= \theta_{t-1} - \eta\, \frac{m_t}{1-\beta_1^t}\, r_t\, \frac{\sqrt{1-\beta_2^t}}{\sqrt{v_t}+\epsilon}
+            && (\rho_t > 5) \\
+        \theta_t &= \theta_{t-1} - \eta\, \frac{m_t}{1-\beta_1^t} && (\rho_t \le 5)
+
+    While too few gradients have been seen to trust :math:`v_t` (:math:`\rho_t \le 5`),
+    RAdam takes plain momentum steps; then it scales the adaptive step by
+    :math:`r_t \to 1`, a built-in warm-up. Weight decay is coupled
+    (:math:`g_t \leftarrow g_t + \lambda\theta`) or, with ``decoupled_weight_decay``,
+    :math:`\theta \leftarrow (1-\eta\lambda)\theta`.
+
+    Example:
+        >>> import chainrule as cr
+        >>> x = cr.tensor([2.0, -1.0], requires_grad=True)
+        >>> opt = cr.optim.RAdam([x], lr=0.1)
+        >>> for _ in range(300):
+        ...     opt.zero_grad(); (x * x).sum().backward(); opt.step()
+        >>> bool((x.abs() < 0.05).all())
+        True
+    """
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
+                 decoupled_weight_decay=False, *, maximize=False):
+        defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
+                        decoupled_weight_decay=decoupled_weight_decay, maximize=maximize)
+        super().__init__(params, defaults)
+
+    def check_hyperparameters(self, group):
+        super().check_hyperparameters(group)
+        self._check_betas(group)
+        self._check_non_negative(group, "eps", "it keeps the denominator away from 0; e.g. 1e-8")
+        self._check_non_negative(group, "weight_decay", "use 0 for none")
+
+    def init_state(self, param, group, xp):
+        return {"step": 0, "exp_avg": xp.zeros_like(param), "exp_avg_sq": xp.zeros_like(param)}
+
+    def update(self, param, grad, state, group, xp):
+        lr, weight_decay = group["lr"], group["weight_decay"]
+        beta1, beta2 = group["betas"]
+        state["step"] += 1
+        step = state["step"]
+
+        if group["decoupled_weight_decay"]:
+            if weight_decay != 0:
+                param *= 1 - lr * weight_decay
+            g = self._effective_grad(param, grad, group, 0, xp)
+        else:
+            g = self._effective_grad(param, grad, group, weight_decay, xp)
+
+        m, v = state["exp_avg"], state["exp_avg_sq"]
+        scratch = self._workspace(param, "scratch")
+        m *= beta1                                   # m ← β1·m + (1-β1)·g
+        xp.multiply(g, 1 - beta1, out=scratch)
+        m += scratch
+        v *= beta2                                   # v ← β2·v + (1-β2)·g²
+        xp.multiply(g, g, out=scratch)
+        scratch *= 1 - beta2
+        v += scratch
+
+        bias_correction1 = 1 - beta1 ** step
+        bias_correction2 = 1 - beta2 ** step
+        rho_inf = 2 / (1 - beta2) - 1
+        rho_t = rho_inf - 2 * step * beta2 ** step / bias_correction2
+        if rho_t > 5.0:
+            rectification = math.sqrt(
+                (rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)
+            )
+            xp.sqrt(v, out=scratch)
+            scratch += group["eps"]
+            xp.divide(m, scratch, out=scratch)
+            scratch *= lr * rectification * math.sqrt(bias_correction2) / bias_correction1
+        else:
+            xp.multiply(m, lr / bias_correction1, out=scratch)
+        param -= scratch
