@@ -41,4 +41,4 @@ int = int32  # noqa: A001
 
 __version__ = "0.1.0"
 
-from chainrule import calculus, information, linalg, probability, stats  # noqa: E402  (the math toolkits build on the names above)
+from chainrule import calculus, explain, information, linalg, nn, optim, probability, stats  # noqa: E402  (they build on the names above)

@@ -1,0 +1,374 @@
+r"""Curvature of a model's loss: Hessian-vector products and what they reveal.
+
+The Hessian H = ∇²L(θ) of the loss with respect to all parameters θ (flattened
+into one vector of length n) is n × n: too big to form for a real network, but
+a product H v costs about two backward passes (Pearlmutter 1994):
+
+    H v = ∇_θ (∇_θ L(θ) · v),
+
+the gradient of the scalar g·v, where g = ∇L is computed with ``create_graph=True``
+so that it can be differentiated again ("double backward"). From products alone:
+
+* the top eigenvalues by Lanczos (``hessian_top_eigenvalues``);
+* the trace by Hutchinson's estimator, tr H = E[zᵀ H z] for random signs z;
+* the spectral density by stochastic Lanczos quadrature (Ghorbani et al. 2019):
+  m Lanczos steps from a random unit v give a tridiagonal T with eigenpairs
+  (θ_j, s_j); the nodes θ_j with weights τ_j = s_{1j}² form a quadrature rule
+  with Σ τ_j θ_j^k = vᵀ H^k v for every k < 2m, and their average over probes
+  estimates the density of eigenvalues;
+* the Gauss–Newton product G v = Jᵀ H_ℓ J v (J = ∂outputs/∂θ, H_ℓ the Hessian
+  of the loss in the outputs), a positive semi-definite stand-in for H;
+* the learning-rate limit: gradient descent on a quadratic with top eigenvalue
+  λ_max is stable iff its step η < 2/λ_max (along that eigenvector the error is
+  multiplied by 1 − ηλ_max per step).
+"""
+import math
+from dataclasses import dataclass
+
+import numpy
+
+from chainrule.core import autograd
+from chainrule.core.random import Generator
+from chainrule.core.tensor import Tensor
+from chainrule.linalg import lanczos, power_iteration
+
+
+def _model_parameters(model, parameters):
+    params = list(parameters) if parameters is not None else [p for p in model.parameters() if p.requires_grad]
+    if not params:
+        raise ValueError("curvature: the model has no parameters that require grad")
+    return params
+
+
+class _ParameterOperator:
+    """Shared plumbing: split a flat vector into parameter-shaped pieces and join the results."""
+
+    def __init__(self, params):
+        self.parameters = params
+        self.shapes = [p.shape for p in params]
+        self.sizes = [p.numel() for p in params]
+        self.n = sum(self.sizes)
+        self.dtype = params[0].dtype
+
+    def split(self, vector):
+        data = vector.detach().data if isinstance(vector, Tensor) else numpy.asarray(vector)
+        if data.shape != (self.n,):
+            raise ValueError(f"curvature: expected a flat vector of length {self.n} (all parameters), got shape {data.shape}")
+        pieces, offset = [], 0
+        for shape, size in zip(self.shapes, self.sizes):
+            pieces.append(Tensor._wrap(data[offset:offset + size].reshape(shape).astype(self.dtype)))
+            offset += size
+        return pieces, data.dtype
+
+    def join(self, pieces, dtype):
+        xp = self.parameters[0].xp
+        parts = [xp.zeros(size, dtype=dtype) if piece is None else piece.data.reshape(-1).astype(dtype)
+                 for piece, size in zip(pieces, self.sizes)]
+        return Tensor._wrap(xp.concatenate(parts))
+
+    def __call__(self, vector):
+        return self.matvec(vector)
+
+    def dense(self):
+        """The explicit n × n matrix, one product per column (for small models and tests)."""
+        columns = [self.matvec(column).data for column in numpy.eye(self.n)]
+        return numpy.stack(columns, axis=1)
+
+
+class HessianOperator(_ParameterOperator):
+    """v ↦ H v for the Hessian of L(θ) = loss_fn(model(inputs), targets) in the model's parameters.
+
+    The gradient is computed once with ``create_graph=True``; each product is then
+    one more backward pass through it: H v = ∇(∇L · v). Vectors are flat, in the
+    order of ``model.parameters()``; float64 vectors give float64 results.
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn as nn
+        >>> model = nn.Linear(2, 1, bias=False)
+        >>> with cr.no_grad():
+        ...     _ = model.weight.copy_(cr.tensor([[1.0, -1.0]]))
+        >>> x, y = cr.tensor([[1.0, 0.0], [0.0, 2.0]]), cr.tensor([[0.0], [0.0]])
+        >>> H = HessianOperator(model, nn.MSELoss(), (x, y))     # L = mean((Xw)²): H = 2XᵀX/N = diag(1, 4)
+        >>> H.dense().tolist()
+        [[1.0, 0.0], [0.0, 4.0]]
+    """
+
+    def __init__(self, model, loss_fn, batch, parameters=None):
+        params = _model_parameters(model, parameters)
+        super().__init__(params)
+        inputs, targets = batch
+        self.loss = loss_fn(model(inputs), targets)
+        if self.loss.numel() != 1:
+            raise ValueError(f"HessianOperator: loss_fn must return a scalar, got shape {self.loss.shape}")
+        self.gradients = autograd.grad(self.loss, params, create_graph=True, allow_unused=True)
+
+    def matvec(self, vector):
+        """H v for a flat vector v (Tensor or array) of length n."""
+        pieces, dtype = self.split(vector)
+        dot = None
+        for gradient, piece in zip(self.gradients, pieces):
+            if gradient is not None and gradient.requires_grad:
+                term = (gradient * piece).sum()
+                dot = term if dot is None else dot + term
+        if dot is None:  # the loss is linear in the parameters: H = 0
+            return self.join([None] * len(pieces), dtype)
+        products = autograd.grad(dot, self.parameters, retain_graph=True, allow_unused=True)
+        return self.join(products, dtype)
+
+
+class GaussNewtonOperator(_ParameterOperator):
+    r"""v ↦ G v = Jᵀ H_ℓ J v, the Gauss–Newton approximation of the Hessian.
+
+    With outputs z = model(inputs), J = ∂z/∂θ and H_ℓ = ∂²ℓ/∂z² the Hessian of the
+    loss in the outputs, H = Jᵀ H_ℓ J + Σ_i (∂ℓ/∂z_i) ∇²z_i; G drops the second
+    term, which vanishes where the residuals do, and is positive semi-definite
+    for convex losses (MSE, cross-entropy). Three passes per product: J v by the
+    double-vjp trick (Jᵀu is linear in a dummy u, so J v = ∂(Jᵀu · v)/∂u), then
+    H_ℓ (J v) by double backward in z, then Jᵀ(·) by one vjp.
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn as nn
+        >>> model = nn.Linear(2, 1, bias=False)
+        >>> x, y = cr.tensor([[1.0, 0.0], [0.0, 2.0]]), cr.tensor([[0.0], [0.0]])
+        >>> G = GaussNewtonOperator(model, nn.MSELoss(), (x, y))   # linear model: G = H = XᵀX·(2/N)
+        >>> G.dense().tolist()
+        [[1.0, 0.0], [0.0, 4.0]]
+    """
+
+    def __init__(self, model, loss_fn, batch, parameters=None):
+        params = _model_parameters(model, parameters)
+        super().__init__(params)
+        inputs, targets = batch
+        self.outputs = model(inputs)
+        xp = self.outputs.xp
+        self._dummy = Tensor._wrap(xp.zeros(self.outputs.shape, dtype=self.outputs.dtype)).requires_grad_()
+        self._jt_dummy = autograd.grad(self.outputs, params, grad_outputs=self._dummy, create_graph=True,
+                                       allow_unused=True)
+        self._z = self.outputs.detach().requires_grad_()
+        loss = loss_fn(self._z, targets)
+        (self._loss_gradient,) = autograd.grad(loss, self._z, create_graph=True)
+
+    def matvec(self, vector):
+        pieces, dtype = self.split(vector)
+        dot = None
+        for jt_u, piece in zip(self._jt_dummy, pieces):
+            if jt_u is not None:
+                term = (jt_u * piece).sum()
+                dot = term if dot is None else dot + term
+        (jv,) = autograd.grad(dot, self._dummy, retain_graph=True)
+        if not self._loss_gradient.requires_grad:   # loss linear in the outputs: H_ℓ = 0
+            return self.join([None] * len(pieces), dtype)
+        (hl_jv,) = autograd.grad((self._loss_gradient * jv.detach()).sum(), self._z, retain_graph=True)
+        products = autograd.grad(self.outputs, self.parameters, grad_outputs=hl_jv.detach(), retain_graph=True,
+                                 allow_unused=True)
+        return self.join(products, dtype)
+
+
+def hessian_vector_product(model, loss_fn, batch, vector):
+    """H v for the loss's Hessian in the model's parameters (flat v, flat result). See ``HessianOperator``."""
+    return HessianOperator(model, loss_fn, batch).matvec(vector)
+
+
+def gauss_newton_vector_product(model, loss_fn, batch, vector):
+    """G v = Jᵀ H_ℓ J v (flat v, flat result). See ``GaussNewtonOperator``."""
+    return GaussNewtonOperator(model, loss_fn, batch).matvec(vector)
+
+
+def _float64_matvec(operator):
+    def matvec(v):
+        return operator.matvec(v).data.astype(numpy.float64)
+    return matvec
+
+
+def hessian_top_eigenvalues(operator, k=1, method="lanczos", generator=None, num_iterations=None):
+    """The k largest (algebraic) eigenvalues of the operator, and their eigenvectors (columns).
+
+    ``method``: 'lanczos' (``chainrule.linalg.lanczos``, k ≥ 1) or 'power'
+    (``chainrule.linalg.power_iteration``, k = 1, the eigenvalue of largest
+    magnitude). Returns (eigenvalues: NumPy (k,), eigenvectors: NumPy (n, k)).
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn as nn
+        >>> model = nn.Linear(2, 1, bias=False)
+        >>> x, y = cr.tensor([[1.0, 0.0], [0.0, 2.0]]), cr.tensor([[0.0], [0.0]])
+        >>> values, vectors = hessian_top_eigenvalues(HessianOperator(model, nn.MSELoss(), (x, y)), k=1)
+        >>> round(float(values[0]), 6)
+        4.0
+    """
+    generator = generator or Generator().manual_seed(0)
+    matvec = _float64_matvec(operator)
+    if method == "lanczos":
+        values, vectors = lanczos(matvec, operator.n, k, num_iterations=num_iterations, generator=generator)
+        return numpy.asarray(values.data), numpy.asarray(vectors.data)
+    if method == "power":
+        if k != 1:
+            raise ValueError("hessian_top_eigenvalues: power iteration finds one eigenvalue; use method='lanczos' for k > 1")
+        result = power_iteration(matvec, operator.n, generator=generator, num_iterations=num_iterations or 1000)
+        return numpy.asarray([result.eigenvalue.item()]), numpy.asarray(result.eigenvector.data).reshape(-1, 1)
+    raise ValueError(f"hessian_top_eigenvalues: method must be 'lanczos' or 'power', got {method!r}")
+
+
+@dataclass
+class TraceEstimate:
+    """Hutchinson's estimate of tr H: the mean of zᵀ H z over Rademacher z, with its standard error."""
+
+    value: float
+    standard_error: float
+    samples: numpy.ndarray
+
+
+def hutchinson_trace(operator, num_samples=100, generator=None):
+    """tr H ≈ (1/m) Σ zᵢᵀ H zᵢ with zᵢ of independent random signs ±1 (E[z zᵀ] = I).
+
+    Its variance is 2 Σ_{i≠j} H_ij² per sample (smaller than with Gaussian z),
+    so the standard error falls as 1/√m.
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn as nn
+        >>> model = nn.Linear(2, 1, bias=False)
+        >>> x, y = cr.tensor([[1.0, 0.0], [0.0, 2.0]]), cr.tensor([[0.0], [0.0]])
+        >>> hutchinson_trace(HessianOperator(model, nn.MSELoss(), (x, y)), num_samples=10).value   # diagonal H: exact
+        5.0
+    """
+    if num_samples < 2:
+        raise ValueError(f"hutchinson_trace: need at least 2 samples for a standard error, got {num_samples}")
+    generator = generator or Generator().manual_seed(0)
+    signs = numpy.where(generator.uniform((num_samples, operator.n), 0.0, 1.0, numpy.float64) < 0.5, -1.0, 1.0)
+    samples = numpy.array([z @ operator.matvec(z).data.astype(numpy.float64) for z in signs])
+    return TraceEstimate(float(samples.mean()), float(samples.std(ddof=1) / math.sqrt(num_samples)), samples)
+
+
+def lanczos_quadrature(matvec, start, num_steps):
+    """The Gauss quadrature rule of the spectral measure seen from ``start``: (nodes θ_j, weights τ_j).
+
+    m Lanczos steps from q₁ = start/‖start‖ (with full reorthogonalization) give
+    the tridiagonal T = Qᵀ A Q; with T = S diag(θ) Sᵀ, τ_j = S_{1j}², and
+    Σ_j τ_j f(θ_j) ≈ q₁ᵀ f(A) q₁, exactly for polynomials f of degree < 2m.
+    """
+    q = numpy.asarray(start, dtype=numpy.float64)
+    q = q / numpy.linalg.norm(q)
+    n = q.shape[0]
+    basis, alphas, betas = [q], [], []
+    for step in range(min(num_steps, n)):
+        w = matvec(basis[-1])
+        alphas.append(float(basis[-1] @ w))
+        Q = numpy.stack(basis)
+        for _ in range(2):  # full reorthogonalization, twice
+            w = w - Q.T @ (Q @ w)
+        beta = float(numpy.linalg.norm(w))
+        if step == min(num_steps, n) - 1 or beta <= 1e-12 * max(abs(alphas[-1]), 1.0):
+            break
+        betas.append(beta)
+        basis.append(w / beta)
+    m = len(alphas)
+    T = numpy.diag(alphas) + numpy.diag(betas[: m - 1], 1) + numpy.diag(betas[: m - 1], -1)
+    nodes, vectors = numpy.linalg.eigh(T)
+    return nodes, vectors[0] ** 2
+
+
+@dataclass
+class SpectralDensity:
+    """The estimated eigenvalue density: ``density`` on ``grid`` (integrates to about 1), and the
+    quadrature ``nodes``/``weights`` of each probe (rows) it was smoothed from."""
+
+    grid: numpy.ndarray
+    density: numpy.ndarray
+    nodes: list
+    weights: list
+    sigma: float
+
+
+def spectral_density(operator, num_probes=4, num_steps=30, grid=None, sigma=None, generator=None):
+    """The Hessian's eigenvalue density by stochastic Lanczos quadrature (Ghorbani, Krishnan & Xiao 2019).
+
+    For each of ``num_probes`` random unit vectors v, ``lanczos_quadrature`` gives
+    nodes θ_j and weights τ_j with Σ τ_j δ(t − θ_j) ≈ Σ_i (vᵀu_i)² δ(t − λ_i), whose
+    expectation over v is the eigenvalue density (1/n) Σ_i δ(t − λ_i). Each
+    delta is smoothed into a Gaussian of width ``sigma`` (default 1% of the range)
+    and evaluated on ``grid`` (default 400 points over the nodes' range).
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn as nn
+        >>> model = nn.Linear(2, 1, bias=False)
+        >>> x, y = cr.tensor([[1.0, 0.0], [0.0, 2.0]]), cr.tensor([[0.0], [0.0]])
+        >>> sd = spectral_density(HessianOperator(model, nn.MSELoss(), (x, y)), num_probes=1)
+        >>> [round(float(t), 6) for t in sd.nodes[0]]        # the eigenvalues 1 and 4
+        [1.0, 4.0]
+    """
+    generator = generator or Generator().manual_seed(0)
+    matvec = _float64_matvec(operator)
+    all_nodes, all_weights = [], []
+    for _ in range(num_probes):
+        start = generator.normal((operator.n,), 0.0, 1.0, numpy.float64)
+        nodes, weights = lanczos_quadrature(matvec, start, num_steps)
+        all_nodes.append(nodes)
+        all_weights.append(weights)
+    low = min(float(n.min()) for n in all_nodes)
+    high = max(float(n.max()) for n in all_nodes)
+    span = max(high - low, 1e-12 * max(abs(high), 1.0), 1e-12)
+    sigma = 0.01 * span if sigma is None else float(sigma)
+    if grid is None:
+        grid = numpy.linspace(low - 5 * sigma, high + 5 * sigma, 400)
+    grid = numpy.asarray(grid, dtype=numpy.float64)
+    density = numpy.zeros_like(grid)
+    for nodes, weights in zip(all_nodes, all_weights):
+        gaussians = numpy.exp(-0.5 * ((grid[:, None] - nodes[None, :]) / sigma) ** 2) / (sigma * math.sqrt(2 * math.pi))
+        density += gaussians @ weights
+    density /= num_probes
+    return SpectralDensity(grid, density, all_nodes, all_weights, sigma)
+
+
+@dataclass
+class LearningRateAdvice:
+    """The largest stable gradient-descent step, 2/λ_max, against the learning rate in use."""
+
+    lambda_max: float
+    max_stable_lr: float
+    lr: float
+
+    @property
+    def ratio(self):
+        """lr / (2/λ_max): below 1 stable, above 1 divergent along the top eigendirection."""
+        return self.lr / self.max_stable_lr if self.lr is not None else None
+
+    @property
+    def contraction(self):
+        """|1 − lr·λ_max|: how much one step multiplies the error along the top eigenvector."""
+        return abs(1 - self.lr * self.lambda_max) if self.lr is not None else None
+
+    def verdict(self):
+        if self.lambda_max <= 0:
+            return "the top eigenvalue is not positive: no curvature limit on the step here (a saddle or flat region)"
+        if self.lr is None:
+            return f"steps below {self.max_stable_lr:.3g} are stable; about half of it (1/λ_max) is the fastest safe choice"
+        if self.ratio < 0.5:
+            return (f"lr = {self.lr:.3g} is well below 2/λ_max = {self.max_stable_lr:.3g}: stable, "
+                    f"but the top direction contracts only by {self.contraction:.3g} per step; a larger step may train faster")
+        if self.ratio < 1:
+            return (f"lr = {self.lr:.3g} is below 2/λ_max = {self.max_stable_lr:.3g}: stable "
+                    f"(error along the top eigenvector × {self.contraction:.3g} per step, oscillating in sign if lr > 1/λ_max)")
+        return (f"lr = {self.lr:.3g} exceeds 2/λ_max = {self.max_stable_lr:.3g}: gradient descent diverges along the "
+                f"top eigenvector (error × {self.contraction:.3g} per step); use lr < {self.max_stable_lr:.3g}")
+
+    def __str__(self):
+        return f"λ_max = {self.lambda_max:.4g}, max stable lr = 2/λ_max = {self.max_stable_lr:.4g}: {self.verdict()}"
+
+
+def learning_rate_advice(operator, lr=None, generator=None):
+    """2/λ_max, the largest step for which gradient descent is stable near here, with a verdict on ``lr``.
+
+    ``operator`` is a ``HessianOperator`` (λ_max by Lanczos) or λ_max itself.
+    For L(θ* + e) ≈ L* + ½ eᵀ H e, one step of gradient descent maps e to
+    (I − ηH) e, which shrinks every component iff |1 − ηλ_i| < 1 for all i,
+    i.e. 0 < η < 2/λ_max.
+
+    Example:
+        >>> print(learning_rate_advice(4.0, lr=0.6))
+        λ_max = 4, max stable lr = 2/λ_max = 0.5: lr = 0.6 exceeds 2/λ_max = 0.5: gradient descent diverges along the top eigenvector (error × 1.4 per step); use lr < 0.5
+    """
+    if isinstance(operator, (int, float)):
+        lambda_max = float(operator)
+    else:
+        lambda_max = float(hessian_top_eigenvalues(operator, k=1, generator=generator)[0][0])
+    max_stable = 2.0 / lambda_max if lambda_max > 0 else math.inf
+    return LearningRateAdvice(lambda_max=lambda_max, max_stable_lr=max_stable, lr=lr)

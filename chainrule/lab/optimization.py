@@ -1,0 +1,179 @@
+"""Labs on optimization: optimizer paths on test functions, step-size regimes, the learning-rate finder."""
+import numpy
+
+import chainrule as cr
+import chainrule.nn as nn
+from chainrule import optim
+from chainrule.core.tensor import Tensor
+from chainrule.data import DataLoader, TensorDataset, make_moons
+from chainrule.func import hessian
+from chainrule.lab.common import LabResult, finish, new_figure, save_figure, seeded
+from chainrule.linalg import eigvalsh
+from chainrule.optim.testfunctions import Beale, QuadraticBowl, Rosenbrock
+
+# name → (optimizer factory, learning rate on Rosenbrock, on Beale, gradient noise std on Rosenbrock, on Beale).
+# The rates are ones that work for each method on each function; the noise turns GD into a model of SGD.
+OPTIMIZERS = {
+    "GD": (lambda params, lr: optim.SGD(params, lr=lr), 1.5e-3, 0.05, 0.0, 0.0),
+    "SGD (noisy gradient)": (lambda params, lr: optim.SGD(params, lr=lr), 1.5e-3, 0.05, 20.0, 0.3),
+    "momentum": (lambda params, lr: optim.SGD(params, lr=lr, momentum=0.9), 1.5e-3, 0.02, 0.0, 0.0),
+    "Nesterov": (lambda params, lr: optim.SGD(params, lr=lr, momentum=0.9, nesterov=True), 1.5e-3, 0.01, 0.0, 0.0),
+    "Adagrad": (lambda params, lr: optim.Adagrad(params, lr=lr), 1.0, 0.5, 0.0, 0.0),
+    "RMSprop": (lambda params, lr: optim.RMSprop(params, lr=lr), 2e-2, 0.02, 0.0, 0.0),
+    "Adam": (lambda params, lr: optim.Adam(params, lr=lr), 0.1, 0.05, 0.0, 0.0),
+}
+
+
+def optimizer_paths(function, steps, which, seed=0):
+    """Run every optimizer of ``OPTIMIZERS`` from ``function.start``; returns name → (steps + 1, 2) path.
+
+    All optimizers advance together: their points are the rows of one (k, 2)
+    tensor, the function is evaluated on all rows at once and one backward pass
+    gives each row its own gradient (the sum of the rows' values separates).
+    Each optimizer owns a view of its row, so its in-place update moves the row.
+    """
+    column = {"rosenbrock": (1, 3), "beale": (2, 4)}[which]
+    noise = numpy.random.default_rng(seed)
+    names = list(OPTIMIZERS)
+    stacked = cr.tensor([function.start] * len(names), dtype=cr.float64, requires_grad=True)
+    points = [Tensor._wrap(stacked.data[i]).requires_grad_() for i in range(len(names))]
+    optimizers = [OPTIMIZERS[name][0]([p], OPTIMIZERS[name][column[0]]) for name, p in zip(names, points)]
+    paths = numpy.empty((steps + 1, len(names), 2))
+    paths[0] = stacked.data
+    for step in range(1, steps + 1):
+        stacked.grad = None
+        function(stacked).sum().backward()
+        for i, (name, p, opt) in enumerate(zip(names, points, optimizers)):
+            p.grad = Tensor._wrap(stacked.grad.data[i].copy())
+            std = OPTIMIZERS[name][column[1]]
+            if std:
+                p.grad.data += std * noise.standard_normal(2)
+            opt.step()
+        paths[step] = stacked.data
+    return {name: paths[:, i].copy() for i, name in enumerate(names)}
+
+
+def _contours(ax, function, bounds, levels):
+    xs = numpy.linspace(*bounds[0], 200)
+    ys = numpy.linspace(*bounds[1], 200)
+    grid = cr.tensor(numpy.stack(numpy.meshgrid(xs, ys), -1), dtype=cr.float64)
+    values = function(grid).numpy()
+    ax.contour(xs, ys, values, levels=levels, colors="#bbbbbb", linewidths=0.6)
+    return values
+
+
+def step_size_regimes(steps=40, rates_over_limit=(0.05, 0.5, 0.95, 1.05)):
+    """Gradient descent on a quadratic bowl with λ_max from its Hessian (computed by chainrule.func.hessian):
+    learning rates as fractions of 2/λ_max. Returns (λ_max, {lr: losses})."""
+    bowl = QuadraticBowl(dim=2, condition_number=10.0)
+    start = cr.tensor(bowl.start, dtype=cr.float64)
+    lambda_max = float(eigvalsh(hessian(bowl)(start)).numpy().max())
+    curves = {}
+    for fraction in rates_over_limit:
+        lr = fraction * 2 / lambda_max
+        x = cr.tensor(bowl.start, dtype=cr.float64, requires_grad=True)
+        opt = optim.SGD([x], lr=lr)
+        losses = []
+        for _ in range(steps + 1):
+            opt.zero_grad()
+            loss = bowl(x)
+            losses.append(loss.item())
+            loss.backward()
+            opt.step()
+        curves[lr] = numpy.array(losses)
+    return lambda_max, curves
+
+
+def gradient_descent(out_dir, rosenbrock_steps=1000, beale_steps=500):
+    """Paths of GD, noisy SGD, momentum, Nesterov, Adagrad, RMSprop and Adam on Rosenbrock and Beale,
+    and gradient descent with a learning rate too small, right, too large and divergent."""
+    rosenbrock, beale = Rosenbrock(), Beale()
+    paths = {"Rosenbrock": optimizer_paths(rosenbrock, rosenbrock_steps, "rosenbrock"),
+             "Beale": optimizer_paths(beale, beale_steps, "beale")}
+    lambda_max, curves = step_size_regimes()
+
+    figure, (rosen_ax, beale_ax, lr_ax) = new_figure(3, 1, size=(4.6, 4.2))
+    _contours(rosen_ax, rosenbrock, ((-2, 2), (-1, 3)), numpy.logspace(-1, 3.5, 20))
+    _contours(beale_ax, beale, ((-1, 4.5), (-1.5, 2)), numpy.logspace(-1, 3.5, 20))
+    distances = {}
+    for ax, (name, function) in zip((rosen_ax, beale_ax), (("Rosenbrock", rosenbrock), ("Beale", beale))):
+        distances[name] = {}
+        for i, (optimizer, path) in enumerate(paths[name].items()):
+            finite = path[numpy.isfinite(path).all(axis=1)]
+            ax.plot(finite[:, 0], finite[:, 1], color=f"C{i}", lw=1.0, label=optimizer)
+            distances[name][optimizer] = function.distance_to_minimum(path[-1]) if numpy.isfinite(path[-1]).all() else float("inf")
+        ax.plot(*function.start, "ko", ms=4)
+        ax.plot(*function.minima[0], "r*", ms=12)
+        ax.set_title(f"{name}: {len(next(iter(paths[name].values()))) - 1} steps from {function.start}", fontsize=9)
+    rosen_ax.set_xlim(-2, 2)
+    rosen_ax.set_ylim(-1, 3)
+    beale_ax.set_xlim(-1, 4.5)
+    beale_ax.set_ylim(-1.5, 2)
+    rosen_ax.legend(fontsize=7, loc="lower right")
+    labels = ["too small", "about right (1/λ_max)", "too large (oscillates)", "divergent (> 2/λ_max)"]
+    for (lr, losses), label in zip(curves.items(), labels):
+        lr_ax.semilogy(losses, label=f"η = {lr:.3f}: {label}")
+    lr_ax.set_xlabel("step")
+    lr_ax.set_ylabel("loss")
+    lr_ax.set_title(f"GD on a quadratic, λ_max = {lambda_max:.3g}: stable iff η < 2/λ_max = {2 / lambda_max:.3g}", fontsize=9)
+    lr_ax.legend(fontsize=7)
+    figures = save_figure(figure, out_dir, "gradient-descent")
+
+    lines = [f"  {name}: " + ", ".join(f"{opt} {d:.2g}" for opt, d in distances[name].items()) for name in distances]
+    text = (
+        "Gradient descent θ ← θ − η∇f; momentum v ← μv + ∇f, θ ← θ − ηv (Nesterov evaluates the gradient "
+        "after the momentum step); Adagrad divides by √(Σ g²), RMSprop by √(moving average of g²), Adam combines "
+        "momentum with RMSprop and bias correction. SGD is modelled by adding Gaussian noise to the gradient. "
+        "With a constant rate, RMSprop and noisy SGD do not settle: their steps keep a size of about lr (RMSprop) "
+        "or of the noise, so they hover around the minimum.\n"
+        "Distance from the end of each path to the minimum:\n" + "\n".join(lines) + "\n"
+        f"On a quadratic with top Hessian eigenvalue λ_max = {lambda_max:.4g}, one GD step multiplies the error along "
+        f"the top eigenvector by 1 − ηλ_max: η < 1/λ_max creeps, η = 1/λ_max removes it at once, "
+        f"1/λ_max < η < 2/λ_max = {2 / lambda_max:.4g} oscillates but converges, η > 2/λ_max diverges."
+    )
+    result = LabResult("gradient-descent", "Gradient descent and its variants", figures, text,
+                       numbers={"distance_to_minimum": distances, "lambda_max": lambda_max,
+                                "max_stable_lr": 2 / lambda_max,
+                                "final_losses": {lr: float(losses[-1]) for lr, losses in curves.items()}},
+                       data={"paths": paths, "lr_curves": curves})
+    return finish(result, out_dir)
+
+
+def moons_model_and_data(n_samples=256, hidden=32, seed=0):
+    """A small classifier on the two-moons data, for the labs that train something."""
+    X, y = make_moons(n_samples, noise=0.15, seed=seed)
+    X, y = cr.tensor(X), cr.tensor(y)
+    with seeded(seed):
+        model = nn.Sequential(nn.Linear(2, hidden), nn.Tanh(), nn.Linear(hidden, hidden), nn.Tanh(), nn.Linear(hidden, 2))
+    return model, X, y
+
+
+def lr_finder(out_dir, num_iter=100, batch_size=32):
+    """The learning-rate range test: raise the rate exponentially, one mini-batch each, and watch the loss."""
+    model, X, y = moons_model_and_data()
+    loader = DataLoader(TensorDataset(X, y), batch_size=batch_size, shuffle=True, generator=cr.Generator().manual_seed(1))
+    optimizer = optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
+    result = optim.lr_find(model, optimizer, nn.CrossEntropyLoss(), loader, start_lr=1e-4, end_lr=10.0, num_iter=num_iter)
+
+    figure, (curve_ax,) = new_figure(1, 1, size=(6, 4.2))
+    curve_ax.plot(result.lrs, result.raw_losses, color="#bbbbbb", lw=0.8, label="raw loss (one batch each)")
+    result.plot(ax=curve_ax)
+    curve_ax.set_title("learning-rate range test (SGD, momentum 0.9, two moons)", fontsize=9)
+    figures = save_figure(figure, out_dir, "lr-finder")
+
+    best = int(numpy.argmin(result.losses))
+    text = (
+        f"The range test trains for {len(result.lrs)} mini-batches with the learning rate growing exponentially "
+        f"from {result.lrs[0]:.0e} to {result.lrs[-1]:.2g}, and plots the smoothed loss "
+        "(an exponential moving average with bias correction) against the rate. Too small: nothing happens; "
+        "too large: the loss blows up. A good rate lies where the loss falls fastest, well before the minimum.\n"
+        f"Steepest descent at lr = {result.suggestion_steepest:.2e}; valley suggestion {result.suggestion_valley:.2e}; "
+        f"lowest smoothed loss {result.losses[best]:.4f} at lr = {result.lrs[best]:.2e}"
+        + ("; the run stopped when the loss diverged." if result.diverged else ".")
+    )
+    lab = LabResult("lr-finder", "The learning-rate finder", figures, text,
+                    numbers={"suggestion_steepest": result.suggestion_steepest, "suggestion_valley": result.suggestion_valley,
+                             "lowest_loss_lr": result.lrs[best], "diverged": result.diverged},
+                    data={"lrs": numpy.array(result.lrs), "losses": numpy.array(result.losses),
+                          "raw_losses": numpy.array(result.raw_losses)})
+    return finish(lab, out_dir)
