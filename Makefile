@@ -20,7 +20,7 @@ $(VENV)/.installed-test: $(VENV)/.installed
 install: $(VENV)/.installed
 
 demo: $(VENV)/.installed
-	$(PY) -m chainrule.demo
+	$(PY) -m chainrule train
 
 test: $(VENV)/.installed-test
 	$(PY) -m pytest

@@ -1,0 +1,305 @@
+"""The subcommands of ``chainrule``: each has an ``add_*`` (its options) and a ``run_*`` (what it does)."""
+import argparse
+import dataclasses
+import json
+import math
+import pathlib
+
+DEFAULTS = None  # filled lazily with TrainConfig() so that `chainrule --help` stays fast
+
+
+def _defaults():
+    global DEFAULTS
+    if DEFAULTS is None:
+        from chainrule.train.job import TrainConfig
+
+        DEFAULTS = TrainConfig()
+    return DEFAULTS
+
+
+# ----- argument types: each gives a one-line error naming the bad value ----------------------------
+def positive_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
+
+
+def non_negative_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not (value >= 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"must be a non-negative number, got {text}")
+    return value
+
+
+def positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive whole number, got {text}")
+    return value
+
+
+def non_negative_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a non-negative whole number, got {text}")
+    return value
+
+
+def fraction(text):
+    value = positive_float(text)
+    if value >= 1:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
+    return value
+
+
+MODEL_HELP = "mlp, cnn (default), lenet, or a .py file defining build_model() / model / Model"
+DATA_HELP = ("'digits' (the bundled 5,000 MNIST digits, default), a folder of MNIST IDX files "
+             "(train-images-idx3-ubyte ... t10k-labels-idx1-ubyte, optionally .gz), or a .csv file "
+             "(label, then pixels, per row)")
+
+
+def _add_threads(parser):
+    parser.add_argument("--threads", type=positive_int, default=1,
+                        help="BLAS threads (default 1: fastest for the small matrix products of small models)")
+
+
+def _limit_threads(arguments):
+    from chainrule.train.job import limit_blas_threads
+
+    limit_blas_threads(arguments.threads)
+
+
+# ----- train -------------------------------------------------------------------------------------------
+TRAIN_OPTIONS = ("model", "data", "test_data", "val_fraction", "optimizer", "lr", "weight_decay", "momentum",
+                 "schedule", "batch_size", "epochs", "seed", "augment_shift", "clip_grad_norm",
+                 "checkpoint_every_steps", "keep_last", "monitor", "early_stopping_patience", "tensorboard", "out")
+
+
+def add_train(subcommands):
+    from chainrule.train.job import OPTIMIZERS, SCHEDULES
+
+    parser = subcommands.add_parser(
+        "train", help="train a model and write a run folder with logs, checkpoints and report.html",
+        description="Train a digit classifier. Defaults: the small CNN (two conv-ReLU-pool blocks, 16 and 32 "
+                    "channels, then 64 hidden units) on the bundled MNIST digits, Adam with the one-cycle "
+                    "schedule peaking at lr 0.005, batch 64, 8 epochs, random 1-pixel shifts. Writes config.json, "
+                    "log.csv, log.jsonl, checkpoints/, summary.json and report.html into the output folder.")
+    parser.add_argument("--model", help=MODEL_HELP)
+    parser.add_argument("--data", help=DATA_HELP)
+    parser.add_argument("--test-data", dest="test_data", help="a separate test .csv (with a .csv --data)")
+    parser.add_argument("--val-fraction", dest="val_fraction", type=fraction,
+                        help="share of the training images held out for validation with IDX/CSV data (default 0.1)")
+    parser.add_argument("--optimizer", choices=OPTIMIZERS, help="default adam")
+    parser.add_argument("--lr", type=positive_float, help="learning rate (the peak for onecycle; default 0.005)")
+    parser.add_argument("--weight-decay", dest="weight_decay", type=non_negative_float, help="default 0")
+    parser.add_argument("--momentum", type=non_negative_float, help="for sgd (default 0.9)")
+    parser.add_argument("--schedule", choices=SCHEDULES, help="learning-rate schedule (default onecycle)")
+    parser.add_argument("--batch-size", dest="batch_size", type=positive_int, help="default 64")
+    parser.add_argument("--epochs", type=positive_int, help="default 8")
+    parser.add_argument("--seed", type=non_negative_int, help="the same seed gives bitwise the same run (default 0)")
+    parser.add_argument("--augment-shift", dest="augment_shift", type=non_negative_int,
+                        help="random shifts of up to this many pixels (default 1; 0 turns augmentation off)")
+    parser.add_argument("--clip-grad-norm", dest="clip_grad_norm", type=positive_float,
+                        help="clip the gradients' joint L2 norm to this value (default off)")
+    parser.add_argument("--checkpoint-every", dest="checkpoint_every_steps", type=positive_int,
+                        help="also checkpoint every this many steps within an epoch (default: at epoch ends only)")
+    parser.add_argument("--keep-last", dest="keep_last", type=positive_int,
+                        help="checkpoints kept besides the best (default 2)")
+    parser.add_argument("--monitor", help="metric that picks the best checkpoint (default val_accuracy)")
+    parser.add_argument("--patience", dest="early_stopping_patience", type=positive_int,
+                        help="stop early after this many epochs without progress in --monitor (default off)")
+    parser.add_argument("--tensorboard", action="store_true", default=None,
+                        help="also write TensorBoard event files (needs tensorboardX)")
+    parser.add_argument("--out", help="the run folder (default runs/train-<date>-<time>)")
+    parser.add_argument("--resume", metavar="RUN", help="continue the run in this folder (or from this checkpoint) "
+                        "with its saved settings")
+    parser.add_argument("--no-progress", dest="progress", action="store_false", default=None,
+                        help="no progress bar (it is off anyway when the output is not a terminal)")
+    _add_threads(parser)
+    parser.set_defaults(handler=run_train)
+
+
+def run_train(arguments):
+    from chainrule.train.job import TrainConfig, resume_training, run_training
+
+    _limit_threads(arguments)
+    given = {name: getattr(arguments, name) for name in TRAIN_OPTIONS if getattr(arguments, name) is not None}
+    if arguments.resume:
+        if given:
+            options = ", ".join("--" + name.replace("_", "-") for name in given)
+            raise ValueError(f"--resume continues a run with its saved settings; drop {options} (start a new run "
+                             "with --out to change them)")
+        print(f"resuming {arguments.resume}", flush=True)
+        summary = resume_training(arguments.resume, progress=arguments.progress)
+    else:
+        config = dataclasses.replace(_defaults(), **given)
+        config.validate()
+        summary = run_training(config, progress=arguments.progress)
+    test = summary["test"]
+    print(f"test accuracy {test['accuracy']:.4f}  loss {test['loss']:.4f}  macro F1 {test['f1']:.4f}")
+    print(f"report: {summary['report']}")
+    return 0
+
+
+# ----- evaluate ----------------------------------------------------------------------------------------
+def add_evaluate(subcommands):
+    parser = subcommands.add_parser("evaluate", help="metrics of a trained model on a data split",
+                                    description="Evaluate a trained model: loss, accuracy, top-5 accuracy, macro "
+                                                "precision / recall / F1, and per-class F1.")
+    parser.add_argument("run", metavar="RUN", help="a run folder (from chainrule train) or a checkpoint folder")
+    parser.add_argument("--checkpoint", choices=("latest", "best"), default="latest",
+                        help="which checkpoint of a run folder (default latest: the finished model)")
+    parser.add_argument("--data", help="data to evaluate on (default: the run's own); " + DATA_HELP)
+    parser.add_argument("--split", choices=("test", "val", "train"), default="test", help="default test")
+    parser.add_argument("--batch-size", dest="batch_size", type=positive_int, default=500, help="default 500")
+    parser.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
+    _add_threads(parser)
+    parser.set_defaults(handler=run_evaluate)
+
+
+def run_evaluate(arguments):
+    import numpy
+
+    from chainrule import nn
+    from chainrule.core.grad_mode import no_grad
+    from chainrule.core.tensor import Tensor
+    from chainrule.train.data_sources import load_source
+    from chainrule.train.job import load_trained, to_model_input
+    from chainrule.train.metrics import MetricAccumulator, precision_recall_f1
+
+    _limit_threads(arguments)
+    model, extra, checkpoint = load_trained(arguments.run, arguments.checkpoint)
+    config = extra["config"]
+    data = arguments.data or config["data"]
+    test_data = config.get("test_data") if data == config["data"] else None
+    images, labels = load_source(data, val_fraction=config.get("val_fraction", 0.1), test_csv=test_data)[arguments.split]
+    loss_fn = nn.CrossEntropyLoss()
+    accumulator = MetricAccumulator("classification", extra.get("num_classes"))
+    with no_grad():
+        for start in range(0, len(labels), arguments.batch_size):
+            outputs = model(to_model_input(images[start:start + arguments.batch_size], config))
+            targets = labels[start:start + arguments.batch_size]
+            loss = loss_fn(outputs, Tensor(targets))
+            accumulator.update(outputs.numpy(), targets, float(loss.item()))
+    metrics = accumulator.compute()
+    _, _, per_class_f1 = precision_recall_f1(accumulator.targets, accumulator.predictions,
+                                             accumulator.num_classes, average=None)
+    if arguments.json:
+        print(json.dumps({"checkpoint": str(checkpoint), "split": arguments.split, "images": int(len(labels)),
+                          **metrics, "per_class_f1": numpy.round(per_class_f1, 6).tolist()}))
+        return 0
+    print(f"checkpoint {checkpoint}  ({arguments.split} split, {len(labels)} images)")
+    for name in ("loss", "accuracy", "top5_accuracy", "precision", "recall", "f1"):
+        print(f"  {name:<14} {metrics[name]:.4f}")
+    print("  per-class F1   " + "  ".join(f"{index}:{value:.3f}" for index, value in enumerate(per_class_f1)))
+    return 0
+
+
+# ----- predict -----------------------------------------------------------------------------------------
+def add_predict(subcommands):
+    parser = subcommands.add_parser("predict", help="which digit is in an image (.png) or array (.npy)",
+                                    description="Predict the digit in each image. PNGs are read with matplotlib, "
+                                                "turned gray, inverted if drawn dark on light, and resized to 28x28; "
+                                                ".npy files hold one or many 28x28 images (0-255 or 0-1).")
+    parser.add_argument("run", metavar="RUN", help="a run folder (from chainrule train) or a checkpoint folder")
+    parser.add_argument("files", metavar="FILE", nargs="+", help=".png or .npy files")
+    parser.add_argument("--checkpoint", choices=("latest", "best"), default="latest", help="default latest")
+    parser.add_argument("--top", type=positive_int, default=3, help="show this many classes (default 3)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object per image")
+    _add_threads(parser)
+    parser.set_defaults(handler=run_predict)
+
+
+def run_predict(arguments):
+    import numpy
+
+    from chainrule.cli.images import read_images
+    from chainrule.core.grad_mode import no_grad
+    from chainrule.train.job import load_trained, to_model_input
+
+    _limit_threads(arguments)
+    batches = [(path, read_images(path)) for path in arguments.files]  # read all first: a bad file fails early
+    model, extra, _ = load_trained(arguments.run, arguments.checkpoint)
+    for path, images in batches:
+        with no_grad():
+            logits = model(to_model_input(images, extra["config"])).numpy().astype(numpy.float64)
+        probabilities = numpy.exp(logits - logits.max(axis=1, keepdims=True))
+        probabilities /= probabilities.sum(axis=1, keepdims=True)
+        for index, row in enumerate(probabilities):
+            name = path if len(images) == 1 else f"{path}[{index}]"
+            ranked = numpy.argsort(-row, kind="stable")[:arguments.top]
+            if arguments.json:
+                print(json.dumps({"file": name, "prediction": int(ranked[0]),
+                                  "probabilities": {str(int(k)): float(row[k]) for k in ranked}}))
+            else:
+                others = ", ".join(f"{int(k)} ({row[k]:.1%})" for k in ranked[1:])
+                print(f"{name}: {int(ranked[0])} ({row[ranked[0]]:.1%})" + (f"  then {others}" if others else ""))
+    return 0
+
+
+# ----- lr-find -----------------------------------------------------------------------------------------
+def add_lr_find(subcommands):
+    from chainrule.train.job import OPTIMIZERS
+
+    parser = subcommands.add_parser(
+        "lr-find", help="the learning-rate range test: loss against an exponentially rising learning rate",
+        description="Train for a few batches while raising the learning rate from --start-lr to --end-lr, plot "
+                    "the smoothed loss against it, and suggest a learning rate (steepest descent and valley). "
+                    "The model is left untrained.")
+    parser.add_argument("--model", default="cnn", help=MODEL_HELP)
+    parser.add_argument("--data", default="digits", help=DATA_HELP)
+    parser.add_argument("--optimizer", choices=OPTIMIZERS, default="adam", help="default adam")
+    parser.add_argument("--batch-size", dest="batch_size", type=positive_int, default=64, help="default 64")
+    parser.add_argument("--start-lr", dest="start_lr", type=positive_float, default=1e-6, help="default 1e-6")
+    parser.add_argument("--end-lr", dest="end_lr", type=positive_float, default=1.0, help="default 1")
+    parser.add_argument("--num-iter", dest="num_iter", type=positive_int, default=100, help="batches (default 100)")
+    parser.add_argument("--seed", type=non_negative_int, default=0, help="default 0")
+    parser.add_argument("--out", default="lr_find.png", help="where to save the plot (default lr_find.png)")
+    _add_threads(parser)
+    parser.set_defaults(handler=run_lr_find)
+
+
+def run_lr_find(arguments):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from chainrule import nn
+    from chainrule.optim.lr_finder import lr_find
+    from chainrule.train.job import Job
+
+    _limit_threads(arguments)
+    if arguments.start_lr >= arguments.end_lr:
+        raise ValueError(f"--start-lr ({arguments.start_lr}) must be below --end-lr ({arguments.end_lr})")
+    out = pathlib.Path(arguments.out)
+    if out.suffix.lower() != ".png":
+        raise ValueError(f"--out must name a .png file, got {out}")
+    config = dataclasses.replace(_defaults(), model=arguments.model, data=arguments.data, seed=arguments.seed,
+                                 optimizer=arguments.optimizer, batch_size=arguments.batch_size,
+                                 lr=arguments.start_lr, schedule="none", augment_shift=0)
+    job = Job(config, folder=pathlib.Path("."), progress=False, echo=False, callbacks=False)
+    result = lr_find(job.model, job.optimizer, nn.CrossEntropyLoss(), job.train_loader, start_lr=arguments.start_lr,
+                     end_lr=arguments.end_lr, num_iter=arguments.num_iter)
+    figure = Figure(figsize=(6.4, 4.0), dpi=100)
+    FigureCanvasAgg(figure)
+    result.plot(figure.add_subplot())
+    out.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(out, bbox_inches="tight")
+    print(f"tried {len(result.lrs)} learning rates from {result.lrs[0]:.2e} to {result.lrs[-1]:.2e}"
+          + (" (stopped: the loss diverged)" if result.diverged else ""))
+    for name, value in (("steepest descent", result.suggestion_steepest), ("valley", result.suggestion_valley)):
+        print(f"  {name:<17} {value:.2e}" if value is not None else f"  {name:<17} none (the curve is too short)")
+    print(f"plot: {out}")
+    return 0

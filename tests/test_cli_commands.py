@@ -1,0 +1,175 @@
+"""The chainrule command: help everywhere, a tiny run end to end, bitwise resume, clean one-line errors."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy
+import pytest
+
+from chainrule.cli import main
+from chainrule.data import load_digits
+from chainrule.train import load_checkpoint
+from train_helpers import assert_same_arrays, spread_rows
+
+ENVIRONMENT = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
+
+
+def chainrule(*arguments, cwd):
+    return subprocess.run([sys.executable, "-m", "chainrule", *map(str, arguments)], cwd=cwd, env=ENVIRONMENT,
+                          capture_output=True, text=True, timeout=300)
+
+
+def _write_csv(path, count, split="train"):
+    images, labels = load_digits(split)
+    rows = spread_rows(len(labels), count)
+    pixels = numpy.round(images[rows].reshape(count, -1) * 255).astype(int)
+    numpy.savetxt(path, numpy.column_stack([labels[rows], pixels]), fmt="%d", delimiter=",",
+                  header="label," + ",".join(f"pixel{i}" for i in range(784)), comments="")
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory):
+    """A tiny CSV data set and a finished 3-epoch MLP run trained on it by the command."""
+    folder = tmp_path_factory.mktemp("cli")
+    _write_csv(folder / "digits.csv", 300)
+    result = chainrule("train", "--model", "mlp", "--data", "digits.csv", "--epochs", "3", "--batch-size", "32",
+                       "--checkpoint-every", "4", "--keep-last", "100", "--out", "run", "--no-progress", cwd=folder)
+    assert result.returncode == 0, result.stderr
+    return folder, result
+
+
+def test_train_writes_the_run_folder(workspace):
+    folder, result = workspace
+    run = folder / "run"
+    assert {"config.json", "log.csv", "log.jsonl", "checkpoints", "summary.json", "report.html"} <= set(
+        os.listdir(run))
+    assert "report: run/report.html" in result.stdout and "epoch 3/3" in result.stdout
+    assert result.stderr == ""  # no progress bar when the output is not a terminal
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["test"]["accuracy"] > 0.5 and summary["epochs_completed"] == 3
+    config = json.loads((run / "config.json").read_text())
+    assert config["model"] == "mlp" and config["epochs"] == 3 and config["data"] == "digits.csv"
+    assert len(open(run / "log.csv").read().splitlines()) == 4  # header + 3 epochs
+
+
+def test_evaluate_reports_the_runs_test_metrics(workspace):
+    folder, _ = workspace
+    result = chainrule("evaluate", "run", "--json", cwd=folder)
+    assert result.returncode == 0, result.stderr
+    metrics = json.loads(result.stdout)
+    summary = json.loads((folder / "run" / "summary.json").read_text())
+    assert metrics["accuracy"] == summary["test"]["accuracy"] and metrics["images"] == 30
+    assert len(metrics["per_class_f1"]) == 10
+
+
+def test_predict_reads_png_and_npy(workspace):
+    import matplotlib.image
+
+    from chainrule.train.job import load_trained, to_model_input
+
+    folder, _ = workspace
+    images, labels = load_digits("test")
+    images = images[[0, 500, 999]]  # a 0, a 5 and a 9
+    matplotlib.image.imsave(folder / "digit.png", 1.0 - images[0, 0], cmap="gray", vmin=0, vmax=1)  # dark on white
+    numpy.save(folder / "three.npy", (images[:3, 0] * 255).astype(numpy.uint8))
+    result = chainrule("predict", "run", "digit.png", "three.npy", "--json", cwd=folder)
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [line["file"] for line in lines] == ["digit.png", "three.npy[0]", "three.npy[1]", "three.npy[2]"]
+    model, extra, _ = load_trained(folder / "run")
+    expected = model(to_model_input(images, extra["config"])).detach().numpy().argmax(axis=1).tolist()
+    assert [line["prediction"] for line in lines[1:]] == expected
+    assert lines[0]["prediction"] == expected[0]  # the inverted PNG reads as the same digit
+    assert abs(sum(lines[1]["probabilities"].values()) - 1) < 0.5
+
+
+def test_resume_through_the_command_continues_bitwise(workspace, tmp_path):
+    folder, _ = workspace
+    copy = tmp_path / "run"
+    shutil.copytree(folder / "run", copy)
+    for checkpoint in (copy / "checkpoints").iterdir():
+        if int(checkpoint.name.split("-")[1]) > 12:  # as if the run had been killed after step 12 (of 24)
+            shutil.rmtree(checkpoint)
+    result = chainrule("train", "--resume", copy, "--no-progress", cwd=folder)
+    assert result.returncode == 0, result.stderr
+    assert "resuming" in result.stdout and "epoch 3/3" in result.stdout
+    for name in ("log.csv", "log.jsonl"):
+        assert (copy / name).read_bytes() == (folder / "run" / name).read_bytes(), name
+    last = sorted((folder / "run" / "checkpoints").iterdir())[-1].name
+    assert_same_arrays(load_checkpoint(folder / "run" / "checkpoints" / last)[0],
+                       load_checkpoint(copy / "checkpoints" / last)[0])
+
+
+def test_lr_find_writes_a_plot(workspace):
+    folder, _ = workspace
+    result = chainrule("lr-find", "--model", "mlp", "--data", "digits.csv", "--num-iter", "30", "--out",
+                       "finder.png", cwd=folder)
+    assert result.returncode == 0, result.stderr
+    assert "valley" in result.stdout and (folder / "finder.png").read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.parametrize("command", [[], ["train"], ["evaluate"], ["predict"], ["lr-find"], ["lab"]])
+def test_every_command_has_help(command, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(command + ["--help"])
+    assert exit_info.value.code in (0, None)
+    assert "usage" in capsys.readouterr().out
+
+
+# ----- errors: one line on stderr, a non-zero status, never a traceback ------------------------------
+@pytest.fixture(scope="module")
+def broken_files(workspace):
+    folder, _ = workspace
+    corrupt = folder / "corrupt"
+    if not corrupt.exists():
+        shutil.copytree(sorted((folder / "run" / "checkpoints").iterdir())[-1], corrupt)
+        data = (corrupt / "tensors.safetensors").read_bytes()
+        (corrupt / "tensors.safetensors").write_bytes(data[: len(data) // 2])
+        numpy.save(folder / "objects.npy", numpy.array([{"a": 1}], dtype=object), allow_pickle=True)
+        numpy.save(folder / "wrong.npy", numpy.zeros((5, 5)))
+        (folder / "bad_model.py").write_text("raise RuntimeError('oops')\n")
+        (folder / "notes.txt").write_text("hello\n")
+    return folder
+
+
+ERRORS = [
+    (["train", "--optimizer", "foo"], 2, "invalid choice: 'foo'"),
+    (["train", "--lr", "-0.1"], 2, "--lr: must be a positive number"),
+    (["train", "--lr", "fast"], 2, "--lr: expected a number"),
+    (["train", "--epochs", "0"], 2, "--epochs: must be a positive whole number"),
+    (["train", "--data", "no_such_folder"], 1, "data no_such_folder does not exist"),
+    (["train", "--data", "notes.txt"], 1, "neither a folder of IDX files nor a .csv file"),
+    (["train", "--model", "transformer"], 1, "unknown model 'transformer'"),
+    (["train", "--model", "bad_model.py", "--data", "digits.csv"], 1, "failed to run: RuntimeError: oops"),
+    (["train", "--model", "mlp", "--data", "digits.csv", "--out", "run"], 1, "already exists"),
+    (["train", "--resume", "nowhere"], 1, "nowhere does not exist"),
+    (["train", "--resume", "run", "--lr", "0.1"], 1, "drop --lr"),
+    (["evaluate", "corrupt"], 1, "does not match the size and SHA-256"),
+    (["evaluate", "nowhere"], 1, "does not exist"),
+    (["predict", "run", "missing.png"], 1, "missing.png does not exist"),
+    (["predict", "run", "objects.npy"], 1, "cannot read objects.npy as a plain .npy array"),
+    (["predict", "run", "wrong.npy"], 1, "has shape (5, 5)"),
+    (["predict", "run", "notes.txt"], 1, "give a .png image or a .npy array"),
+    (["lr-find", "--start-lr", "1", "--end-lr", "0.1"], 1, "must be below --end-lr"),
+    (["fly"], 2, "invalid choice: 'fly'"),
+]
+
+
+@pytest.mark.parametrize("arguments, status, message", ERRORS, ids=[" ".join(case[0]) for case in ERRORS])
+def test_bad_input_gives_one_clean_line(broken_files, monkeypatch, capsys, arguments, status, message):
+    monkeypatch.chdir(broken_files)
+    assert main(arguments) == status
+    captured = capsys.readouterr()
+    lines = captured.err.splitlines()
+    assert len(lines) == 1, captured.err
+    assert message in lines[0] and lines[0].startswith("chainrule") and "Traceback" not in captured.err
+
+
+@pytest.mark.parametrize("arguments, status", [(["train", "--lr", "-1"], 2), (["train", "--data", "nowhere"], 1),
+                                               (["evaluate", "corrupt"], 1)])
+def test_a_real_process_exits_cleanly(broken_files, arguments, status):
+    result = chainrule(*arguments, cwd=broken_files)
+    assert result.returncode == status
+    assert len(result.stderr.splitlines()) == 1 and "Traceback" not in result.stderr
