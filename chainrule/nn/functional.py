@@ -13,7 +13,7 @@ import math
 import chainrule as cr
 from chainrule.core.primitive import apply
 from chainrule.core.tensor import Tensor
-from chainrule.nn.primitives import BinaryCrossEntropy, Standardize
+from chainrule.nn.primitives import Affine, BinaryCrossEntropy, Standardize
 from chainrule.ops.convolution import col2im, im2col, output_grid
 
 # ============================================================================================
@@ -65,8 +65,11 @@ def linear(input, weight, bias=None):
             f"linear: input of shape {input.shape} has {input.shape[-1] if input.ndim else 'no'} features in "
             f"its last dim, but the weight of shape {weight.shape} expects {weight.shape[-1]} (in_features)"
         )
-    out = input @ weight.mT
-    return out if bias is None else out + bias
+    if (input.ndim == 1 or weight.ndim != 2 or input.dtype != weight.dtype
+            or (bias is not None and (bias.ndim != 1 or bias.dtype != weight.dtype))):
+        out = input @ weight.mT  # the unusual cases, composed
+        return out if bias is None else out + bias
+    return apply(Affine, input, weight) if bias is None else apply(Affine, input, weight, bias)
 
 
 def embedding(input, weight, padding_idx=None):
