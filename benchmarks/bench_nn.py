@@ -7,10 +7,16 @@
    fresh processes with 1 and with 2 threads (OPENBLAS_NUM_THREADS for NumPy,
    torch.set_num_threads for PyTorch), and the ratio. On a shared machine the 1-thread
    figures are the steadier ones: a 2-thread BLAS whose threads get descheduled slows sharply.
-2. Peak memory of one training step of a small CNN on 64 MNIST-sized images: each framework
-   runs the step in a fresh process, and the peak resident-set growth during the step is
-   read from /proc (VmHWM after the step minus VmRSS before it). For chainrule the
+2. One training step (forward + backward) of a small CNN on 64 MNIST-sized images: its time,
+   in fresh processes with 1 and with 2 threads as above, and its peak memory: each
+   framework runs the step in a fresh process, and the peak resident-set growth during the
+   step is read from /proc (VmHWM after the step minus VmRSS before it). For chainrule the
    tracemalloc peak (NumPy's allocations, after a warm-up step) is printed as well.
+
+Timings interleave the two frameworks and keep the best of four rounds (each the median of
+five steps), so load from other processes hits both alike. Note ``uptime`` before trusting the
+2-thread figures: with another busy process on a 2-core machine, both BLAS libraries' threads
+spin-wait for a descheduled partner and the 2-thread times can exceed the 1-thread ones.
 """
 import gc
 import statistics
@@ -22,6 +28,9 @@ import torch
 
 import chainrule as cr
 import chainrule.nn as nn
+from chainrule.backends import keep_freed_memory
+
+keep_freed_memory()  # as the chainrule command does: freed array pages are reused, not faulted in again
 
 torch.set_num_threads(2)   # the conv children set their own count (1 and 2)
 
@@ -57,29 +66,37 @@ def conv2d_child():
         torch_x.grad = None
         torch_conv(torch_x).sum().backward()
 
-    # Interleave the two so that load from other processes hits both alike; keep the best round.
+    print(*interleaved_best(ours, theirs))
+
+
+def interleaved_best(ours, theirs, rounds=4):
+    """Alternate rounds of the two steps so that load from other processes hits both alike; keep each one's best round."""
     ours_times, theirs_times = [], []
-    for _ in range(4):
+    for _ in range(rounds):
         ours_times.append(median_time(ours, repeats=5, warmup=1))
         theirs_times.append(median_time(theirs, repeats=5, warmup=1))
-    print(min(ours_times), min(theirs_times))
+    return min(ours_times), min(theirs_times)
 
 
-def bench_conv2d():
-    """Run the Conv2d timing in fresh processes with 1 and with 2 BLAS/torch threads."""
+def timed_in_children(child_flag):
+    """Run ``child_flag``'s timing in fresh processes with 1 and with 2 BLAS/torch threads; print the pairs."""
     import os
     import subprocess
     import sys
 
-    print("Conv2d 32->64, 3x3, pad 1, input 128x32x14x14 float32, forward+backward (input grad included)")
     for threads in (1, 2):
         environment = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads),
                            MKL_NUM_THREADS=str(threads))
-        result = subprocess.run([sys.executable, __file__, "--conv-child", str(threads)], capture_output=True,
+        result = subprocess.run([sys.executable, __file__, child_flag, str(threads)], capture_output=True,
                                 text=True, check=True, env=environment)
         t_ours, t_theirs = (float(v) for v in result.stdout.split()[-2:])
         print(f"  {threads} thread{'s' if threads > 1 else ' '}: chainrule {t_ours * 1e3:7.2f} ms   torch {t_theirs * 1e3:7.2f} ms"
               f"   ratio chainrule/torch = {t_ours / t_theirs:.2f}")
+
+
+def bench_conv2d():
+    print("Conv2d 32->64, 3x3, pad 1, input 128x32x14x14 float32, forward+backward (input grad included)")
+    timed_in_children("--conv-child")
 
 
 class SmallCNN(nn.Module):
@@ -132,46 +149,53 @@ def memory_child(framework):
     print((_status_kib("VmHWM") - before) / 1024)
 
 
-def bench_memory():
-    import subprocess
-    import sys
-
+def small_cnn_steps():
+    """One training step (forward + backward) of the small CNN for each framework, on the same data and weights."""
     rng = np.random.default_rng(0)
     images = rng.standard_normal((64, 1, 28, 28)).astype(np.float32)
     labels = rng.integers(0, 10, 64)
-    model = SmallCNN()
-    loss_fn = nn.CrossEntropyLoss()
+    model, loss_fn = SmallCNN(), nn.CrossEntropyLoss()
+    torch_model, torch_loss = torch_small_cnn(), torch.nn.CrossEntropyLoss()
+    # Same weights: the two state dicts list the same tensors in the same order (only the names differ).
+    model.load_state_dict({ours_key: theirs.detach().numpy()
+                           for ours_key, theirs in zip(model.state_dict(), torch_model.state_dict().values())})
 
     def ours():
         model.zero_grad()
         loss_fn(model(cr.tensor(images)), cr.tensor(labels)).backward()
 
+    def theirs():
+        torch_model.zero_grad()
+        torch_loss(torch_model(torch.tensor(images)), torch.tensor(labels)).backward()
+
+    return ours, theirs
+
+
+def cnn_step_child():
+    """Time the small-CNN training step for both frameworks in this process (threads set by the parent)."""
+    print(*interleaved_best(*small_cnn_steps()))
+
+
+def bench_small_cnn():
+    import subprocess
+    import sys
+
+    print("Small CNN training step (2 conv+BN+ReLU+maxpool blocks, linear head), batch 64x1x28x28 float32")
+    timed_in_children("--cnn-step-child")
+    ours, _ = small_cnn_steps()
     ours()
     gc.collect()
     tracemalloc.start()
     ours()
     _, traced_peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    step_time = median_time(ours, repeats=5, warmup=1)
-
-    torch_model = torch_small_cnn()
-    torch_loss = torch.nn.CrossEntropyLoss()
-
-    def theirs():
-        torch_model.zero_grad()
-        torch_loss(torch_model(torch.tensor(images)), torch.tensor(labels)).backward()
-
-    torch_time = median_time(theirs, repeats=5, warmup=1)
     growth = {}
     for framework in ("chainrule", "torch"):
         result = subprocess.run([sys.executable, __file__, "--memory-child", framework], capture_output=True,
                                 text=True, check=True)
         growth[framework] = float(result.stdout.split()[-1])
-    print("Small CNN training step (2 conv+BN+ReLU+maxpool blocks, linear head), batch 64x1x28x28 float32")
-    print(f"  chainrule: peak RSS growth {growth['chainrule']:6.1f} MiB (tracemalloc peak {traced_peak / 2**20:.1f} MiB), "
-          f"step {step_time * 1e3:6.1f} ms")
-    print(f"  torch:     peak RSS growth {growth['torch']:6.1f} MiB, step {torch_time * 1e3:6.1f} ms")
-    print(f"  ratio chainrule/torch: memory {growth['chainrule'] / growth['torch']:.2f}, time {step_time / torch_time:.2f}")
+    print(f"  peak RSS growth: chainrule {growth['chainrule']:6.1f} MiB (tracemalloc peak {traced_peak / 2**20:.1f} MiB)"
+          f"   torch {growth['torch']:6.1f} MiB   ratio chainrule/torch = {growth['chainrule'] / growth['torch']:.2f}")
 
 
 if __name__ == "__main__":
@@ -179,9 +203,9 @@ if __name__ == "__main__":
 
     if len(sys.argv) == 3 and sys.argv[1] == "--memory-child":
         memory_child(sys.argv[2])
-    elif len(sys.argv) == 3 and sys.argv[1] == "--conv-child":
+    elif len(sys.argv) == 3 and sys.argv[1] in ("--conv-child", "--cnn-step-child"):
         torch.set_num_threads(int(sys.argv[2]))
-        conv2d_child()
+        conv2d_child() if sys.argv[1] == "--conv-child" else cnn_step_child()
     else:
         bench_conv2d()
-        bench_memory()
+        bench_small_cnn()

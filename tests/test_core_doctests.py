@@ -11,7 +11,7 @@ MODULES = [
     "chainrule.core.tensor", "chainrule.core.autograd", "chainrule.core.grad_mode", "chainrule.core.random",
     "chainrule.core.dtypes", "chainrule.core.anomaly", "chainrule.ops.elementwise", "chainrule.ops.binary",
     "chainrule.ops.reduce", "chainrule.ops.indexing", "chainrule.ops.matmul", "chainrule.func.transforms",
-    "chainrule.func.gradcheck",
+    "chainrule.func.gradcheck", "chainrule.backends.numpy_backend",
 ]
 
 

@@ -8,9 +8,9 @@ SciPy's ``scipy.special`` for NumPy, ``cupyx.scipy.special`` for CuPy.
 """
 import numpy as _numpy
 
-from chainrule.backends.numpy_backend import numpy_module
+from chainrule.backends.numpy_backend import keep_freed_memory, numpy_module
 
-__all__ = ["array_module", "special_module", "numpy_module", "cupy_module", "is_cupy_array"]
+__all__ = ["array_module", "special_module", "numpy_module", "cupy_module", "is_cupy_array", "keep_freed_memory"]
 
 
 def cupy_module():

@@ -77,9 +77,11 @@ def _add_threads(parser):
 
 
 def _limit_threads(arguments):
+    from chainrule.backends import keep_freed_memory
     from chainrule.train.job import limit_blas_threads
 
     limit_blas_threads(arguments.threads)
+    keep_freed_memory()  # reuse freed array pages: ~40% of a small-CNN step was page faults
 
 
 # ----- train -------------------------------------------------------------------------------------------

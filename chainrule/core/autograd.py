@@ -99,7 +99,10 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
         grads[id(root)] = grad if id(root) not in grads else grads[id(root)] + grad
 
     with set_grad_enabled(create_graph):
-        for tensor in reversed(order):
+        while order:
+            # Popping (rather than iterating) drops the walk's reference to each tensor once
+            # it is done, so a freed graph's activations are released during the walk.
+            tensor = order.pop()
             grad = grads.pop(id(tensor), None)
             if grad is None or not leads_to_target[id(tensor)]:
                 continue
