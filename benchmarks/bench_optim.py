@@ -3,10 +3,11 @@
 chainrule's optimizers (the update rule in place on whole NumPy arrays) against
 ``torch.optim`` with its defaults, in the same process, the two timed in
 alternating rounds so that a change in machine load hits both. torch runs with
-2 threads (``torch.set_num_threads(2)``) and, for reference, with 1; NumPy's
-ufuncs run on one thread. Prints the median time per step and the ratio
+2 threads (``torch.set_num_threads(2)``) and, for reference, with 1; chainrule
+runs with its default (parameters split over 2 threads, ``Optimizer.threads``;
+SGD stays on 1) and, for reference, with 1. Prints the median time per step and the ratio
 torch / chainrule (above 1: chainrule is faster), plus the load average, since
-on a shared machine torch's OpenMP threads slow down sharply under load.
+on a shared machine threads slow down under load (torch's OpenMP threads sharply).
 
     .venv/bin/python benchmarks/bench_optim.py                      # Adam
     .venv/bin/python benchmarks/bench_optim.py --optimizers all --rounds 5
@@ -29,6 +30,9 @@ OPTIMIZERS = {
     "adam": (cr_optim.Adam, torch.optim.Adam, {"lr": 1e-3}),
     "adamw": (cr_optim.AdamW, torch.optim.AdamW, {"lr": 1e-3}),
     "sgd_momentum": (cr_optim.SGD, torch.optim.SGD, {"lr": 1e-2, "momentum": 0.9}),
+    "adamax": (cr_optim.Adamax, torch.optim.Adamax, {"lr": 2e-3}),
+    "nadam": (cr_optim.NAdam, torch.optim.NAdam, {"lr": 2e-3}),
+    "radam": (cr_optim.RAdam, torch.optim.RAdam, {"lr": 1e-3}),
     "rmsprop": (cr_optim.RMSprop, torch.optim.RMSprop, {"lr": 1e-3}),
     "adagrad": (cr_optim.Adagrad, torch.optim.Adagrad, {"lr": 1e-2}),
 }
@@ -75,21 +79,27 @@ def main():
         ours = build(values, grads, lambda v: cr.tensor(v, requires_grad=True), cr_class, kwargs, set_cr_grad)
         theirs = build(values, grads, lambda v: torch.tensor(v, requires_grad=True), torch_class, kwargs,
                        set_torch_grad)
-        ours_times, torch2_times, torch1_times = [], [], []
+        default_threads = ours.threads
+        ours_times, ours1_times, torch2_times, torch1_times = [], [], [], []
         for _ in range(3):                                   # warm up: state allocated, caches filled
             ours.step()
             theirs.step()
         for _ in range(args.rounds):
+            ours.threads = default_threads
             ours_times += step_times(ours.step, args.steps)
+            ours.threads = 1
+            ours1_times += step_times(ours.step, args.steps)
             torch.set_num_threads(2)
             torch2_times += step_times(theirs.step, args.steps)
             torch.set_num_threads(1)
             torch1_times += step_times(theirs.step, args.steps)
         ours_ms = statistics.median(ours_times) * 1e3
+        ours1_ms = statistics.median(ours1_times) * 1e3
         torch2_ms = statistics.median(torch2_times) * 1e3
         torch1_ms = statistics.median(torch1_times) * 1e3
-        print(f"{name:>13}: chainrule {ours_ms:6.3f} ms | torch 2 threads {torch2_ms:6.3f} ms "
-              f"(ratio {torch2_ms / ours_ms:5.2f}x) | torch 1 thread {torch1_ms:6.3f} ms (ratio {torch1_ms / ours_ms:5.2f}x)")
+        print(f"{name:>13}: chainrule ({default_threads}) {ours_ms:6.3f} ms (1 thread {ours1_ms:6.3f}) | torch 2 threads {torch2_ms:6.3f} ms "
+              f"(ratio {torch2_ms / ours_ms:5.2f}x) | torch 1 thread {torch1_ms:6.3f} ms (ratio {torch1_ms / ours_ms:5.2f}x, "
+              f"1 thread vs 1 thread {torch1_ms / ours1_ms:5.2f}x)")
     print(f"load average after: {os.getloadavg()[0]:.2f}")
 
 

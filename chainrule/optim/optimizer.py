@@ -13,15 +13,28 @@ around it, and nothing else:
 
 The update works on ``p.data`` and ``p.grad.data`` in place (ufuncs with
 ``out=``, buffers made once), so it records no graph and allocates nothing per
-step after the first.
+step after the first. When there is enough work, ``step`` updates the parameters
+on two threads, split by size: each parameter's update is independent of the
+others, and NumPy's ufuncs release the GIL, so two parameters advance at once on
+two cores with the same results, bit for bit, as one after the other.
 """
+import concurrent.futures
 import numbers
+import os
+import threading
 
 import numpy
 
 from chainrule.backends import array_module, is_cupy_array
 from chainrule.core.grad_mode import enable_grad
 from chainrule.core.tensor import Tensor
+
+
+def _usable_cpu_count():
+    """The cores this process may run on (a container or ``taskset`` can allow fewer than the machine has)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 class Optimizer:
@@ -32,6 +45,8 @@ class Optimizer:
     * ``check_hyperparameters(group)``: raise a clear ``ValueError`` for bad values;
     * ``init_state(param, group, xp)``: the state dict of one parameter (zeros buffers);
     * ``update(param, grad, state, group, xp)``: the update rule, in place on arrays.
+      It may run on a second thread beside other parameters' updates (see
+      ``threads``), so it touches only its own ``param``, ``state`` and scratch.
 
     ``params`` is an iterable of tensors, or of dicts ``{"params": [...], "lr": ...}``
     (parameter groups), whose keys override the defaults for that group.
@@ -46,6 +61,13 @@ class Optimizer:
         >>> w.data.tolist(), b.data.tolist()     # w - 0.1·2w,  b - 0.5·2b
         ([0.800000011920929, -1.600000023841858], [0.0])
     """
+
+    #: Update parameters on this many threads (1 or 2) when a step has at least
+    #: ``parallel_min_elements`` values to update, all in NumPy arrays. Below that,
+    #: handing work to a second thread costs more than it saves. Set to 1 to
+    #: update everything on the calling thread.
+    threads = 2 if _usable_cpu_count() >= 2 else 1
+    parallel_min_elements = 1 << 17
 
     def __init__(self, params, defaults):
         if type(self).step is Optimizer.step and not callable(getattr(self, "update", None)):
@@ -193,6 +215,7 @@ class Optimizer:
         if closure is not None:
             with enable_grad():
                 loss = closure()
+        updates = []
         for group in self.param_groups:
             for p in group["params"]:
                 if p.grad is None:
@@ -201,8 +224,45 @@ class Optimizer:
                 state = self.state.get(p)
                 if state is None:
                     state = self.state[p] = self.init_state(p.data, group, xp)
-                self.update(p.data, p.grad.data, state, group, xp)
+                updates.append((p.data, p.grad.data, state, group, xp))
+        self._run_updates(updates)
         return loss
+
+    def _run_updates(self, updates):
+        """Call ``update`` on each ``(param, grad, state, group, xp)``, on two threads when it pays.
+
+        Each update touches only its own parameter, state and scratch (scratch is per
+        lane, see ``_workspace``), so the split changes the timing, not the result.
+        The split is by size (largest first, onto the lighter lane) so both threads
+        finish at about the same time; CuPy arrays are updated on the calling thread,
+        since the GPU already runs each update in parallel.
+        """
+        total_size = sum(param.size for param, *_ in updates)
+        parallel = (
+            self.threads >= 2
+            and len(updates) >= 2
+            and total_size >= self.parallel_min_elements
+            and all(xp is numpy for *_, xp in updates)
+        )
+        if not parallel:
+            for update in updates:
+                self.update(*update)
+            return
+        lanes, lane_sizes = ([], []), [0, 0]
+        for update in sorted(updates, key=lambda update: update[0].size, reverse=True):
+            lighter = 0 if lane_sizes[0] <= lane_sizes[1] else 1
+            lanes[lighter].append(update)
+            lane_sizes[lighter] += update[0].size
+        other_thread = _update_pool().submit(self._run_lane, lanes[1], 1)
+        try:
+            self._run_lane(lanes[0], 0)
+        finally:
+            other_thread.result()                    # waits, and re-raises an error from that thread
+
+    def _run_lane(self, updates, lane):
+        _lane.index = lane                           # which set of scratch arrays this thread uses
+        for update in updates:
+            self.update(*update)
 
     def zero_grad(self, set_to_none=True):
         """Forget the gradients: ``p.grad = None`` (default), or fill them with zeros."""
@@ -221,10 +281,12 @@ class Optimizer:
     def _workspace(self, array, slot):
         """A scratch array shaped like ``array``, made once and reused every step.
 
-        Scratch is shared by all parameters of the same shape and dtype (updates run
-        one parameter at a time), and is not part of the state dict.
+        Scratch is shared by all parameters of the same shape and dtype that are
+        updated in the same lane (each lane, one thread, runs one update at a time;
+        see ``_run_updates``), and is not part of the state dict.
         """
-        key = (slot, array.shape, array.dtype.str, type(array).__module__)
+        lane = getattr(_lane, "index", 0)
+        key = (slot, array.shape, array.dtype.str, type(array).__module__, lane)
         buffer = self._workspaces.get(key)
         if buffer is None:
             buffer = self._workspaces[key] = array_module(array).empty_like(array)
@@ -322,6 +384,29 @@ class Optimizer:
                     lines.append(f"    {name}: {group[name]}")
         lines.append(")")
         return "\n".join(lines)
+
+
+_lane = threading.local()          # .index: the lane (0 or 1) the current thread is running
+_pool = None
+_pool_lock = threading.Lock()
+
+
+def _update_pool():
+    """The one worker thread that takes the second lane of parameter updates (made on first use)."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="chainrule-optim")
+        return _pool
+
+
+def _forget_pool_after_fork():
+    # A forked child has no copy of the parent's worker thread; it makes its own on first use.
+    global _pool, _pool_lock
+    _pool, _pool_lock = None, threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_pool_after_fork)
 
 
 def _is_array(value):

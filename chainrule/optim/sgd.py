@@ -46,6 +46,10 @@ class SGD(Optimizer):
         maximize: ascend instead of descend.
     """
 
+    # Four cheap passes per parameter, bound by memory: on two cores a second
+    # thread measured slower than one (benchmarks/bench_optim.py), so SGD stays on one.
+    threads = 1
+
     def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False, *,
                  maximize=False):
         defaults = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
