@@ -13,7 +13,7 @@ import math
 import chainrule as cr
 from chainrule.core.primitive import apply
 from chainrule.core.tensor import Tensor
-from chainrule.nn.primitives import Affine, BinaryCrossEntropy, Standardize, WindowMax
+from chainrule.nn.primitives import Affine, BinaryCrossEntropy, SoftmaxCrossEntropy, Standardize, WindowMax
 from chainrule.ops.convolution import col2im, im2col, output_grid
 
 # ============================================================================================
@@ -1087,6 +1087,15 @@ def _nll_loss(input, target, weight, ignore_index, reduction, name):
     return _reduce(loss, reduction, name)
 
 
+def _softmax_cross_entropy(input, target, ignore_index, reduction, name):
+    """The common case of cross_entropy (2-D logits, class indices, no weight or smoothing) as one primitive."""
+    _check_class_targets(input, target, ignore_index, name)
+    if not input.is_floating_point():
+        raise TypeError(f"{name}: logits must be floating point, got {input.dtype}")
+    kept = target.data != ignore_index
+    return apply(SoftmaxCrossEntropy, input, target=target.data, kept=kept, reduction=reduction)
+
+
 def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
     r"""Cross-entropy from logits: :math:`\ell_n = -w_{y_n} \log\operatorname{softmax}(x_n)_{y_n}`, via log-softmax (stable).
 
@@ -1108,6 +1117,9 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
         raise ValueError(f"{name}: expected logits with a class dim, got shape {input.shape}")
     class_dim = 1 if input.ndim >= 2 else 0
     classes = input.shape[class_dim]
+    if (input.ndim == 2 and target.dtype.kind in "iu" and weight is None and label_smoothing == 0
+            and reduction in ("mean", "sum", "none")):
+        return _softmax_cross_entropy(input, target, ignore_index, reduction, name)
     log_p = cr.log_softmax(input, class_dim)
     weight_shape = [1] * input.ndim
     weight_shape[class_dim] = classes

@@ -50,6 +50,54 @@ class Affine(Primitive):
     vjps = (grad_x, grad_weight, grad_bias)
 
 
+class SoftmaxCrossEntropy(Primitive):
+    r"""Cross-entropy from logits, :math:`\ell_n = \log\sum_c e^{x_{nc}} - x_{n y_n}`, reduced, as one op.
+
+    The composed form (log_softmax, gather, masks, the mean) is about fifteen small
+    ops: on the 128×10 logits of an MNIST batch it took 444 µs forward and backward
+    against PyTorch's 63 µs, the whole gap of the MLP benchmark. Fused, the forward
+    is the stable log-sum-exp and one pick, and the derivative is the classic
+    :math:`\bar x_{nc} = \bar\ell_n\,(\operatorname{softmax}(x_n)_c - [c = y_n])`. Rows whose target
+    is ``ignore_index`` give 0 and no gradient. ``reduction`` is 'none' (ℓ per row),
+    'sum', or 'mean' (over the rows kept).
+    """
+
+    name = "softmax_cross_entropy"
+    formula = r"\ell_n = \log\textstyle\sum_c e^{x_{nc}} - x_{n y_n}"
+    derivatives = (r"\bar x_{nc} = \bar\ell_n\,(\operatorname{softmax}(x_n)_c - [c = y_n])",)
+
+    @staticmethod
+    def forward(xp, logits, target, kept, reduction):
+        shift = logits.max(axis=1, keepdims=True)
+        shifted = logits - shift
+        log_sum = xp.log(xp.exp(shifted).sum(axis=1))
+        picked = shifted[xp.arange(logits.shape[0]), xp.where(kept, target, 0)]
+        losses = xp.where(kept, log_sum - picked, 0).astype(logits.dtype, copy=False)
+        if reduction == "none":
+            return losses
+        total = losses.sum()
+        return total / kept.sum() if reduction == "mean" else total
+
+    @staticmethod
+    def grad_logits(g, out, logits, target, kept, reduction):
+        xp = logits.xp
+        row_weight = kept.astype(logits.dtype)
+        if reduction == "mean":
+            row_weight /= kept.sum()
+        one_hot = (xp.where(kept, target, -1)[:, None] == xp.arange(logits.shape[1])).astype(logits.dtype)
+        upstream = g.unsqueeze(1) if reduction == "none" else g
+        if not is_grad_enabled():
+            # A plain backward: the softmax on raw arrays (the rule's cost was mostly op overhead).
+            probabilities = xp.exp(logits.data - logits.data.max(axis=1, keepdims=True))
+            probabilities /= probabilities.sum(axis=1, keepdims=True)
+            local = (probabilities - one_hot) * row_weight[:, None]
+            return upstream * Tensor._wrap(local)
+        # Recording the backward (create_graph): the same formula in tensor ops, so it differentiates again.
+        return upstream * (cr.softmax(logits, 1) - Tensor._wrap(one_hot)) * Tensor._wrap(row_weight[:, None])
+
+    vjps = (grad_logits,)
+
+
 class Standardize(Primitive):
     r"""Standardize over ``axes``: :math:`\hat x = (x - \mu) / \sqrt{\sigma^2 + \epsilon}` with μ, σ² the mean and
     biased variance over those axes.
