@@ -63,27 +63,15 @@ class Adam(Optimizer):
         return state
 
     def update(self, param, grad, state, group, xp):
-        lr, eps, weight_decay = group["lr"], group["eps"], group["weight_decay"]
+        lr, eps = group["lr"], group["eps"]
         beta1, beta2 = group["betas"]
         state["step"] += 1
         step = state["step"]
 
-        if group["decoupled_weight_decay"]:
-            if weight_decay != 0:
-                param *= 1 - lr * weight_decay
-            g = self._effective_grad(param, grad, group, 0, xp)
-        else:
-            g = self._effective_grad(param, grad, group, weight_decay, xp)
+        g = self._decayed_grad(param, grad, group, xp)
 
-        m, v = state["exp_avg"], state["exp_avg_sq"]
+        m, v = self._update_moments(param, g, state, group["betas"], xp)   # m ← β1·m + (1-β1)·g, v ← β2·v + (1-β2)·g²
         scratch = self._workspace(param, "scratch")
-        m *= beta1                                   # m ← β1·m + (1-β1)·g
-        xp.multiply(g, 1 - beta1, out=scratch)
-        m += scratch
-        v *= beta2                                   # v ← β2·v + (1-β2)·g²
-        xp.multiply(g, g, out=scratch)
-        scratch *= 1 - beta2
-        v += scratch
         if group["amsgrad"]:
             v_max = state["max_exp_avg_sq"]
             xp.maximum(v_max, v, out=v_max)

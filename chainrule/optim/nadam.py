@@ -50,17 +50,12 @@ class NAdam(Optimizer):
         return {"step": 0, "mu_product": 1.0, "exp_avg": xp.zeros_like(param), "exp_avg_sq": xp.zeros_like(param)}
 
     def update(self, param, grad, state, group, xp):
-        lr, weight_decay, psi = group["lr"], group["weight_decay"], group["momentum_decay"]
+        lr, psi = group["lr"], group["momentum_decay"]
         beta1, beta2 = group["betas"]
         state["step"] += 1
         step = state["step"]
 
-        if group["decoupled_weight_decay"]:
-            if weight_decay != 0:
-                param *= 1 - lr * weight_decay
-            g = self._effective_grad(param, grad, group, 0, xp)
-        else:
-            g = self._effective_grad(param, grad, group, weight_decay, xp)
+        g = self._decayed_grad(param, grad, group, xp)
 
         mu = beta1 * (1.0 - 0.5 * 0.96 ** (step * psi))
         mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((step + 1) * psi))
@@ -68,16 +63,9 @@ class NAdam(Optimizer):
         mu_product = state["mu_product"]
         mu_product_next = mu_product * mu_next
 
-        m, v = state["exp_avg"], state["exp_avg_sq"]
+        m, v = self._update_moments(param, g, state, group["betas"], xp)   # m ← β1·m + (1-β1)·g, v ← β2·v + (1-β2)·g²
         scratch = self._workspace(param, "scratch")
         denominator = self._workspace(param, "denominator")
-        m *= beta1                                   # m ← β1·m + (1-β1)·g
-        xp.multiply(g, 1 - beta1, out=scratch)
-        m += scratch
-        v *= beta2                                   # v ← β2·v + (1-β2)·g²
-        xp.multiply(g, g, out=scratch)
-        scratch *= 1 - beta2
-        v += scratch
 
         # θ ← θ - (a·g + b·m)/d with d = √(v/c2) + ε, a = η(1-μₜ)/(1-Πμ), b = ημₜ₊₁/(1-Πμ·μₜ₊₁).
         # Multiplying d, a and b by √c2 (d' = √v + ε√c2) gives the same step in

@@ -311,6 +311,34 @@ class Optimizer:
             effective += scaled_param
         return effective
 
+    def _decayed_grad(self, param, grad, group, xp):
+        """The gradient the Adam family uses, with weight decay coupled or decoupled.
+
+        Coupled (Adam's ``weight_decay``): g = grad + λθ, so the decay is rescaled by the
+        adaptive denominator like the gradient. Decoupled (AdamW): θ ← θ(1 − ηλ) first,
+        and g = grad, so every weight decays at the same rate (Loshchilov & Hutter 2019).
+        """
+        weight_decay = group["weight_decay"]
+        if not group.get("decoupled_weight_decay", False):
+            return self._effective_grad(param, grad, group, weight_decay, xp)
+        if weight_decay != 0:
+            param *= 1 - group["lr"] * weight_decay
+        return self._effective_grad(param, grad, group, 0, xp)
+
+    def _update_moments(self, param, g, state, betas, xp):
+        """In place: m ← β₁m + (1 − β₁)g and v ← β₂v + (1 − β₂)g² (Adam's two running moments)."""
+        beta1, beta2 = betas
+        m, v = state["exp_avg"], state["exp_avg_sq"]
+        scratch = self._workspace(param, "scratch")
+        m *= beta1
+        xp.multiply(g, 1 - beta1, out=scratch)
+        m += scratch
+        v *= beta2
+        xp.multiply(g, g, out=scratch)
+        scratch *= 1 - beta2
+        v += scratch
+        return m, v
+
     # ----- state dicts --------------------------------------------------------------------
     def state_dict(self):
         """A snapshot of the optimizer as plain data: ``{"state": ..., "param_groups": ...}``.

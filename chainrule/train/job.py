@@ -5,7 +5,7 @@
     config.json        the full configuration (enough to rebuild the run)
     log.csv            one row per epoch: loss, accuracy, val_loss, val_accuracy, ..., lr
     log.jsonl          one line per step (loss, lr) and per epoch (every metric)
-    checkpoints/       step-XXXXXXXX/ folders (tensors.safetensors + meta.json); the last few and the best
+    checkpoints/       step-NNNNNNNN/ folders (tensors.safetensors + meta.json); the last few and the best
     summary.json       final test metrics, wall time, where things are
     report.html        the report (chainrule.train.report)
 
@@ -326,7 +326,7 @@ def find_checkpoint(path, which="latest"):
     if found is None and which == "best":
         found = manager.latest()
     if found is None:
-        raise CheckpointError(f"{path} holds no checkpoints (step-XXXXXXXX folders)")
+        raise CheckpointError(f"{path} holds no checkpoints (step-NNNNNNNN folders)")
     return found
 
 
