@@ -135,7 +135,7 @@ def add_train(subcommands):
 
 
 def run_train(arguments):
-    from chainrule.train.job import TrainConfig, resume_training, run_training
+    from chainrule.train.job import resume_training, run_training
 
     _limit_threads(arguments)
     given = {name: getattr(arguments, name) for name in TRAIN_OPTIONS if getattr(arguments, name) is not None}

@@ -18,7 +18,6 @@ from collections import OrderedDict
 
 import numpy
 
-from chainrule.backends import array_module
 from chainrule.core import dtypes
 from chainrule.core.grad_mode import no_grad
 from chainrule.core.tensor import Tensor
