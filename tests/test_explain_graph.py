@@ -62,7 +62,7 @@ def test_renders_with_graphviz(tmp_path, format, magic):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         drawing = draw_graph(loss, show_values=True, format=format, path=tmp_path / f"graph.{format}")
-    assert magic in drawing.data[:200]
+    assert magic in drawing.data[:1000]
     assert (tmp_path / f"graph.{format}").read_bytes() == drawing.data
 
 
