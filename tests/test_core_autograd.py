@@ -157,3 +157,11 @@ def test_non_differentiable_ops_return_plain_tensors():
     x = cr.tensor([1.0, 3.0, 2.0], requires_grad=True)
     for result in (x > 1, x.argmax(), x == 3, cr.isfinite(x)):
         assert not result.requires_grad and result.grad_fn is None
+
+
+def test_a_primitive_without_forward_is_refused_when_defined():
+    from chainrule.core.primitive import Primitive
+
+    with pytest.raises(TypeError, match="primitive Incomplete must define forward"):
+        class Incomplete(Primitive):
+            name = "incomplete"

@@ -137,8 +137,16 @@ def test_containers():
     assert isinstance(sequential[-1], nn.Linear) and len(sequential[:2]) == 2
     with pytest.raises(TypeError, match="Sequential: item '1' is a function, not a Module"):
         nn.Sequential(nn.ReLU(), lambda x: x)
-    with pytest.raises(NotImplementedError, match="ModuleList has no forward"):
+    with pytest.raises(TypeError, match="ModuleList has no forward"):
         layers(cr.zeros(1))
+    with pytest.raises(TypeError, match="ModuleDict has no forward"):
+        heads(cr.zeros(1))
+
+    class NoForward(nn.Module):
+        pass
+
+    with pytest.raises(TypeError, match="NoForward cannot be called: define forward"):
+        NoForward()(cr.zeros(1))
 
 
 def test_repr_shows_the_tree_and_the_parameter_count():

@@ -27,9 +27,11 @@ class Primitive:
     derivatives = ()
     vjps = ()
 
-    @staticmethod
-    def forward(xp, *arrays, **params):  # pragma: no cover - every subclass defines it
-        raise NotImplementedError("a Primitive subclass must define forward")
+    def __init_subclass__(cls, **kwargs):
+        # Checked when the class is defined, so a primitive without a forward never runs.
+        super().__init_subclass__(**kwargs)
+        if not callable(getattr(cls, "forward", None)):
+            raise TypeError(f"primitive {cls.__name__} must define forward(xp, *arrays, **params)")
 
     @classmethod
     def vjp(cls, index, grad, out, /, *inputs, **params):

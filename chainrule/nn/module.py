@@ -336,11 +336,15 @@ class Module:
         return missing, unexpected
 
     # ----- calling ------------------------------------------------------------------------------
-    def forward(self, *args, **kwargs):
-        raise NotImplementedError(f"{type(self).__name__} must define forward(...)")
+    # Module itself has no forward: a subclass defines it. Containers that cannot be
+    # called say why in this attribute, which the error below shows.
+    _why_not_callable = "define forward(self, ...) in the subclass: it computes the module's output"
 
     def __call__(self, *args, **kwargs):
-        return self.forward(*args, **kwargs)
+        forward = getattr(self, "forward", None)
+        if forward is None:
+            raise TypeError(f"{type(self).__name__} cannot be called: {self._why_not_callable}")
+        return forward(*args, **kwargs)
 
     # ----- printing ------------------------------------------------------------------------------
     def extra_repr(self):
@@ -484,10 +488,7 @@ class ModuleList(Module):
     def __iter__(self):
         return iter(self._items)
 
-    def forward(self, *args, **kwargs):
-        raise NotImplementedError(
-            "ModuleList has no forward: iterate over it and call each module in your own forward"
-        )
+    _why_not_callable = "ModuleList has no forward: iterate over it and call each module in your own forward"
 
 
 class ModuleDict(Module):
@@ -544,8 +545,7 @@ class ModuleDict(Module):
     def items(self):
         return self._items.items()
 
-    def forward(self, *args, **kwargs):
-        raise NotImplementedError("ModuleDict has no forward: pick a module by key and call it")
+    _why_not_callable = "ModuleDict has no forward: pick a module by key and call it"
 
 
 def _check_is_module(value, container, position):
