@@ -7,6 +7,8 @@
    fresh processes with 1 and with 2 threads (OPENBLAS_NUM_THREADS for NumPy,
    torch.set_num_threads for PyTorch), and the ratio. On a shared machine the 1-thread
    figures are the steadier ones: a 2-thread BLAS whose threads get descheduled slows sharply.
+   Beside them, the three matrix products of im2col (forward, weight gradient, column
+   gradient) timed alone with NumPy's BLAS: the floor of any im2col + GEMM convolution here.
 2. One training step (forward + backward) of a small CNN on 64 MNIST-sized images: its time,
    in fresh processes with 1 and with 2 threads as above, and its peak memory: each
    framework runs the step in a fresh process, and the peak resident-set growth during the
@@ -66,7 +68,31 @@ def conv2d_child():
         torch_x.grad = None
         torch_conv(torch_x).sum().backward()
 
-    print(*interleaved_best(ours, theirs))
+    print(*interleaved_best(ours, theirs), *gemm_floor(x_np.shape, conv.weight.shape))
+
+
+def gemm_floor(input_shape, weight_shape, rounds=4):
+    """The three matrix products that im2col turns a Conv2d forward+backward into: their best time alone, and their GFLOP.
+
+    Forward W·C, weight gradient Ḡ·Cᵀ and column gradient Wᵀ·Ḡ, with W (O, C·KH·KW), the columns C
+    (C·KH·KW, N·H·W) (a stride-1 'same' convolution) and the output gradient Ḡ (O, N·H·W), in the layouts chainrule uses (``xp.dot``).
+    Whatever else a convolution does (unfold, fold, transposes) comes on top of this, so it is
+    the floor of any im2col + NumPy GEMM convolution on this machine.
+    """
+    batch, channels, height, width = input_shape
+    out_channels, _, kernel_h, kernel_w = weight_shape
+    rng = np.random.default_rng(1)
+    weight = rng.standard_normal((out_channels, channels * kernel_h * kernel_w)).astype(np.float32)
+    columns = rng.standard_normal((channels * kernel_h * kernel_w, batch * height * width)).astype(np.float32)
+    out_grad = rng.standard_normal((out_channels, batch * height * width)).astype(np.float32)
+
+    def three_products():
+        np.dot(weight, columns)
+        np.dot(out_grad, columns.T)
+        np.dot(weight.T, out_grad)
+
+    gflop = 3 * 2 * weight.shape[0] * weight.shape[1] * columns.shape[1] / 1e9
+    return min(median_time(three_products, repeats=5, warmup=1) for _ in range(rounds)), gflop
 
 
 def interleaved_best(ours, theirs, rounds=4):
@@ -89,9 +115,14 @@ def timed_in_children(child_flag):
                            MKL_NUM_THREADS=str(threads))
         result = subprocess.run([sys.executable, __file__, child_flag, str(threads)], capture_output=True,
                                 text=True, check=True, env=environment)
-        t_ours, t_theirs = (float(v) for v in result.stdout.split()[-2:])
+        times = [float(v) for v in result.stdout.split()]
+        t_ours, t_theirs = times[:2]
         print(f"  {threads} thread{'s' if threads > 1 else ' '}: chainrule {t_ours * 1e3:7.2f} ms   torch {t_theirs * 1e3:7.2f} ms"
               f"   ratio chainrule/torch = {t_ours / t_theirs:.2f}")
+        if len(times) == 4:
+            gemms, gflop = times[2:]
+            print(f"             its three GEMMs alone (NumPy's BLAS) {gemms * 1e3:7.2f} ms = {gflop / gemms:.0f} GFLOP/s"
+                  f"   ratio GEMMs/torch's whole conv = {gemms / t_theirs:.2f}")
 
 
 def bench_conv2d():

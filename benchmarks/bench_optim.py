@@ -9,6 +9,11 @@ SGD stays on 1) and, for reference, with 1. Prints the median time per step and 
 torch / chainrule (above 1: chainrule is faster), plus the load average, since
 on a shared machine threads slow down under load (torch's OpenMP threads sharply).
 
+With Adam it also times, alone and on one thread, each of the twelve in-place NumPy
+passes that Adam's step makes over every array (``chainrule/optim/adam.py``: three
+for m, four for v, five for the step): their sum is the floor of any Adam written
+as whole-array ufuncs, whatever the dispatch around them.
+
     .venv/bin/python benchmarks/bench_optim.py                      # Adam
     .venv/bin/python benchmarks/bench_optim.py --optimizers all --rounds 5
 """
@@ -47,6 +52,34 @@ def step_times(step, steps):
     return times
 
 
+def adam_passes(values, grads, steps):
+    """Time each in-place ufunc pass of Adam's step (default hyperparameters) over all arrays, one thread."""
+    param, grad = [v.copy() for v in values], grads
+    m, v, scratch = ([numpy.full_like(p, 0.01) for p in param] for _ in range(3))
+    beta1, beta2, lr, eps = 0.9, 0.999, 1e-3, 1e-8
+    passes = [
+        ("m *= b1", lambda i: numpy.multiply(m[i], beta1, out=m[i])),
+        ("s = (1-b1) g", lambda i: numpy.multiply(grad[i], 1 - beta1, out=scratch[i])),
+        ("m += s", lambda i: numpy.add(m[i], scratch[i], out=m[i])),
+        ("v *= b2", lambda i: numpy.multiply(v[i], beta2, out=v[i])),
+        ("s = g g", lambda i: numpy.multiply(grad[i], grad[i], out=scratch[i])),
+        ("s *= 1-b2", lambda i: numpy.multiply(scratch[i], 1 - beta2, out=scratch[i])),
+        ("v += s", lambda i: numpy.add(v[i], scratch[i], out=v[i])),
+        ("s = sqrt(v)", lambda i: numpy.sqrt(v[i], out=scratch[i])),
+        ("s += eps", lambda i: numpy.add(scratch[i], eps, out=scratch[i])),
+        ("s = m / s", lambda i: numpy.divide(m[i], scratch[i], out=scratch[i])),
+        ("s *= step", lambda i: numpy.multiply(scratch[i], lr, out=scratch[i])),
+        ("p -= s", lambda i: numpy.subtract(param[i], scratch[i], out=param[i])),
+    ]
+    total = 0.0
+    print(f"Adam's NumPy passes alone, over all values, one thread (median of {10 * steps} runs each):")
+    for label, one_pass in passes:
+        ms = statistics.median(step_times(lambda: [one_pass(i) for i in range(len(param))], 10 * steps)) * 1e3
+        total += ms
+        print(f"  {label:<13} {ms:6.3f} ms")
+    print(f"  sum          {total:6.3f} ms  (the one-thread floor of a whole-array ufunc Adam)")
+
+
 def build(values, grads, make_tensor, optimizer_class, kwargs, set_grad):
     params = [make_tensor(v) for v in values]
     for p, g in zip(params, grads):
@@ -67,6 +100,9 @@ def main():
     grads = [rng.standard_normal(shape).astype(numpy.float32) * 0.01 for shape in SHAPES]
     print(f"parameters: {sum(v.size for v in values):,} float32 values in {len(SHAPES)} tensors {SHAPES}")
     print(f"torch {torch.__version__}, numpy {numpy.__version__}; load average before: {os.getloadavg()[0]:.2f}")
+
+    if "adam" in names:
+        adam_passes(values, grads, args.steps)
 
     def set_cr_grad(p, g):
         p.grad = cr.tensor(g)
