@@ -187,3 +187,25 @@ def test_unbatched_cross_entropy_and_nll_match_torch(reduction):
     _compare(lambda x, t: F.nll_loss(x, t, reduction=reduction),
              lambda x, t: torch.nn.functional.nll_loss(x, t, reduction=reduction),
              [logits, np.array(4)], [True, False])
+
+
+
+FLOAT32_LOSSES = {   # name: loss(logits x, other input y, class targets t, probability targets p, reduction)
+    "cross_entropy": lambda x, y, t, p, r: F.cross_entropy(x, t, reduction=r),
+    "cross_entropy_ignore_index": lambda x, y, t, p, r: F.cross_entropy(x, t, ignore_index=1, reduction=r),
+    "cross_entropy_weight": lambda x, y, t, p, r: F.cross_entropy(x, t, weight=cr.rand(3), reduction=r),
+    "cross_entropy_probabilities": lambda x, y, t, p, r: F.cross_entropy(x, p, reduction=r),
+    "nll_loss": lambda x, y, t, p, r: F.nll_loss(F.log_softmax(x, 1), t, reduction=r),
+    "mse_loss": lambda x, y, t, p, r: F.mse_loss(x, y, reduction=r),
+    "huber_loss": lambda x, y, t, p, r: F.huber_loss(x, y, reduction=r),
+    "bce_with_logits": lambda x, y, t, p, r: F.binary_cross_entropy_with_logits(x, p, reduction=r),
+}
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("name", sorted(FLOAT32_LOSSES))
+def test_float32_inputs_give_a_float32_loss(name, reduction):
+    # A float32 sum divided by an int64 count promotes to float64 in NumPy 2; PyTorch stays in float32.
+    x, y = cr.randn(4, 3), cr.randn(4, 3)
+    loss = FLOAT32_LOSSES[name](x, y, cr.tensor([0, 2, 1, 1]), F.softmax(y, 1), reduction)
+    assert loss.dtype == cr.float32, f"{name} with reduction={reduction!r} gave {loss.dtype}"

@@ -76,7 +76,10 @@ class SoftmaxCrossEntropy(Primitive):
         if reduction == "none":
             return losses
         total = losses.sum()
-        return total / kept.sum() if reduction == "mean" else total
+        if reduction == "mean":
+            # The count in the logits' dtype: float32 / int64 would promote the loss to float64.
+            return total / kept.sum().astype(logits.dtype)
+        return total
 
     @staticmethod
     def grad_logits(g, out, logits, target, kept, reduction):
