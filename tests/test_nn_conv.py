@@ -1,4 +1,4 @@
-"""Convolution: im2col/col2im primitives, Conv1d/Conv2d/ConvTranspose2d against PyTorch and gradcheck."""
+"""Convolution: im2col/col2im primitives, Conv1d/Conv2d/ConvTranspose1d/ConvTranspose2d against PyTorch and gradcheck."""
 import itertools
 
 import numpy as np
@@ -73,6 +73,33 @@ def test_conv_transpose2d_output_size_argument_matches_torch():
     np.testing.assert_allclose(ours.detach().numpy(), theirs.detach().numpy(), rtol=1e-10, atol=1e-12)
     with pytest.raises(ValueError, match="output_size"):
         layer(cr.tensor(x), output_size=(11, 11))
+
+
+@pytest.mark.parametrize("options", [dict(), dict(stride=2), dict(stride=2, padding=1, output_padding=1),
+                                     dict(stride=3, padding=2, dilation=2, groups=2, output_padding=2),
+                                     dict(bias=False, dilation=3)], ids=str)
+def test_conv_transpose1d_matches_torch(options):
+    layer = nn.ConvTranspose1d(4, 6, 3, **options).double()
+    reference = torch.nn.ConvTranspose1d(4, 6, 3, **options).double()
+    copy_weights(layer, reference)
+    compare_with_torch(layer, reference, [RNG.standard_normal((2, 4, 7))])
+
+
+def test_conv_transpose1d_output_size_gradcheck_and_errors():
+    layer = nn.ConvTranspose1d(3, 2, 3, stride=2, padding=1).double()
+    reference = torch.nn.ConvTranspose1d(3, 2, 3, stride=2, padding=1).double()
+    copy_weights(layer, reference)
+    x = RNG.standard_normal((1, 3, 4))
+    ours = layer(cr.tensor(x), output_size=(8,))
+    theirs = reference(torch.tensor(x), output_size=(8,))
+    np.testing.assert_allclose(ours.detach().numpy(), theirs.detach().numpy(), rtol=1e-10, atol=1e-12)
+    with pytest.raises(ValueError, match=r"ConvTranspose1d: output_size \(11,\) is not reachable"):
+        layer(cr.tensor(x), output_size=(11,))
+    with pytest.raises(ValueError, match=r"ConvTranspose1d: expected a 3-D input \(N, C, L\)"):
+        layer(cr.zeros(3, 4, dtype=cr.float64))
+    x64, weight = leaf64(RNG.standard_normal((2, 4, 5))), leaf64(RNG.standard_normal((4, 3, 3)))
+    assert gradcheck(lambda x, w: F.conv_transpose1d(x, w, stride=2, padding=1, output_padding=1), (x64, weight))
+    assert gradgradcheck(lambda x, w: F.conv_transpose1d(x, w, stride=2, dilation=2), (x64, weight))
 
 
 def test_conv_float32_matches_torch():

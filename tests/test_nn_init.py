@@ -99,9 +99,10 @@ def test_init_writes_into_parameters_in_place_and_reports_bad_shapes():
 
 @pytest.mark.parametrize("build", [
     lambda m: m.Linear(300, 200), lambda m: m.Conv2d(16, 64, 3), lambda m: m.Conv1d(8, 32, 5, groups=2),
-    lambda m: m.ConvTranspose2d(16, 32, 4, groups=4), lambda m: m.Embedding(400, 50), lambda m: m.PReLU(3),
+    lambda m: m.ConvTranspose2d(16, 32, 4, groups=4), lambda m: m.ConvTranspose1d(16, 32, 5),
+    lambda m: m.Embedding(400, 50), lambda m: m.PReLU(3),
     lambda m: m.BatchNorm2d(7), lambda m: m.LayerNorm(9), lambda m: m.GroupNorm(2, 6),
-], ids=["Linear", "Conv2d", "Conv1d", "ConvTranspose2d", "Embedding", "PReLU", "BatchNorm2d", "LayerNorm", "GroupNorm"])
+], ids=["Linear", "Conv2d", "Conv1d", "ConvTranspose2d", "ConvTranspose1d", "Embedding", "PReLU", "BatchNorm2d", "LayerNorm", "GroupNorm"])
 def test_default_init_has_torch_distribution(build):
     """Same bounds and moments as the PyTorch layer's own initialization, parameter by parameter."""
     import torch

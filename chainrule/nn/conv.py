@@ -1,4 +1,4 @@
-"""Convolution layers: Conv1d, Conv2d, ConvTranspose2d (computed by im2col + GEMM, see ops/convolution.py)."""
+"""Convolution layers: Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d (computed by im2col + GEMM, see ops/convolution.py)."""
 import math
 
 import chainrule as cr
@@ -150,10 +150,11 @@ class ConvTranspose2d(_ConvNd):
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1,
                  bias=True, dilation=1, padding_mode="zeros", dtype=None):
+        name = type(self).__name__
         if padding_mode != "zeros":
-            raise ValueError(f"ConvTranspose2d: only padding_mode='zeros' is supported, got {padding_mode!r}")
+            raise ValueError(f"{name}: only padding_mode='zeros' is supported, got {padding_mode!r}")
         if isinstance(padding, str):
-            raise ValueError(f"ConvTranspose2d: padding must be an int or a pair, got {padding!r}")
+            raise ValueError(f"{name}: padding must be an int or a tuple, got {padding!r}")
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
                          padding_mode, output_padding, dtype=dtype)
 
@@ -162,20 +163,37 @@ class ConvTranspose2d(_ConvNd):
         output_padding = self.output_padding
         if output_size is not None:
             output_padding = self._output_padding_for(input, output_size)
-        return F.conv_transpose2d(input, self.weight, self.bias, self.stride, self.padding, output_padding,
-                                  self.groups, self.dilation)
+        transpose = F.conv_transpose1d if self.spatial_dims == 1 else F.conv_transpose2d
+        return transpose(input, self.weight, self.bias, self.stride, self.padding, output_padding, self.groups,
+                         self.dilation)
 
     def _output_padding_for(self, input, output_size):
-        output_size = tuple(output_size)[-2:]
+        dims = self.spatial_dims
+        output_size = tuple(output_size)[-dims:]
         padding = []
-        for axis in range(2):
+        for axis in range(dims):
             smallest = ((input.shape[2 + axis] - 1) * self.stride[axis] - 2 * self.padding[axis]
                         + self.dilation[axis] * (self.kernel_size[axis] - 1) + 1)
             extra = output_size[axis] - smallest
             if not 0 <= extra < max(self.stride[axis], self.dilation[axis]):
                 raise ValueError(
-                    f"ConvTranspose2d: output_size {output_size} is not reachable from input shape {input.shape}; "
+                    f"{type(self).__name__}: output_size {output_size} is not reachable from input shape {input.shape}; "
                     f"axis {axis} allows sizes {smallest}..{smallest + max(self.stride[axis], self.dilation[axis]) - 1}"
                 )
             padding.append(extra)
         return tuple(padding)
+
+
+class ConvTranspose1d(ConvTranspose2d):
+    r"""Transposed 1-D convolution over (N, C, L), weight (C_in, C_out/groups, K): the adjoint of Conv1d in its input,
+    :math:`y_{n,o,\,i s + k d - p} \mathrel{+}= \sum_c W_{c,o,k}\, x_{n,c,i}`.
+
+    Output length: (L − 1)s − 2p + d(K − 1) + output_padding + 1. Often used to upsample sequences.
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn as nn
+        >>> nn.ConvTranspose1d(8, 3, 4, stride=2, padding=1)(cr.zeros(1, 8, 5)).shape
+        (1, 3, 10)
+    """
+
+    spatial_dims = 1     # ConvTranspose2d's forward then calls F.conv_transpose1d
