@@ -31,7 +31,17 @@ def is_cupy_array(array) -> bool:
 
 
 def array_module(array):
-    """The array module that owns ``array``: ``numpy`` or ``cupy``."""
+    """The array module that owns ``array``: ``numpy`` or ``cupy``.
+
+    Anything that is not a CuPy array (a list, a scalar) gets ``numpy``.
+
+    Example:
+        >>> import numpy
+        >>> import chainrule as cr
+        >>> from chainrule.backends import array_module
+        >>> array_module(numpy.zeros(3)) is numpy, array_module(cr.zeros(2).data) is numpy
+        (True, True)
+    """
     if type(array) is _numpy.ndarray:  # the common case, checked first because every op asks
         return _numpy
     if is_cupy_array(array):

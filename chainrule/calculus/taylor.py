@@ -18,6 +18,14 @@ class TaylorPolynomial:
 
     Attributes: ``coefficients`` (a list of floats c₀…cₙ), ``derivatives``
     (f⁽ᵏ⁾(x₀)), ``center`` (x₀), ``order`` (n), ``function`` (f).
+
+    Example:
+        >>> from chainrule.calculus import taylor
+        >>> p = taylor(lambda x: x ** 3, 1.0, 3)        # x³ = 1 + 3(x − 1) + 3(x − 1)² + (x − 1)³
+        >>> p.derivatives, p.coefficients, p.order
+        ([1.0, 3.0, 6.0, 6.0], [1.0, 3.0, 3.0, 1.0], 3)
+        >>> p(2.0), float(p.remainder(2.0))            # a cubic is its own cubic Taylor polynomial: R₃ = 0
+        (8.0, 0.0)
     """
 
     def __init__(self, function, center, derivatives):

@@ -28,6 +28,16 @@ class AnomalyWarning(UserWarning):
 
 
 def is_anomaly_enabled():
+    """True inside ``detect_anomaly()``, where ops check their values and gradients for nan/inf.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.is_anomaly_enabled()
+        False
+        >>> with cr.detect_anomaly():
+        ...     print(cr.is_anomaly_enabled())
+        True
+    """
     return _enabled
 
 

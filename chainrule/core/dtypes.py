@@ -19,7 +19,15 @@ _default_float = float32
 
 
 def get_default_dtype():
-    """The dtype given to float data when none is asked for (float32 unless changed)."""
+    """The dtype given to float data when none is asked for (float32 unless changed).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.get_default_dtype()
+        dtype('float32')
+        >>> cr.tensor([1.0]).dtype == cr.get_default_dtype()
+        True
+    """
     return _default_float
 
 

@@ -12,7 +12,16 @@ _state = threading.local()
 
 
 def is_grad_enabled() -> bool:
-    """True when ops record the graph for backward."""
+    """True when ops record the graph for backward (the default; False inside ``no_grad``).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.is_grad_enabled()
+        True
+        >>> with cr.no_grad():
+        ...     print(cr.is_grad_enabled())
+        False
+    """
     return getattr(_state, "enabled", True)
 
 
@@ -77,7 +86,17 @@ class no_grad(set_grad_enabled):
 
 
 class enable_grad(set_grad_enabled):
-    """Context manager and decorator: ops inside record the graph, even within ``no_grad``."""
+    """Context manager and decorator: ops inside record the graph, even within ``no_grad``.
+
+    Example:
+        >>> import chainrule as cr
+        >>> x = cr.tensor([1.0], requires_grad=True)
+        >>> with cr.no_grad():
+        ...     with cr.enable_grad():
+        ...         y = x * 2
+        >>> y.requires_grad
+        True
+    """
 
     def __init__(self):
         super().__init__(True)

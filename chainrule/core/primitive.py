@@ -53,7 +53,19 @@ class Primitive:
 
 
 def apply(op, *inputs, **params):
-    """Run primitive ``op`` on tensors ``inputs`` and record the graph if a gradient is wanted."""
+    """Run primitive ``op`` on tensors ``inputs`` and record the graph if a gradient is wanted.
+
+    y = op.forward(xp, x₁, ..., xₙ, **params). If grad mode is on and some input requires a
+    gradient, y remembers ``op``, its inputs and params, so that ``backward`` can later form
+    x̄ₖ = op.vjps[k](ȳ, y, x₁, ..., xₙ, **params) for each input.
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule.core.primitive import apply
+        >>> from chainrule.ops.elementwise import Exp
+        >>> apply(Exp, cr.tensor([0.0, 1.0], requires_grad=True))
+        tensor([1.    , 2.7183], grad_fn=<exp>)
+    """
     arrays = [t.data for t in inputs]
     out = _tensor_class()._wrap(op.forward(array_module(arrays[0]), *arrays, **params))
     if is_grad_enabled():

@@ -78,7 +78,16 @@ _default = Generator().manual_seed(0)
 
 
 def default_generator():
-    """The generator used when no ``generator=`` is given."""
+    """The generator used when no ``generator=`` is given (the one ``manual_seed`` seeds).
+
+    Example:
+        >>> import chainrule as cr
+        >>> g = cr.default_generator()
+        >>> isinstance(g, cr.Generator), g is cr.default_generator()
+        (True, True)
+        >>> _ = cr.manual_seed(3); g.initial_seed()
+        3
+    """
     return _default
 
 
@@ -96,19 +105,51 @@ def manual_seed(seed):
 
 
 def seed():
-    """Seed the default generator from the operating system's entropy."""
+    """Seed the default generator from the operating system's entropy; returns the seed used.
+
+    Example:
+        >>> import chainrule as cr
+        >>> s = cr.seed()
+        >>> s == cr.initial_seed(), 0 <= s < 2**63
+        (True, True)
+        >>> _ = cr.manual_seed(0)        # back to a reproducible stream
+    """
     return _default.seed()
 
 
 def initial_seed():
+    """The seed the default generator was last seeded with (by ``manual_seed`` or ``seed``).
+
+    Example:
+        >>> import chainrule as cr
+        >>> _ = cr.manual_seed(42)
+        >>> cr.initial_seed()
+        42
+    """
     return _default.initial_seed()
 
 
 def get_rng_state():
-    """The default generator's state (JSON-able)."""
+    """The default generator's state (JSON-able): its seed and the PCG64 bit generator's state.
+
+    Example:
+        >>> import chainrule as cr
+        >>> _ = cr.manual_seed(7)
+        >>> state = cr.get_rng_state()
+        >>> sorted(state), state["seed"]
+        (['bit_generator', 'seed'], 7)
+    """
     return _default.get_state()
 
 
 def set_rng_state(state):
-    """Restore the default generator's state."""
+    """Restore the default generator's state (from ``get_rng_state``): the draws then repeat exactly.
+
+    Example:
+        >>> import chainrule as cr
+        >>> state = cr.get_rng_state(); a = cr.rand(3)
+        >>> cr.set_rng_state(state); b = cr.rand(3)
+        >>> bool((a == b).all())
+        True
+    """
     _default.set_state(state)

@@ -112,7 +112,17 @@ class Compose(Transform):
 
 
 class Lambda(Transform):
-    """Wrap a function of an array that works the same on one sample and on a batch (e.g. ``np.clip``)."""
+    """Wrap a function of an array that works the same on one sample and on a batch (e.g. ``np.clip``).
+
+    Both ``transform(image)`` and ``transform.batch(images)`` return ``function(x)``, unchanged.
+
+    Example:
+        >>> import numpy as np
+        >>> from chainrule.data.transforms import Lambda
+        >>> clip = Lambda(lambda x: np.clip(x, 0.0, 1.0))
+        >>> clip(np.array([-0.5, 0.5, 2.0])).tolist(), float(clip.batch(np.full((4, 1, 2, 2), 3.0)).max())
+        ([0.0, 0.5, 1.0], 1.0)
+    """
 
     def __init__(self, function):
         if not callable(function):

@@ -34,7 +34,18 @@ MAX_PATHS_SHOWN = 12
 
 @dataclass
 class Node:
-    """A tensor of the graph: its symbol, how it was made and its value."""
+    """A tensor of the graph: its symbol, how it was made and its value.
+
+    ``symbol = op(inputs…)`` for a result; ``op`` is 'leaf' or 'constant' for the tensors that were given.
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule.explain import explain
+        >>> w, x = cr.tensor(2.0, requires_grad=True), cr.tensor(3.0)
+        >>> e = explain((w * x).sigmoid(), wrt={"w": w}, names={"x": x})     # L = σ(w·x)
+        >>> [(node.symbol, node.op, node.inputs) for node in e.nodes]
+        [('w', 'leaf', []), ('x', 'constant', []), ('v1', 'mul', ['w', 'x']), ('L', 'sigmoid', ['v1'])]
+    """
 
     symbol: str
     op: str                 # the primitive's name, or 'leaf' / 'constant'
@@ -52,7 +63,18 @@ class Step:
     reverse topological order), ``contribution`` the vector–Jacobian product
     vjp(upstream) summed back to the input's shape, and ``accumulated`` the
     running total of ∂L/∂input after adding it; ``complete`` says whether that
-    total is final (no later op adds to it).
+    total is final (no later op adds to it). With u = ``node``, v = ``input`` and ū = ∂L/∂u:
+
+        contribution = ū · ∂u/∂v,   accumulated = Σ of the contributions into v so far (= ∂L/∂v once complete).
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule.explain import explain
+        >>> w, x = cr.tensor(2.0, requires_grad=True), cr.tensor(3.0)
+        >>> e = explain((w * x).sigmoid(), wrt={"w": w}, names={"x": x})     # L = σ(w·x)
+        >>> step = e.steps[1]                                              # v1 = w·x passes ∂L/∂v1 to w
+        >>> step.node, step.op, step.input, round(float(step.upstream), 6), round(float(step.contribution), 6)
+        ('v1', 'mul', 'w', 0.002466, 0.007399)
     """
 
     number: int
@@ -78,7 +100,17 @@ class Explanation:
     the order ``backward()`` takes them), ``gradients`` (symbol → ∂L/∂tensor for
     each ``wrt`` tensor) and ``paths`` (symbol → the chains of symbols from the
     output to it). Render it with ``text()``, ``markdown()`` or ``latex()``;
-    ``str()`` gives the text.
+    ``str()`` gives the text. Each gradient is the chain rule summed over the paths:
+
+        ∂L/∂v = Σ over paths L → u₁ → … → v of  ∂L/∂u₁ · ∂u₁/∂u₂ · … · ∂uₖ/∂v.
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule.explain import explain
+        >>> w, x = cr.tensor(2.0, requires_grad=True), cr.tensor(3.0)
+        >>> e = explain((w * x).sigmoid(), wrt={"w": w}, names={"x": x})     # L = σ(w·x)
+        >>> e.paths["w"], round(float(e.gradient("w")), 4)                 # ∂L/∂v1 · ∂v1/∂w = σ'(6)·3
+        ([['L', 'v1', 'w']], 0.0074)
     """
 
     output: str

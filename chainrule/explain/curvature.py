@@ -165,12 +165,32 @@ class GaussNewtonOperator(_ParameterOperator):
 
 
 def hessian_vector_product(model, loss_fn, batch, vector):
-    """H v for the loss's Hessian in the model's parameters (flat v, flat result). See ``HessianOperator``."""
+    """H v for the loss's Hessian in the model's parameters (flat v, flat result). See ``HessianOperator``.
+
+    H v = ∇_θ (∇_θ L(θ) · v), with L(θ) = loss_fn(model(inputs), targets): two backward passes, H never formed.
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn as nn
+        >>> from chainrule.explain import hessian_vector_product
+        >>> model, x, y = nn.Linear(2, 1, bias=False), cr.tensor([[1.0, 0.0], [0.0, 2.0]]), cr.tensor([[0.0], [0.0]])
+        >>> hessian_vector_product(model, nn.MSELoss(), (x, y), cr.tensor([1.0, 1.0]))   # H = diag(1, 4)
+        tensor([1., 4.])
+    """
     return HessianOperator(model, loss_fn, batch).matvec(vector)
 
 
 def gauss_newton_vector_product(model, loss_fn, batch, vector):
-    """G v = Jᵀ H_ℓ J v (flat v, flat result). See ``GaussNewtonOperator``."""
+    """G v = Jᵀ H_ℓ J v (flat v, flat result). See ``GaussNewtonOperator``.
+
+    J = ∂model(inputs)/∂θ and H_ℓ = ∂²loss/∂outputs²; for a model linear in θ, G = H.
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn as nn
+        >>> from chainrule.explain import gauss_newton_vector_product
+        >>> model, x, y = nn.Linear(2, 1, bias=False), cr.tensor([[1.0, 0.0], [0.0, 2.0]]), cr.tensor([[0.0], [0.0]])
+        >>> gauss_newton_vector_product(model, nn.MSELoss(), (x, y), cr.tensor([1.0, 1.0]))   # G = 2XᵀX/N
+        tensor([1., 4.])
+    """
     return GaussNewtonOperator(model, loss_fn, batch).matvec(vector)
 
 
@@ -210,7 +230,19 @@ def hessian_top_eigenvalues(operator, k=1, method="lanczos", generator=None, num
 
 @dataclass
 class TraceEstimate:
-    """Hutchinson's estimate of tr H: the mean of zᵀ H z over Rademacher z, with its standard error."""
+    """Hutchinson's estimate of tr H: the mean of zᵀ H z over Rademacher z, with its standard error.
+
+    ``value`` = (1/m) Σᵢ zᵢᵀ H zᵢ, ``standard_error`` = s/√m (s the sample standard deviation of
+    ``samples``, the m values zᵢᵀ H zᵢ).
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn as nn
+        >>> from chainrule.explain import HessianOperator, hutchinson_trace
+        >>> model, x, y = nn.Linear(2, 1, bias=False), cr.tensor([[1.0, 0.0], [0.0, 2.0]]), cr.tensor([[0.0], [0.0]])
+        >>> estimate = hutchinson_trace(HessianOperator(model, nn.MSELoss(), (x, y)), num_samples=10)
+        >>> estimate.value, estimate.standard_error, estimate.samples.shape      # H = diag(1, 4): every zᵀHz = 5
+        (5.0, 0.0, (10,))
+    """
 
     value: float
     standard_error: float
@@ -244,6 +276,14 @@ def lanczos_quadrature(matvec, start, num_steps):
     m Lanczos steps from q₁ = start/‖start‖ (with full reorthogonalization) give
     the tridiagonal T = Qᵀ A Q; with T = S diag(θ) Sᵀ, τ_j = S_{1j}², and
     Σ_j τ_j f(θ_j) ≈ q₁ᵀ f(A) q₁, exactly for polynomials f of degree < 2m.
+
+    Example:
+        >>> import numpy as np
+        >>> from chainrule.explain.curvature import lanczos_quadrature
+        >>> A = np.diag([1.0, 2.0, 3.0])
+        >>> nodes, weights = lanczos_quadrature(lambda v: A @ v, np.ones(3), num_steps=3)
+        >>> [round(float(t), 6) for t in nodes], [round(float(w), 6) for w in weights]   # λᵢ, (uᵢᵀq₁)²
+        ([1.0, 2.0, 3.0], [0.333333, 0.333333, 0.333333])
     """
     q = numpy.asarray(start, dtype=numpy.float64)
     q = q / numpy.linalg.norm(q)
@@ -269,7 +309,18 @@ def lanczos_quadrature(matvec, start, num_steps):
 @dataclass
 class SpectralDensity:
     """The estimated eigenvalue density: ``density`` on ``grid`` (integrates to about 1), and the
-    quadrature ``nodes``/``weights`` of each probe (rows) it was smoothed from."""
+    quadrature ``nodes``/``weights`` of each probe (rows) it was smoothed from.
+
+    density(t) = (1/P) Σ_p Σ_j τ_pj · exp(−(t − θ_pj)²/2σ²)/(σ√(2π)) over the P probes, σ = ``sigma``.
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn as nn
+        >>> from chainrule.explain import HessianOperator, spectral_density
+        >>> model, x, y = nn.Linear(2, 1, bias=False), cr.tensor([[1.0, 0.0], [0.0, 2.0]]), cr.tensor([[0.0], [0.0]])
+        >>> sd = spectral_density(HessianOperator(model, nn.MSELoss(), (x, y)), num_probes=1)
+        >>> sd.grid.shape, round(float(sd.density.sum() * (sd.grid[1] - sd.grid[0])), 4)
+        ((400,), 1.0)
+    """
 
     grid: numpy.ndarray
     density: numpy.ndarray
@@ -320,7 +371,17 @@ def spectral_density(operator, num_probes=4, num_steps=30, grid=None, sigma=None
 
 @dataclass
 class LearningRateAdvice:
-    """The largest stable gradient-descent step, 2/λ_max, against the learning rate in use."""
+    """The largest stable gradient-descent step, 2/λ_max, against the learning rate in use.
+
+    ``max_stable_lr`` = 2/λ_max, ``ratio`` = lr/(2/λ_max) (stable below 1) and ``contraction`` =
+    |1 − lr·λ_max|, the factor by which one step scales the error along the top eigenvector.
+
+    Example:
+        >>> from chainrule.explain.curvature import learning_rate_advice
+        >>> advice = learning_rate_advice(4.0, lr=0.4)
+        >>> advice.max_stable_lr, round(advice.ratio, 6), round(advice.contraction, 6)
+        (0.5, 0.8, 0.6)
+    """
 
     lambda_max: float
     max_stable_lr: float

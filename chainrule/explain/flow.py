@@ -27,7 +27,21 @@ class LayerFlow:
 
 @dataclass
 class GradientFlowReport:
-    """The per-layer table of ``GradientFlow.report``."""
+    """The per-layer table of ``GradientFlow.report``.
+
+    For layer l with gradient norms gₗ,ₜ over the recorded steps t: ``relative_to_largest`` =
+    medianₜ(gₗ,ₜ / maxₖ gₖ,ₜ), flagged 'vanishing' below ``vanishing_ratio``; 'exploding' when
+    medianₜ gₗ,ₜ > ``exploding_norm`` (or a norm is not finite). ``first_to_last_ratio`` =
+    medianₜ g_first,ₜ / medianₜ g_last,ₜ.
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn as nn
+        >>> from chainrule.explain import GradientFlow
+        >>> _ = cr.manual_seed(0); model = nn.Sequential(nn.Linear(2, 4), nn.Sigmoid(), nn.Linear(4, 1))
+        >>> flow = GradientFlow(model); model(cr.randn(8, 2)).pow(2).mean().backward(); flow.record()
+        >>> report = flow.report(); [(layer.name, layer.flag) for layer in report.layers], report.vanishing
+        ([('0', 'ok'), ('2', 'ok')], [])
+    """
 
     layers: list = field(default_factory=list)
     vanishing_ratio: float = 1e-3

@@ -32,7 +32,19 @@ class GraphvizMissingWarning(UserWarning):
 @dataclass
 class GraphDrawing:
     """A drawn graph: the DOT ``source``, the ``format`` produced ('svg', 'png' or 'dot'), its bytes
-    (``data``) and the file it was written to (``path``, or None)."""
+    (``data``) and the file it was written to (``path``, or None).
+
+    Example:
+        >>> import os, tempfile, chainrule as cr
+        >>> from chainrule.explain import draw_graph
+        >>> w = cr.tensor([1.0, 2.0], requires_grad=True)
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     drawing = draw_graph((w * w).sum(), format="dot", path=os.path.join(folder, "graph.dot"))
+        ...     open(drawing.path, "rb").read() == drawing.data
+        True
+        >>> drawing.format, drawing.source.splitlines()[0], os.path.basename(drawing.path)
+        ('dot', 'digraph chainrule {', 'graph.dot')
+    """
 
     source: str
     format: str
@@ -106,7 +118,19 @@ def _dot_escape(text):
 
 
 def to_dot(nodes, show_values=False, show_grads=False):
-    """The DOT text of the graph (Graphviz's language), inputs at the top, the output at the bottom."""
+    """The DOT text of the graph (Graphviz's language), inputs at the top, the output at the bottom.
+
+    ``nodes`` come from ``graph_nodes``; one ``nK -> nM`` edge per input of each op (twice for w·w).
+    Needs no Graphviz: the text is built here.
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule.explain.graph import graph_nodes, to_dot
+        >>> w = cr.tensor([1.0, 2.0], requires_grad=True)
+        >>> dot = to_dot(graph_nodes((w * w).sum(), names={"w": w}))
+        >>> [line.strip() for line in dot.splitlines() if "->" in line]          # w → v1 = w·w → L = sum
+        ['n0 -> n1;', 'n0 -> n1;', 'n1 -> n2;']
+    """
     colors = {"leaf": "#cfe2ff", "constant": "#e9ecef", "op": "#fff3cd"}
     lines = ["digraph chainrule {", '  rankdir=TB;', '  node [shape=box, style="rounded,filled", fontname="Helvetica"];']
     for node in nodes:
@@ -192,7 +216,15 @@ def layer_positions(nodes):
 def plot_graph(tensor, ax=None, show_values=False, show_grads=False, names=None, output_name="L"):
     """Draw the graph with Matplotlib (no Graphviz needed): boxes in layers, arrows along the data flow.
 
-    Returns the axes. Labels are those of ``draw_graph``.
+    Returns the axes. Labels are those of ``draw_graph``. Without ``ax`` a new ``pyplot`` figure is made
+    (in the current Matplotlib backend); pass the axes of a ``matplotlib.figure.Figure`` to stay off pyplot.
+
+    Example:
+        >>> import chainrule as cr, matplotlib.figure
+        >>> from chainrule.explain import plot_graph
+        >>> w, ax = cr.tensor([1.0, 2.0], requires_grad=True), matplotlib.figure.Figure().subplots()
+        >>> plot_graph((w * w).sum(), ax=ax, names={"w": w}) is ax, len(ax.texts)     # 3 boxes and 3 arrows
+        (True, 6)
     """
     import matplotlib.pyplot as plt
 

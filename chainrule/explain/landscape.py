@@ -26,12 +26,31 @@ def _parameters(model):
 
 
 def parameter_vector(model):
-    """All trainable parameters as one flat float64 NumPy array (a copy), in ``model.parameters()`` order."""
+    """All trainable parameters as one flat float64 NumPy array (a copy), in ``model.parameters()`` order.
+
+    θ = (vec W₁, vec b₁, vec W₂, …): the point of parameter space the landscape is drawn around.
+
+    Example:
+        >>> import chainrule.nn as nn
+        >>> from chainrule.explain import parameter_vector
+        >>> theta = parameter_vector(nn.Linear(3, 2))        # 2·3 weights, then 2 biases
+        >>> theta.shape, str(theta.dtype)
+        ((8,), 'float64')
+    """
     return numpy.concatenate([numpy.asarray(p.data, dtype=numpy.float64).ravel() for p in _parameters(model)])
 
 
 def set_parameter_vector(model, vector):
-    """Write a flat vector back into the model's parameters (in place)."""
+    """Write a flat vector back into the model's parameters (in place); the inverse of ``parameter_vector``.
+
+    Example:
+        >>> import chainrule.nn as nn
+        >>> from chainrule.explain import parameter_vector, set_parameter_vector
+        >>> model = nn.Linear(2, 1)
+        >>> set_parameter_vector(model, [1.0, 2.0, 3.0])
+        >>> model.weight.tolist(), model.bias.tolist(), parameter_vector(model).tolist()
+        ([[1.0, 2.0]], [3.0], [1.0, 2.0, 3.0])
+    """
     vector = numpy.asarray(vector)
     offset = 0
     with no_grad():
@@ -110,7 +129,18 @@ def loss_slice_1d(model, loss_fn, batch, direction, alphas):
 
 
 def loss_surface_2d(model, loss_fn, batch, direction1, direction2, alphas, betas):
-    """f(α, β) = L(θ* + α d₁ + β d₂) on the grid, shape (len(betas), len(alphas)) (rows are β, for contour plots)."""
+    """f(α, β) = L(θ* + α d₁ + β d₂) on the grid, shape (len(betas), len(alphas)) (rows are β, for contour plots).
+
+    The model's parameters are restored afterwards.
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn as nn
+        >>> from chainrule.explain import loss_surface_2d, set_parameter_vector
+        >>> model, batch = nn.Linear(2, 1, bias=False), (cr.eye(2), cr.zeros(2, 1))   # L(w) = (w₁² + w₂²)/2
+        >>> set_parameter_vector(model, [0.0, 0.0])
+        >>> loss_surface_2d(model, nn.MSELoss(), batch, [1.0, 0.0], [0.0, 1.0], [-1.0, 0.0, 1.0], [0.0, 2.0]).tolist()
+        [[0.5, 0.0, 0.5], [2.5, 2.0, 2.5]]
+    """
     center = parameter_vector(model)
     d1 = numpy.asarray(direction1, dtype=numpy.float64)
     d2 = numpy.asarray(direction2, dtype=numpy.float64)
@@ -123,7 +153,17 @@ def loss_surface_2d(model, loss_fn, batch, direction1, direction2, alphas, betas
 
 def project_path(path, center, direction1, direction2):
     """Coordinates (α, β) of each point of ``path`` (a list of flat parameter vectors) in the plane
-    center + α d₁ + β d₂, by least squares (exact for points in the plane). Returns shape (len(path), 2)."""
+    center + α d₁ + β d₂, by least squares (exact for points in the plane). Returns shape (len(path), 2).
+
+    (α, β) = argmin ‖θ − center − α d₁ − β d₂‖ for each point θ of the path.
+
+    Example:
+        >>> import numpy as np
+        >>> from chainrule.explain import project_path
+        >>> path = [np.array([1.0, 2.0, 0.0]), np.array([0.5, 0.0, 0.0])]
+        >>> project_path(path, np.zeros(3), [1.0, 0.0, 0.0], [0.0, 1.0, 0.0]).tolist()
+        [[1.0, 2.0], [0.5, 0.0]]
+    """
     basis = numpy.stack([numpy.asarray(direction1, dtype=numpy.float64), numpy.asarray(direction2, dtype=numpy.float64)], 1)
     offsets = numpy.stack([numpy.asarray(p, dtype=numpy.float64) - center for p in path], 1)
     coordinates, *_ = numpy.linalg.lstsq(basis, offsets, rcond=None)
@@ -134,7 +174,18 @@ def path_directions(path, center):
     """The two principal directions of the path's offsets θ_k − θ* (unit vectors), and the fraction of
     the offsets' variance they capture: the plane that shows an optimizer's trajectory best.
 
-    Computed from ``chainrule.linalg.svd`` of the offsets, uncentered, so that the plane goes through θ*."""
+    Computed from ``chainrule.linalg.svd`` of the offsets, uncentered, so that the plane goes through θ*:
+    with the offsets as rows, D = U S Vᵀ, the directions are the first two rows of Vᵀ and the
+    fraction is (s₁² + s₂²) / Σᵢ sᵢ². (Each direction's sign is arbitrary.)
+
+    Example:
+        >>> import numpy as np
+        >>> from chainrule.explain import path_directions
+        >>> path = [np.array([2.0, 0.0, 0.0]), np.array([1.0, 0.0, 0.0]), np.array([0.0, 0.5, 0.0])]
+        >>> d1, d2, explained = path_directions(path, np.zeros(3))
+        >>> np.abs(d1).round(6).tolist(), np.abs(d2).round(6).tolist(), round(explained, 6)   # it lies in the xy-plane
+        ([1.0, 0.0, 0.0], [0.0, 1.0, 0.0], 1.0)
+    """
     from chainrule.core.tensor import tensor
     from chainrule.linalg import svd
 

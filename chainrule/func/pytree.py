@@ -8,7 +8,17 @@ from chainrule.core.tensor import Tensor
 
 
 def tree_flatten(tree):
-    """(leaves, spec): the tensors in ``tree`` in a fixed order, and the structure to rebuild it."""
+    """(leaves, spec): the tensors in ``tree`` in a fixed order, and the structure to rebuild it.
+
+    Leaves come depth first: tuple and list items in order, dict values in insertion order.
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule.func import tree_flatten
+        >>> leaves, spec = tree_flatten({"w": cr.tensor([1.0]), "b": (cr.tensor(2.0), cr.tensor(3.0))})
+        >>> [leaf.tolist() for leaf in leaves]
+        [[1.0], 2.0, 3.0]
+    """
     if isinstance(tree, Tensor):
         return [tree], "leaf"
     if isinstance(tree, (tuple, list)):
@@ -33,7 +43,15 @@ def tree_flatten(tree):
 
 
 def tree_unflatten(spec, leaves):
-    """Rebuild the structure described by ``spec`` around ``leaves``."""
+    """Rebuild the structure described by ``spec`` around ``leaves``: the inverse of ``tree_flatten``.
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule.func import tree_flatten, tree_unflatten
+        >>> leaves, spec = tree_flatten({"w": cr.tensor([1.0]), "b": (cr.tensor(2.0), cr.tensor(3.0))})
+        >>> tree_unflatten(spec, [leaf * 10 for leaf in leaves])
+        {'w': tensor([10.]), 'b': (tensor(20.), tensor(30.))}
+    """
     leaves = list(leaves)
     if spec == "leaf":
         return leaves[0]

@@ -368,7 +368,15 @@ def jacfwd(f, argnums=0):
 
 
 def jacobian(f, argnums=0):
-    """``J = ∂f/∂x`` (reverse mode; see ``jacrev``)."""
+    """``J = ∂f/∂x`` (reverse mode; see ``jacrev``): ``J[i, j] = ∂fᵢ/∂xⱼ``, of shape f(x).shape + x.shape.
+
+    Example:
+        >>> import chainrule as cr
+        >>> f = lambda x: cr.stack([x[0] * x[1], x[0] + x[1]])
+        >>> cr.func.jacobian(f)(cr.tensor([3.0, 4.0]))            # [[x₁, x₀], [1, 1]]
+        tensor([[4., 3.],
+                [1., 1.]])
+    """
     return jacrev(f, argnums)
 
 

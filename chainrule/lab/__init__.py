@@ -21,7 +21,16 @@ from chainrule.lab.common import LabResult
 
 @dataclass(frozen=True)
 class Lab:
-    """A topic: its title, a one-line summary, and where its function lives (imported when run)."""
+    """A topic: its title, a one-line summary, and where its function lives (imported when run).
+
+    ``load()`` imports ``chainrule.lab.<module>`` and returns its ``<function>(out_dir)``.
+
+    Example:
+        >>> from chainrule.lab import LABS, Lab
+        >>> lab = LABS["taylor"]
+        >>> isinstance(lab, Lab), lab.title, lab.load().__name__
+        (True, 'Taylor polynomials', 'taylor')
+    """
 
     title: str
     summary: str
@@ -63,7 +72,13 @@ LABS = {
 
 
 def list_labs():
-    """The topics with their one-line summaries, one per line."""
+    """The topics with their one-line summaries, one per line.
+
+    Example:
+        >>> from chainrule.lab import list_labs
+        >>> print(list_labs().splitlines()[1])
+        pca               explained variance, the first components as images, the 2-D embedding
+    """
     width = max(len(topic) for topic in LABS)
     return "\n".join(f"{topic:<{width}}  {lab.summary}" for topic, lab in LABS.items())
 
@@ -108,6 +123,14 @@ def run_all(out_dir="lab-output", topics=None, progress=None):
     """Run every lab (or ``topics``) into ``out_dir`` and write an ``index.html`` gallery of them.
 
     Returns (results, path of index.html). ``progress(topic, seconds)`` is called after each lab.
+
+    Example:
+        >>> import os, tempfile
+        >>> from chainrule.lab import run_all
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     results, index = run_all(folder, topics=["linear-map"])
+        ...     [result.topic for result in results], os.path.basename(index), sorted(os.listdir(folder))
+        (['linear-map'], 'index.html', ['index.html', 'linear-map.md', 'linear-map.png', 'linear-map.svg'])
     """
     results, seconds = [], {}
     for topic in topics or LABS:
@@ -123,7 +146,16 @@ def run_all(out_dir="lab-output", topics=None, progress=None):
 
 
 def main(argv=None):
-    """The ``chainrule lab`` command: ``chainrule lab TOPIC [--out DIR]``, ``--list``, ``all``. Returns the exit status."""
+    """The ``chainrule lab`` command: ``chainrule lab TOPIC [--out DIR]``, ``--list``, ``all``. Returns the exit status.
+
+    Example:
+        >>> import contextlib, io
+        >>> from chainrule.lab import main
+        >>> with contextlib.redirect_stdout(io.StringIO()) as out:
+        ...     status = main(["--list"])
+        >>> status, [line.split()[0] for line in out.getvalue().splitlines()][:3]
+        (0, ['linear-map', 'pca', 'derivatives'])
+    """
     parser = argparse.ArgumentParser(prog="chainrule lab", description="Visual demonstrations of the math, computed by chainrule.")
     parser.add_argument("topic", nargs="?", help="a topic (see --list), or 'all' for every lab and an index.html gallery")
     parser.add_argument("--out", default="lab-output", help="the folder for figures and texts (default: lab-output)")

@@ -19,6 +19,13 @@ class LabResult:
 
     ``numbers`` holds the values the text quotes (floats, lists); ``data`` holds the
     arrays the figure was drawn from, so that tests and users can check them.
+
+    Example:
+        >>> import os, tempfile, chainrule.lab
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     result = chainrule.lab.run("linear-map", folder)
+        >>> result.title, [os.path.basename(path) for path in result.figures], round(result.numbers["determinant"], 6)
+        ('A matrix as a map of the plane', ['linear-map.png', 'linear-map.svg'], 1.26)
     """
 
     topic: str

@@ -87,6 +87,16 @@ def load_model_file(path):
     """Build the Module a Python file defines: ``build_model()``, a Module ``model``, or a Module subclass ``Model``.
 
     The file runs as ordinary Python (it is your own code); nothing is unpickled.
+
+    Example:
+        >>> import pathlib, tempfile
+        >>> from chainrule.models import load_model_file
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     path = pathlib.Path(folder, "tiny.py")
+        ...     _ = path.write_text("from chainrule import nn; build_model = lambda: nn.Linear(4, 2)")
+        ...     model = load_model_file(path)
+        >>> type(model).__name__, model.num_parameters()          # 4·2 weights + 2 biases
+        ('Linear', 10)
     """
     path = pathlib.Path(path)
     if not path.is_file():
@@ -117,7 +127,13 @@ def load_model_file(path):
 
 
 def model_spec(name_or_path, **kwargs):
-    """The JSON-able spec of a zoo name (with keyword arguments) or of a .py file path."""
+    """The JSON-able spec of a zoo name (with keyword arguments) or of a .py file path.
+
+    Example:
+        >>> from chainrule.models import model_spec
+        >>> model_spec("mlp", hidden=[32])
+        {'name': 'mlp', 'kwargs': {'hidden': [32]}}
+    """
     if name_or_path in MODELS:
         return {"name": name_or_path, "kwargs": dict(kwargs)}
     if str(name_or_path).endswith(".py"):
@@ -127,7 +143,15 @@ def model_spec(name_or_path, **kwargs):
 
 
 def build_model(spec):
-    """A Module from a spec made by ``model_spec`` (or a zoo name, or a .py path)."""
+    """A Module from a spec made by ``model_spec`` (or a zoo name, or a .py path).
+
+    Example:
+        >>> from chainrule.models import build_model, model_spec
+        >>> build_model(model_spec("mlp", hidden=[32])).num_parameters()     # 784·32 + 32 + 32·10 + 10
+        25450
+        >>> build_model("lenet").num_parameters()
+        61706
+    """
     if isinstance(spec, str):
         spec = model_spec(spec)
     if "name" in spec:

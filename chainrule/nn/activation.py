@@ -24,7 +24,13 @@ class _Activation(Module):
 
 
 class ReLU(_Activation):
-    """Rectified linear unit. Example: ``nn.ReLU()(cr.tensor([-1.0, 2.0]))`` is ``tensor([0., 2.])``."""
+    """Rectified linear unit: ReLU(x) = max(0, x), derivative [x > 0] (0 at x = 0, as PyTorch).
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn as nn
+        >>> nn.ReLU()(cr.tensor([-1.0, 2.0]))
+        tensor([0., 2.])
+    """
 
     formula = r"\operatorname{ReLU}(x) = \max(0, x)"
     derivative = r"\frac{d}{dx}\operatorname{ReLU}(x) = [x > 0]"
@@ -37,7 +43,13 @@ class ReLU(_Activation):
 
 
 class ReLU6(_Activation):
-    """ReLU capped at 6: min(max(0, x), 6)."""
+    """ReLU capped at 6: min(max(0, x), 6); derivative 1 on (0, 6), 0 outside [0, 6].
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn as nn
+        >>> nn.ReLU6()(cr.tensor([-1.0, 3.0, 8.0]))
+        tensor([0., 3., 6.])
+    """
 
     formula = r"\operatorname{ReLU6}(x) = \min(\max(0, x), 6)"
     derivative = r"[0 < x < 6]"
@@ -50,7 +62,13 @@ class ReLU6(_Activation):
 
 
 class LeakyReLU(_Activation):
-    """x for x > 0, negative_slope·x otherwise. Example: ``nn.LeakyReLU(0.1)(cr.tensor([-1.0]))`` is ``tensor([-0.1])``."""
+    """x for x > 0, negative_slope·x otherwise; derivative 1 for x > 0, negative_slope otherwise.
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn as nn
+        >>> nn.LeakyReLU(0.1)(cr.tensor([-1.0, 2.0]))
+        tensor([-0.1,  2. ])
+    """
 
     formula = r"\operatorname{LeakyReLU}(x) = \begin{cases} x & x > 0 \\ a x & x \le 0 \end{cases}"
     derivative = r"\begin{cases} 1 & x > 0 \\ a & x \le 0 \end{cases}"
@@ -95,7 +113,13 @@ class PReLU(Module):
 
 
 class ELU(_Activation):
-    """x for x > 0, α(eˣ − 1) otherwise."""
+    """x for x > 0, α(eˣ − 1) otherwise; derivative 1 for x > 0, αeˣ otherwise.
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn as nn
+        >>> nn.ELU()(cr.tensor([-1.0, 0.0, 2.0]))   # e⁻¹ − 1 = −0.6321
+        tensor([-0.6321,  0.    ,  2.    ])
+    """
 
     formula = r"\operatorname{ELU}(x) = \begin{cases} x & x > 0 \\ \alpha (e^x - 1) & x \le 0 \end{cases}"
     derivative = r"\begin{cases} 1 & x > 0 \\ \alpha e^x & x \le 0 \end{cases}"
@@ -112,7 +136,15 @@ class ELU(_Activation):
 
 
 class SELU(_Activation):
-    """Scaled ELU with the self-normalizing constants λ ≈ 1.0507, α ≈ 1.6733."""
+    """Scaled ELU with the self-normalizing constants λ ≈ 1.0507, α ≈ 1.6733.
+
+    SELU(x) = λx for x > 0, λα(eˣ − 1) otherwise; derivative λ for x > 0, λαeˣ otherwise.
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn as nn
+        >>> nn.SELU()(cr.tensor([0.0, 1.0]))   # λ·1
+        tensor([0.    , 1.0507])
+    """
 
     formula = r"\operatorname{SELU}(x) = \lambda \begin{cases} x & x > 0 \\ \alpha (e^x - 1) & x \le 0 \end{cases}"
     derivative = r"\lambda \begin{cases} 1 & x > 0 \\ \alpha e^x & x \le 0 \end{cases}"
@@ -125,7 +157,18 @@ class SELU(_Activation):
 
 
 class GELU(_Activation):
-    """Gaussian error linear unit x·Φ(x) (approximate='tanh' for the tanh approximation)."""
+    """Gaussian error linear unit x·Φ(x) (approximate='tanh' for the tanh approximation).
+
+    GELU(x) = x·Φ(x) = (x/2)(1 + erf(x/√2)); derivative Φ(x) + x·φ(x), φ the standard normal density.
+    'tanh': (x/2)(1 + tanh(√(2/π)(x + 0.044715x³))).
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn as nn
+        >>> nn.GELU()(cr.tensor([0.0, 1.0]))   # Φ(1) = 0.8413
+        tensor([0.    , 0.8413])
+        >>> nn.GELU(approximate="tanh")(cr.tensor([0.0, 1.0]))
+        tensor([0.    , 0.8412])
+    """
 
     formula = r"\operatorname{GELU}(x) = x\,\Phi(x) = \frac{x}{2}\left(1 + \operatorname{erf}\frac{x}{\sqrt 2}\right)"
     derivative = r"\Phi(x) + x\,\varphi(x) = \Phi(x) + \frac{x}{\sqrt{2\pi}} e^{-x^2/2}"
@@ -145,7 +188,13 @@ class GELU(_Activation):
 
 
 class SiLU(_Activation):
-    """x·σ(x) (also called swish)."""
+    """x·σ(x) (also called swish); derivative σ(x)(1 + x(1 − σ(x))).
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn as nn
+        >>> nn.SiLU()(cr.tensor([0.0, 1.0]))   # σ(1) = 0.7311
+        tensor([0.    , 0.7311])
+    """
 
     formula = r"\operatorname{SiLU}(x) = x\,\sigma(x)"
     derivative = r"\sigma(x)\,(1 + x(1 - \sigma(x)))"
@@ -158,7 +207,13 @@ class SiLU(_Activation):
 
 
 class Mish(_Activation):
-    """x·tanh(softplus(x))."""
+    """x·tanh(softplus(x)), softplus(x) = ln(1 + eˣ); derivative tanh(sp(x)) + x·σ(x)(1 − tanh²(sp(x))).
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn as nn
+        >>> nn.Mish()(cr.tensor([0.0, 1.0]))   # tanh(ln(1 + e))
+        tensor([0.    , 0.8651])
+    """
 
     formula = r"\operatorname{Mish}(x) = x \tanh(\ln(1 + e^x))"
     derivative = r"\tanh(\operatorname{sp}(x)) + x\,\sigma(x)\,(1 - \tanh^2(\operatorname{sp}(x)))"
@@ -171,7 +226,15 @@ class Mish(_Activation):
 
 
 class Softplus(_Activation):
-    """(1/β)·ln(1 + e^{βx}), and x where βx > threshold."""
+    """(1/β)·ln(1 + e^{βx}), and x where βx > threshold; derivative σ(βx) (1 where βx > threshold).
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn as nn
+        >>> nn.Softplus()(cr.tensor([0.0, 30.0]))   # ln 2, and x past the threshold
+        tensor([ 0.6931, 30.    ])
+        >>> nn.Softplus(beta=2.0)(cr.tensor([0.0]))   # ln(2)/2
+        tensor([0.3466])
+    """
 
     formula = r"\operatorname{Softplus}(x) = \frac{1}{\beta}\ln(1 + e^{\beta x})"
     derivative = r"\sigma(\beta x)"
@@ -188,7 +251,13 @@ class Softplus(_Activation):
 
 
 class Sigmoid(_Activation):
-    """The logistic function 1/(1 + e^{−x})."""
+    """The logistic function σ(x) = 1/(1 + e^{−x}); derivative σ(x)(1 − σ(x)).
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn as nn
+        >>> nn.Sigmoid()(cr.tensor([0.0]))
+        tensor([0.5])
+    """
 
     formula = r"\sigma(x) = \frac{1}{1 + e^{-x}}"
     derivative = r"\sigma(x)(1 - \sigma(x))"
@@ -198,7 +267,13 @@ class Sigmoid(_Activation):
 
 
 class Tanh(_Activation):
-    """The hyperbolic tangent."""
+    """The hyperbolic tangent tanh(x) = (eˣ − e⁻ˣ)/(eˣ + e⁻ˣ); derivative 1 − tanh²(x).
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn as nn
+        >>> nn.Tanh()(cr.tensor([0.0, 1.0]))
+        tensor([0.    , 0.7616])
+    """
 
     formula = r"\tanh(x) = \frac{e^x - e^{-x}}{e^x + e^{-x}}"
     derivative = r"1 - \tanh^2(x)"
@@ -208,7 +283,13 @@ class Tanh(_Activation):
 
 
 class Hardtanh(_Activation):
-    """x clipped to [min_val, max_val]."""
+    """x clipped to [min_val, max_val]: min(max(x, a), b); derivative 1 on (a, b), 0 outside [a, b].
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn as nn
+        >>> nn.Hardtanh()(cr.tensor([-2.0, 0.5, 2.0]))
+        tensor([-1. ,  0.5,  1. ])
+    """
 
     formula = r"\operatorname{Hardtanh}(x) = \min(\max(x, a), b)"
     derivative = r"[a < x < b]"
@@ -227,7 +308,15 @@ class Hardtanh(_Activation):
 
 
 class Softmax(_Activation):
-    """exp(xᵢ)/Σⱼexp(xⱼ) along ``dim``, computed as exp(x − logsumexp(x))."""
+    """exp(xᵢ)/Σⱼexp(xⱼ) along ``dim``, computed as exp(x − logsumexp(x)).
+
+    Derivative (Jacobian along ``dim``): ∂sᵢ/∂xⱼ = sᵢ(δᵢⱼ − sⱼ). ``dim`` must be given.
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn as nn
+        >>> nn.Softmax(dim=-1)(cr.log(cr.tensor([1.0, 3.0])))
+        tensor([0.25, 0.75])
+    """
 
     formula = r"\operatorname{softmax}(x)_i = \frac{e^{x_i}}{\sum_j e^{x_j}}"
     derivative = r"\frac{\partial s_i}{\partial x_j} = s_i(\delta_{ij} - s_j)"
@@ -244,7 +333,13 @@ class Softmax(_Activation):
 
 
 class LogSoftmax(Softmax):
-    """xᵢ − logsumexp(x) along ``dim``."""
+    """xᵢ − logsumexp(x) along ``dim``; derivative ∂yᵢ/∂xⱼ = δᵢⱼ − softmax(x)ⱼ.
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn as nn
+        >>> nn.LogSoftmax(dim=1)(cr.zeros(1, 4))   # ln(1/4)
+        tensor([[-1.3863, -1.3863, -1.3863, -1.3863]])
+    """
 
     formula = r"\operatorname{logsoftmax}(x)_i = x_i - \ln\sum_j e^{x_j}"
     derivative = r"\frac{\partial y_i}{\partial x_j} = \delta_{ij} - \operatorname{softmax}(x)_j"

@@ -124,7 +124,18 @@ def dropout(input, p=0.5, training=True, inplace=False, generator=None):
 
 
 def dropout2d(input, p=0.5, training=True, inplace=False, generator=None):
-    """Channel dropout: zero whole channels (dim 1) of an (N, C, H, W) input with probability p, scale by 1/(1−p)."""
+    r"""Channel dropout: zero whole channels (dim 1) of an (N, C, H, W) input with probability p, scale by 1/(1−p).
+
+    :math:`y_{n,c} = x_{n,c}\, m_{n,c} / (1-p)`, one :math:`m_{n,c} \sim \text{Bernoulli}(1-p)` per channel
+    (a 3-D input is read as (N, C, L)). The identity when not ``training``.
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn.functional as F
+        >>> _ = cr.manual_seed(0)
+        >>> y = F.dropout2d(cr.ones(2, 4, 3, 3), p=0.5)
+        >>> bool((y.amax((2, 3)) == y.amin((2, 3))).all())   # each channel all 0 or all 2
+        True
+    """
     if input.ndim not in (3, 4):
         raise ValueError(f"dropout2d: expected a 3-D or 4-D input, got shape {input.shape}")
     if not 0.0 <= p <= 1.0:
@@ -346,7 +357,18 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
 
 
 def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
-    """The transpose of conv1d (a conv_transpose2d with height 1)."""
+    r"""The transpose of conv1d (a conv_transpose2d with height 1).
+
+    :math:`y_{n,o,\,i s + k d - p} \mathrel{+}= \sum_c W_{c,o,k}\, x_{n,c,i}`, input (N, C_in, L),
+    weight (C_in, C_out/groups, K). Output length: (L−1)s − 2p + d(K−1) + output_padding + 1.
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn.functional as F
+        >>> F.conv_transpose1d(cr.ones(1, 1, 3), cr.ones(1, 1, 2))
+        tensor([[[1., 2., 2., 1.]]])
+        >>> F.conv_transpose1d(cr.ones(1, 2, 5), cr.ones(2, 3, 3), stride=2).shape
+        (1, 3, 11)
+    """
     if input.ndim != 3:
         raise ValueError(f"conv_transpose1d: expected a 3-D input (N, C, L), got shape {input.shape}")
     out = conv_transpose2d(input.unsqueeze(2), weight.unsqueeze(2), bias, (1, _tuple(stride, 1, "conv_transpose1d", "stride")[0]),
@@ -375,7 +397,18 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
 
 
 def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
-    """The adjoint of ``unfold``: add the columns (N, C·KH·KW, L) back into images (N, C, *output_size)."""
+    r"""The adjoint of ``unfold``: add the columns (N, C·KH·KW, L) back into images (N, C, *output_size).
+
+    :math:`y_{n,c,\,i s + k_h d - p,\,j s + k_w d - p} \mathrel{+}= x_{n,\,(c,k_h,k_w),\,(i,j)}`: overlapping
+    patches add up, so ``fold(unfold(x))`` multiplies each pixel by the number of windows covering it.
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn.functional as F
+        >>> F.fold(F.unfold(cr.ones(1, 1, 3, 3), 2), (3, 3), 2)
+        tensor([[[[1., 2., 1.],
+                  [2., 4., 2.],
+                  [1., 2., 1.]]]])
+    """
     name = "fold"
     if input.ndim != 3:
         raise ValueError(f"{name}: expected a 3-D input (N, C·KH·KW, L), got shape {input.shape}")
@@ -507,7 +540,15 @@ def _max_pool_indices(input, position, kernel_size, dilation, stride, pads, grid
 
 
 def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
-    """Largest value of each window along the last dim of (N, C, L) (a max_pool2d with height 1)."""
+    r"""Largest value of each window along the last dim of (N, C, L) (a max_pool2d with height 1).
+
+    :math:`y_{n,c,i} = \max_k x_{n,c,\,i s + k d - p}`; the gradient goes to the first maximum of each window.
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn.functional as F
+        >>> F.max_pool1d(cr.arange(6.0).reshape(1, 1, 6), 2)
+        tensor([[[1., 3., 5.]]])
+    """
     if input.ndim != 3:
         raise ValueError(f"max_pool1d: expected a 3-D input (N, C, L), got shape {input.shape}")
     one = lambda v, what: (1,) + _tuple(v, 1, "max_pool1d", what)  # noqa: E731
@@ -553,7 +594,15 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
 
 
 def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
-    """Mean of each window along the last dim of (N, C, L) (an avg_pool2d with height 1)."""
+    r"""Mean of each window along the last dim of (N, C, L) (an avg_pool2d with height 1).
+
+    :math:`y_{n,c,i} = \frac{1}{K}\sum_{k=0}^{K-1} x_{n,c,\,i s + k - p}` (padding counted when ``count_include_pad``).
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn.functional as F
+        >>> F.avg_pool1d(cr.arange(6.0).reshape(1, 1, 6), 2)
+        tensor([[[0.5, 2.5, 4.5]]])
+    """
     if input.ndim != 3:
         raise ValueError(f"avg_pool1d: expected a 3-D input (N, C, L), got shape {input.shape}")
     one = lambda v, what: (1,) + _tuple(v, 1, "avg_pool1d", what)  # noqa: E731
@@ -625,7 +674,16 @@ def adaptive_max_pool2d(input, output_size, return_indices=False):
 
 
 def adaptive_avg_pool1d(input, output_size):
-    """Mean over adaptive bins of the last dim of (N, C, L)."""
+    r"""Mean over adaptive bins of the last dim of (N, C, L).
+
+    :math:`y_{n,c,i} = \operatorname{mean}\, x_{n,c,\,a_i:b_i}` with PyTorch's bins
+    :math:`a_i = \lfloor iL/O \rfloor`, :math:`b_i = \lceil (i+1)L/O \rceil` (they may overlap), O = ``output_size``.
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn.functional as F
+        >>> F.adaptive_avg_pool1d(cr.arange(6.0).reshape(1, 1, 6), 2)
+        tensor([[[1., 4.]]])
+    """
     if input.ndim != 3:
         raise ValueError(f"adaptive_avg_pool1d: expected a 3-D input (N, C, L), got shape {input.shape}")
     return adaptive_avg_pool2d(input.unsqueeze(2), (1, output_size)).squeeze(2)
@@ -765,17 +823,37 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
 
 
 def relu(input, inplace=False):
-    r""":math:`\max(x, 0)`."""
+    r""":math:`\max(x, 0)`; derivative :math:`[x > 0]` (0 at x = 0, as PyTorch).
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn.functional as F
+        >>> F.relu(cr.tensor([-1.0, 2.0]))
+        tensor([0., 2.])
+    """
     return cr.relu(input)
 
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):
-    r""":math:`x` for x > 0, :math:`a x` otherwise."""
+    r""":math:`x` for x > 0, :math:`a x` otherwise (a = ``negative_slope``); derivative 1 for x > 0, a otherwise.
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn.functional as F
+        >>> F.leaky_relu(cr.tensor([-2.0, 3.0]), 0.5)
+        tensor([-1.,  3.])
+    """
     return cr.where(input > 0, input, input * negative_slope)
 
 
 def prelu(input, weight):
-    r""":math:`x` for x > 0, :math:`a_c x` otherwise, with a learned slope per channel (dim 1) or one shared slope."""
+    r""":math:`x` for x > 0, :math:`a_c x` otherwise, with a learned slope per channel (dim 1) or one shared slope.
+
+    Derivatives: :math:`\partial y/\partial x = [x > 0] + a_c [x \le 0]`, :math:`\partial y/\partial a_c = x [x \le 0]`.
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn.functional as F
+        >>> F.prelu(cr.tensor([[-4.0, -4.0]]), cr.tensor([0.25, 0.5]))   # one slope per channel
+        tensor([[-1., -2.]])
+    """
     if weight.numel() != 1:
         channels = input.shape[1] if input.ndim >= 2 else input.shape[0]
         if weight.numel() != channels:
@@ -788,7 +866,13 @@ def prelu(input, weight):
 
 
 def elu(input, alpha=1.0, inplace=False):
-    r""":math:`x` for x > 0, :math:`\alpha(e^x - 1)` otherwise."""
+    r""":math:`x` for x > 0, :math:`\alpha(e^x - 1)` otherwise; derivative 1 for x > 0, :math:`\alpha e^x` otherwise.
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn.functional as F
+        >>> F.elu(cr.tensor([-1.0, 2.0]))   # e⁻¹ − 1
+        tensor([-0.6321,  2.    ])
+    """
     # expm1 only sees x ≤ 0, so a large positive x cannot overflow into the unused branch (and its gradient).
     return cr.where(input > 0, input, alpha * cr.expm1(input.clamp(max=0.0)))
 
@@ -798,12 +882,30 @@ _SELU_SCALE = 1.0507009873554804934193349852946
 
 
 def selu(input, inplace=False):
-    r""":math:`\lambda x` for x > 0, :math:`\lambda\alpha(e^x - 1)` otherwise (λ ≈ 1.0507, α ≈ 1.6733)."""
+    r""":math:`\lambda x` for x > 0, :math:`\lambda\alpha(e^x - 1)` otherwise (λ ≈ 1.0507, α ≈ 1.6733).
+
+    Derivative: λ for x > 0, :math:`\lambda\alpha e^x` otherwise.
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn.functional as F
+        >>> F.selu(cr.tensor([0.0, 1.0]))
+        tensor([0.    , 1.0507])
+    """
     return _SELU_SCALE * elu(input, _SELU_ALPHA)
 
 
 def gelu(input, approximate="none"):
-    r""":math:`x\,\Phi(x) = \frac{x}{2}(1 + \operatorname{erf}(x/\sqrt2))`; 'tanh': :math:`\frac{x}{2}(1 + \tanh(\sqrt{2/\pi}(x + 0.044715x^3)))`."""
+    r""":math:`x\,\Phi(x) = \frac{x}{2}(1 + \operatorname{erf}(x/\sqrt2))`; 'tanh': :math:`\frac{x}{2}(1 + \tanh(\sqrt{2/\pi}(x + 0.044715x^3)))`.
+
+    Derivative (exact form): :math:`\Phi(x) + x\,\varphi(x)`, φ the standard normal density.
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn.functional as F
+        >>> F.gelu(cr.tensor([0.0, 1.0]))   # Φ(1) = 0.8413
+        tensor([0.    , 0.8413])
+        >>> F.gelu(cr.tensor([0.0, 1.0]), approximate="tanh")
+        tensor([0.    , 0.8412])
+    """
     if approximate == "none":
         return 0.5 * input * (1.0 + cr.erf(input * (1.0 / math.sqrt(2.0))))
     if approximate == "tanh":
@@ -813,45 +915,101 @@ def gelu(input, approximate="none"):
 
 
 def silu(input, inplace=False):
-    r""":math:`x\,\sigma(x)`."""
+    r""":math:`x\,\sigma(x)`; derivative :math:`\sigma(x)(1 + x(1 - \sigma(x)))`.
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn.functional as F
+        >>> F.silu(cr.tensor([0.0, 1.0]))   # σ(1)
+        tensor([0.    , 0.7311])
+    """
     return input * cr.sigmoid(input)
 
 
 def mish(input, inplace=False):
-    r""":math:`x \tanh(\operatorname{softplus}(x))`."""
+    r""":math:`x \tanh(\operatorname{softplus}(x))`; derivative
+    :math:`\tanh(\operatorname{sp}(x)) + x\,\sigma(x)(1 - \tanh^2(\operatorname{sp}(x)))`.
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn.functional as F
+        >>> F.mish(cr.tensor([0.0, 1.0]))   # tanh(ln(1 + e))
+        tensor([0.    , 0.8651])
+    """
     return input * cr.tanh(cr.softplus(input))
 
 
 def softplus(input, beta=1.0, threshold=20.0):
-    r""":math:`\frac{1}{\beta}\ln(1 + e^{\beta x})`, and x itself where βx > threshold (where they agree to float precision)."""
+    r""":math:`\frac{1}{\beta}\ln(1 + e^{\beta x})`, and x itself where βx > threshold (where they agree to float precision).
+
+    Derivative: :math:`\sigma(\beta x)` (1 where βx > threshold).
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn.functional as F
+        >>> F.softplus(cr.tensor([0.0, 30.0]))   # ln 2, and x past the threshold
+        tensor([ 0.6931, 30.    ])
+    """
     scaled = input * beta
     return cr.where(scaled > threshold, input, cr.softplus(scaled) / beta)
 
 
 def sigmoid(input):
-    r""":math:`\sigma(x) = 1 / (1 + e^{-x})`."""
+    r""":math:`\sigma(x) = 1 / (1 + e^{-x})`; derivative :math:`\sigma(x)(1 - \sigma(x))`.
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn.functional as F
+        >>> F.sigmoid(cr.tensor([0.0, 1.0]))
+        tensor([0.5   , 0.7311])
+    """
     return cr.sigmoid(input)
 
 
 def tanh(input):
-    r""":math:`\tanh x`."""
+    r""":math:`\tanh x = \frac{e^x - e^{-x}}{e^x + e^{-x}}`; derivative :math:`1 - \tanh^2 x`.
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn.functional as F
+        >>> F.tanh(cr.tensor([0.0, 1.0]))
+        tensor([0.    , 0.7616])
+    """
     return cr.tanh(input)
 
 
 def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
-    r""":math:`\min(\max(x, a), b)`."""
+    r""":math:`\min(\max(x, a), b)` (a = ``min_val``, b = ``max_val``); derivative 1 on (a, b), 0 outside [a, b].
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn.functional as F
+        >>> F.hardtanh(cr.tensor([-2.0, 0.5, 2.0]))
+        tensor([-1. ,  0.5,  1. ])
+    """
     if min_val > max_val:
         raise ValueError(f"hardtanh: min_val ({min_val}) must not exceed max_val ({max_val})")
     return cr.clamp(input, min_val, max_val)
 
 
 def relu6(input, inplace=False):
-    r""":math:`\min(\max(x, 0), 6)`."""
+    r""":math:`\min(\max(x, 0), 6)`; derivative 1 on (0, 6), 0 outside [0, 6].
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn.functional as F
+        >>> F.relu6(cr.tensor([-1.0, 3.0, 8.0]))
+        tensor([0., 3., 6.])
+    """
     return hardtanh(input, 0.0, 6.0)
 
 
 def softmax(input, dim=None, dtype=None):
-    r""":math:`\operatorname{softmax}(x)_i = e^{x_i - \operatorname{logsumexp}(x)}` along ``dim``."""
+    r""":math:`\operatorname{softmax}(x)_i = e^{x_i - \operatorname{logsumexp}(x)}` along ``dim``.
+
+    Derivative: :math:`\partial s_i / \partial x_j = s_i(\delta_{ij} - s_j)`. ``dim`` is required;
+    ``dtype`` casts the input first.
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn.functional as F
+        >>> F.softmax(cr.log(cr.tensor([1.0, 3.0])), dim=0)
+        tensor([0.25, 0.75])
+        >>> F.softmax(cr.tensor([1000.0, 0.0]), dim=0)   # no overflow
+        tensor([1., 0.])
+    """
     if dim is None:
         raise ValueError("softmax: pass dim= (the dim that should sum to 1), e.g. dim=-1")
     if dtype is not None:
@@ -860,7 +1018,17 @@ def softmax(input, dim=None, dtype=None):
 
 
 def log_softmax(input, dim=None, dtype=None):
-    r""":math:`x_i - \operatorname{logsumexp}(x)` along ``dim`` (exact where softmax underflows)."""
+    r""":math:`x_i - \operatorname{logsumexp}(x)` along ``dim`` (exact where softmax underflows).
+
+    Derivative: :math:`\partial y_i / \partial x_j = \delta_{ij} - \operatorname{softmax}(x)_j`.
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn.functional as F
+        >>> F.log_softmax(cr.zeros(4), dim=0)   # ln(1/4)
+        tensor([-1.3863, -1.3863, -1.3863, -1.3863])
+        >>> F.log_softmax(cr.tensor([1000.0, 0.0]), dim=0)   # softmax would give log 0 = −inf
+        tensor([    0., -1000.])
+    """
     if dim is None:
         raise ValueError("log_softmax: pass dim= (the class dim), e.g. dim=-1")
     if dtype is not None:
@@ -912,7 +1080,16 @@ def cosine_similarity(x1, x2, dim=1, eps=1e-8):
 
 
 def one_hot(tensor, num_classes=-1):
-    """Integer labels to 0/1 rows (int64), as ``torch.nn.functional.one_hot``."""
+    r"""Integer labels to 0/1 rows (int64), as ``torch.nn.functional.one_hot``: :math:`y_{\dots,c} = [x_{\dots} = c]`.
+
+    ``num_classes=-1`` takes max(x) + 1 classes.
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn.functional as F
+        >>> F.one_hot(cr.tensor([0, 2]), 3)
+        tensor([[1, 0, 0],
+                [0, 0, 1]])
+    """
     return cr.one_hot(tensor, num_classes)
 
 
@@ -944,13 +1121,29 @@ def mse_loss(input, target, reduction="mean"):
 
 
 def l1_loss(input, target, reduction="mean"):
-    r"""Absolute error :math:`\ell = |x - y|`, reduced."""
+    r"""Absolute error :math:`\ell = |x - y|`, reduced.
+
+    ``reduction``: 'mean' (default) :math:`\frac{1}{N}\sum \ell`, 'sum' :math:`\sum \ell`, or 'none' (ℓ per element).
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn.functional as F
+        >>> F.l1_loss(cr.tensor([1.0, -3.0]), cr.tensor([0.0, 0.0]))
+        tensor(2.)
+    """
     _check_same_shape(input, target, "l1_loss")
     return _reduce((input - target).abs(), reduction, "l1_loss")
 
 
 def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
-    r""":math:`\ell = 0.5 d^2 / \beta` for |d| < β, :math:`|d| - 0.5\beta` otherwise (d = x − y)."""
+    r""":math:`\ell = 0.5 d^2 / \beta` for |d| < β, :math:`|d| - 0.5\beta` otherwise (d = x − y).
+
+    Reduced by ``reduction`` ('mean', 'sum' or 'none'); β = 0 gives the L1 loss.
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn.functional as F
+        >>> F.smooth_l1_loss(cr.tensor([0.5, 3.0]), cr.tensor([0.0, 0.0]), reduction="none")
+        tensor([0.125, 2.5  ])
+    """
     _check_same_shape(input, target, "smooth_l1_loss")
     if beta < 0:
         raise ValueError(f"smooth_l1_loss: beta must be non-negative, got {beta}")
@@ -962,7 +1155,15 @@ def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
 
 
 def huber_loss(input, target, reduction="mean", delta=1.0):
-    r""":math:`\ell = 0.5 d^2` for |d| < δ, :math:`\delta(|d| - 0.5\delta)` otherwise (d = x − y)."""
+    r""":math:`\ell = 0.5 d^2` for |d| < δ, :math:`\delta(|d| - 0.5\delta)` otherwise (d = x − y).
+
+    Reduced by ``reduction`` ('mean', 'sum' or 'none'); equals δ · smooth_l1_loss with β = δ.
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn.functional as F
+        >>> F.huber_loss(cr.tensor([0.5, 3.0]), cr.tensor([0.0, 0.0]), reduction="none", delta=2.0)
+        tensor([0.125, 4.   ])
+    """
     _check_same_shape(input, target, "huber_loss")
     if delta <= 0:
         raise ValueError(f"huber_loss: delta must be positive, got {delta}")
@@ -1162,6 +1363,12 @@ def kl_div(input, target, reduction="mean", log_target=False):
 
     With ``log_target`` the target is log y: :math:`\ell = e^{y}(y - x)`. Use
     reduction='batchmean' for the true KL divergence per sample ('mean' averages over every element).
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn.functional as F
+        >>> p, q = cr.tensor([[0.5, 0.5]]), cr.tensor([[0.25, 0.75]])
+        >>> F.kl_div(cr.log(q), p, reduction="batchmean")   # KL(p‖q) = 0.5 ln 2 + 0.5 ln(2/3)
+        tensor(0.1438)
     """
     name = "kl_div"
     _check_same_shape(input, target, name)
@@ -1177,7 +1384,16 @@ def kl_div(input, target, reduction="mean", log_target=False):
 
 
 def margin_ranking_loss(input1, input2, target, margin=0.0, reduction="mean"):
-    r""":math:`\ell = \max(0, -y(x_1 - x_2) + \text{margin})`, y ∈ {1, −1}."""
+    r""":math:`\ell = \max(0, -y(x_1 - x_2) + \text{margin})`, y ∈ {1, −1}, reduced by ``reduction``.
+
+    y = 1 asks for :math:`x_1 > x_2` (by at least the margin), y = −1 for :math:`x_2 > x_1`.
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn.functional as F
+        >>> x1, x2, y = cr.tensor([1.0, 2.0]), cr.tensor([2.0, 1.0]), cr.tensor([1.0, 1.0])
+        >>> F.margin_ranking_loss(x1, x2, y, reduction="none")
+        tensor([1., 0.])
+    """
     name = "margin_ranking_loss"
     _check_same_shape(input1, input2, name)
     _check_same_shape(input1, target, name)
@@ -1188,6 +1404,13 @@ def cosine_embedding_loss(input1, input2, target, margin=0.0, reduction="mean"):
     r""":math:`\ell = 1 - \cos(x_1, x_2)` if y = 1, :math:`\max(0, \cos(x_1, x_2) - \text{margin})` if y = −1.
 
     The cosine is :math:`x_1 \cdot x_2 / \sqrt{(\|x_1\|^2 + \epsilon)(\|x_2\|^2 + \epsilon)}` with ε = 1e−12 (PyTorch's).
+    Inputs (N, D) with targets (N,), reduced by ``reduction``.
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn.functional as F
+        >>> x1, x2 = cr.tensor([[1.0, 0.0], [1.0, 0.0]]), cr.tensor([[0.0, 1.0], [2.0, 0.0]])
+        >>> F.cosine_embedding_loss(x1, x2, cr.tensor([1, -1]), reduction="none")   # 1 − 0, max(0, 1 − 0)
+        tensor([1., 1.])
     """
     name = "cosine_embedding_loss"
     _check_same_shape(input1, input2, name)

@@ -73,21 +73,47 @@ def _generator(generator):
 
 @no_grad()
 def uniform_(tensor, a=0.0, b=1.0, generator=None):
-    """Fill with draws from U(a, b). Example: ``nn.init.uniform_(w, -0.1, 0.1)``."""
+    r"""Fill with draws from U(a, b): density :math:`1/(b - a)` on [a, b], mean (a+b)/2, std :math:`(b-a)/\sqrt{12}`.
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn as nn
+        >>> w = nn.init.uniform_(cr.empty(3, 4), -0.1, 0.1)
+        >>> bool((w.abs() <= 0.1).all())
+        True
+    """
     tensor.data[...] = _generator(generator).uniform(tensor.shape, a, b, tensor.dtype, tensor.xp)
     return tensor
 
 
 @no_grad()
 def normal_(tensor, mean=0.0, std=1.0, generator=None):
-    """Fill with draws from N(mean, std²). Example: ``nn.init.normal_(w, 0.0, 0.02)``."""
+    r"""Fill with draws from N(mean, std²): density :math:`\frac{1}{\sigma\sqrt{2\pi}} e^{-(w-\mu)^2/(2\sigma^2)}`.
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn as nn
+        >>> _ = cr.manual_seed(0)
+        >>> w = nn.init.normal_(cr.empty(100, 100), 0.0, 0.02)
+        >>> round(float(w.std()), 3)
+        0.02
+    """
     tensor.data[...] = _generator(generator).normal(tensor.shape, mean, std, tensor.dtype, tensor.xp)
     return tensor
 
 
 @no_grad()
 def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
-    """Fill with N(mean, std²) draws restricted to [a, b] (by inverting the normal CDF of uniform draws)."""
+    r"""Fill with N(mean, std²) draws restricted to [a, b] (by inverting the normal CDF of uniform draws).
+
+    :math:`w = \mu + \sigma\,\Phi^{-1}(u)`, :math:`u \sim U(\Phi(\frac{a-\mu}{\sigma}), \Phi(\frac{b-\mu}{\sigma}))`;
+    a and b are absolute bounds (not in units of std), as in PyTorch.
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn as nn
+        >>> _ = cr.manual_seed(0)
+        >>> w = nn.init.trunc_normal_(cr.empty(1000), std=0.02, a=-0.04, b=0.04)
+        >>> bool(w.abs().max() <= 0.04)
+        True
+    """
     from scipy.special import ndtr, ndtri  # the normal CDF and its inverse
 
     low, high = ndtr((a - mean) / std), ndtr((b - mean) / std)
@@ -99,18 +125,37 @@ def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
 
 @no_grad()
 def constant_(tensor, val):
-    """Fill with the constant ``val``."""
+    """Fill with the constant ``val``: w = val everywhere.
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn as nn
+        >>> nn.init.constant_(cr.empty(2, 3), 0.5)
+        tensor([[0.5, 0.5, 0.5],
+                [0.5, 0.5, 0.5]])
+    """
     tensor.data[...] = val
     return tensor
 
 
 def zeros_(tensor):
-    """Fill with zeros."""
+    """Fill with zeros: w = 0.
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn as nn
+        >>> nn.init.zeros_(cr.empty(3))
+        tensor([0., 0., 0.])
+    """
     return constant_(tensor, 0.0)
 
 
 def ones_(tensor):
-    """Fill with ones."""
+    """Fill with ones: w = 1.
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn as nn
+        >>> nn.init.ones_(cr.empty(3))
+        tensor([1., 1., 1.])
+    """
     return constant_(tensor, 1.0)
 
 
@@ -129,7 +174,15 @@ def xavier_uniform_(tensor, gain=1.0, generator=None):
 
 
 def xavier_normal_(tensor, gain=1.0, generator=None):
-    r"""Glorot: N(0, σ²) with :math:`\sigma = \text{gain}\sqrt{2 / (\text{fan\_in} + \text{fan\_out})}`."""
+    r"""Glorot: N(0, σ²) with :math:`\sigma = \text{gain}\sqrt{2 / (\text{fan\_in} + \text{fan\_out})}`.
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn as nn
+        >>> _ = cr.manual_seed(0)
+        >>> w = nn.init.xavier_normal_(cr.empty(200, 300))   # σ = √(2/500) = 0.0632
+        >>> round(float(w.std()), 2)
+        0.06
+    """
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     std = gain * math.sqrt(2.0 / (fan_in + fan_out))
     return normal_(tensor, 0.0, std, generator)
@@ -154,7 +207,17 @@ def kaiming_uniform_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu", ge
 
 
 def kaiming_normal_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
-    r"""He: N(0, σ²) with :math:`\sigma = \text{gain} / \sqrt{\text{fan}}`."""
+    r"""He: N(0, σ²) with :math:`\sigma = \text{gain} / \sqrt{\text{fan}}` (fan = fan_in or fan_out, by ``mode``).
+
+    ``a`` is the negative slope of the leaky ReLU that follows (it sets the gain).
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn as nn
+        >>> _ = cr.manual_seed(0)
+        >>> w = nn.init.kaiming_normal_(cr.empty(100, 200), nonlinearity="relu")   # σ = √2/√200 = 0.1
+        >>> round(float(w.std()), 2)
+        0.1
+    """
     fan = _calculate_correct_fan(tensor, mode)
     std = calculate_gain(nonlinearity, a) / math.sqrt(fan)
     return normal_(tensor, 0.0, std, generator)

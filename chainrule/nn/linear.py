@@ -8,7 +8,13 @@ from chainrule.nn.module import Module, Parameter
 
 
 class Identity(Module):
-    """Returns its input unchanged: y = x (a placeholder where a layer is optional)."""
+    """Returns its input unchanged: y = x (a placeholder where a layer is optional); any arguments are ignored.
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn as nn
+        >>> nn.Identity()(cr.tensor([1.0, 2.0]))
+        tensor([1., 2.])
+    """
 
     def __init__(self, *args, **kwargs):
         super().__init__()
@@ -50,7 +56,15 @@ class Linear(Module):
 
 
 class Flatten(Module):
-    """Flatten dims start_dim..end_dim into one (default: everything but the batch dim)."""
+    """Flatten dims start_dim..end_dim into one (default: everything but the batch dim).
+
+    (N, d₁, …, d_k) -> (N, d₁·…·d_k) with the defaults start_dim=1, end_dim=−1; the values keep their order.
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn as nn
+        >>> nn.Flatten()(cr.zeros(2, 3, 4, 5)).shape
+        (2, 60)
+    """
 
     def __init__(self, start_dim=1, end_dim=-1):
         super().__init__()
@@ -64,7 +78,13 @@ class Flatten(Module):
 
 
 class Unflatten(Module):
-    """Split dim ``dim`` into ``unflattened_size``: (N, 12) -> (N, 3, 4) with dim=1, unflattened_size=(3, 4)."""
+    """Split dim ``dim`` into ``unflattened_size``: (N, 12) -> (N, 3, 4) with dim=1, unflattened_size=(3, 4).
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn as nn
+        >>> nn.Unflatten(1, (3, 4))(cr.zeros(2, 12)).shape
+        (2, 3, 4)
+    """
 
     def __init__(self, dim, unflattened_size):
         super().__init__()
@@ -143,7 +163,17 @@ class Dropout(Module):
 
 
 class Dropout2d(Dropout):
-    """Channel dropout: zero whole channels of (N, C, H, W) with probability p, scale the rest by 1/(1−p)."""
+    """Channel dropout: zero whole channels of (N, C, H, W) with probability p, scale the rest by 1/(1−p).
+
+    y[n, c] = x[n, c]·m[n, c]/(1 − p), one m[n, c] ~ Bernoulli(1 − p) per channel; the identity in eval mode.
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn as nn
+        >>> _ = cr.manual_seed(0)
+        >>> y = nn.Dropout2d(0.5)(cr.ones(2, 4, 3, 3))
+        >>> bool((y.amax((2, 3)) == y.amin((2, 3))).all())   # each channel all 0 or all 2
+        True
+    """
 
     def forward(self, input):
         return F.dropout2d(input, self.p, self.training, generator=self.generator)

@@ -28,7 +28,13 @@ class _WeightedLoss(_Loss):
 
 
 class MSELoss(_Loss):
-    """Mean squared error. Example: ``nn.MSELoss()(pred, target)``."""
+    """Mean squared error: ℓ = (x − y)² per element, then the mean (default), the sum, or none (``reduction``).
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn as nn
+        >>> nn.MSELoss()(cr.tensor([1.0, 2.0]), cr.tensor([0.0, 0.0]))   # (1 + 4)/2
+        tensor(2.5)
+    """
 
     formula = r"\ell = (x - y)^2"
 
@@ -37,7 +43,13 @@ class MSELoss(_Loss):
 
 
 class L1Loss(_Loss):
-    """Mean absolute error."""
+    """Mean absolute error: ℓ = |x − y| per element, then the mean (default), the sum, or none (``reduction``).
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn as nn
+        >>> nn.L1Loss()(cr.tensor([1.0, -3.0]), cr.tensor([0.0, 0.0]))
+        tensor(2.)
+    """
 
     formula = r"\ell = |x - y|"
 
@@ -46,7 +58,15 @@ class L1Loss(_Loss):
 
 
 class SmoothL1Loss(_Loss):
-    """Quadratic for |x − y| < β, linear beyond (scaled by 1/β)."""
+    """Quadratic for |x − y| < β, linear beyond (scaled by 1/β).
+
+    ℓ = 0.5d²/β for |d| < β, |d| − 0.5β otherwise (d = x − y), then reduced (mean by default).
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn as nn
+        >>> nn.SmoothL1Loss()(cr.tensor([0.5, 3.0]), cr.tensor([0.0, 0.0]))   # (0.125 + 2.5)/2
+        tensor(1.3125)
+    """
 
     formula = r"\ell = \begin{cases} 0.5 d^2/\beta & |d| < \beta \\ |d| - 0.5\beta & \text{otherwise} \end{cases}"
 
@@ -59,7 +79,15 @@ class SmoothL1Loss(_Loss):
 
 
 class HuberLoss(_Loss):
-    """Quadratic for |x − y| < δ, linear (slope δ) beyond."""
+    """Quadratic for |x − y| < δ, linear (slope δ) beyond.
+
+    ℓ = 0.5d² for |d| < δ, δ(|d| − 0.5δ) otherwise (d = x − y), then reduced (mean by default).
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn as nn
+        >>> nn.HuberLoss(reduction="none", delta=2.0)(cr.tensor([0.5, 3.0]), cr.tensor([0.0, 0.0]))
+        tensor([0.125, 4.   ])
+    """
 
     formula = r"\ell = \begin{cases} 0.5 d^2 & |d| < \delta \\ \delta(|d| - 0.5\delta) & \text{otherwise} \end{cases}"
 
@@ -72,7 +100,15 @@ class HuberLoss(_Loss):
 
 
 class BCELoss(_WeightedLoss):
-    """Binary cross-entropy of probabilities in [0, 1] (prefer BCEWithLogitsLoss)."""
+    """Binary cross-entropy of probabilities in [0, 1] (prefer BCEWithLogitsLoss).
+
+    ℓ = −w[y ln p + (1 − y) ln(1 − p)] per element (logs clamped at −100, as PyTorch), then reduced.
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn as nn
+        >>> nn.BCELoss()(cr.tensor([0.5, 0.5]), cr.tensor([1.0, 0.0]))   # ln 2
+        tensor(0.6931)
+    """
 
     formula = r"\ell = -w[y \ln p + (1 - y)\ln(1 - p)]"
 
@@ -119,7 +155,18 @@ class CrossEntropyLoss(_WeightedLoss):
 
 
 class NLLLoss(_WeightedLoss):
-    """Negative log-likelihood of log-probabilities (N, C) against class indices (N,)."""
+    """Negative log-likelihood of log-probabilities (N, C) against class indices (N,).
+
+    ℓₙ = −w_{yₙ} x_{n,yₙ}; 'mean' divides the sum by Σₙ w_{yₙ} (over targets not equal to ignore_index).
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn as nn
+        >>> log_p, target = cr.tensor([[-1.0, -2.0], [-3.0, -4.0]]), cr.tensor([0, 1])
+        >>> nn.NLLLoss()(log_p, target)   # (1 + 4)/2
+        tensor(2.5)
+        >>> nn.NLLLoss(weight=cr.tensor([1.0, 3.0]))(log_p, target)   # (1·1 + 3·4)/(1 + 3)
+        tensor(3.25)
+    """
 
     formula = r"\ell_n = -w_{y_n} x_{n, y_n}"
 
@@ -132,7 +179,16 @@ class NLLLoss(_WeightedLoss):
 
 
 class KLDivLoss(_Loss):
-    """KL divergence with input = log q and target p (or log p with log_target=True); use reduction='batchmean'."""
+    """KL divergence with input = log q and target p (or log p with log_target=True); use reduction='batchmean'.
+
+    ℓ = p(ln p − x) per element (0 where p = 0); 'batchmean' sums and divides by the batch size, giving KL(p‖q).
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn as nn
+        >>> q, p = cr.tensor([[0.25, 0.75]]), cr.tensor([[0.5, 0.5]])
+        >>> nn.KLDivLoss(reduction="batchmean")(cr.log(q), p)
+        tensor(0.1438)
+    """
 
     formula = r"\ell = y(\ln y - x)"
 
@@ -145,7 +201,14 @@ class KLDivLoss(_Loss):
 
 
 class MarginRankingLoss(_Loss):
-    """max(0, −y(x₁ − x₂) + margin) for y ∈ {1, −1}."""
+    """max(0, −y(x₁ − x₂) + margin) for y ∈ {1, −1}, then reduced (mean by default).
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn as nn
+        >>> x1, x2, y = cr.tensor([1.0, 2.0]), cr.tensor([2.0, 1.0]), cr.tensor([1.0, 1.0])
+        >>> nn.MarginRankingLoss(margin=1.0, reduction="none")(x1, x2, y)
+        tensor([2., 0.])
+    """
 
     formula = r"\ell = \max(0, -y(x_1 - x_2) + m)"
 
@@ -158,7 +221,16 @@ class MarginRankingLoss(_Loss):
 
 
 class CosineEmbeddingLoss(_Loss):
-    """1 − cos(x₁, x₂) for y = 1; max(0, cos(x₁, x₂) − margin) for y = −1."""
+    """1 − cos(x₁, x₂) for y = 1; max(0, cos(x₁, x₂) − margin) for y = −1.
+
+    Inputs (N, D), targets (N,); the per-row losses are then reduced (mean by default).
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn as nn
+        >>> x1, x2 = cr.tensor([[1.0, 0.0], [1.0, 0.0]]), cr.tensor([[0.0, 1.0], [2.0, 0.0]])
+        >>> nn.CosineEmbeddingLoss(margin=0.5, reduction="none")(x1, x2, cr.tensor([1, -1]))   # 1 − 0, 1 − 0.5
+        tensor([1. , 0.5])
+    """
 
     formula = r"\ell = \begin{cases} 1 - \cos(x_1, x_2) & y = 1 \\ \max(0, \cos(x_1, x_2) - m) & y = -1 \end{cases}"
 

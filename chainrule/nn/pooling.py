@@ -33,7 +33,16 @@ class MaxPool2d(_Pool):
 
 
 class MaxPool1d(MaxPool2d):
-    """Largest value of each window along the last dim of (N, C, L)."""
+    r"""Largest value of each window along the last dim of (N, C, L):
+    :math:`y_{n,c,i} = \max_k x_{n,c,\,i s + k d - p}`.
+
+    Output length ⌊(L + 2p − d(K−1) − 1)/s⌋ + 1 (⌈·⌉ with ``ceil_mode``); padding counts as −∞.
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn as nn
+        >>> nn.MaxPool1d(2)(cr.arange(6.0).reshape(1, 1, 6))
+        tensor([[[1., 3., 5.]]])
+    """
 
     def forward(self, input):
         return F.max_pool1d(input, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode,
@@ -60,7 +69,16 @@ class AvgPool2d(_Pool):
 
 
 class AvgPool1d(_Pool):
-    """Mean of each window along the last dim of (N, C, L)."""
+    r"""Mean of each window along the last dim of (N, C, L):
+    :math:`y_{n,c,i} = \frac{1}{K}\sum_{k=0}^{K-1} x_{n,c,\,i s + k - p}`.
+
+    ``count_include_pad=False`` divides by the number of non-padding cells instead of K.
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn as nn
+        >>> nn.AvgPool1d(2)(cr.arange(6.0).reshape(1, 1, 6))
+        tensor([[[0.5, 2.5, 4.5]]])
+    """
 
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
         super().__init__(kernel_size, stride, padding, ceil_mode)
@@ -92,7 +110,17 @@ class AdaptiveAvgPool2d(Module):
 
 
 class AdaptiveMaxPool2d(AdaptiveAvgPool2d):
-    """Largest value over bins chosen so that the output is exactly ``output_size``."""
+    r"""Largest value over bins chosen so that the output is exactly ``output_size``.
+
+    :math:`y_{n,c,i,j} = \max x_{n,c,\,a_i:b_i,\,a'_j:b'_j}` with PyTorch's bins
+    :math:`a_i = \lfloor iH/O_h \rfloor`, :math:`b_i = \lceil (i+1)H/O_h \rceil` (the same along the width).
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn as nn
+        >>> nn.AdaptiveMaxPool2d(2)(cr.arange(16.0).reshape(1, 1, 4, 4))
+        tensor([[[[ 5.,  7.],
+                  [13., 15.]]]])
+    """
 
     def forward(self, input):
         return F.adaptive_max_pool2d(input, self.output_size)

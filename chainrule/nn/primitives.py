@@ -21,6 +21,13 @@ class Affine(Primitive):
     layout, which the optimizer's in-place update then reads at full speed (the MLP
     benchmark in benchmarks/bench_core.py measures the difference). Leading dims of x are
     batch dims.
+
+    Example (through ``F.linear``, which runs this op for a 2-D weight; ``nn.Linear`` calls ``F.linear``):
+        >>> import chainrule as cr, chainrule.nn.functional as F
+        >>> x = cr.ones(2, 3, requires_grad=True)
+        >>> F.linear(x, cr.ones(4, 3), cr.full((4,), 0.5))   # 1·1 + 1·1 + 1·1 + 0.5
+        tensor([[3.5, 3.5, 3.5, 3.5],
+                [3.5, 3.5, 3.5, 3.5]], grad_fn=<affine>)
     """
 
     name = "affine"
@@ -60,6 +67,15 @@ class SoftmaxCrossEntropy(Primitive):
     :math:`\bar x_{nc} = \bar\ell_n\,(\operatorname{softmax}(x_n)_c - [c = y_n])`. Rows whose target
     is ``ignore_index`` give 0 and no gradient. ``reduction`` is 'none' (ℓ per row),
     'sum', or 'mean' (over the rows kept).
+
+    Example (through ``F.cross_entropy``, which runs this op for (N, C) logits, class indices, no weight
+    and no label smoothing; ``nn.CrossEntropyLoss`` calls it):
+        >>> import chainrule as cr, chainrule.nn.functional as F
+        >>> logits = cr.zeros(2, 4, requires_grad=True)
+        >>> F.cross_entropy(logits, cr.tensor([0, 3])).backward()   # loss ln 4, grad_fn=<softmax_cross_entropy>
+        >>> logits.grad   # (softmax − one_hot)/N
+        tensor([[-0.375,  0.125,  0.125,  0.125],
+                [ 0.125,  0.125,  0.125, -0.375]])
     """
 
     name = "softmax_cross_entropy"
@@ -109,6 +125,11 @@ class Standardize(Primitive):
     full-size temporary instead of six, and the backward is the closed form
     :math:`\bar x = \frac{1}{\sqrt{\sigma^2+\epsilon}}\big(\bar y - \operatorname{mean}(\bar y) - \hat x\,\operatorname{mean}(\bar y \hat x)\big)`.
     ``statistics`` = (mean, var) may pass precomputed values (BatchNorm needs them for its running estimates).
+
+    Example (through ``F.standardize``; ``layer_norm``, ``group_norm`` and training-mode ``batch_norm`` run it too):
+        >>> import chainrule as cr, chainrule.nn.functional as F
+        >>> F.standardize(cr.tensor([[1.0, 3.0]]), dim=1, eps=0.0)   # μ = 2, σ² = 1
+        tensor([[-1.,  1.]])
     """
 
     name = "standardize"
@@ -144,7 +165,17 @@ class Standardize(Primitive):
 class BinaryCrossEntropy(Primitive):
     """Elementwise BCE of probabilities with PyTorch's clamps, as a primitive so that its gradient is
     PyTorch's too: at p = 0 or 1 the composed form's clamped log would give a zero gradient, while the
-    true slope is huge; here it is (p − y)/max(p(1−p), 10⁻¹²)."""
+    true slope is huge; here it is (p − y)/max(p(1−p), 10⁻¹²).
+
+    ℓ = −[y·max(ln p, −100) + (1 − y)·max(ln(1 − p), −100)].
+
+    Example (through ``F.binary_cross_entropy``, which runs this op; ``nn.BCELoss`` calls it):
+        >>> import chainrule as cr, chainrule.nn.functional as F
+        >>> p = cr.tensor([0.0], requires_grad=True)
+        >>> F.binary_cross_entropy(p, cr.tensor([1.0])).backward()   # loss −max(ln 0, −100) = 100
+        >>> p.grad   # (0 − 1)/1e−12, as PyTorch
+        tensor([-1.e+12])
+    """
 
     name = "binary_cross_entropy"
     formula = r"\ell = -[y \max(\ln p, -100) + (1 - y)\max(\ln(1 - p), -100)]"
@@ -178,6 +209,14 @@ class WindowMax(Primitive):
     its statistics. The backward is then one multiply, :math:`\bar w = \bar y \cdot \text{first\_max}`.
     Composed (a gather at the argmax and, in backward, a scatter into zeros) the small-CNN pooling
     took about 7 ms of a 40 ms training step in benchmarks/bench_nn.py; this way about 2 ms.
+
+    Example (through ``F.max_pool2d``, which runs this op; ``max_pool1d`` and the MaxPool layers call it):
+        >>> import chainrule as cr, chainrule.nn.functional as F
+        >>> x = cr.tensor([[[[1.0, 2.0], [2.0, 0.0]]]], requires_grad=True)
+        >>> F.max_pool2d(x, 2).sum().backward()   # a tie: two 2s in the window
+        >>> x.grad   # all of it to the first maximum
+        tensor([[[[0., 1.],
+                  [0., 0.]]]])
     """
 
     name = "window_max"

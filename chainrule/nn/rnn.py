@@ -458,6 +458,17 @@ class RNNBase(Module):
     num_directions·hidden for k > 0), ``weight_hh_l{k}`` (gates·hidden, hidden),
     ``bias_ih_l{k}``, ``bias_hh_l{k}``, and the same with ``_reverse`` for the backward
     direction. All are drawn from U(−1/√hidden, 1/√hidden) by the seeded default generator.
+
+    Each layer maps (seq, batch, in) to (seq, batch, num_directions·hidden) by h_t = step(x_t, h_{t−1})
+    (the steps are in the module docstring); the outputs are (output, h_n), or (output, (h_n, c_n)) for LSTM,
+    with h_n of shape (num_layers·num_directions, batch, hidden).
+
+    Example (through ``nn.LSTM``, whose gates·hidden = 4·5 = 20 rows):
+        >>> import chainrule as cr, chainrule.nn as nn
+        >>> lstm = nn.LSTM(3, 5, num_layers=2)
+        >>> output, (h_n, c_n) = lstm(cr.zeros(7, 4, 3))
+        >>> output.shape, h_n.shape, c_n.shape, lstm.weight_ih_l0.shape
+        ((7, 4, 5), (2, 4, 5), (2, 4, 5), (20, 3))
     """
 
     def __init__(self, mode, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,

@@ -214,22 +214,59 @@ def _binary(op, x, y):
 
 
 def add(x, y):
-    """x + y with broadcasting. Example: ``cr.tensor([1, 2]) + 1`` is ``tensor([2, 3])``."""
+    """x + y with broadcasting: z = x + y; ∂z/∂x = 1, ∂z/∂y = 1 (summed over broadcast dimensions).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.add(cr.tensor([[1.0], [2.0]]), cr.tensor([10.0, 20.0, 30.0]))    # (2, 1) + (3,) → (2, 3)
+        tensor([[11., 21., 31.],
+                [12., 22., 32.]])
+        >>> cr.func.grad(lambda y: cr.add(cr.zeros(2, 3), y).sum())(cr.tensor([1.0, 2.0, 3.0]))
+        tensor([2., 2., 2.])
+    """
     return _binary(Add, x, y)
 
 
 def sub(x, y):
-    """x − y with broadcasting."""
+    """x − y with broadcasting: z = x − y; ∂z/∂x = 1, ∂z/∂y = −1.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.sub(cr.tensor([5.0, 3.0]), 1.5)
+        tensor([3.5, 1.5])
+        >>> cr.func.grad(cr.sub, argnums=(0, 1))(cr.tensor(5.0), cr.tensor(2.0))
+        (tensor(1.), tensor(-1.))
+    """
     return _binary(Sub, x, y)
 
 
 def mul(x, y):
-    """x · y elementwise, with broadcasting."""
+    """x · y elementwise, with broadcasting: z = x·y; ∂z/∂x = y, ∂z/∂y = x.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.mul(cr.tensor([[1.0, 2.0], [3.0, 4.0]]), cr.tensor([10.0, 100.0]))
+        tensor([[ 10., 200.],
+                [ 30., 400.]])
+        >>> cr.func.grad(cr.mul, argnums=(0, 1))(cr.tensor(3.0), cr.tensor(2.0))
+        (tensor(2.), tensor(3.))
+    """
     return _binary(Mul, x, y)
 
 
 def div(x, y):
-    """x / y elementwise (true division; integers give floats), with broadcasting."""
+    """x / y elementwise (true division; integers give floats), with broadcasting.
+
+    z = x / y; ∂z/∂x = 1/y, ∂z/∂y = −x/y². There is no ``rounding_mode`` argument: for
+    ⌊x/y⌋ use ``x // y``, for rounding toward zero ``cr.trunc(x / y)``.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.div(cr.tensor([7, -7]), cr.tensor([2, 2]))
+        tensor([ 3.5, -3.5])
+        >>> cr.func.grad(cr.div, argnums=(0, 1))(cr.tensor(3.0), cr.tensor(2.0))   # 1/2, −3/2²
+        (tensor(0.5), tensor(-0.75))
+    """
     x, y = promote_pair(x, y, "div")
     if x.dtype.kind in "iub" and y.dtype.kind in "iub":
         from chainrule.core import dtypes
@@ -238,22 +275,68 @@ def div(x, y):
 
 
 def pow(x, y):
-    """xʸ elementwise, with broadcasting. Example: ``cr.tensor([2.0]) ** 3`` is ``tensor([8.])``."""
+    """xʸ elementwise, with broadcasting: z = xʸ; ∂z/∂x = y·xʸ⁻¹, ∂z/∂y = xʸ ln x.
+
+    Where y = 0, ∂z/∂x is 0 (even at x = 0); at x = 0 with y ≥ 0, ∂z/∂y is 0 (its limit), not
+    nan, as in PyTorch.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.tensor([2.0]) ** 3
+        tensor([8.])
+        >>> cr.pow(2, cr.tensor([0.0, 1.0, 3.0]))
+        tensor([1., 2., 8.])
+        >>> cr.func.grad(cr.pow, argnums=(0, 1))(cr.tensor(2.0), cr.tensor(3.0))   # 3·2², 2³ ln 2
+        (tensor(12.), tensor(5.5452))
+    """
     return _binary(Pow, x, y)
 
 
 def maximum(x, y):
-    """max(x, y) elementwise; at ties each input gets half the gradient (as in PyTorch)."""
+    """max(x, y) elementwise; at ties each input gets half the gradient (as in PyTorch).
+
+    z = max(x, y); ∂z/∂x = [x > y] + ½[x = y], ∂z/∂y = [y > x] + ½[x = y]. A nan in either
+    input gives nan.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.maximum(cr.tensor([1.0, 5.0, 3.0]), cr.tensor([4.0, 2.0, 3.0]))
+        tensor([4., 5., 3.])
+        >>> cr.func.grad(cr.maximum, argnums=(0, 1))(cr.tensor(3.0), cr.tensor(3.0))
+        (tensor(0.5), tensor(0.5))
+    """
     return _binary(Maximum, x, y)
 
 
 def minimum(x, y):
-    """min(x, y) elementwise; at ties each input gets half the gradient (as in PyTorch)."""
+    """min(x, y) elementwise; at ties each input gets half the gradient (as in PyTorch).
+
+    z = min(x, y); ∂z/∂x = [x < y] + ½[x = y], ∂z/∂y = [y < x] + ½[x = y]. A nan in either
+    input gives nan.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.minimum(cr.tensor([1.0, -1.0]), 0.0)
+        tensor([ 0., -1.])
+        >>> cr.func.grad(cr.minimum, argnums=(0, 1))(cr.tensor(1.0), cr.tensor(3.0))
+        (tensor(1.), tensor(0.))
+    """
     return _binary(Minimum, x, y)
 
 
 def atan2(y, x):
-    """The angle of the point (x, y): atan2(y, x) ∈ (−π, π]."""
+    """The angle of the point (x, y): atan2(y, x) ∈ (−π, π] (−π only for y = −0.0, x < 0).
+
+    z = atan2(y, x); the signs of both inputs pick the quadrant (the example gives π/4, 3π/4,
+    −3π/4, π). ∂z/∂y = x/(x² + y²), ∂z/∂x = −y/(x² + y²).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.atan2(cr.tensor([1.0, 1.0, -1.0, 0.0]), cr.tensor([1.0, -1.0, -1.0, -1.0]))
+        tensor([ 0.7854,  2.3562, -2.3562,  3.1416])
+        >>> cr.func.grad(cr.atan2, argnums=(0, 1))(cr.tensor(1.0), cr.tensor(1.0))   # ∂/∂y, ∂/∂x
+        (tensor(0.5), tensor(-0.5))
+    """
     return _binary(Atan2, y, x)
 
 
@@ -295,7 +378,19 @@ def floor_divide(x, y):
 
 
 def remainder(x, y):
-    """x mod y with the sign of y (Python's %): x − ⌊x/y⌋·y."""
+    """x mod y with the sign of y (Python's %): x − ⌊x/y⌋·y.
+
+    As ``torch.remainder`` (C's ``fmod`` would take the sign of x instead). For floats, with
+    r = x − ⌊x/y⌋·y: ∂r/∂x = 1 and ∂r/∂y = −⌊x/y⌋. Integer inputs give an integer result
+    with no gradient.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.remainder(cr.tensor([5.0, -5.0, 5.0, -5.0]), cr.tensor([3.0, 3.0, -3.0, -3.0]))
+        tensor([ 2.,  1., -1., -2.])
+        >>> cr.func.grad(cr.remainder, argnums=(0, 1))(cr.tensor(-5.0), cr.tensor(3.0))   # 1, −⌊−5/3⌋
+        (tensor(1.), tensor(2.))
+    """
     x, y = promote_pair(x, y, "remainder")
     if x.dtype.kind in "iu" and y.dtype.kind in "iu":
         return _no_grad_binary("remainder", x, y)

@@ -90,7 +90,15 @@ class Fold(Primitive):
 
 
 def output_grid(input_hw, kernel_size, dilation, stride):
-    """How many kernel positions fit: ⌊(H − d(K−1) − 1)/s⌋ + 1 along each (already padded) axis."""
+    """How many kernel positions fit: ⌊(H − d(K−1) − 1)/s⌋ + 1 along each (already padded) axis.
+
+    Example:
+        >>> from chainrule.ops.convolution import output_grid
+        >>> output_grid((5, 5), kernel_size=(3, 3), dilation=(1, 1), stride=(1, 1))
+        (3, 3)
+        >>> output_grid((7, 6), (3, 2), (2, 1), (1, 2))    # ⌊(7−4−1)/1⌋ + 1, ⌊(6−1−1)/2⌋ + 1
+        (3, 3)
+    """
     return tuple((size - d * (k - 1) - 1) // s + 1 for size, k, d, s in zip(input_hw, kernel_size, dilation, stride))
 
 
@@ -126,7 +134,20 @@ def im2col(x, kernel_size, dilation=(1, 1), stride=(1, 1), padding=((0, 0), (0, 
 
 
 def col2im(columns, input_shape, kernel_size, dilation=(1, 1), stride=(1, 1), padding=((0, 0), (0, 0)), grid=None):
-    """The adjoint of ``im2col``: add each column back into an image of shape ``input_shape`` (N, C, H, W)."""
+    """The adjoint of ``im2col``: add each column back into an image of shape ``input_shape`` (N, C, H, W).
+
+    x[n, c, i·s_h + k_h·d_h − p_h, j·s_w + k_w·d_w − p_w] += C[(c, k_h, k_w), (i, j, n)], summed
+    over every patch that covers a pixel; ``columns`` has shape (C·KH·KW, OH·OW·N). Being
+    linear, its gradient is ``im2col`` of ȳ.
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule.ops.convolution import col2im
+        >>> col2im(cr.ones(4, 4), (1, 1, 3, 3), (2, 2))     # how many 2×2 patches cover each pixel
+        tensor([[[[1., 2., 1.],
+                  [2., 4., 2.],
+                  [1., 2., 1.]]]])
+    """
     kernel_size, dilation, stride = tuple(kernel_size), tuple(dilation), tuple(stride)
     padding = tuple(tuple(int(v) for v in pair) for pair in padding)
     input_shape = tuple(int(v) for v in input_shape)

@@ -408,107 +408,271 @@ def _float_input(x, op_name):
 
 
 def neg(x):
-    """−x."""
+    """Negation, y = −x; dy/dx = −1.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.neg(cr.tensor([1.0, -2.5]))
+        tensor([-1. ,  2.5])
+    """
     return apply(Neg, x)
 
 
 def exp(x):
-    """eˣ, elementwise. Example: ``cr.exp(cr.tensor([0.0]))`` is ``tensor([1.])``."""
+    """eˣ, elementwise: y = eˣ; dy/dx = eˣ = y (the derivative is the output itself).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.exp(cr.tensor([0.0, 1.0]))
+        tensor([1.    , 2.7183])
+        >>> cr.func.grad(cr.exp)(cr.tensor(1.0))       # e¹
+        tensor(2.7183)
+    """
     return apply(Exp, _float_input(x, "exp"))
 
 
 def log(x):
-    """Natural logarithm ln x, elementwise (−inf at 0, nan below)."""
+    """Natural logarithm ln x, elementwise (−inf at 0, nan below); dy/dx = 1/x.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.log(cr.tensor([1.0, 0.0, -1.0]))
+        tensor([  0., -inf,  nan])
+        >>> cr.func.grad(cr.log)(cr.tensor(4.0))       # 1/4
+        tensor(0.25)
+    """
     return apply(Log, _float_input(x, "log"))
 
 
 def log2(x):
-    """log₂ x = ln x / ln 2."""
+    """log₂ x = ln x / ln 2; dy/dx = 1/(x ln 2).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.log2(cr.tensor([1.0, 2.0, 8.0]))
+        tensor([0., 1., 3.])
+    """
     return log(x) / math.log(2)
 
 
 def log10(x):
-    """log₁₀ x = ln x / ln 10."""
+    """log₁₀ x = ln x / ln 10; dy/dx = 1/(x ln 10).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.log10(cr.tensor([1.0, 10.0, 1000.0]))
+        tensor([0., 1., 3.])
+    """
     return log(x) / math.log(10)
 
 
 def log1p(x):
-    """ln(1 + x), accurate for small x."""
+    """ln(1 + x), accurate for small x; dy/dx = 1/(1 + x).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.log1p(cr.tensor([1e-10]))
+        tensor([1.e-10])
+        >>> cr.log(1 + cr.tensor([1e-10]))             # 1 + 1e-10 rounds to 1 in float32
+        tensor([0.])
+    """
     return apply(Log1p, _float_input(x, "log1p"))
 
 
 def expm1(x):
-    """eˣ − 1, accurate for small x."""
+    """eˣ − 1, accurate for small x; dy/dx = eˣ = y + 1.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.expm1(cr.tensor([1e-10]))
+        tensor([1.e-10])
+        >>> cr.exp(cr.tensor([1e-10])) - 1             # e^(1e-10) rounds to 1 in float32
+        tensor([0.])
+    """
     return apply(Expm1, _float_input(x, "expm1"))
 
 
 def sqrt(x):
-    """√x, elementwise."""
+    """√x, elementwise (nan for x < 0); dy/dx = 1/(2√x) = 1/(2y).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.sqrt(cr.tensor([4.0, 2.25]))
+        tensor([2. , 1.5])
+        >>> cr.func.grad(cr.sqrt)(cr.tensor(4.0))      # 1/(2·2)
+        tensor(0.25)
+    """
     return apply(Sqrt, _float_input(x, "sqrt"))
 
 
 def rsqrt(x):
-    """1/√x."""
+    """1/√x = x^(−1/2); dy/dx = −½ x^(−3/2).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.rsqrt(cr.tensor([4.0, 0.25]))
+        tensor([0.5, 2. ])
+        >>> cr.func.grad(cr.rsqrt)(cr.tensor(4.0))     # −½ · 4^(−3/2)
+        tensor(-0.0625)
+    """
     return 1 / sqrt(x)
 
 
 def square(x):
-    """x²."""
+    """x²; dy/dx = 2x. Keeps the input's dtype (integers stay integers).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.square(cr.tensor([-3.0, 0.5]))
+        tensor([9.  , 0.25])
+        >>> cr.func.grad(cr.square)(cr.tensor(3.0))    # 2·3
+        tensor(6.)
+    """
     return x * x
 
 
 def reciprocal(x):
-    """1/x."""
+    """1/x; dy/dx = −1/x². Integer inputs give floats (as in PyTorch).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.reciprocal(cr.tensor([2, 4]))
+        tensor([0.5 , 0.25])
+        >>> cr.func.grad(cr.reciprocal)(cr.tensor(2.0))    # −1/2²
+        tensor(-0.25)
+    """
     return 1 / _float_input(x, "reciprocal")
 
 
 def abs(x):
-    """|x|, with derivative sign(x) (0 at 0, as in PyTorch)."""
+    """|x|, with derivative sign(x) (0 at 0, as in PyTorch): y = |x|; dy/dx = sign(x).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.abs(cr.tensor([-1.5, 0.0, 2.0]))
+        tensor([1.5, 0. , 2. ])
+        >>> cr.func.grad(lambda x: cr.abs(x).sum())(cr.tensor([-2.0, 0.0, 3.0]))
+        tensor([-1.,  0.,  1.])
+    """
     return apply(Abs, x)
 
 
 def sin(x):
-    """sin x."""
+    """sin x (x in radians); dy/dx = cos x.
+
+    Example:
+        >>> import chainrule as cr, math
+        >>> cr.sin(cr.tensor([0.0, math.pi / 2]))
+        tensor([0., 1.])
+        >>> cr.func.grad(cr.sin)(cr.tensor(0.0))       # cos 0
+        tensor(1.)
+    """
     return apply(Sin, _float_input(x, "sin"))
 
 
 def cos(x):
-    """cos x."""
+    """cos x (x in radians); dy/dx = −sin x.
+
+    Example:
+        >>> import chainrule as cr, math
+        >>> cr.cos(cr.tensor([0.0, math.pi]))
+        tensor([ 1., -1.])
+        >>> x = cr.tensor([0.5, 2.0])
+        >>> cr.sin(x) ** 2 + cr.cos(x) ** 2
+        tensor([1., 1.])
+    """
     return apply(Cos, _float_input(x, "cos"))
 
 
 def tan(x):
-    """tan x."""
+    """tan x = sin x / cos x; dy/dx = 1 + tan²x = 1/cos²x.
+
+    Example:
+        >>> import chainrule as cr, math
+        >>> cr.tan(cr.tensor([0.0, math.pi / 4]))
+        tensor([0., 1.])
+        >>> cr.func.grad(cr.tan)(cr.tensor(math.pi / 4))   # 1 + 1²
+        tensor(2.)
+    """
     return apply(Tan, _float_input(x, "tan"))
 
 
 def asin(x):
-    """arcsin x."""
+    """arcsin x ∈ [−π/2, π/2], for x ∈ [−1, 1] (nan outside); dy/dx = 1/√(1 − x²).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.asin(cr.tensor([0.0, 0.5, 1.0]))        # 0, π/6, π/2
+        tensor([0.    , 0.5236, 1.5708])
+        >>> cr.func.grad(cr.asin)(cr.tensor(0.0))
+        tensor(1.)
+    """
     return apply(Asin, _float_input(x, "asin"))
 
 
 def acos(x):
-    """arccos x."""
+    """arccos x ∈ [0, π], for x ∈ [−1, 1] (nan outside); dy/dx = −1/√(1 − x²).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.acos(cr.tensor([1.0, 0.0, -1.0]))       # 0, π/2, π
+        tensor([0.    , 1.5708, 3.1416])
+        >>> cr.func.grad(cr.acos)(cr.tensor(0.0))
+        tensor(-1.)
+    """
     return apply(Acos, _float_input(x, "acos"))
 
 
 def atan(x):
-    """arctan x."""
+    """arctan x ∈ (−π/2, π/2); dy/dx = 1/(1 + x²).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.atan(cr.tensor([0.0, 1.0, float("inf")]))   # 0, π/4, π/2
+        tensor([0.    , 0.7854, 1.5708])
+        >>> cr.func.grad(cr.atan)(cr.tensor(1.0))      # 1/(1 + 1²)
+        tensor(0.5)
+    """
     return apply(Atan, _float_input(x, "atan"))
 
 
 def sinh(x):
-    """sinh x."""
+    """sinh x = (eˣ − e⁻ˣ)/2; dy/dx = cosh x.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.sinh(cr.tensor([0.0, 1.0]))
+        tensor([0.    , 1.1752])
+        >>> cr.func.grad(cr.sinh)(cr.tensor(0.0))      # cosh 0
+        tensor(1.)
+    """
     return apply(Sinh, _float_input(x, "sinh"))
 
 
 def cosh(x):
-    """cosh x."""
+    """cosh x = (eˣ + e⁻ˣ)/2; dy/dx = sinh x.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.cosh(cr.tensor([0.0, 1.0]))
+        tensor([1.    , 1.5431])
+        >>> x = cr.tensor([0.5, 2.0])
+        >>> cr.cosh(x) ** 2 - cr.sinh(x) ** 2
+        tensor([1., 1.])
+    """
     return apply(Cosh, _float_input(x, "cosh"))
 
 
 def tanh(x):
-    """tanh x = (eˣ − e⁻ˣ)/(eˣ + e⁻ˣ); derivative 1 − tanh²x."""
+    """tanh x = (eˣ − e⁻ˣ)/(eˣ + e⁻ˣ); derivative 1 − tanh²x.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.tanh(cr.tensor([0.0, 100.0, -100.0]))
+        tensor([ 0.,  1., -1.])
+        >>> cr.func.grad(cr.tanh)(cr.tensor(0.0))      # 1 − tanh²0
+        tensor(1.)
+    """
     return apply(Tanh, _float_input(x, "tanh"))
 
 
@@ -524,60 +688,151 @@ def sigmoid(x):
 
 
 def softplus(x):
-    """ln(1 + eˣ), computed as logaddexp(0, x) so it never overflows; derivative σ(x)."""
+    """ln(1 + eˣ), computed as logaddexp(0, x) so it never overflows; derivative σ(x).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.softplus(cr.tensor([0.0, 1e4, -1e4]))   # ln 2, ≈x for large x, ≈0 for very negative x
+        tensor([6.9315e-01, 1.0000e+04, 0.0000e+00])
+        >>> cr.func.grad(cr.softplus)(cr.tensor(0.0))  # σ(0)
+        tensor(0.5)
+    """
     return apply(Softplus, _float_input(x, "softplus"))
 
 
 def relu(x):
-    """max(x, 0); derivative [x > 0] (0 at 0, as in PyTorch)."""
+    """max(x, 0); derivative [x > 0] (0 at 0, as in PyTorch).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.relu(cr.tensor([-1.0, 0.0, 2.0]))
+        tensor([0., 0., 2.])
+        >>> cr.func.grad(lambda x: cr.relu(x).sum())(cr.tensor([-1.0, 0.0, 2.0]))
+        tensor([0., 0., 1.])
+    """
     return apply(Relu, x)
 
 
 def erf(x):
-    """The error function erf(x) = 2/√π ∫₀ˣ e^{−t²} dt."""
+    """The error function erf(x) = 2/√π ∫₀ˣ e^{−t²} dt; derivative 2/√π · e^{−x²}.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.erf(cr.tensor([0.0, 0.5, float("inf")]))
+        tensor([0.    , 0.5205, 1.    ])
+        >>> cr.func.grad(cr.erf)(cr.tensor(0.0))       # 2/√π
+        tensor(1.1284)
+    """
     return apply(Erf, _float_input(x, "erf"))
 
 
 def erfinv(x):
-    """The inverse of erf on (−1, 1)."""
+    """The inverse of erf on (−1, 1) (±inf at ±1, nan outside): y = erf⁻¹(x); derivative √π/2 · e^{y²}.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.erfinv(cr.erf(cr.tensor([0.5, -0.25])))
+        tensor([ 0.5 , -0.25])
+        >>> cr.func.grad(cr.erfinv)(cr.tensor(0.0))    # √π/2
+        tensor(0.8862)
+    """
     return apply(Erfinv, _float_input(x, "erfinv"))
 
 
 def lgamma(x):
-    """ln|Γ(x)|; derivative ψ(x), the digamma function."""
+    """ln|Γ(x)| (+inf at the poles 0, −1, −2, …); derivative ψ(x), the digamma function.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.exp(cr.lgamma(cr.tensor([1.0, 2.0, 5.0])))   # Γ(n) = (n − 1)!
+        tensor([ 1.,  1., 24.])
+        >>> cr.func.grad(cr.lgamma)(cr.tensor(1.0))    # ψ(1) = −γ (Euler–Mascheroni)
+        tensor(-0.5772)
+    """
     return apply(Lgamma, _float_input(x, "lgamma"))
 
 
 def digamma(x):
-    """ψ(x) = d/dx ln Γ(x)."""
+    """ψ(x) = d/dx ln Γ(x) = Γ′(x)/Γ(x); derivative ψ⁽¹⁾(x) = polygamma(1, x).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.digamma(cr.tensor([1.0, 2.0]))          # −γ, and ψ(x + 1) = ψ(x) + 1/x
+        tensor([-0.5772,  0.4228])
+        >>> cr.func.grad(cr.digamma)(cr.tensor(1.0))   # ψ⁽¹⁾(1) = π²/6
+        tensor(1.6449)
+    """
     return apply(Polygamma, _float_input(x, "digamma"), n=0)
 
 
 def polygamma(n, x):
-    """ψ⁽ⁿ⁾(x), the (n+1)-th derivative of ln Γ(x)."""
+    """ψ⁽ⁿ⁾(x), the (n+1)-th derivative of ln Γ(x), for an integer n ≥ 0 (n = 0 is digamma);
+    derivative d/dx ψ⁽ⁿ⁾(x) = ψ⁽ⁿ⁺¹⁾(x).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.polygamma(1, cr.tensor([1.0]))          # ψ⁽¹⁾(1) = π²/6
+        tensor([1.6449])
+        >>> cr.func.grad(lambda x: cr.polygamma(1, x))(cr.tensor(1.0))   # ψ⁽²⁾(1) = −2ζ(3)
+        tensor(-2.4041)
+    """
     return apply(Polygamma, _float_input(x, "polygamma"), n=int(n))
 
 
 def sign(x):
-    """sign(x) ∈ {−1, 0, 1}; derivative 0."""
+    """sign(x) ∈ {−1, 0, 1}; derivative 0 (almost everywhere; 0 at the jump too, as in PyTorch).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.sign(cr.tensor([-2.0, 0.0, 3.0]))
+        tensor([-1.,  0.,  1.])
+        >>> cr.func.grad(cr.sign)(cr.tensor(2.0))
+        tensor(0.)
+    """
     return apply(PiecewiseConstant, x, function="sign")
 
 
 def floor(x):
-    """⌊x⌋; derivative 0."""
+    """⌊x⌋, the largest integer ≤ x; derivative 0 (almost everywhere; 0 at the jumps too).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.floor(cr.tensor([-1.5, 1.5]))
+        tensor([-2.,  1.])
+        >>> cr.func.grad(lambda x: cr.floor(x).sum())(cr.tensor([-1.5, 1.5]))
+        tensor([0., 0.])
+    """
     return apply(PiecewiseConstant, x, function="floor")
 
 
 def ceil(x):
-    """⌈x⌉; derivative 0."""
+    """⌈x⌉, the smallest integer ≥ x; derivative 0 (almost everywhere; 0 at the jumps too).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.ceil(cr.tensor([-1.5, 1.5]))
+        tensor([-1.,  2.])
+    """
     return apply(PiecewiseConstant, x, function="ceil")
 
 
 def round(x):
-    """x rounded half to even (as PyTorch and NumPy do); derivative 0."""
+    """x rounded half to even (as PyTorch and NumPy do); derivative 0 (almost everywhere; 0 at the jumps too).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.round(cr.tensor([0.5, 1.5, 2.5, -0.5]))
+        tensor([ 0.,  2.,  2., -0.])
+    """
     return apply(PiecewiseConstant, x, function="round")
 
 
 def trunc(x):
-    """x rounded toward zero; derivative 0."""
+    """x rounded toward zero, trunc(x) = sign(x)·⌊|x|⌋; derivative 0 (almost everywhere; 0 at the jumps too).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.trunc(cr.tensor([-1.7, 1.7]))
+        tensor([-1.,  1.])
+    """
     return apply(PiecewiseConstant, x, function="trunc")

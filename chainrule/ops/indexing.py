@@ -261,7 +261,16 @@ def _check_gather_index(x, dim, index, op_name):
 
 
 def scatter_add(x, dim, index, src):
-    """A copy of ``x`` with ``src`` added at ``index`` along ``dim`` (repeated indices add up)."""
+    """A copy of ``x`` with ``src`` added at ``index`` along ``dim`` (repeated indices add up).
+
+    For dim=0: y = x, then y[index[i, j], j] += src[i, j] (and so on for other dims), as
+    ``torch.scatter_add``. The gradients are x̄ = ȳ and s̄rc = gather(ȳ, dim, index).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.scatter_add(cr.zeros(3), 0, cr.tensor([0, 2, 0]), cr.tensor([1.0, 2.0, 3.0]))
+        tensor([4., 0., 2.])
+    """
     x, src, index = as_tensor(x), as_tensor(src), as_tensor(index)
     dim = dim % x.ndim
     _check_gather_index(x, dim, index, "scatter_add")
@@ -271,33 +280,96 @@ def scatter_add(x, dim, index, src):
 
 
 def index_select(x, dim, index):
-    """The slices of ``x`` along ``dim`` at positions ``index`` (a 1-D integer tensor)."""
+    """The slices of ``x`` along ``dim`` at positions ``index`` (a 1-D integer tensor).
+
+    For dim=0: y[k] = x[index[k]]. The gradient adds ȳ back into those slices, so a repeated
+    index receives the sum of its gradients.
+
+    Example:
+        >>> import chainrule as cr
+        >>> x = cr.tensor([[1, 2], [3, 4], [5, 6]])
+        >>> cr.index_select(x, 0, cr.tensor([2, 0]))
+        tensor([[5, 6],
+                [1, 2]])
+        >>> cr.index_select(x, 1, cr.tensor([1, 1]))
+        tensor([[2, 2],
+                [4, 4],
+                [6, 6]])
+    """
     x, index = as_tensor(x), as_tensor(index)
     return getitem(x, (slice(None),) * (dim % x.ndim) + (index,))
 
 
 def masked_fill(x, mask, value):
-    """``x`` with ``value`` wherever ``mask`` is True (no gradient flows to those positions)."""
+    """``x`` with ``value`` wherever ``mask`` is True (no gradient flows to those positions).
+
+    yᵢ = value if maskᵢ else xᵢ (``mask`` broadcasts against ``x``); x̄ᵢ = ȳᵢ [not maskᵢ].
+
+    Example:
+        >>> import chainrule as cr
+        >>> x = cr.tensor([1.0, 2.0, 3.0], requires_grad=True)
+        >>> y = cr.masked_fill(x, cr.tensor([True, False, True]), 0.0); y.tolist()
+        [0.0, 2.0, 0.0]
+        >>> y.sum().backward(); x.grad
+        tensor([0., 1., 0.])
+    """
     from chainrule.ops.binary import where
     return where(as_tensor(mask), value, x)
 
 
 def tril(x, diagonal=0):
-    """The lower triangle (j ≤ i + diagonal) of the last two dims; zeros above."""
+    """The lower triangle (j ≤ i + diagonal) of the last two dims; zeros above.
+
+    yᵢⱼ = xᵢⱼ [j ≤ i + diagonal]; the gradient is masked the same way.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.tril(cr.ones(3, 3))
+        tensor([[1., 0., 0.],
+                [1., 1., 0.],
+                [1., 1., 1.]])
+        >>> cr.tril(cr.ones(3, 3), diagonal=-1)
+        tensor([[0., 0., 0.],
+                [1., 0., 0.],
+                [1., 1., 0.]])
+    """
     x = as_tensor(x)
     keep = x.xp.tril(x.xp.ones(x.shape[-2:], dtype=bool), k=diagonal)
     return masked_fill(x, as_tensor(~keep), 0)
 
 
 def triu(x, diagonal=0):
-    """The upper triangle (j ≥ i + diagonal) of the last two dims; zeros below."""
+    """The upper triangle (j ≥ i + diagonal) of the last two dims; zeros below.
+
+    yᵢⱼ = xᵢⱼ [j ≥ i + diagonal]; the gradient is masked the same way.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.triu(cr.tensor([[1, 2], [3, 4]]))
+        tensor([[1, 2],
+                [0, 4]])
+        >>> cr.triu(cr.ones(3, 3), 1)
+        tensor([[0., 1., 1.],
+                [0., 0., 1.],
+                [0., 0., 0.]])
+    """
     x = as_tensor(x)
     keep = x.xp.triu(x.xp.ones(x.shape[-2:], dtype=bool), k=diagonal)
     return masked_fill(x, as_tensor(~keep), 0)
 
 
 def diagonal(x, offset=0, dim1=0, dim2=1):
-    """The diagonal x[..., i, i + offset] of dims ``dim1``, ``dim2``, moved to the last axis."""
+    """The diagonal x[..., i, i + offset] of dims ``dim1``, ``dim2``, moved to the last axis.
+
+    offset > 0 is above the main diagonal, offset < 0 below. The gradient puts ȳ back on that
+    diagonal of a zero tensor.
+
+    Example:
+        >>> import chainrule as cr
+        >>> x = cr.tensor([[1, 2, 3], [4, 5, 6]])
+        >>> cr.diagonal(x), cr.diagonal(x, offset=1), cr.diagonal(x, offset=-1)
+        (tensor([1, 5]), tensor([2, 6]), tensor([4]))
+    """
     from chainrule.ops.shape import movedim
     x = as_tensor(x)
     moved = movedim(x, (dim1, dim2), (-2, -1))
@@ -309,7 +381,18 @@ def diagonal(x, offset=0, dim1=0, dim2=1):
 
 
 def clamp(x, min=None, max=None):
-    """Limit values to [min, max]; the gradient passes where min ≤ x ≤ max (as in PyTorch)."""
+    """Limit values to [min, max]; the gradient passes where min ≤ x ≤ max (as in PyTorch).
+
+    y = min(max(x, min), max) and x̄ = ȳ [min ≤ x ≤ max]; either bound may be None (no limit).
+
+    Example:
+        >>> import chainrule as cr
+        >>> x = cr.tensor([-2.0, 0.5, 1.0, 3.0], requires_grad=True)
+        >>> y = cr.clamp(x, min=0.0, max=1.0); y.tolist()
+        [0.0, 0.5, 1.0, 1.0]
+        >>> y.sum().backward(); x.grad        # the bound itself (1.0) still passes the gradient
+        tensor([0., 1., 1., 0.])
+    """
     x = as_tensor(x)
     if min is None and max is None:
         raise ValueError("clamp: at least one of min and max must be given")
@@ -326,7 +409,20 @@ def clamp(x, min=None, max=None):
 
 
 def one_hot(indices, num_classes=-1):
-    """Integer class labels → rows of 0/1 (int64), as ``torch.nn.functional.one_hot``."""
+    """Integer class labels → rows of 0/1 (int64), as ``torch.nn.functional.one_hot``.
+
+    y[..., c] = [indices[...] = c] for c in 0..num_classes−1 (num_classes=-1: max label + 1).
+    Not differentiable.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.one_hot(cr.tensor([0, 2, 1]))
+        tensor([[1, 0, 0],
+                [0, 0, 1],
+                [0, 1, 0]])
+        >>> cr.one_hot(cr.tensor([0, 2]), num_classes=4).shape
+        (2, 4)
+    """
     from chainrule.core.tensor import Tensor
     indices = as_tensor(indices)
     if indices.dtype.kind not in "iu":

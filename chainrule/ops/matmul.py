@@ -80,7 +80,18 @@ def matmul(x, y):
 
 
 def dot(x, y):
-    """The inner product of two 1-D tensors, Σ xᵢyᵢ."""
+    """The inner product of two 1-D tensors, Σ xᵢyᵢ.
+
+    For z = x·y the gradients are x̄ = z̄ y and ȳ = z̄ x: each input's gradient is the other input.
+
+    Example:
+        >>> import chainrule as cr
+        >>> x = cr.tensor([1.0, 2.0, 3.0], requires_grad=True)
+        >>> z = cr.dot(x, cr.tensor([4.0, 5.0, 6.0])); float(z)
+        32.0
+        >>> z.backward(); x.grad
+        tensor([4., 5., 6.])
+    """
     x, y = as_tensor(x), as_tensor(y)
     if x.ndim != 1 or y.ndim != 1 or x.shape != y.shape:
         raise ValueError(f"dot: expected two 1-D tensors of the same length, got {x.shape} and {y.shape}")
@@ -88,12 +99,29 @@ def dot(x, y):
 
 
 def mv(matrix, vector):
-    """Matrix–vector product A·v."""
+    """Matrix–vector product A·v: yᵢ = Σⱼ Aᵢⱼ vⱼ.
+
+    The gradients are Ā = ȳ vᵀ (an outer product) and v̄ = Aᵀ ȳ.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.mv(cr.tensor([[1.0, 2.0], [3.0, 4.0]]), cr.tensor([1.0, 1.0]))
+        tensor([3., 7.])
+    """
     return matmul(matrix, vector)
 
 
 def outer(x, y):
-    """The outer product xyᵀ of two vectors."""
+    """The outer product xyᵀ of two vectors: Zᵢⱼ = xᵢ yⱼ.
+
+    The gradients are x̄ᵢ = Σⱼ Z̄ᵢⱼ yⱼ and ȳⱼ = Σᵢ Z̄ᵢⱼ xᵢ.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.outer(cr.tensor([1.0, 2.0]), cr.tensor([1.0, 10.0, 100.0]))
+        tensor([[  1.,  10., 100.],
+                [  2.,  20., 200.]])
+    """
     return as_tensor(x).unsqueeze(-1) * as_tensor(y)
 
 
@@ -132,6 +160,18 @@ def einsum(equation, *operands):
 
     The gradient of each operand is another einsum of the upstream gradient with the
     other operands. Explicit output (``->``) or implicit (sorted unrepeated indices).
+
+    Z[out] = Σ over the indices not in ``out`` of ∏ₖ Xₖ[inₖ]; for example 'ij,jk->ik' is
+    Z_ik = Σⱼ X_ij Y_jk and 'ii' is the trace Σᵢ X_ii.
+
+    Example:
+        >>> import chainrule as cr
+        >>> a = cr.tensor([[1.0, 2.0], [3.0, 4.0]])
+        >>> cr.einsum("ij,jk->ik", a, a)
+        tensor([[ 7., 10.],
+                [15., 22.]])
+        >>> cr.einsum("ii", a), cr.einsum("ij->", a), cr.einsum("ba", a).tolist()   # trace, sum, transpose
+        (tensor(5.), tensor(10.), [[1.0, 3.0], [2.0, 4.0]])
     """
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])

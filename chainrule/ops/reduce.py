@@ -200,7 +200,19 @@ def _float(x):
 
 
 def sum(x, dim=None, keepdim=False, dtype=None):
-    """Σ over ``dim`` (all elements if None). Example: ``cr.tensor([[1, 2], [3, 4]]).sum(0)`` is ``tensor([4, 6])``."""
+    """Σ over ``dim`` (all elements if None): y = Σ_{i ∈ dim} xᵢ.
+
+    A bool tensor is summed as int64 (it counts the True values), as in PyTorch. The
+    gradient broadcasts ȳ back over the reduced dims: x̄ᵢ = ȳ.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.tensor([[1, 2], [3, 4]]).sum(0)
+        tensor([4, 6])
+        >>> cr.sum(cr.tensor([[1.0, 2.0], [3.0, 4.0]]), dim=-1, keepdim=True)
+        tensor([[3.],
+                [7.]])
+    """
     x = as_tensor(x)
     if dtype is not None:
         x = x.to(dtype)
@@ -211,7 +223,16 @@ def sum(x, dim=None, keepdim=False, dtype=None):
 
 
 def mean(x, dim=None, keepdim=False):
-    """The average over ``dim``: (1/n) Σ xᵢ."""
+    """The average over ``dim``: (1/n) Σ xᵢ, n the number of reduced elements (all if ``dim`` is None).
+
+    Integer input is averaged in the default float dtype. The gradient is x̄ᵢ = ȳ / n.
+
+    Example:
+        >>> import chainrule as cr
+        >>> x = cr.tensor([[1.0, 2.0], [3.0, 4.0]])
+        >>> cr.mean(x), cr.mean(x, dim=1)
+        (tensor(2.5), tensor([1.5, 3.5]))
+    """
     x = _float(x)
     dims = normalize_dims(dim, x.ndim, "mean")
     count = math.prod(x.shape[d] for d in dims)
@@ -219,7 +240,17 @@ def mean(x, dim=None, keepdim=False):
 
 
 def var(x, dim=None, keepdim=False, correction=1, unbiased=None):
-    """Variance Σ(xᵢ − x̄)² / (n − correction); correction=1 is the unbiased (Bessel) estimate."""
+    """Variance Σ(xᵢ − x̄)² / (n − correction); correction=1 is the unbiased (Bessel) estimate.
+
+    correction=1 is the default, as in PyTorch; ``unbiased=False`` means correction=0 (divide
+    by n). The gradient is x̄ᵢ = 2ȳ (xᵢ − x̄) / (n − correction).
+
+    Example:
+        >>> import chainrule as cr
+        >>> x = cr.tensor([1.0, 3.0])
+        >>> cr.var(x), cr.var(x, correction=0)
+        (tensor(2.), tensor(1.))
+    """
     x = _float(x)
     if unbiased is not None:
         correction = 1 if unbiased else 0
@@ -230,26 +261,68 @@ def var(x, dim=None, keepdim=False, correction=1, unbiased=None):
 
 
 def std(x, dim=None, keepdim=False, correction=1, unbiased=None):
-    """Standard deviation √var (see ``var`` for ``correction``)."""
+    """Standard deviation √var (see ``var`` for ``correction``; the default 1 is unbiased, as in PyTorch).
+
+    σ = √(Σ(xᵢ − x̄)² / (n − correction)); the gradient is x̄ᵢ = ȳ (xᵢ − x̄) / ((n − correction) σ).
+
+    Example:
+        >>> import chainrule as cr
+        >>> x = cr.tensor([2.0, 4.0, 4.0, 4.0, 5.0, 5.0, 7.0, 9.0])
+        >>> cr.std(x, correction=0)          # population std: √(32/8)
+        tensor(2.)
+        >>> round(float(cr.std(x)), 4)       # default, unbiased: √(32/7)
+        2.1381
+    """
     from chainrule.ops.elementwise import sqrt
     return sqrt(var(x, dim, keepdim, correction=correction, unbiased=unbiased))
 
 
 def prod(x, dim=None, keepdim=False):
-    """∏ over ``dim``; its gradient ∏_{j≠i} x_j is exact even where x has zeros."""
+    """∏ over ``dim``; its gradient ∏_{j≠i} x_j is exact even where x has zeros.
+
+    y = ∏_{i ∈ dim} xᵢ and x̄ᵢ = ȳ ∏_{j≠i} xⱼ.
+
+    Example:
+        >>> import chainrule as cr
+        >>> x = cr.tensor([1.0, 0.0, 3.0], requires_grad=True)
+        >>> cr.prod(x).backward()
+        >>> x.grad                            # 0·3, 1·3, 1·0
+        tensor([0., 3., 0.])
+    """
     x = as_tensor(x)
     return apply(Prod, x, dims=normalize_dims(dim, x.ndim, "prod"), keepdim=keepdim)
 
 
 def amax(x, dim=None, keepdim=False):
-    """The largest value over ``dim``; ties share the gradient evenly."""
+    """The largest value over ``dim``; ties share the gradient evenly.
+
+    y = max_{i ∈ dim} xᵢ and x̄ᵢ = ȳ [xᵢ = y] / #{j : xⱼ = y}.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.amax(cr.tensor([[1.0, 5.0], [7.0, 2.0]]), dim=0)
+        tensor([7., 5.])
+        >>> x = cr.tensor([1.0, 5.0, 5.0], requires_grad=True)
+        >>> cr.amax(x).backward(); x.grad     # the two maxima share ȳ = 1
+        tensor([0. , 0.5, 0.5])
+    """
     x = as_tensor(x)
     _check_not_empty(x, "amax")
     return apply(Amax, x, dims=normalize_dims(dim, x.ndim, "amax"), keepdim=keepdim)
 
 
 def amin(x, dim=None, keepdim=False):
-    """The smallest value over ``dim``; ties share the gradient evenly."""
+    """The smallest value over ``dim``; ties share the gradient evenly.
+
+    y = min_{i ∈ dim} xᵢ and x̄ᵢ = ȳ [xᵢ = y] / #{j : xⱼ = y}.
+
+    Example:
+        >>> import chainrule as cr
+        >>> x = cr.tensor([[1.0, 5.0], [7.0, 2.0]])
+        >>> cr.amin(x), cr.amin(x, dim=1, keepdim=True)
+        (tensor(1.), tensor([[1.],
+                [2.]]))
+    """
     x = as_tensor(x)
     _check_not_empty(x, "amin")
     return apply(Amin, x, dims=normalize_dims(dim, x.ndim, "amin"), keepdim=keepdim)
@@ -280,7 +353,19 @@ def max(x, dim=None, keepdim=False):
 
 
 def min(x, dim=None, keepdim=False):
-    """``min(x)``: the smallest element; ``min(x, dim)``: (values, indices) along ``dim``."""
+    """``min(x)``: the smallest element; ``min(x, dim)``: (values, indices) along ``dim``.
+
+    y = min xᵢ. Without ``dim`` tied minima share the gradient evenly (as ``amin``); with a
+    ``dim`` the gradient goes to the element at the returned index, as in PyTorch.
+
+    Example:
+        >>> import chainrule as cr
+        >>> x = cr.tensor([[1, 5], [7, 2]])
+        >>> cr.min(x)
+        tensor(1)
+        >>> cr.min(x, dim=1)
+        MaxResult(values=tensor([1, 2]), indices=tensor([0, 1]))
+    """
     x = as_tensor(x)
     if dim is None:
         return amin(x)
@@ -298,12 +383,30 @@ def _extreme_along(x, dim, keepdim, pick):
 
 
 def argmax(x, dim=None, keepdim=False):
-    """Index of the largest element (of the flattened tensor if ``dim`` is None). Not differentiable."""
+    """Index of the largest element (of the flattened tensor if ``dim`` is None). Not differentiable.
+
+    i* = argmax_i xᵢ (the first one if several tie), as int64.
+
+    Example:
+        >>> import chainrule as cr
+        >>> x = cr.tensor([[1, 5], [7, 2]])
+        >>> cr.argmax(x), cr.argmax(x, dim=1)      # 7 is element 2 of the flattened x
+        (tensor(2), tensor([1, 0]))
+    """
     return _arg_extreme(as_tensor(x), dim, keepdim, "argmax")
 
 
 def argmin(x, dim=None, keepdim=False):
-    """Index of the smallest element (of the flattened tensor if ``dim`` is None). Not differentiable."""
+    """Index of the smallest element (of the flattened tensor if ``dim`` is None). Not differentiable.
+
+    i* = argmin_i xᵢ (the first one if several tie), as int64.
+
+    Example:
+        >>> import chainrule as cr
+        >>> x = cr.tensor([[1, 5], [7, 2]])
+        >>> cr.argmin(x), cr.argmin(x, dim=0, keepdim=True)
+        (tensor(0), tensor([[0, 1]]))
+    """
     return _arg_extreme(as_tensor(x), dim, keepdim, "argmin")
 
 
@@ -322,7 +425,18 @@ def _arg_extreme(x, dim, keepdim, function):
 
 
 def cumsum(x, dim):
-    """Running sum along ``dim``: yₖ = Σ_{i≤k} xᵢ."""
+    """Running sum along ``dim``: yₖ = Σ_{i≤k} xᵢ.
+
+    The gradient is the running sum taken from the other end: x̄ᵢ = Σ_{k≥i} ȳₖ.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.cumsum(cr.tensor([1, 2, 3, 4]), dim=0)
+        tensor([ 1,  3,  6, 10])
+        >>> x = cr.tensor([1.0, 2.0, 3.0], requires_grad=True)
+        >>> cr.cumsum(x, dim=0).sum().backward(); x.grad
+        tensor([3., 2., 1.])
+    """
     x = as_tensor(x)
     (axis,) = normalize_dims(dim, x.ndim, "cumsum")
     return apply(Cumsum, x, dim=axis)
@@ -368,7 +482,17 @@ def softmax(x, dim):
 
 
 def log_softmax(x, dim):
-    """log softmax(x)ᵢ = (xᵢ − m) − ln Σⱼ exp(xⱼ − m): exact where softmax underflows to 0."""
+    """log softmax(x)ᵢ = (xᵢ − m) − ln Σⱼ exp(xⱼ − m): exact where softmax underflows to 0.
+
+    Here m = max x along ``dim``. The gradient is x̄ᵢ = ȳᵢ − softmax(x)ᵢ Σⱼ ȳⱼ.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.log_softmax(cr.tensor([1e4, 0.0]), dim=0)     # log(softmax(x)) would give -inf
+        tensor([     0., -10000.])
+        >>> [round(v, 4) for v in cr.log_softmax(cr.tensor([0.0, 0.0]), dim=0).tolist()]   # ln ½
+        [-0.6931, -0.6931]
+    """
     from chainrule.ops.elementwise import exp, log
     x = _float(x)
     shifted = _shifted_by_max(x, dim)
@@ -376,7 +500,19 @@ def log_softmax(x, dim):
 
 
 def norm(x, p=2, dim=None, keepdim=False):
-    """The p-norm (Σ|xᵢ|ᵖ)^{1/p} over ``dim`` (p = inf: max |xᵢ|); its gradient at 0 is 0, as in PyTorch."""
+    """The p-norm (Σ|xᵢ|ᵖ)^{1/p} over ``dim`` (p = inf: max |xᵢ|); its gradient at 0 is 0, as in PyTorch.
+
+    p = -inf gives min |xᵢ| and p = 'fro' is p = 2. The gradient is
+    x̄ᵢ = ȳ sign(xᵢ) |xᵢ|^{p−1} / y^{p−1} (x̄ = ȳ x / ‖x‖ for p = 2).
+
+    Example:
+        >>> import chainrule as cr
+        >>> x = cr.tensor([3.0, -4.0])
+        >>> cr.norm(x), cr.norm(x, p=1), cr.norm(x, p=float("inf"))
+        (tensor(5.), tensor(7.), tensor(4.))
+        >>> cr.norm(cr.tensor([[3.0, 4.0], [6.0, 8.0]]), dim=1)
+        tensor([ 5., 10.])
+    """
     from chainrule.ops.elementwise import abs
     x = _float(x)
     dims = normalize_dims(dim, x.ndim, "norm")
@@ -392,14 +528,32 @@ def norm(x, p=2, dim=None, keepdim=False):
 
 
 def all(x, dim=None, keepdim=False):
-    """True where every element along ``dim`` is nonzero. Not differentiable."""
+    """True where every element along ``dim`` is nonzero. Not differentiable.
+
+    y = ∧_{i ∈ dim} [xᵢ ≠ 0] (all elements if ``dim`` is None).
+
+    Example:
+        >>> import chainrule as cr
+        >>> m = cr.tensor([[True, False], [True, True]])
+        >>> cr.all(m), cr.all(m, dim=1)
+        (tensor(False), tensor([False,  True]))
+    """
     from chainrule.core.tensor import Tensor
     x = as_tensor(x)
     return Tensor._wrap(x.xp.asarray(x.xp.all(x.data, axis=None if dim is None else normalize_dims(dim, x.ndim, "all"), keepdims=keepdim)))
 
 
 def any(x, dim=None, keepdim=False):
-    """True where some element along ``dim`` is nonzero. Not differentiable."""
+    """True where some element along ``dim`` is nonzero. Not differentiable.
+
+    y = ∨_{i ∈ dim} [xᵢ ≠ 0] (all elements if ``dim`` is None).
+
+    Example:
+        >>> import chainrule as cr
+        >>> x = cr.tensor([[1, 0], [0, 0]])
+        >>> cr.any(x), cr.any(x, dim=1)
+        (tensor(True), tensor([ True, False]))
+    """
     from chainrule.core.tensor import Tensor
     x = as_tensor(x)
     return Tensor._wrap(x.xp.asarray(x.xp.any(x.data, axis=None if dim is None else normalize_dims(dim, x.ndim, "any"), keepdims=keepdim)))

@@ -185,7 +185,15 @@ class ToDevice(Primitive):
 def reshape(x, shape):
     """The same elements in a new shape (one entry may be −1: inferred).
 
-    Example: ``cr.arange(6).reshape(2, 3)`` has rows [0, 1, 2] and [3, 4, 5].
+    The elements keep their row-major order; the gradient is reshaped back: x̄ = reshape(ȳ, shape(x)).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.reshape(cr.arange(6), (2, 3))      # rows [0, 1, 2] and [3, 4, 5]
+        tensor([[0, 1, 2],
+                [3, 4, 5]])
+        >>> cr.reshape(cr.arange(6), (3, -1)).shape
+        (3, 2)
     """
     x = as_tensor(x)
     shape = tuple(int(n) for n in shape)
@@ -206,7 +214,17 @@ def reshape(x, shape):
 
 
 def flatten(x, start_dim=0, end_dim=-1):
-    """Merge dims start_dim..end_dim into one."""
+    """Merge dims start_dim..end_dim into one.
+
+    The merged dim has size ∏_{start ≤ d ≤ end} n_d (a reshape, so the gradient is reshaped back);
+    a 0-d tensor becomes shape (1,).
+
+    Example:
+        >>> import chainrule as cr
+        >>> x = cr.zeros(2, 3, 4)
+        >>> cr.flatten(x).shape, cr.flatten(x, start_dim=1).shape, cr.flatten(x, 0, 1).shape
+        ((24,), (2, 12), (6, 4))
+    """
     x = as_tensor(x)
     if x.ndim == 0:
         return x.reshape((1,))
@@ -216,14 +234,35 @@ def flatten(x, start_dim=0, end_dim=-1):
 
 
 def unflatten(x, dim, sizes):
-    """Split dim ``dim`` into ``sizes``."""
+    """Split dim ``dim`` into ``sizes`` (their product must be its size; one may be −1: inferred).
+
+    The inverse of ``flatten``: a reshape, so the gradient is reshaped back.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.unflatten(cr.zeros(2, 12), 1, (3, 4)).shape
+        (2, 3, 4)
+        >>> cr.unflatten(cr.zeros(2, 12), -1, (3, -1)).shape
+        (2, 3, 4)
+    """
     x = as_tensor(x)
     dim = dim % x.ndim
     return reshape(x, x.shape[:dim] + tuple(sizes) + x.shape[dim + 1:])
 
 
 def permute(x, dims):
-    """Reorder the axes: output axis k is input axis ``dims[k]``."""
+    """Reorder the axes: output axis k is input axis ``dims[k]``.
+
+    shape(y)[k] = shape(x)[dims[k]]; the gradient applies the inverse permutation to ȳ.
+    Negative dims count from the end.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.permute(cr.zeros(2, 3, 4), (2, 0, 1)).shape
+        (4, 2, 3)
+        >>> cr.permute(cr.zeros(2, 3, 4), (-1, 0, 1)).shape
+        (4, 2, 3)
+    """
     x = as_tensor(x)
     axes = tuple(d % x.ndim for d in dims) if x.ndim else ()
     if sorted(axes) != list(range(x.ndim)):
@@ -234,7 +273,17 @@ def permute(x, dims):
 
 
 def transpose(x, dim0, dim1):
-    """Swap two axes."""
+    """Swap two axes: y[…, j, …, i, …] = x[…, i, …, j, …] (yᵢⱼ = xⱼᵢ for a matrix).
+
+    The gradient swaps them back: x̄ = transpose(ȳ, dim0, dim1).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.transpose(cr.zeros(2, 3, 4), 0, 2).shape
+        (4, 3, 2)
+        >>> cr.transpose(cr.zeros(2, 3, 4), -1, -2).shape
+        (2, 4, 3)
+    """
     x = as_tensor(x)
     axes = list(range(x.ndim))
     axes[dim0], axes[dim1] = axes[dim1], axes[dim0]
@@ -242,12 +291,32 @@ def transpose(x, dim0, dim1):
 
 
 def t(x):
-    """Transpose of a matrix (a 0-d or 1-d tensor is returned as is)."""
+    """Transpose of a matrix (a 0-d or 1-d tensor is returned as is): yᵢⱼ = xⱼᵢ, x̄ = ȳᵀ.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.t(cr.tensor([[1, 2, 3]]))
+        tensor([[1],
+                [2],
+                [3]])
+        >>> cr.t(cr.tensor([1, 2]))
+        tensor([1, 2])
+    """
     return x if x.ndim < 2 else transpose(x, 0, 1)
 
 
 def movedim(x, source, destination):
-    """Move axes ``source`` to positions ``destination``, keeping the others in order."""
+    """Move axes ``source`` to positions ``destination``, keeping the others in order.
+
+    A permutation of the axes, so the gradient applies the inverse permutation to ȳ.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.movedim(cr.zeros(2, 3, 4), 0, -1).shape
+        (3, 4, 2)
+        >>> cr.movedim(cr.zeros(2, 3, 4), (0, 1), (2, 0)).shape
+        (3, 4, 2)
+    """
     x = as_tensor(x)
     source = (source,) if isinstance(source, int) else tuple(source)
     destination = (destination,) if isinstance(destination, int) else tuple(destination)
@@ -260,7 +329,16 @@ def movedim(x, source, destination):
 
 
 def squeeze(x, dim=None):
-    """Drop axes of size 1 (only ``dim`` if given; a dim whose size is not 1 is left alone, as in PyTorch)."""
+    """Drop axes of size 1 (only ``dim`` if given; a dim whose size is not 1 is left alone, as in PyTorch).
+
+    A reshape, so the gradient is reshaped back.
+
+    Example:
+        >>> import chainrule as cr
+        >>> x = cr.zeros(1, 3, 1)
+        >>> cr.squeeze(x).shape, cr.squeeze(x, 0).shape, cr.squeeze(x, 1).shape
+        ((3,), (3, 1), (1, 3, 1))
+    """
     x = as_tensor(x)
     if dim is None:
         shape = tuple(n for n in x.shape if n != 1)
@@ -271,7 +349,17 @@ def squeeze(x, dim=None):
 
 
 def unsqueeze(x, dim):
-    """Insert an axis of size 1 at ``dim``."""
+    """Insert an axis of size 1 at ``dim`` (−1 appends it last).
+
+    A reshape, so the gradient is reshaped back.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.unsqueeze(cr.tensor([1, 2]), 0)
+        tensor([[1, 2]])
+        >>> cr.unsqueeze(cr.zeros(2, 3), -1).shape
+        (2, 3, 1)
+    """
     x = as_tensor(x)
     if not -x.ndim - 1 <= dim <= x.ndim:
         raise IndexError(f"unsqueeze: dim {dim} is out of range for a tensor with {x.ndim} dims")
@@ -280,7 +368,21 @@ def unsqueeze(x, dim):
 
 
 def expand(x, shape):
-    """Broadcast to ``shape`` without copying (−1 keeps a size). Its gradient sums over the new axes."""
+    """Broadcast to ``shape`` without copying (−1 keeps a size). Its gradient sums over the new axes.
+
+    y[i] = x[i'], where i' is i with the index of every broadcast (size-1) dim set to 0 and the new
+    leading dims dropped; x̄ = Σ_{broadcast dims} ȳ.
+
+    Example:
+        >>> import chainrule as cr
+        >>> x = cr.tensor([[1.0], [2.0]], requires_grad=True)
+        >>> cr.expand(x, (2, 3))
+        tensor([[1., 1., 1.],
+                [2., 2., 2.]], grad_fn=<expand>)
+        >>> cr.expand(x, (-1, 3)).sum().backward(); x.grad       # each element was used 3 times
+        tensor([[3.],
+                [3.]])
+    """
     from chainrule.ops.convert import check_broadcast
     x = as_tensor(x)
     shape = tuple(shape)
@@ -296,7 +398,17 @@ def expand(x, shape):
 
 
 def repeat(x, repeats):
-    """Tile the tensor ``repeats[i]`` times along each dim (as ``torch.Tensor.repeat``)."""
+    """Tile the tensor ``repeats[i]`` times along each dim (as ``torch.Tensor.repeat``).
+
+    y[i] = x[i mod shape(x)] along each dim (extra leading repeats add new dims); the
+    gradient sums ȳ over all the copies of each element.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.repeat(cr.tensor([1, 2]), (2, 2))
+        tensor([[1, 2, 1, 2],
+                [1, 2, 1, 2]])
+    """
     x = as_tensor(x)
     repeats = tuple(repeats)
     x = x.reshape((1,) * (len(repeats) - x.ndim) + x.shape)
@@ -309,13 +421,37 @@ def repeat(x, repeats):
 
 
 def flip(x, dims):
-    """Reverse the order of elements along ``dims``."""
+    """Reverse the order of elements along ``dims``: yᵢ = x_{n−1−i}; the gradient is flipped back.
+
+    Example:
+        >>> import chainrule as cr
+        >>> x = cr.tensor([[1, 2], [3, 4]])
+        >>> cr.flip(x, 0)
+        tensor([[3, 4],
+                [1, 2]])
+        >>> cr.flip(x, (0, 1))
+        tensor([[4, 3],
+                [2, 1]])
+    """
     x = as_tensor(x)
     return apply(Flip, x, dims=normalize_dims(dims, x.ndim, "flip"))
 
 
 def roll(x, shifts, dims=None):
-    """Shift elements along ``dims``, wrapping around (flattened if dims is None)."""
+    """Shift elements along ``dims``, wrapping around (flattened if dims is None).
+
+    y_{(i + s) mod n} = xᵢ; the gradient rolls back by −s.
+
+    Example:
+        >>> import chainrule as cr
+        >>> x = cr.tensor([[1, 2], [3, 4]])
+        >>> cr.roll(x, 1)                 # dims=None: roll the flattened tensor
+        tensor([[4, 1],
+                [2, 3]])
+        >>> cr.roll(x, 1, dims=1)
+        tensor([[2, 1],
+                [4, 3]])
+    """
     x = as_tensor(x)
     if dims is None:
         return roll(x.reshape((-1,)), shifts, 0).reshape(x.shape)
@@ -325,9 +461,16 @@ def roll(x, shifts, dims=None):
 
 
 def cat(tensors, dim=0):
-    """Join tensors along an existing dim.
+    """Join tensors along an existing dim: y = [x₁; x₂; …] along ``dim``.
 
-    Example: ``cr.cat([cr.zeros(2, 3), cr.ones(1, 3)])`` has shape (3, 3).
+    Each input's gradient is its own slice of ȳ.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.cat([cr.zeros(2, 3), cr.ones(1, 3)]).shape
+        (3, 3)
+        >>> cr.cat([cr.tensor([[1, 2]]), cr.tensor([[3, 4]])], dim=1)
+        tensor([[1, 2, 3, 4]])
     """
     tensors = [as_tensor(t) for t in tensors]
     if not tensors:
@@ -345,7 +488,20 @@ def cat(tensors, dim=0):
 
 
 def stack(tensors, dim=0):
-    """Join tensors of the same shape along a new dim."""
+    """Join tensors of the same shape along a new dim: y[…, k, …] = x_k.
+
+    Each input's gradient is its own slice of ȳ.
+
+    Example:
+        >>> import chainrule as cr
+        >>> a, b = cr.tensor([1, 2]), cr.tensor([3, 4])
+        >>> cr.stack([a, b])
+        tensor([[1, 2],
+                [3, 4]])
+        >>> cr.stack([a, b], dim=-1)
+        tensor([[1, 3],
+                [2, 4]])
+    """
     tensors = [as_tensor(t) for t in tensors]
     if not tensors:
         raise ValueError("stack: expected a non-empty list of tensors")
@@ -356,7 +512,17 @@ def stack(tensors, dim=0):
 
 
 def split(x, split_size_or_sections, dim=0):
-    """Split into chunks of ``split_size`` (the last may be smaller) or of the given section sizes."""
+    """Split into chunks of ``split_size`` (the last may be smaller) or of the given section sizes.
+
+    The pieces are slices of ``x``, so each one's gradient lands in its own rows of x̄.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.split(cr.arange(5), 2)
+        (tensor([0, 1]), tensor([2, 3]), tensor([4]))
+        >>> cr.split(cr.arange(5), [1, 4])
+        (tensor([0]), tensor([1, 2, 3, 4]))
+    """
     x = as_tensor(x)
     axis = dim % x.ndim
     n = x.shape[axis]
@@ -375,13 +541,33 @@ def split(x, split_size_or_sections, dim=0):
 
 
 def chunk(x, chunks, dim=0):
-    """Split into ``chunks`` nearly equal pieces (as ``torch.chunk``)."""
+    """Split into ``chunks`` nearly equal pieces (as ``torch.chunk``).
+
+    Each piece has ⌈n / chunks⌉ elements along ``dim`` (the last may be smaller), so there can
+    be fewer than ``chunks`` pieces, as in PyTorch.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.chunk(cr.arange(5), 2)
+        (tensor([0, 1, 2]), tensor([3, 4]))
+        >>> cr.chunk(cr.arange(6), 4)          # pieces of 2: only 3 of them
+        (tensor([0, 1]), tensor([2, 3]), tensor([4, 5]))
+    """
     n = x.shape[dim]
     return split(x, max(1, -(-n // chunks)), dim)
 
 
 def unbind(x, dim=0):
-    """The slices along ``dim``, as a tuple."""
+    """The slices along ``dim``, as a tuple: the k-th is x[…, k, …], with ``dim`` removed.
+
+    Example:
+        >>> import chainrule as cr
+        >>> x = cr.tensor([[1, 2], [3, 4]])
+        >>> cr.unbind(x)
+        (tensor([1, 2]), tensor([3, 4]))
+        >>> cr.unbind(x, dim=1)
+        (tensor([1, 3]), tensor([2, 4]))
+    """
     return tuple(x[(slice(None),) * (dim % x.ndim) + (i,)] for i in range(x.shape[dim]))
 
 
@@ -390,7 +576,18 @@ def pad(x, pad, mode="constant", value=0.0):
 
     Modes: ``constant`` (fill with ``value``), ``reflect`` (mirror without the edge),
     ``replicate`` (repeat the edge), ``circular`` (wrap around). The non-constant modes
-    gather existing elements, so their gradient adds back into the source positions.
+    gather existing elements, so their gradient adds back into the source positions; the
+    constant mode's gradient is the interior of ȳ.
+
+    Example:
+        >>> import chainrule as cr
+        >>> x = cr.tensor([1.0, 2.0, 3.0])
+        >>> cr.pad(x, (1, 2))
+        tensor([0., 1., 2., 3., 0., 0.])
+        >>> cr.pad(x, (2, 1), mode="reflect")
+        tensor([3., 2., 1., 2., 3., 2.])
+        >>> cr.pad(cr.zeros(2, 3), (1, 1, 2, 0)).shape      # last dim +1+1, second-to-last +2
+        (4, 5)
     """
     x = as_tensor(x)
     if len(pad) % 2 or len(pad) // 2 > x.ndim:
@@ -442,7 +639,16 @@ def astype(x, dtype):
 
 
 def clone(x):
-    """A copy that stays in the graph (gradient passes through unchanged)."""
+    """A copy that stays in the graph (gradient passes through unchanged): y = x, x̄ = ȳ.
+
+    Example:
+        >>> import chainrule as cr
+        >>> x = cr.tensor([1.0, 2.0], requires_grad=True)
+        >>> y = cr.clone(x); y
+        tensor([1., 2.], grad_fn=<clone>)
+        >>> (3 * y).sum().backward(); x.grad
+        tensor([3., 3.])
+    """
     return apply(Clone, as_tensor(x))
 
 

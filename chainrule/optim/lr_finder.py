@@ -42,7 +42,22 @@ import numpy
 
 @dataclass
 class LRFinderResult:
-    """The range test's curve and suggestions. Plot ``losses`` against ``lrs`` on a log x-axis."""
+    r"""The range test's curve and suggestions. Plot ``losses`` against ``lrs`` on a log x-axis.
+
+    ``lrs`` are :math:`\eta_i = \eta_{start} (\eta_{end}/\eta_{start})^{i/(n-1)}`, ``raw_losses`` the
+    batch losses :math:`\ell_i`, ``losses`` their bias-corrected moving average
+    :math:`\bar\ell_i = a_i / (1 - \beta^{i+1})`, :math:`a_i = \beta a_{i-1} + (1-\beta)\ell_i`;
+    ``diverged`` says whether the test stopped early because :math:`\bar\ell_i` blew up.
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn as nn
+        >>> from chainrule.optim.lr_finder import lr_find
+        >>> _ = cr.manual_seed(0); X = cr.randn(64, 2); model = nn.Linear(2, 1)
+        >>> result = lr_find(model, cr.optim.SGD(model.parameters(), lr=0.01), nn.MSELoss(), [(X, X @ cr.ones(2, 1))],
+        ...                  start_lr=1e-4, end_lr=1.0, num_iter=50)
+        >>> len(result.lrs), result.lrs[0], result.lrs[-1], result.diverged
+        (50, 0.0001, 1.0, False)
+    """
 
     lrs: list = field(default_factory=list)
     losses: list = field(default_factory=list)           # smoothed, bias-corrected
@@ -70,7 +85,18 @@ class LRFinderResult:
 
 def lr_find(model, optimizer, loss_fn, batches, start_lr=1e-7, end_lr=10.0, num_iter=100, smooth=0.05,
             diverge_threshold=4.0):
-    """Run the learning-rate range test and restore ``model`` and ``optimizer`` afterwards.
+    r"""Run the learning-rate range test and restore ``model`` and ``optimizer`` afterwards.
+
+    Step i (of ``num_iter`` = n) trains one batch with :math:`\eta_i = \eta_{start} (\eta_{end}/\eta_{start})^{i/(n-1)}`
+    and records the loss; see the module docstring for the smoothing and the suggestions.
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn as nn
+        >>> _ = cr.manual_seed(0); X = cr.randn(64, 2); model = nn.Linear(2, 1); before = model.weight.tolist()
+        >>> optimizer = cr.optim.SGD(model.parameters(), lr=0.01)
+        >>> result = cr.optim.lr_find(model, optimizer, nn.MSELoss(), [(X, X @ cr.ones(2, 1))], num_iter=50)
+        >>> model.weight.tolist() == before, optimizer.param_groups[0]["lr"], result.lrs[0]   # both put back
+        (True, 0.01, 1e-07)
 
     Args:
         model: a ``chainrule.nn.Module``: called as ``model(inputs)``.

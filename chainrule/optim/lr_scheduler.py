@@ -54,10 +54,22 @@ def _per_group(scheduler_name, name, optimizer, value):
 
 
 class LRScheduler:
-    """Base class: remembers the base learning rates and the step count, sets ``group["lr"]``.
+    r"""Base class: remembers the base learning rates and the step count, sets ``group["lr"]``.
 
     A subclass writes ``get_lr()``, the learning rates of all groups for epoch ``self.last_epoch``.
     Constructing a scheduler already takes its first step (epoch 0), as in PyTorch.
+    Each ``step()`` sets :math:`t \leftarrow t + 1` and :math:`\eta_t = \text{get\_lr}(t)` in every group.
+
+    Example (a closed-form schedule :math:`\eta_t = \eta_0 / 2^t`):
+        >>> import chainrule as cr, chainrule.optim.lr_scheduler as lr_scheduler
+        >>> class Halving(lr_scheduler.LRScheduler):
+        ...     def get_lr(self):
+        ...         return [base_lr * 0.5 ** self.last_epoch for base_lr in self.base_lrs]
+        >>> opt = cr.optim.SGD([cr.zeros(1, requires_grad=True)], lr=1.0); sched = Halving(opt)
+        >>> for epoch in range(3):
+        ...     opt.step(); sched.step()
+        >>> sched.last_epoch, sched.get_last_lr(), opt.param_groups[0]["lr"]
+        (3, [0.125], 0.125)
     """
 
     # Attributes left out of state_dict() (functions and the optimizer are not data).

@@ -23,9 +23,24 @@ from chainrule.core.tensor import Tensor
 
 
 class ObjectiveFunction:
-    """What every test function has: a name, its minima and a standard start.
+    r"""What every test function has: a name, its minima and a standard start.
 
-    A subclass writes ``value(x)``, the formula in tensor ops over the last axis of ``x``.
+    A subclass writes ``value(x)``, the formula :math:`f: \mathbb{R}^n \to \mathbb{R}` in tensor ops over
+    the last axis of ``x``; its minimum value is ``minimum_value`` (0 by default), reached at each
+    point of ``minima``, and ``distance_to_minimum(x)`` is :math:`\min_{x^*} \lVert x - x^* \rVert`.
+
+    Example (the sphere :math:`f(x) = \sum_i x_i^2`, minimum :math:`f(0) = 0`):
+        >>> import chainrule as cr
+        >>> from chainrule.optim.testfunctions import ObjectiveFunction
+        >>> class Sphere(ObjectiveFunction):
+        ...     name = "Sphere"
+        ...     def __init__(self, dim=2):
+        ...         super().__init__(dim, minima=[[0.0] * dim], start=[1.0] * dim, bounds=((-2.0, 2.0), (-2.0, 2.0)))
+        ...     def value(self, x):
+        ...         return (x * x).sum(dim=-1)
+        >>> f = Sphere()
+        >>> f(cr.tensor([1.0, 2.0])).item(), f.distance_to_minimum([3.0, 4.0]), f.start
+        (5.0, 5.0, (1.0, 1.0))
     """
 
     name = "objective"
@@ -63,6 +78,13 @@ class Rosenbrock(ObjectiveFunction):
     With :math:`a=1, b=100`: one minimum, :math:`f(1,\dots,1) = 0`, at the end of a
     long, flat, curved valley; standard start :math:`(-1.2, 1, -1.2, 1, \dots)`.
     Finding the valley is easy, following it is hard.
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule.optim.testfunctions import Rosenbrock
+        >>> f = Rosenbrock()
+        >>> f(cr.tensor([[1.0, 1.0], [0.0, 0.0]])).tolist(), f.minima        # the minimum, and (a − 0)² = 1
+        ([0.0, 1.0], ((1.0, 1.0),))
     """
 
     name = "Rosenbrock"
@@ -86,6 +108,13 @@ class Beale(ObjectiveFunction):
 
     One minimum, :math:`f(3, 0.5) = 0`, in a narrow curved valley, with sharp
     ridges in the corners; standard start :math:`(1, 1)`.
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule.optim.testfunctions import Beale
+        >>> f = Beale()
+        >>> f(cr.tensor([3.0, 0.5])).item(), f(cr.tensor(f.start)).item()     # 1.5² + 2.25² + 2.625²
+        (0.0, 14.203125)
     """
 
     name = "Beale"
@@ -104,6 +133,14 @@ class Himmelblau(ObjectiveFunction):
     Four minima, all with :math:`f = 0`: :math:`(3, 2)`, :math:`(-2.805118, 3.131312)`,
     :math:`(-3.779310, -3.283186)`, :math:`(3.584428, -1.848126)`; which one an
     optimizer reaches depends on where it starts. Standard start :math:`(0, 0)`.
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule.optim.testfunctions import Himmelblau
+        >>> f = Himmelblau()
+        >>> x = cr.tensor(f.start, requires_grad=True); f(x).backward()
+        >>> f(cr.tensor([3.0, 2.0])).item(), len(f.minima), x.grad.tolist()   # ∇f(0, 0) = (2·(−7), 2·(−11))
+        (0.0, 4, [-14.0, -22.0])
     """
 
     name = "Himmelblau"
@@ -126,6 +163,13 @@ class Rastrigin(ObjectiveFunction):
     basin they start in, so the standard start :math:`(0.3, -0.2, \dots)` lies in the
     global minimum's basin (:math:`|x_i| < 0.5`); start at e.g. :math:`(2.2, 2.2)` to
     watch an optimizer get trapped.
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule.optim.testfunctions import Rastrigin
+        >>> f = Rastrigin()
+        >>> f(cr.tensor([[0.0, 0.0], [1.0, 1.0]])).tolist()        # the global minimum, and 20 + 2·(1 − 10)
+        [0.0, 2.0]
     """
 
     name = "Rastrigin"
@@ -150,6 +194,15 @@ class QuadraticBowl(ObjectiveFunction):
     :math:`(1, \dots, 1)`. Gradient descent with step :math:`\eta` converges iff
     :math:`\eta < 2/\lambda_{\max} = 2/\kappa`, and the slowest direction then
     shrinks by :math:`1 - \eta` per step: conditioning is the speed limit.
+
+    Example:
+        >>> import chainrule as cr, numpy as np
+        >>> from chainrule.optim.testfunctions import QuadraticBowl
+        >>> f = QuadraticBowl(condition_number=10.0)
+        >>> np.linalg.eigvalsh(f.hessian).round(6).tolist(), f(cr.tensor([0.0, 0.0])).item()
+        ([1.0, 10.0], 0.0)
+        >>> QuadraticBowl(rotate=False)(cr.tensor([1.0, 1.0])).item()         # ½ (1·1² + 10·1²)
+        5.5
     """
 
     name = "QuadraticBowl"

@@ -25,7 +25,18 @@ from chainrule.probability.multivariate import Dirichlet
 
 @dataclass
 class BayesResult:
-    """The outcome of Bayes' rule over a finite set of hypotheses."""
+    """The outcome of Bayes' rule over a finite set of hypotheses.
+
+    ``posterior`` = P(h | D) = P(D | h) P(h) / P(D), ``evidence`` = P(D) = Σ_h P(D | h) P(h),
+    ``log_evidence`` = ln P(D).
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule.probability import bayes_rule
+        >>> result = bayes_rule(cr.tensor([0.5, 0.5]), likelihood=cr.tensor([0.2, 0.6]))
+        >>> result.posterior.tolist(), round(result.evidence.item(), 6), round(result.log_evidence.item(), 4)
+        ([0.25, 0.75], 0.4, -0.9163)
+    """
 
     posterior: Tensor       # P(h | D), sums to 1 along the last axis
     evidence: Tensor        # P(D) = Σ_h P(D | h) P(h)

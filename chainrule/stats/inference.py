@@ -35,7 +35,17 @@ ALTERNATIVES = ("two-sided", "less", "greater")
 
 @dataclass
 class TestResult:
-    """The outcome of a hypothesis test."""
+    """The outcome of a hypothesis test.
+
+    ``pvalue`` = P(T at least as extreme as ``statistic`` | H₀), in the direction of ``alternative``;
+    ``effect_size`` measures the effect on a scale that does not grow with n; ``str()`` sums it up.
+
+    Example:
+        >>> from chainrule.stats import ttest_one_sample
+        >>> result = ttest_one_sample([5.1, 4.9, 5.3, 5.2], popmean=5.0)     # t = (x̄ − μ₀)/(s/√n)
+        >>> round(result.statistic, 4), result.df, round(result.pvalue, 4), result.effect_size_name
+        (1.4639, 3, 0.2394, "Cohen's d")
+    """
 
     __test__ = False  # not a pytest test class, despite the name
 
@@ -56,7 +66,17 @@ class TestResult:
 
 @dataclass
 class ConfidenceInterval:
-    """An interval estimate: ``low ≤ θ ≤ high`` with the stated confidence ``level``."""
+    """An interval estimate: ``low ≤ θ ≤ high`` with the stated confidence ``level``.
+
+    The procedure covers the true θ with probability ``level``, P(low ≤ θ ≤ high) = level (exactly for
+    the t interval on normal data, approximately otherwise); ``method`` names it ('t', 'bootstrap-bca', ...).
+
+    Example:
+        >>> from chainrule.stats import t_confidence_interval
+        >>> ci = t_confidence_interval([4.0, 5.0, 6.0])                # x̄ ± t₀.₉₇₅,₂ · s/√n
+        >>> ci.estimate, round(ci.low, 4), round(ci.high, 4), ci.level, ci.method
+        (5.0, 2.5159, 7.4841, 0.95, 't')
+    """
 
     estimate: float
     low: float

@@ -37,7 +37,19 @@ from chainrule.train.metrics import is_better
 
 
 class Callback:
-    """Base class: every hook does nothing; override the ones you need."""
+    """Base class: every hook does nothing; override the ones you need.
+
+    Example (the Trainer calls the hooks; here they are called by hand):
+        >>> from chainrule.train.callbacks import Callback
+        >>> class PrintLoss(Callback):
+        ...     def on_epoch_end(self, epoch, logs):
+        ...         print(f"epoch {epoch}: loss {logs['loss']:.3f}")
+        >>> callback = PrintLoss()
+        >>> callback.on_batch_end(0, {"loss": 0.5}); callback.on_epoch_end(0, {"loss": 0.25})   # the first does nothing
+        epoch 0: loss 0.250
+        >>> callback.state_dict()
+        {}
+    """
 
     trainer = None
 
@@ -61,7 +73,16 @@ class Callback:
 
 
 class LambdaCallback(Callback):
-    """A callback from plain functions: ``LambdaCallback(on_epoch_end=lambda epoch, logs: print(logs))``."""
+    """A callback from plain functions: ``LambdaCallback(on_epoch_end=lambda epoch, logs: print(logs))``.
+
+    Example (the Trainer calls the hooks; here one is called by hand):
+        >>> from chainrule.train.callbacks import LambdaCallback
+        >>> losses = []
+        >>> callback = LambdaCallback(on_epoch_end=lambda epoch, logs: losses.append(logs["loss"]))
+        >>> callback.on_epoch_end(0, {"loss": 0.25}); callback.on_batch_end(0, {"loss": 0.5})
+        >>> losses
+        [0.25]
+    """
 
     HOOKS = ("on_train_begin", "on_train_end", "on_epoch_begin", "on_epoch_end", "on_batch_begin",
              "on_before_optimizer_step", "on_batch_end")
@@ -275,9 +296,21 @@ class TensorBoardLogger(Callback):
     Scalars: every step's loss and learning rate (``train/loss``, ``train/lr``) and every
     epoch metric (``epoch/<name>``). View with ``tensorboard --logdir <log_dir>``.
 
-    Example (with tensorboardX installed)::
+    Usage: ``Trainer(model, optimizer, callbacks=[TensorBoardLogger("runs/tb")])``. The constructor
+    only checks that tensorboardX is installed; the writer opens in ``on_train_begin``.
 
-        trainer = Trainer(model, optimizer, callbacks=[TensorBoardLogger("runs/tb")])
+    Example (the ``with`` block needs tensorboardX, so doctest skips it):
+        >>> import os, tempfile
+        >>> from chainrule.train.callbacks import Callback, TensorBoardLogger
+        >>> issubclass(TensorBoardLogger, Callback)
+        True
+        >>> with tempfile.TemporaryDirectory() as log_dir:  # doctest: +SKIP
+        ...     logger = TensorBoardLogger(log_dir)
+        ...     logger.writer is None, os.listdir(log_dir)           # nothing written yet
+        ...     logger.on_train_begin({}); logger.on_epoch_end(0, {"loss": 0.5}); logger.on_train_end({})
+        ...     [name.split(".")[0] for name in os.listdir(log_dir)]
+        (True, [])
+        ['events']
     """
 
     def __init__(self, log_dir):

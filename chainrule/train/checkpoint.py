@@ -82,7 +82,18 @@ def encode_state(value, key, tensors):
 
 
 def decode_state(value, tensors):
-    """The inverse of ``encode_state``: arrays come back as chainrule tensors (copies)."""
+    """The inverse of ``encode_state``: arrays come back as chainrule tensors (copies).
+
+    ``decode_state(encode_state(v, key, tensors), tensors)`` gives back v, with its arrays as tensors.
+
+    Example:
+        >>> import numpy as np
+        >>> from chainrule.train.checkpoint import decode_state, encode_state
+        >>> tensors = {}
+        >>> document = encode_state({"step": 3, "buffer": np.zeros(2), "betas": (0.9, 0.99)}, "opt", tensors)
+        >>> decode_state(document, tensors)
+        {'step': 3, 'buffer': tensor([0., 0.], dtype=float64), 'betas': (0.9, 0.99)}
+    """
     if isinstance(value, list):
         return [decode_state(item, tensors) for item in value]
     if isinstance(value, dict):
@@ -224,6 +235,20 @@ def load_checkpoint(path):
     Raises ``CheckpointError`` with the reason if the folder is missing, either file
     is absent, unreadable or truncated, the JSON is not a chainrule checkpoint, or the
     tensors file does not match the hash recorded beside it. Nothing else is touched.
+
+    Example:
+        >>> import numpy as np, os, tempfile
+        >>> from chainrule.train.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     path = save_checkpoint(os.path.join(folder, "step-1"), {"w": np.arange(3.0)}, {"step": 1})
+        ...     tensors, metadata = load_checkpoint(path)
+        >>> tensors["w"].tolist(), metadata
+        ([0.0, 1.0, 2.0], {'step': 1})
+        >>> try:
+        ...     load_checkpoint(path)                     # the folder is gone with the temporary directory
+        ... except CheckpointError as error:
+        ...     print(type(error).__name__, str(error).startswith("no checkpoint at"))
+        CheckpointError True
     """
     from safetensors.numpy import load as safetensors_load
 

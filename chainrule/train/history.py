@@ -19,7 +19,14 @@ class History:
       the L2 norm of each layer's gradient at the recorded steps.
 
     It holds only numbers and strings, so it is saved in checkpoints as JSON and a
-    resumed run's history continues the one it was saved with.
+    resumed run's history continues the one it was saved with. ``Trainer.fit`` returns one.
+
+    Example:
+        >>> from chainrule.train.history import History
+        >>> history = History()
+        >>> history.add_epoch({"epoch": 1, "loss": 0.9}); history.add_epoch({"epoch": 2, "loss": 0.4})
+        >>> history["loss"], len(history), history.last
+        ([0.9, 0.4], 2, {'epoch': 2, 'loss': 0.4})
     """
 
     def __init__(self):
