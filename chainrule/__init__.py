@@ -16,7 +16,7 @@ from chainrule.core.creation import (
 )
 from chainrule.core.dtypes import (
     bool_, double, float16, float32, float64, get_default_dtype, half, int8, int16, int32, int64, long,
-    set_default_dtype, uint8,
+    promote_types, set_default_dtype, uint8,
 )
 from chainrule.core.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from chainrule.core.random import (

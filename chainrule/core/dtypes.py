@@ -71,6 +71,29 @@ def is_floating(dtype) -> bool:
     return numpy.dtype(dtype).kind == "f"
 
 
+def promote_types(*dtypes):
+    """The dtype of a result computed from tensors of ``dtypes``, by PyTorch's rule.
+
+    Within one category (bool < integer < floating) the wider dtype wins, as in NumPy.
+    Across categories the higher category wins *with its own width*: an int64 tensor
+    meeting a float32 tensor gives float32 (NumPy would give float64, since float32
+    cannot hold every int64).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.promote_types(cr.int64, cr.float32), cr.promote_types(cr.float32, cr.float64)
+        (dtype('float32'), dtype('float64'))
+        >>> cr.promote_types(cr.bool_, cr.int32), cr.promote_types(cr.uint8, cr.int8)
+        (dtype('int32'), dtype('int16'))
+    """
+    dtypes = [numpy.dtype(dtype) for dtype in dtypes]
+    category = max(_CATEGORY[dtype.kind] for dtype in dtypes)
+    return numpy.result_type(*[dtype for dtype in dtypes if _CATEGORY[dtype.kind] == category])
+
+
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
+
+
 import builtins as _builtins  # noqa: E402  (after the names above shadow float/int)
 
 builtins_float, builtins_int, builtins_bool = _builtins.float, _builtins.int, _builtins.bool

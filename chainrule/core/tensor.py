@@ -507,8 +507,8 @@ def _shape_args(args):
 def tensor(data, dtype=None, requires_grad=False, device=None):
     """Make a tensor from data (nested lists, numbers, NumPy arrays or tensors), copying it.
 
-    Float data becomes float32 unless ``dtype`` says otherwise; integers become
-    int64 and booleans bool, as in PyTorch.
+    Python floats become float32 unless ``dtype`` says otherwise, Python integers
+    int64 and booleans bool; a NumPy array keeps its dtype. All as in PyTorch.
 
     Example:
         >>> import chainrule as cr
@@ -528,11 +528,11 @@ def tensor(data, dtype=None, requires_grad=False, device=None):
         array = xp.array(data, dtype=dtype)
     else:
         array = xp.array(data)
-        came_as_float_array = hasattr(data, "dtype") and data.dtype.kind == "f"
-        if array.dtype.kind == "f" and not came_as_float_array:
+        came_as_array = hasattr(data, "dtype")      # an array keeps its dtype, as torch.tensor(ndarray) does
+        if array.dtype.kind == "f" and not came_as_array:
             array = array.astype(dtypes.get_default_dtype())  # Python floats → float32, as in PyTorch
-        elif array.dtype.kind in "iu" and array.dtype != numpy.uint8:
-            array = array.astype(numpy.int64)
+        elif array.dtype.kind in "iu" and not came_as_array:
+            array = array.astype(numpy.int64)                  # Python ints → int64
         elif array.dtype.kind not in "fiubc":
             raise TypeError(f"tensor: could not turn the data into a numeric array (got {type(data).__name__})")
     return Tensor(array, requires_grad=requires_grad)

@@ -4,6 +4,7 @@ Each rule returns the gradient at the broadcast shape; the backward walk sums it
 back to the input's shape (``unbroadcast`` in core/autograd.py, the one place that
 does so).
 """
+from chainrule.core import dtypes
 from chainrule.core.primitive import Primitive, apply
 from chainrule.ops.convert import check_broadcast, promote_pair
 
@@ -269,7 +270,6 @@ def div(x, y):
     """
     x, y = promote_pair(x, y, "div")
     if x.dtype.kind in "iub" and y.dtype.kind in "iub":
-        from chainrule.core import dtypes
         x, y = x.to(dtypes.get_default_dtype()), y.to(dtypes.get_default_dtype())
     return _binary(Div, x, y)
 
@@ -352,11 +352,10 @@ def where(condition, x, y):
     from chainrule.ops.convert import as_tensor
     condition = as_tensor(condition)
     if not isinstance(x, Tensor) and not isinstance(y, Tensor):
-        from chainrule.core import dtypes
         x = as_tensor(x).to(dtypes.get_default_dtype()) if isinstance(x, float) else as_tensor(x)
     x, y = promote_pair(x, y, "where")
     if x.dtype != y.dtype:
-        common = x.xp.result_type(x.dtype, y.dtype)
+        common = dtypes.promote_types(x.dtype, y.dtype)
         x, y = x.to(common), y.to(common)
     shape = check_broadcast("where", condition.shape, x.shape, y.shape)
     if condition.shape != shape:

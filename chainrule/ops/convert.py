@@ -40,6 +40,11 @@ def promote_pair(a, b, op_name):
         if isinstance(b, float) and a.dtype.kind in "iub":
             a = a.to(dtypes.get_default_dtype())
         b = as_tensor(b, like=a)
+    elif a.dtype != b.dtype:
+        # Two tensors: PyTorch's promotion (int64 with float32 gives float32), where NumPy's would differ.
+        common = dtypes.promote_types(a.dtype, b.dtype)
+        if a.xp.result_type(a.dtype, b.dtype) != common:
+            a, b = a.to(common), b.to(common)
     return a, b
 
 

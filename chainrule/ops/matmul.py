@@ -4,6 +4,7 @@ For Z = X·Y the chain rule gives X̄ = Z̄·Yᵀ and Ȳ = Xᵀ·Z̄: each input
 is again a matrix product, so the backward pass costs two GEMMs, like the forward
 one. Batch dimensions broadcast as in NumPy and are summed back by the walk.
 """
+from chainrule.core import dtypes
 from chainrule.core.primitive import Primitive, apply
 from chainrule.ops.convert import as_tensor, check_broadcast
 
@@ -56,7 +57,7 @@ def matmul(x, y):
     if x.ndim == 0 or y.ndim == 0:
         raise ValueError(f"matmul: both operands need at least 1 dim, got shapes {x.shape} and {y.shape}; use * for scalars")
     if x.dtype != y.dtype:
-        common = x.xp.result_type(x.dtype, y.dtype)
+        common = dtypes.promote_types(x.dtype, y.dtype)
         x, y = x.to(common), y.to(common)
     squeeze_rows, squeeze_cols = x.ndim == 1, y.ndim == 1
     if squeeze_rows:
@@ -195,6 +196,6 @@ def einsum(equation, *operands):
         for letter, n in zip(spec, op.shape):
             if sizes.setdefault(letter, n) != n:
                 raise ValueError(f"einsum: index '{letter}' has size {sizes[letter]} in one operand and {n} in another")
-    dtype = operands[0].xp.result_type(*[op.dtype for op in operands])
+    dtype = dtypes.promote_types(*[op.dtype for op in operands])
     operands = [op.to(dtype) for op in operands]
     return apply(Einsum, *operands, inputs_spec=inputs_spec, output_spec=output_spec)

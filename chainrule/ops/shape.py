@@ -6,6 +6,7 @@ the inverse permutation, expand sums over the broadcast axes, flip flips back.
 """
 import math
 
+from chainrule.core import dtypes
 from chainrule.core.primitive import Primitive, apply
 from chainrule.ops.convert import as_tensor
 from chainrule.ops.reduce import normalize_dims
@@ -482,7 +483,7 @@ def cat(tensors, dim=0):
             raise ValueError(
                 f"cat: tensors must have the same shape except in dim {dim}; got {first.shape} and {t.shape}"
             )
-    dtype = first.xp.result_type(*[t.dtype for t in tensors])
+    dtype = dtypes.promote_types(*[t.dtype for t in tensors])
     tensors = [t.to(dtype) for t in tensors]
     return apply(Cat, *tensors, dim=axis)
 
