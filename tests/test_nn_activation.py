@@ -62,6 +62,18 @@ def test_activation_extreme_inputs_match_torch(name, options, smooth, dtype):
     assert not np.isnan(ours_x.grad.numpy()).any()
 
 
+@pytest.mark.parametrize("name, options, smooth", [entry for entry in ACTIVATIONS if not entry[2]], ids=lambda v: str(v))
+def test_piecewise_activations_take_torchs_gradient_at_their_kinks(name, options, smooth):
+    """Exactly at a kink (0, the clamp bounds) the gradient is a convention: use PyTorch's.
+
+    (Not at nan: there PyTorch's own float32 and float64 kernels disagree for hardtanh.)"""
+    x = np.array([-1.0, -0.5, 0.0, 0.5, 1.0, 2.0, 6.0, 7.0])
+    ours_x, theirs_x = cr.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    getattr(nn, name)(**options)(ours_x).sum().backward()
+    getattr(torch.nn, name)(**options)(theirs_x).sum().backward()
+    np.testing.assert_allclose(ours_x.grad.numpy(), theirs_x.grad.numpy(), rtol=1e-12, atol=0)
+
+
 @pytest.mark.parametrize("num_parameters", [1, 3])
 def test_prelu_matches_torch_including_the_slope_gradient(num_parameters):
     layer, reference = nn.PReLU(num_parameters).double(), torch.nn.PReLU(num_parameters).double()

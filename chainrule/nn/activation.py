@@ -43,7 +43,7 @@ class ReLU(_Activation):
 
 
 class ReLU6(_Activation):
-    """ReLU capped at 6: min(max(0, x), 6); derivative 1 on (0, 6), 0 outside [0, 6].
+    """ReLU capped at 6: min(max(0, x), 6); derivative [0 < x < 6] (0 at both bounds, as in PyTorch).
 
     Example:
         >>> import chainrule as cr, chainrule.nn as nn
@@ -283,7 +283,7 @@ class Tanh(_Activation):
 
 
 class Hardtanh(_Activation):
-    """x clipped to [min_val, max_val]: min(max(x, a), b); derivative 1 on (a, b), 0 outside [a, b].
+    """x clipped to [min_val, max_val]: min(max(x, a), b); derivative [a < x < b] (0 at both bounds, as in PyTorch).
 
     Example:
         >>> import chainrule as cr, chainrule.nn as nn

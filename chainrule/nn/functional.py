@@ -974,7 +974,7 @@ def tanh(input):
 
 
 def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
-    r""":math:`\min(\max(x, a), b)` (a = ``min_val``, b = ``max_val``); derivative 1 on (a, b), 0 outside [a, b].
+    r""":math:`\min(\max(x, a), b)` (a = ``min_val``, b = ``max_val``); derivative [a < x < b] (0 at both bounds, as in PyTorch).
 
     Example:
         >>> import chainrule as cr, chainrule.nn.functional as F
@@ -983,11 +983,13 @@ def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
     """
     if min_val > max_val:
         raise ValueError(f"hardtanh: min_val ({min_val}) must not exceed max_val ({max_val})")
-    return cr.clamp(input, min_val, max_val)
+    # Not clamp alone: clamp passes the gradient at the bounds, PyTorch's hardtanh does not ([a < x < b]).
+    inside = cr.logical_and(input > min_val, input < max_val)
+    return cr.where(inside, input, cr.clamp(input, min_val, max_val).detach())
 
 
 def relu6(input, inplace=False):
-    r""":math:`\min(\max(x, 0), 6)`; derivative 1 on (0, 6), 0 outside [0, 6].
+    r""":math:`\min(\max(x, 0), 6)`; derivative [0 < x < 6] (0 at both bounds, as in PyTorch).
 
     Example:
         >>> import chainrule as cr, chainrule.nn.functional as F
