@@ -26,7 +26,7 @@ from chainrule.core.tensor import Tensor, tensor
 from chainrule.ops import (
     abs, acos, all, allclose, amax, amin, any, argmax, argmin, asin, atan, atan2, cat, ceil, chunk, clamp,
     clone, cos, cosh, cumsum, diagonal, digamma, div, dot, einsum, eq, erf, erfinv, exp, expm1, flatten,
-    flip, floor, gather, ge, gt, index_select, isfinite, isinf, isnan, le, lgamma, log, log1p, log2, log10,
+    flip, floor, floor_divide, gather, ge, gt, index_select, isfinite, isinf, isnan, le, lgamma, log, log1p, log2, log10,
     log_softmax, logical_and, logical_not, logical_or, logical_xor, logsumexp, lt, masked_fill, matmul,
     max, maximum, mean, min, minimum, movedim, mul, mv, ne, neg, norm, one_hot, outer, pad, permute,
     polygamma, pow, prod, reciprocal, relu, remainder, repeat, reshape, roll, round, rsqrt, scatter_add,

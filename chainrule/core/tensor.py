@@ -488,7 +488,7 @@ class Tensor:
     def add(self, other, alpha=1): return ops.add(self, other if alpha == 1 else ops.mul(other, alpha))
     def sub(self, other, alpha=1): return ops.sub(self, other if alpha == 1 else ops.mul(other, alpha))
     def mul(self, other): return ops.mul(self, other)
-    def div(self, other): return ops.div(self, other)
+    def div(self, other, *, rounding_mode=None): return ops.div(self, other, rounding_mode=rounding_mode)
     def eq(self, other): return ops.eq(self, other)
     def ne(self, other): return ops.ne(self, other)
     def lt(self, other): return ops.lt(self, other)

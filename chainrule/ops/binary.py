@@ -255,19 +255,28 @@ def mul(x, y):
     return _binary(Mul, x, y)
 
 
-def div(x, y):
+def div(x, y, *, rounding_mode=None):
     """x / y elementwise (true division; integers give floats), with broadcasting.
 
-    z = x / y; ∂z/∂x = 1/y, ∂z/∂y = −x/y². There is no ``rounding_mode`` argument: for
-    ⌊x/y⌋ use ``x // y``, for rounding toward zero ``cr.trunc(x / y)``.
+    z = x / y; ∂z/∂x = 1/y, ∂z/∂y = −x/y². As ``torch.div``, ``rounding_mode='floor'``
+    gives ⌊x/y⌋ and ``'trunc'`` rounds toward zero; both keep an integer dtype for
+    integer inputs and have gradient 0 (they are piecewise constant).
 
     Example:
         >>> import chainrule as cr
         >>> cr.div(cr.tensor([7, -7]), cr.tensor([2, 2]))
         tensor([ 3.5, -3.5])
+        >>> cr.div(cr.tensor([7, -7]), 2, rounding_mode="floor"), cr.div(cr.tensor([7, -7]), 2, rounding_mode="trunc")
+        (tensor([ 3, -4]), tensor([ 3, -3]))
         >>> cr.func.grad(cr.div, argnums=(0, 1))(cr.tensor(3.0), cr.tensor(2.0))   # 1/2, −3/2²
         (tensor(0.5), tensor(-0.75))
     """
+    if rounding_mode == "floor":
+        return floor_divide(x, y)
+    if rounding_mode == "trunc":
+        return _truncated_divide(x, y)
+    if rounding_mode is not None:
+        raise ValueError(f"div: rounding_mode must be None, 'floor' or 'trunc', got {rounding_mode!r}")
     x, y = promote_pair(x, y, "div")
     if x.dtype.kind in "iub" and y.dtype.kind in "iub":
         x, y = x.to(dtypes.get_default_dtype()), y.to(dtypes.get_default_dtype())
@@ -368,12 +377,28 @@ def where(condition, x, y):
 
 
 def floor_divide(x, y):
-    """⌊x / y⌋ (no gradient: piecewise constant in x)."""
+    """⌊x / y⌋, rounding toward −∞ like Python's ``//`` (gradient 0: piecewise constant).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.floor_divide(cr.tensor([7, -7]), 2), cr.tensor([7.5, -7.5]) // 2
+        (tensor([ 3, -4]), tensor([ 3., -4.]))
+    """
     from chainrule.ops.elementwise import floor
     x, y = promote_pair(x, y, "floor_divide")
     if x.dtype.kind in "iu" and y.dtype.kind in "iu":
         return _no_grad_binary("floor_divide", x, y)
     return floor(x / y)
+
+
+def _truncated_divide(x, y):
+    """x / y rounded toward zero; integers stay integers (div's rounding_mode='trunc')."""
+    from chainrule.ops.elementwise import trunc
+    x, y = promote_pair(x, y, "div")
+    if x.dtype.kind in "iu" and y.dtype.kind in "iu":
+        # Exact for any integer size (a float detour would round past 2⁵³): |x| // |y| with the quotient's sign.
+        return floor_divide(x.abs(), y.abs()) * (x.sign() * y.sign())
+    return trunc(x / y)
 
 
 def remainder(x, y):

@@ -776,6 +776,8 @@ def polygamma(n, x):
         >>> cr.func.grad(lambda x: cr.polygamma(1, x))(cr.tensor(1.0))   # ψ⁽²⁾(1) = −2ζ(3)
         tensor(-2.4041)
     """
+    if isinstance(n, bool) or not float(n).is_integer() or n < 0:
+        raise ValueError(f"polygamma: the order n must be an integer ≥ 0 (0 is digamma), got {n!r}")
     return apply(Polygamma, _float_input(x, "polygamma"), n=int(n))
 
 
