@@ -118,8 +118,8 @@ class Maximum(Primitive):
     name = "maximum"
     formula = r"z = \max(x, y)"
     derivatives = (
-        r"\bar{x} = \bar{z}\,([x > y] + \tfrac{1}{2}[x = y])",
-        r"\bar{y} = \bar{z}\,([y > x] + \tfrac{1}{2}[x = y])",
+        r"\bar{x} = \bar{z}\,(1 - [x < y] - \tfrac{1}{2}[x = y])",
+        r"\bar{y} = \bar{z}\,(1 - [y < x] - \tfrac{1}{2}[x = y])",
     )
 
     @staticmethod
@@ -141,8 +141,8 @@ class Minimum(Primitive):
     name = "minimum"
     formula = r"z = \min(x, y)"
     derivatives = (
-        r"\bar{x} = \bar{z}\,([x < y] + \tfrac{1}{2}[x = y])",
-        r"\bar{y} = \bar{z}\,([y < x] + \tfrac{1}{2}[x = y])",
+        r"\bar{x} = \bar{z}\,(1 - [x > y] - \tfrac{1}{2}[x = y])",
+        r"\bar{y} = \bar{z}\,(1 - [y > x] - \tfrac{1}{2}[x = y])",
     )
 
     @staticmethod
@@ -161,16 +161,23 @@ class Minimum(Primitive):
 
 
 def _share(winner, other):
-    """1 where ``winner`` > ``other``, ½ at ties, 0 elsewhere: who gets the gradient of max."""
-    wins = (winner > other).to(winner.dtype)
+    """0 where ``other`` beats ``winner``, ½ at ties, 1 elsewhere: who gets the gradient of max.
+
+    "Elsewhere" includes a nan on either side: nan wins max and min, so both inputs of a nan
+    pair get the full gradient, as in PyTorch (a rule [winner > other] would give a nan 0).
+    """
+    loses = (other > winner).to(winner.dtype)
     ties = (winner == other).to(winner.dtype)
-    return wins + ties * 0.5
+    return 1 - loses - ties * 0.5
 
 
 class Atan2(Primitive):
     name = "atan2"
     formula = r"z = \operatorname{atan2}(y, x)"
-    derivatives = (r"\bar{y} = \bar{z}\, x / (x^2 + y^2)", r"\bar{x} = -\bar{z}\, y / (x^2 + y^2)")
+    derivatives = (
+        r"\bar{y} = \bar{z}\, x / (x^2 + y^2)",
+        r"\bar{x} = -\bar{z}\, y / (x^2 + y^2)\ (\text{both } 0 \text{ at the origin})",
+    )
 
     @staticmethod
     def forward(xp, y, x):
@@ -178,13 +185,20 @@ class Atan2(Primitive):
 
     @staticmethod
     def grad_y(g, out, y, x):
-        return g * x / (x * x + y * y)
+        return g * x * _inverse_squared_radius(y, x)
 
     @staticmethod
     def grad_x(g, out, y, x):
-        return -(g * y) / (x * x + y * y)
+        return g * -y * _inverse_squared_radius(y, x)
 
     vjps = (grad_y, grad_x)
+
+
+def _inverse_squared_radius(y, x):
+    """1/(x² + y²), and 0 at the origin, where atan2 has no slope to follow (PyTorch gives 0 there, not nan)."""
+    radius_squared = x * x + y * y
+    at_origin = radius_squared == 0
+    return where(at_origin, 0.0, 1 / where(at_origin, 1.0, radius_squared))
 
 
 class Where(Primitive):
@@ -272,7 +286,7 @@ def div(x, y, *, rounding_mode=None):
         (tensor(0.5), tensor(-0.75))
     """
     if rounding_mode == "floor":
-        return floor_divide(x, y)
+        return _floor_divide(x, y, "div")
     if rounding_mode == "trunc":
         return _truncated_divide(x, y)
     if rounding_mode is not None:
@@ -305,7 +319,7 @@ def maximum(x, y):
     """max(x, y) elementwise; at ties each input gets half the gradient (as in PyTorch).
 
     z = max(x, y); ∂z/∂x = [x > y] + ½[x = y], ∂z/∂y = [y > x] + ½[x = y]. A nan in either
-    input gives nan.
+    input gives nan, and then both inputs get the whole gradient, as in PyTorch.
 
     Example:
         >>> import chainrule as cr
@@ -321,7 +335,7 @@ def minimum(x, y):
     """min(x, y) elementwise; at ties each input gets half the gradient (as in PyTorch).
 
     z = min(x, y); ∂z/∂x = [x < y] + ½[x = y], ∂z/∂y = [y < x] + ½[x = y]. A nan in either
-    input gives nan.
+    input gives nan, and then both inputs get the whole gradient, as in PyTorch.
 
     Example:
         >>> import chainrule as cr
@@ -379,15 +393,21 @@ def where(condition, x, y):
 def floor_divide(x, y):
     """⌊x / y⌋, rounding toward −∞ like Python's ``//`` (gradient 0: piecewise constant).
 
+    Integers divided by 0 raise (as in PyTorch); floats give ±inf or nan.
+
     Example:
         >>> import chainrule as cr
         >>> cr.floor_divide(cr.tensor([7, -7]), 2), cr.tensor([7.5, -7.5]) // 2
         (tensor([ 3, -4]), tensor([ 3., -4.]))
     """
+    return _floor_divide(x, y, "floor_divide")
+
+
+def _floor_divide(x, y, op_name):
     from chainrule.ops.elementwise import floor
-    x, y = promote_pair(x, y, "floor_divide")
+    x, y = promote_pair(x, y, op_name)
     if x.dtype.kind in "iu" and y.dtype.kind in "iu":
-        return _no_grad_binary("floor_divide", x, y)
+        return _no_grad_binary("floor_divide", x, y, op_name)
     return floor(x / y)
 
 
@@ -397,7 +417,7 @@ def _truncated_divide(x, y):
     x, y = promote_pair(x, y, "div")
     if x.dtype.kind in "iu" and y.dtype.kind in "iu":
         # Exact for any integer size (a float detour would round past 2⁵³): |x| // |y| with the quotient's sign.
-        return floor_divide(x.abs(), y.abs()) * (x.sign() * y.sign())
+        return _floor_divide(x.abs(), y.abs(), "div") * (x.sign() * y.sign())
     return trunc(x / y)
 
 
@@ -406,7 +426,7 @@ def remainder(x, y):
 
     As ``torch.remainder`` (C's ``fmod`` would take the sign of x instead). For floats, with
     r = x − ⌊x/y⌋·y: ∂r/∂x = 1 and ∂r/∂y = −⌊x/y⌋. Integer inputs give an integer result
-    with no gradient.
+    with no gradient, and raise on a 0 divisor (as in PyTorch).
 
     Example:
         >>> import chainrule as cr
@@ -417,11 +437,19 @@ def remainder(x, y):
     """
     x, y = promote_pair(x, y, "remainder")
     if x.dtype.kind in "iu" and y.dtype.kind in "iu":
-        return _no_grad_binary("remainder", x, y)
+        return _no_grad_binary("remainder", x, y)  # raises on a 0 divisor, as PyTorch does
     return x - floor_divide(x, y).detach() * y
 
 
-def _no_grad_binary(function, x, y):
+def _no_grad_binary(function, x, y, op_name=None):
     from chainrule.core.tensor import Tensor
-    check_broadcast(function, x.shape, y.shape)
+    op_name = op_name or function
+    check_broadcast(op_name, x.shape, y.shape)
+    if function in ("floor_divide", "remainder") and bool((y.data == 0).any()):
+        # NumPy would return 0 with a warning; a silent 0 is a wrong value, so refuse as PyTorch does.
+        raise RuntimeError(
+            f"ZeroDivisionError: {op_name}: integer division by zero ({int((y.data == 0).sum())} of the "
+            f"divisor's {y.numel()} elements are 0, dtypes {x.dtype} and {y.dtype}); an integer quotient has "
+            "no value there. Mask those elements out, or divide floats (x.float()) to get ±inf or nan"
+        )
     return Tensor._wrap(getattr(x.xp, function)(x.data, y.data))

@@ -9,6 +9,7 @@ import builtins
 import collections
 import math
 
+from chainrule.core import dtypes
 from chainrule.core.primitive import Primitive, apply
 from chainrule.ops.convert import as_tensor
 
@@ -33,6 +34,12 @@ def _keepdim_shape(shape, dims):
     return tuple(1 if i in dims else n for i, n in enumerate(shape))
 
 
+def _accumulator(dtype):
+    """The dtype a reduction sums in: float32 for float16, as PyTorch does (a float16 sum of
+    70,000 ones overflows at 65,504, and each float16 addition rounds to 11 bits); None: NumPy's own."""
+    return dtypes.float32 if dtype == dtypes.float16 else None
+
+
 def _restore(g, x, dims, keepdim):
     """Reshape an upstream gradient of a reduction so that it broadcasts against ``x``."""
     if not keepdim:
@@ -47,7 +54,10 @@ class Sum(Primitive):
 
     @staticmethod
     def forward(xp, x, dims, keepdim):
-        return xp.sum(x, axis=dims, keepdims=keepdim)
+        accumulator = _accumulator(x.dtype)
+        if accumulator is None:
+            return xp.sum(x, axis=dims, keepdims=keepdim)
+        return xp.sum(x, axis=dims, keepdims=keepdim, dtype=accumulator).astype(x.dtype)
 
     @staticmethod
     def grad_x(g, out, x, dims, keepdim):
@@ -136,7 +146,10 @@ class Cumsum(Primitive):
 
     @staticmethod
     def forward(xp, x, dim):
-        return xp.cumsum(x, axis=dim)
+        accumulator = _accumulator(x.dtype)
+        if accumulator is None:
+            return xp.cumsum(x, axis=dim)
+        return xp.cumsum(x, axis=dim, dtype=accumulator).astype(x.dtype)
 
     @staticmethod
     def grad_x(g, out, x, dim):
@@ -194,7 +207,6 @@ class Norm(Primitive):
 
 
 def _float(x):
-    from chainrule.core import dtypes
     x = as_tensor(x)
     return x.to(dtypes.get_default_dtype()) if x.dtype.kind in "iub" else x
 
@@ -217,7 +229,6 @@ def sum(x, dim=None, keepdim=False, dtype=None):
     if dtype is not None:
         x = x.to(dtype)
     elif x.dtype.kind == "b":
-        from chainrule.core import dtypes
         x = x.to(dtypes.int64)
     return apply(Sum, x, dims=normalize_dims(dim, x.ndim, "sum"), keepdim=keepdim)
 
@@ -234,6 +245,8 @@ def mean(x, dim=None, keepdim=False):
         (tensor(2.5), tensor([1.5, 3.5]))
     """
     x = _float(x)
+    if x.dtype == dtypes.float16:  # sum and divide in float32, then round once (as PyTorch)
+        return mean(x.float(), dim, keepdim).half()
     dims = normalize_dims(dim, x.ndim, "mean")
     count = math.prod(x.shape[d] for d in dims)
     return sum(x, dims, keepdim) / count
@@ -252,6 +265,8 @@ def var(x, dim=None, keepdim=False, correction=1, unbiased=None):
         (tensor(2.), tensor(1.))
     """
     x = _float(x)
+    if x.dtype == dtypes.float16:  # (x − x̄)² of float16 overflows from |x − x̄| ≈ 256: work in float32
+        return var(x.float(), dim, keepdim, correction=correction, unbiased=unbiased).half()
     if unbiased is not None:
         correction = 1 if unbiased else 0
     dims = normalize_dims(dim, x.ndim, "var")
@@ -273,8 +288,16 @@ def std(x, dim=None, keepdim=False, correction=1, unbiased=None):
         >>> round(float(cr.std(x)), 4)       # default, unbiased: √(32/7)
         2.1381
     """
+    from chainrule.ops.binary import where
     from chainrule.ops.elementwise import sqrt
-    return sqrt(var(x, dim, keepdim, correction=correction, unbiased=unbiased))
+    x = _float(x)
+    if x.dtype == dtypes.float16:
+        return std(x.float(), dim, keepdim, correction=correction, unbiased=unbiased).half()
+    variance = var(x, dim, keepdim, correction=correction, unbiased=unbiased)
+    # √ has an infinite slope at 0: where every value is the same, pass gradient 0 (as PyTorch
+    # does) instead of ∞·0 = nan.
+    constant = variance == 0
+    return where(constant, 0.0, sqrt(where(constant, 1.0, variance)))
 
 
 def prod(x, dim=None, keepdim=False):
@@ -339,7 +362,8 @@ MaxResult = collections.namedtuple("MaxResult", ["values", "indices"])
 def max(x, dim=None, keepdim=False):
     """``max(x)``: the largest element; ``max(x, dim)``: (values, indices) along ``dim``.
 
-    With a ``dim`` the gradient goes to the element at the returned index, as in PyTorch.
+    With a ``dim`` the gradient goes to the element at the returned index, as in PyTorch;
+    without one, tied maxima share it evenly, and a nan is the maximum (its entries share it).
 
     Example:
         >>> import chainrule as cr
@@ -348,7 +372,7 @@ def max(x, dim=None, keepdim=False):
     """
     x = as_tensor(x)
     if dim is None:
-        return amax(x)
+        return _extreme_of_all(x, amax)
     return _extreme_along(x, dim, keepdim, argmax)
 
 
@@ -368,8 +392,19 @@ def min(x, dim=None, keepdim=False):
     """
     x = as_tensor(x)
     if dim is None:
-        return amin(x)
+        return _extreme_of_all(x, amin)
     return _extreme_along(x, dim, keepdim, argmin)
+
+
+def _extreme_of_all(x, extreme):
+    """max(x) or min(x) over every element. A nan wins, and the nan entries share the gradient
+    evenly (as PyTorch's max() does; amax, like torch.amax, gives nan everywhere instead)."""
+    if x.dtype.kind != "f" or not bool(x.xp.isnan(x.data).any()):
+        return extreme(x)
+    from chainrule.ops.binary import where
+    from chainrule.ops.logic import isnan
+    nans = isnan(x)
+    return where(nans, x, 0.0).sum() / nans.sum()
 
 
 def _extreme_along(x, dim, keepdim, pick):
@@ -515,6 +550,8 @@ def norm(x, p=2, dim=None, keepdim=False):
     """
     from chainrule.ops.elementwise import abs
     x = _float(x)
+    if x.dtype == dtypes.float16:  # x² of float16 overflows from |x| ≈ 256: work in float32
+        return norm(x.float(), p, dim, keepdim).half()
     dims = normalize_dims(dim, x.ndim, "norm")
     if p in (math.inf, "inf"):
         return amax(abs(x), dims, keepdim)
