@@ -8,7 +8,8 @@ inputs. Some ops are also known to be unstable in a common pattern (the log of a
 softmax, log(1 + x) for small x, ...): anomaly mode warns with the stable rewrite
 when it sees one, even before anything overflows.
 
-Outside anomaly mode none of this runs: ``apply`` checks one flag.
+Outside anomaly mode none of this runs: ``apply`` checks one flag, and the backward
+walk (core/autograd.py) takes ``check_shares`` as its observer only inside it.
 """
 import functools
 import os
@@ -154,21 +155,38 @@ def check_forward(op, inputs, out):
         )
 
 
-def checked_vjp(tensor, index, upstream):
-    """The backward walk's vjp in anomaly mode: the rule's own ops are not blamed, its result is checked."""
-    global _enabled
-    _enabled = False  # the rule's inner ops are not user code: judge the gradient as a whole
-    try:
-        parent_grad = tensor._op.vjp(index, upstream, tensor, *tensor._inputs, **tensor._params)
-    finally:
-        _enabled = True
-    if _all_finite(parent_grad) or not _all_finite(upstream):
-        return parent_grad
-    op = tensor._op
-    raise AnomalyError(
-        f"anomaly in the backward pass: the gradient of '{op.name}' with respect to its input {index} became inf/nan\n"
-        f"  the op was created at {tensor._trace[0] if tensor._trace else '<not recorded: create it inside detect_anomaly()>'}\n"
-        f"  derivative: {op.derivatives[index] if index < len(op.derivatives) else '?'}\n"
-        f"  upstream gradient: shape {upstream.shape}, all finite\n"
-        f"  inputs:\n{describe_inputs(tensor._inputs)}"
-    )
+def backward_observer():
+    """The backward walk's observer in anomaly mode (``check_shares``), or None outside it."""
+    return check_shares if _enabled else None
+
+
+class forward_checks_paused:
+    """The backward walk runs inside this: the ops inside derivative rules are not the user's code,
+    so anomaly mode judges each rule's result as a whole (``check_shares``), not every op inside it."""
+
+    def __enter__(self):
+        global _enabled
+        self.previous, _enabled = _enabled, False
+        return self
+
+    def __exit__(self, *exc_info):
+        global _enabled
+        _enabled = self.previous
+        return False
+
+
+def check_shares(tensor, upstream, shares):
+    """Observe one step of the backward walk: raise if an op turned a finite gradient into nan/inf."""
+    if not _all_finite(upstream):
+        return  # the op is not to blame: the nan came from further down
+    for index, _, share in shares:
+        if _all_finite(share):
+            continue
+        op = tensor._op
+        raise AnomalyError(
+            f"anomaly in the backward pass: the gradient of '{op.name}' with respect to its input {index} became inf/nan\n"
+            f"  the op was created at {tensor._trace[0] if tensor._trace else '<not recorded: create it inside detect_anomaly()>'}\n"
+            f"  derivative: {op.derivatives[index] if index < len(op.derivatives) else '?'}\n"
+            f"  upstream gradient: shape {upstream.shape}, all finite\n"
+            f"  inputs:\n{describe_inputs(tensor._inputs)}"
+        )

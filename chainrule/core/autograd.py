@@ -11,6 +11,10 @@ Backpropagation is the chain rule applied in reverse topological order:
 3. at each tensor, ask its primitive for each input's share of the gradient,
    un-broadcast it to the input's shape, and add it to that input's running sum;
 4. at a leaf, add the finished gradient into ``leaf.grad``.
+
+Others watch the walk rather than copy it: ``run_backward(observer=...)`` is called
+at every op with its gradient and each input's share (the explainer records the
+steps so; anomaly mode checks them so).
 """
 from chainrule.core import anomaly
 from chainrule.core.grad_mode import set_grad_enabled
@@ -71,40 +75,35 @@ def _freed_graph_error(tensor):
     )
 
 
-def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inputs=None):
-    """Backpropagate ``root_grads`` from ``roots``.
+def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inputs=None, observer=None):
+    """Backpropagate ``root_grads`` from ``roots``: the one backward walk.
 
     With ``inputs=None`` the finished gradients are added into ``.grad`` of every
     leaf that requires grad (``Tensor.backward``). With a list of ``inputs`` they
     are returned instead, one per input, and no ``.grad`` is touched
-    (``chainrule.autograd.grad`` and ``chainrule.func``).
+    (``chainrule.autograd.grad``, ``chainrule.func`` and the explainer).
+
+    ``observer(tensor, grad, shares)``, if given, is called at each op the walk passes,
+    with ∂L/∂tensor and ``shares``, one ``(input index, input, its share of the gradient)``
+    per input that receives one (un-broadcast, before it is added in). The explainer
+    records its steps this way, and anomaly mode checks the shares the same way.
     """
     order = topological_order(roots)
     targets = None if inputs is None else {id(t): None for t in inputs}
-
-    # Which tensors lead to a target? Only their gradients are worth computing.
-    leads_to_target = {}
-    for tensor in order:
-        if targets is None:
-            reaches = tensor._op is None or tensor._inputs is None
-        else:
-            reaches = id(tensor) in targets
-        for parent in tensor._inputs or ():
-            reaches = reaches or leads_to_target.get(id(parent), False)
-        leads_to_target[id(tensor)] = reaches
-
+    wanted = _leads_to_target(order, targets)
     grads = {}
-    stored = {id(g.data) for g in root_grads}  # arrays that a leaf's .grad must not share
     for root, grad in zip(roots, root_grads):
         grads[id(root)] = grad if id(root) not in grads else grads[id(root)] + grad
+    stored = {id(g.data) for g in root_grads}  # arrays that a leaf's .grad must not share
+    observers = [watch for watch in (observer, anomaly.backward_observer()) if watch is not None]
 
-    with set_grad_enabled(create_graph):
+    with set_grad_enabled(create_graph), anomaly.forward_checks_paused():
         while order:
             # Popping (rather than iterating) drops the walk's reference to each tensor once
             # it is done, so a freed graph's activations are released during the walk.
             tensor = order.pop()
             grad = grads.pop(id(tensor), None)
-            if grad is None or not leads_to_target[id(tensor)]:
+            if grad is None or not wanted[id(tensor)]:
                 continue
             if targets is not None and id(tensor) in targets:
                 targets[id(tensor)] = grad
@@ -112,20 +111,12 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
                 _accumulate_into_grad(tensor, grad, create_graph, stored)
             if tensor._op is None:
                 continue
-            if tensor._inputs is None:
-                raise _freed_graph_error(tensor)
-            for index, parent in enumerate(tensor._inputs):
-                if not (parent.requires_grad and leads_to_target.get(id(parent), False)):
-                    continue
-                if anomaly._enabled:
-                    parent_grad = anomaly.checked_vjp(tensor, index, grad)
-                else:
-                    parent_grad = tensor._op.vjp(index, grad, tensor, *tensor._inputs, **tensor._params)
-                parent_grad = unbroadcast(parent_grad, parent.shape)
-                if parent_grad.dtype != parent.dtype:
-                    parent_grad = parent_grad.to(parent.dtype)
+            shares = input_shares(tensor, grad, wanted)
+            for watch in observers:
+                watch(tensor, grad, shares)
+            for _, parent, share in shares:
                 previous = grads.get(id(parent))
-                grads[id(parent)] = parent_grad if previous is None else previous + parent_grad
+                grads[id(parent)] = share if previous is None else previous + share
             if not retain_graph:
                 tensor._inputs = None
                 tensor._params = None
@@ -133,6 +124,35 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
     if targets is None:
         return None
     return [targets[id(t)] for t in inputs]
+
+
+def input_shares(tensor, grad, wanted):
+    """Ask ``tensor``'s primitive for each wanted input's share of ∂L/∂tensor, at that input's shape and dtype."""
+    if tensor._inputs is None:
+        raise _freed_graph_error(tensor)
+    shares = []
+    for index, parent in enumerate(tensor._inputs):
+        if parent.requires_grad and wanted.get(id(parent), False):
+            share = tensor._op.vjp(index, grad, tensor, *tensor._inputs, **tensor._params)
+            share = unbroadcast(share, parent.shape)
+            if share.dtype != parent.dtype:
+                share = share.to(parent.dtype)
+            shares.append((index, parent, share))
+    return shares
+
+
+def _leads_to_target(order, targets):
+    """id → whether the tensor leads to a target (a leaf, without targets): only those gradients are worth forming."""
+    leads = {}
+    for tensor in order:
+        if targets is None:
+            reaches = tensor._op is None or tensor._inputs is None
+        else:
+            reaches = id(tensor) in targets
+        for parent in tensor._inputs or ():
+            reaches = reaches or leads.get(id(parent), False)
+        leads[id(tensor)] = reaches
+    return leads
 
 
 def _accumulate_into_grad(tensor, grad, create_graph, stored):

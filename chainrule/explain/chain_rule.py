@@ -5,14 +5,14 @@ tensor we differentiate with respect to,
 
     ∂L/∂v = Σ over the ops u = f(…, v, …) that used v of  vjp_{f,v}(∂L/∂u),
 
-walking the graph from L back towards the inputs. ``explain`` walks the user's
-graph in exactly the order ``backward()`` does (``topological_order``, reversed),
-asks each op for its vector–Jacobian product (``Primitive.vjp``), un-broadcasts
-it and adds it into the running total, and records every one of those steps:
+walking the graph from L back towards the inputs. ``explain`` does not walk the
+graph itself: it runs the walk of ``backward()`` (``run_backward`` in
+core/autograd.py) with an observer, which sees each op's vector–Jacobian
+products (``Primitive.vjp``), un-broadcast, as they are added, and records every step:
 the op's formula, its local derivative, the upstream gradient ∂L/∂u, the
-product the chain rule forms, and the accumulated gradient ∂L/∂v. Because it
-performs the same arithmetic in the same order, its final gradients equal the
-ones ``backward()`` writes into ``.grad`` bit for bit.
+product the chain rule forms, and the accumulated gradient ∂L/∂v. Because it is
+the same walk, its final gradients equal the ones ``backward()`` writes into
+``.grad`` bit for bit.
 
 The graph is only read: nothing is freed, recorded or accumulated, so the user
 can still call ``backward()`` afterwards.
@@ -22,8 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy
 
-from chainrule.core.autograd import topological_order, unbroadcast
-from chainrule.core.grad_mode import no_grad
+from chainrule.core.autograd import run_backward, topological_order
 from chainrule.core.tensor import Tensor
 from chainrule.explain.formatting import (
     FULL_VALUES_UP_TO, as_host_array, format_values, format_values_latex, latex_to_text,
@@ -339,36 +338,16 @@ def graph_symbols(output, names=None, output_name="L"):
     return order, constants, symbols
 
 
-def reverse_walk(output, seed, order, leads_to_target, record=None):
-    """The backward walk of ``run_backward`` without touching the graph: returns id → ∂L/∂tensor.
+def reverse_walk(output, seed, targets, observer=None):
+    """id → ∂L/∂t for each tensor t of ``targets``, by the walk ``backward()`` takes.
 
-    Same order, same vjps, same un-broadcasting, cast and accumulation as
-    ``chainrule.core.autograd.run_backward``, so the results agree bit for bit.
-    ``record(tensor, index, parent, upstream, contribution, accumulated)`` is
-    called after each contribution is added.
+    This is ``chainrule.core.autograd.run_backward`` itself, keeping the graph and
+    touching no ``.grad``, so the results agree with ``backward()`` bit for bit.
+    ``observer(tensor, grad, shares)`` sees every step (see ``run_backward``).
     """
-    grads = {id(output): seed}
-    finished = {}
-    with no_grad():
-        for tensor in reversed(order):
-            grad = grads.pop(id(tensor), None)
-            if grad is None or not leads_to_target[id(tensor)]:
-                continue
-            finished[id(tensor)] = grad
-            if tensor._op is None:
-                continue
-            for index, parent in enumerate(tensor._inputs):
-                if not (parent.requires_grad and leads_to_target.get(id(parent), False)):
-                    continue
-                contribution = tensor._op.vjp(index, grad, tensor, *tensor._inputs, **tensor._params)
-                contribution = unbroadcast(contribution, parent.shape)
-                if contribution.dtype != parent.dtype:
-                    contribution = contribution.to(parent.dtype)
-                previous = grads.get(id(parent))
-                grads[id(parent)] = contribution if previous is None else previous + contribution
-                if record is not None:
-                    record(tensor, index, parent, grad, contribution, grads[id(parent)])
-    return finished
+    targets = list(targets)
+    found = run_backward([output], [seed], retain_graph=True, inputs=targets, observer=observer)
+    return {id(t): grad for t, grad in zip(targets, found) if grad is not None}
 
 
 def _leads_to(order, target_ids):
@@ -461,21 +440,26 @@ def explain(output, wrt, names=None, gradient=None, output_name="L", max_full=FU
             raise ValueError(f"explain: a wrt tensor of shape {tensor.shape} is not on any path from the output: {why}")
     leads = _leads_to(order, {id(t) for t in wrt})
 
-    steps, last_step_into = [], {}
+    steps, last_step_into, running_total = [], {}, {}
 
-    def record(tensor, index, parent, upstream, contribution, accumulated):
+    def record(tensor, upstream, shares):
+        # Called by the walk at each op; the running totals add the same shares in the same
+        # order as the walk does, so they are its own sums, bit for bit.
         op = tensor._op
-        derivative = op.derivatives[index] if index < len(op.derivatives) else ""
-        steps.append(Step(
-            number=len(steps) + 1, node=symbols[id(tensor)], op=op.name, input=symbols[id(parent)],
-            input_index=index, formula=op.formula, derivative=derivative,
-            output_letter=_output_letter(op.formula), input_letter=_input_letter(derivative),
-            upstream=as_host_array(upstream).copy(), contribution=as_host_array(contribution).copy(),
-            accumulated=as_host_array(accumulated).copy(),
-        ))
-        last_step_into[id(parent)] = steps[-1]
+        for index, parent, contribution in shares:
+            previous = running_total.get(id(parent))
+            running_total[id(parent)] = contribution if previous is None else previous + contribution
+            derivative = op.derivatives[index] if index < len(op.derivatives) else ""
+            steps.append(Step(
+                number=len(steps) + 1, node=symbols[id(tensor)], op=op.name, input=symbols[id(parent)],
+                input_index=index, formula=op.formula, derivative=derivative,
+                output_letter=_output_letter(op.formula), input_letter=_input_letter(derivative),
+                upstream=as_host_array(upstream).copy(), contribution=as_host_array(contribution).copy(),
+                accumulated=as_host_array(running_total[id(parent)]).copy(),
+            ))
+            last_step_into[id(parent)] = steps[-1]
 
-    finished = reverse_walk(output, _initial_gradient(output, gradient), order, leads, record)
+    finished = reverse_walk(output, _initial_gradient(output, gradient), wrt, record)
     for step in last_step_into.values():
         step.complete = True
 

@@ -18,7 +18,7 @@ import shutil
 import warnings
 from dataclasses import dataclass
 
-from chainrule.explain.chain_rule import _check_graph, _initial_gradient, _leads_to, graph_symbols, reverse_walk
+from chainrule.explain.chain_rule import _check_graph, _initial_gradient, graph_symbols, reverse_walk
 from chainrule.explain.formatting import as_host_array, format_values, latex_to_text
 
 GRAPHVIZ_HINT = ("install the Graphviz `dot` program with your system's package manager "
@@ -80,8 +80,7 @@ def graph_nodes(tensor, show_grads=False, names=None, output_name="L"):
     order, constants, symbols = graph_symbols(tensor, names, output_name)
     grads = {}
     if show_grads:
-        leads = _leads_to(order, {id(t) for t in order})
-        grads = reverse_walk(tensor, _initial_gradient(tensor, None), order, leads)
+        grads = reverse_walk(tensor, _initial_gradient(tensor, None), order)
     keys = {}
     nodes = []
     for t in constants + order:
