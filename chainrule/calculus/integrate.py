@@ -17,7 +17,7 @@ from chainrule.backends import numpy_module
 from chainrule.core import dtypes
 from chainrule.core.random import default_generator
 from chainrule.core.tensor import Tensor
-from chainrule.ops.convert import as_tensor
+from chainrule.core.convert import as_tensor
 
 QuadratureResult = namedtuple("QuadratureResult", ["value", "error", "evaluations", "intervals"])
 MonteCarloResult = namedtuple("MonteCarloResult", ["value", "standard_error"])

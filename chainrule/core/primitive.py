@@ -17,6 +17,7 @@ wanted, records the output's parents so that ``backward`` can walk back.
 from chainrule.backends import array_module
 from chainrule.core import anomaly
 from chainrule.core.grad_mode import is_grad_enabled
+from chainrule.core.tensor import Tensor
 
 
 class Primitive:
@@ -67,7 +68,7 @@ def apply(op, *inputs, **params):
         tensor([1.    , 2.7183], grad_fn=<exp>)
     """
     arrays = [t.data for t in inputs]
-    out = _tensor_class()._wrap(op.forward(array_module(arrays[0]), *arrays, **params))
+    out = Tensor._wrap(op.forward(array_module(arrays[0]), *arrays, **params))
     if is_grad_enabled():
         for t in inputs:
             if t.requires_grad:
@@ -79,15 +80,3 @@ def apply(op, *inputs, **params):
     if anomaly._enabled:
         anomaly.check_forward(op, inputs, out)
     return out
-
-
-def _tensor_class():
-    # core/tensor.py imports the ops, which import this module: look Tensor up on first use.
-    global _TENSOR
-    if _TENSOR is None:
-        from chainrule.core.tensor import Tensor
-        _TENSOR = Tensor
-    return _TENSOR
-
-
-_TENSOR = None

@@ -3,13 +3,33 @@
 A tensor holds ``data``, an array of the array module ``xp`` (NumPy, or CuPy on
 a GPU). A tensor made by an op also remembers that op and its inputs, so that
 ``backward()`` can walk from a result back to the leaves (see core/autograd.py).
-The math lives in ``chainrule.ops``; the methods here are thin, named doors to it.
+The math lives one room up, in ``chainrule.ops``; the methods here are thin, named
+doors to it (``x + y`` is ``ops.add(x, y)``: the next file to read is ops/binary.py).
 """
 import numpy
 
 from chainrule.backends import array_module
 from chainrule.core import dtypes
 from chainrule.core.grad_mode import is_grad_enabled
+
+
+class _OpsOnFirstUse:
+    """Stands in for ``chainrule.ops`` until a Tensor method first needs it, then steps aside.
+
+    Why: the methods below are doors to the ops (``x + y`` is ``ops.add(x, y)``, which
+    ops/binary.py defines next to its primitive ``Add``), but ops is built on core, so
+    core cannot import it while core itself is being imported. The first method call
+    imports ops and rebinds the name ``ops`` to the module, so later calls cost nothing extra.
+    """
+
+    def __getattr__(self, name):
+        global ops
+        from chainrule import ops as module  # at first use; see the docstring for why not at the top
+        ops = module
+        return getattr(module, name)
+
+
+ops = _OpsOnFirstUse()
 
 
 class Tensor:
@@ -537,5 +557,3 @@ def tensor(data, dtype=None, requires_grad=False, device=None):
             raise TypeError(f"tensor: could not turn the data into a numeric array (got {type(data).__name__})")
     return Tensor(array, requires_grad=requires_grad)
 
-
-from chainrule import ops  # noqa: E402  (ops needs Tensor defined first)

@@ -15,7 +15,7 @@ import numpy
 
 from chainrule.core import dtypes
 from chainrule.core.tensor import Tensor
-from chainrule.ops.convert import as_tensor
+from chainrule.core.convert import as_tensor
 
 
 def as_float_tensor(x, op_name):

@@ -17,7 +17,7 @@ from chainrule.linalg._common import (
     as_float_tensor, check_matrix, check_square, explain_linalg_error, eye_like, scipy_linalg,
 )
 from chainrule.ops import tril, triu
-from chainrule.ops.convert import check_broadcast
+from chainrule.core.convert import check_broadcast
 
 SlogdetResult = namedtuple("SlogdetResult", ["sign", "logabsdet"])
 LstsqResult = namedtuple("LstsqResult", ["solution", "residuals", "rank", "singular_values"])

@@ -5,8 +5,10 @@ back to the input's shape (``unbroadcast`` in core/autograd.py, the one place th
 does so).
 """
 from chainrule.core import dtypes
+from chainrule.core.convert import as_tensor, check_broadcast, promote_pair
 from chainrule.core.primitive import Primitive, apply
-from chainrule.ops.convert import check_broadcast, promote_pair
+from chainrule.core.tensor import Tensor
+from chainrule.ops.elementwise import floor, trunc
 
 
 class Add(Primitive):
@@ -106,10 +108,9 @@ class Pow(Primitive):
     @staticmethod
     def grad_y(g, out, x, y):
         # x^y ln x; at x = 0 with y ≥ 0 the limit is 0, not nan.
-        from chainrule.ops.elementwise import log
         at_zero = (x == 0) & (y >= 0)
         safe_x = where(at_zero, 1.0, x)
-        return where(at_zero, 0.0, g * out * log(safe_x))
+        return where(at_zero, 0.0, g * out * safe_x.log())
 
     vjps = (grad_x, grad_y)
 
@@ -371,8 +372,6 @@ def where(condition, x, y):
         >>> cr.where(cr.tensor([True, False]), cr.tensor([1.0, 2.0]), 0.0)
         tensor([1., 0.])
     """
-    from chainrule.core.tensor import Tensor
-    from chainrule.ops.convert import as_tensor
     condition = as_tensor(condition)
     if not isinstance(x, Tensor) and not isinstance(y, Tensor):
         x = as_tensor(x).to(dtypes.get_default_dtype()) if isinstance(x, float) else as_tensor(x)
@@ -404,7 +403,6 @@ def floor_divide(x, y):
 
 
 def _floor_divide(x, y, op_name):
-    from chainrule.ops.elementwise import floor
     x, y = promote_pair(x, y, op_name)
     if x.dtype.kind in "iu" and y.dtype.kind in "iu":
         return _no_grad_binary("floor_divide", x, y, op_name)
@@ -413,7 +411,6 @@ def _floor_divide(x, y, op_name):
 
 def _truncated_divide(x, y):
     """x / y rounded toward zero; integers stay integers (div's rounding_mode='trunc')."""
-    from chainrule.ops.elementwise import trunc
     x, y = promote_pair(x, y, "div")
     if x.dtype.kind in "iu" and y.dtype.kind in "iu":
         # Exact for any integer size (a float detour would round past 2⁵³): |x| // |y| with the quotient's sign.
@@ -442,7 +439,6 @@ def remainder(x, y):
 
 
 def _no_grad_binary(function, x, y, op_name=None):
-    from chainrule.core.tensor import Tensor
     op_name = op_name or function
     check_broadcast(op_name, x.shape, y.shape)
     if function in ("floor_divide", "remainder") and bool((y.data == 0).any()):

@@ -6,6 +6,8 @@ and, where it is cheaper, in terms of the output y (e.g. exp' = y).
 import math
 
 from chainrule.backends import special_module
+from chainrule.core import dtypes
+from chainrule.core.convert import as_tensor
 from chainrule.core.primitive import Primitive, apply
 
 
@@ -399,8 +401,6 @@ class PiecewiseConstant(Primitive):
 
 
 def _float_input(x, op_name):
-    from chainrule.core import dtypes
-    from chainrule.ops.convert import as_tensor
     x = as_tensor(x)
     if x.dtype.kind in "iub":
         x = x.to(dtypes.get_default_dtype())

@@ -5,13 +5,17 @@ Reading and scattering are each other's adjoints: the gradient of ``y = x[i]`` i
 twice gets both contributions. ``IndexAdd`` and ``ScatterAdd`` do that adding,
 and their own gradients are reads again, so derivatives of any order work.
 """
+import numpy
+
+from chainrule.core.convert import as_tensor
 from chainrule.core.primitive import Primitive, apply
-from chainrule.ops.convert import as_tensor
+from chainrule.core.tensor import Tensor
+from chainrule.ops.binary import maximum, minimum, where
+from chainrule.ops.shape import movedim, pad
 
 
 def normalize_index(index):
     """An index with tensors turned into arrays and lists into integer arrays."""
-    from chainrule.core.tensor import Tensor
     if not isinstance(index, tuple):
         index = (index,)
     parts = []
@@ -19,7 +23,6 @@ def normalize_index(index):
         if isinstance(part, Tensor):
             part = part.data
         elif isinstance(part, list):
-            import numpy
             part = numpy.asarray(part)
         parts.append(part)
     return tuple(parts)
@@ -126,7 +129,6 @@ class ScatterAdd(Primitive):
             widths = []
             for n_source, n_index in zip(source.shape, index.shape):
                 widths += [0, n_source - n_index]
-            from chainrule.ops.shape import pad
             gathered = pad(gathered, tuple(reversed_pairs(widths)))
         return gathered
 
@@ -164,7 +166,6 @@ class Clamp(Primitive):
 
 
 def zeros_like_tensor(x):
-    from chainrule.core.tensor import Tensor
     return Tensor._wrap(x.xp.zeros(x.shape, dtype=x.dtype))
 
 
@@ -313,7 +314,6 @@ def masked_fill(x, mask, value):
         >>> y.sum().backward(); x.grad
         tensor([0., 1., 0.])
     """
-    from chainrule.ops.binary import where
     return where(as_tensor(mask), value, x)
 
 
@@ -370,7 +370,6 @@ def diagonal(x, offset=0, dim1=0, dim2=1):
         >>> cr.diagonal(x), cr.diagonal(x, offset=1), cr.diagonal(x, offset=-1)
         (tensor([1, 5]), tensor([2, 6]), tensor([4]))
     """
-    from chainrule.ops.shape import movedim
     x = as_tensor(x)
     moved = movedim(x, (dim1, dim2), (-2, -1))
     rows, cols = moved.shape[-2:]
@@ -396,9 +395,7 @@ def clamp(x, min=None, max=None):
     x = as_tensor(x)
     if min is None and max is None:
         raise ValueError("clamp: at least one of min and max must be given")
-    from chainrule.core.tensor import Tensor
     if isinstance(min, Tensor) or isinstance(max, Tensor):
-        from chainrule.ops.binary import maximum, minimum
         out = x
         if min is not None:
             out = maximum(out, min)
@@ -423,7 +420,6 @@ def one_hot(indices, num_classes=-1):
         >>> cr.one_hot(cr.tensor([0, 2]), num_classes=4).shape
         (2, 4)
     """
-    from chainrule.core.tensor import Tensor
     indices = as_tensor(indices)
     if indices.dtype.kind not in "iu":
         raise TypeError(f"one_hot: expected an integer tensor of class indices, got {indices.dtype}")

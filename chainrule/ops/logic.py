@@ -5,8 +5,8 @@ them; they are declared here rather than given a silent zero derivative. They
 make masks for ``where``, ``masked_fill`` and the derivative rules of relu, max
 and friends.
 """
+from chainrule.core.convert import as_tensor, check_broadcast, promote_pair
 from chainrule.core.tensor import Tensor
-from chainrule.ops.convert import as_tensor, check_broadcast, promote_pair
 
 NON_DIFFERENTIABLE = (
     "eq", "ne", "lt", "le", "gt", "ge", "isnan", "isinf", "isfinite",

@@ -5,8 +5,8 @@ is again a matrix product, so the backward pass costs two GEMMs, like the forwar
 one. Batch dimensions broadcast as in NumPy and are summed back by the walk.
 """
 from chainrule.core import dtypes
+from chainrule.core.convert import as_tensor, check_broadcast
 from chainrule.core.primitive import Primitive, apply
-from chainrule.ops.convert import as_tensor, check_broadcast
 
 
 def _blas_ready(xp, a):

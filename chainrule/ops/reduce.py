@@ -10,24 +10,14 @@ import collections
 import math
 
 from chainrule.core import dtypes
+from chainrule.core.convert import as_tensor, normalize_dims
 from chainrule.core.primitive import Primitive, apply
-from chainrule.ops.convert import as_tensor
-
-
-def normalize_dims(dim, ndim, op_name="reduction"):
-    """``dim`` as a sorted tuple of non-negative axes (None means all axes)."""
-    if dim is None:
-        return tuple(range(ndim))
-    dims = (dim,) if isinstance(dim, int) else tuple(dim)
-    normalized = []
-    for d in dims:
-        if not -builtins.max(ndim, 1) <= d < builtins.max(ndim, 1):
-            raise IndexError(
-                f"{op_name}: dim {d} is out of range for a tensor with {ndim} dimensions "
-                f"(valid: {-builtins.max(ndim, 1)} to {builtins.max(ndim, 1) - 1})"
-            )
-        normalized.append(d % ndim if ndim else 0)
-    return tuple(sorted(set(normalized))) if ndim else ()
+from chainrule.core.tensor import Tensor
+from chainrule.ops.binary import where
+from chainrule.ops.elementwise import exp, log, sqrt
+from chainrule.ops.indexing import gather
+from chainrule.ops.logic import isnan
+from chainrule.ops.shape import movedim
 
 
 def _keepdim_shape(shape, dims):
@@ -127,7 +117,6 @@ class Prod(Primitive):
 
 def _product_of_others(x, dims):
     """∏ over ``dims`` of every element except x_i itself, for each i (exact when x has zeros)."""
-    from chainrule.ops.shape import movedim
     moved = movedim(x, dims, tuple(range(x.ndim - len(dims), x.ndim)))
     lead = moved.shape[: x.ndim - len(dims)]
     n = math.prod(moved.shape[x.ndim - len(dims):])
@@ -173,8 +162,7 @@ class LogSumExp(Primitive):
 
     @staticmethod
     def grad_x(g, out, x, dims, keepdim):
-        from chainrule.ops.elementwise import exp
-        return _restore(g, x, dims, keepdim) * exp(x - _restore(out, x, dims, keepdim))
+        return _restore(g, x, dims, keepdim) * (x - _restore(out, x, dims, keepdim)).exp()
 
     vjps = (grad_x,)
 
@@ -192,15 +180,13 @@ class Norm(Primitive):
 
     @staticmethod
     def grad_x(g, out, x, p, dims, keepdim):
-        from chainrule.ops.binary import where
-        from chainrule.ops.elementwise import abs, sign
         y = _restore(out, x, dims, keepdim)
         g = _restore(g, x, dims, keepdim)
         safe_y = where(y == 0, 1.0, y)
         if p == 2:
             share = x / safe_y
         else:
-            share = sign(x) * abs(x) ** (p - 1) / safe_y ** (p - 1)
+            share = x.sign() * x.abs() ** (p - 1) / safe_y ** (p - 1)
         return where(y == 0, 0.0, g * share)
 
     vjps = (grad_x,)
@@ -288,8 +274,6 @@ def std(x, dim=None, keepdim=False, correction=1, unbiased=None):
         >>> round(float(cr.std(x)), 4)       # default, unbiased: √(32/7)
         2.1381
     """
-    from chainrule.ops.binary import where
-    from chainrule.ops.elementwise import sqrt
     x = _float(x)
     if x.dtype == dtypes.float16:
         return std(x.float(), dim, keepdim, correction=correction, unbiased=unbiased).half()
@@ -401,14 +385,11 @@ def _extreme_of_all(x, extreme):
     evenly (as PyTorch's max() does; amax, like torch.amax, gives nan everywhere instead)."""
     if x.dtype.kind != "f" or not bool(x.xp.isnan(x.data).any()):
         return extreme(x)
-    from chainrule.ops.binary import where
-    from chainrule.ops.logic import isnan
     nans = isnan(x)
     return where(nans, x, 0.0).sum() / nans.sum()
 
 
 def _extreme_along(x, dim, keepdim, pick):
-    from chainrule.ops.indexing import gather
     _check_not_empty(x, "max/min")
     indices = pick(x, dim, keepdim=True)
     values = gather(x, dim, indices)
@@ -446,7 +427,6 @@ def argmin(x, dim=None, keepdim=False):
 
 
 def _arg_extreme(x, dim, keepdim, function):
-    from chainrule.core.tensor import Tensor
     _check_not_empty(x, function)
     xp = x.xp
     if dim is None:
@@ -508,7 +488,6 @@ def softmax(x, dim):
         >>> cr.softmax(cr.tensor([1e4, 1e4]), dim=0)
         tensor([0.5, 0.5])
     """
-    from chainrule.ops.elementwise import exp
     x = _float(x)
     exps = exp(_shifted_by_max(x, dim))
     probabilities = exps / sum(exps, dim, keepdim=True)
@@ -528,7 +507,6 @@ def log_softmax(x, dim):
         >>> [round(v, 4) for v in cr.log_softmax(cr.tensor([0.0, 0.0]), dim=0).tolist()]   # ln ½
         [-0.6931, -0.6931]
     """
-    from chainrule.ops.elementwise import exp, log
     x = _float(x)
     shifted = _shifted_by_max(x, dim)
     return shifted - log(sum(exp(shifted), dim, keepdim=True))
@@ -548,15 +526,14 @@ def norm(x, p=2, dim=None, keepdim=False):
         >>> cr.norm(cr.tensor([[3.0, 4.0], [6.0, 8.0]]), dim=1)
         tensor([ 5., 10.])
     """
-    from chainrule.ops.elementwise import abs
     x = _float(x)
     if x.dtype == dtypes.float16:  # x² of float16 overflows from |x| ≈ 256: work in float32
         return norm(x.float(), p, dim, keepdim).half()
     dims = normalize_dims(dim, x.ndim, "norm")
     if p in (math.inf, "inf"):
-        return amax(abs(x), dims, keepdim)
+        return amax(x.abs(), dims, keepdim)
     if p in (-math.inf, "-inf"):
-        return amin(abs(x), dims, keepdim)
+        return amin(x.abs(), dims, keepdim)
     if p == "fro":
         p = 2
     if not p > 0:
@@ -575,7 +552,6 @@ def all(x, dim=None, keepdim=False):
         >>> cr.all(m), cr.all(m, dim=1)
         (tensor(False), tensor([False,  True]))
     """
-    from chainrule.core.tensor import Tensor
     x = as_tensor(x)
     return Tensor._wrap(x.xp.asarray(x.xp.all(x.data, axis=None if dim is None else normalize_dims(dim, x.ndim, "all"), keepdims=keepdim)))
 
@@ -591,6 +567,5 @@ def any(x, dim=None, keepdim=False):
         >>> cr.any(x), cr.any(x, dim=1)
         (tensor(True), tensor([ True, False]))
     """
-    from chainrule.core.tensor import Tensor
     x = as_tensor(x)
     return Tensor._wrap(x.xp.asarray(x.xp.any(x.data, axis=None if dim is None else normalize_dims(dim, x.ndim, "any"), keepdims=keepdim)))

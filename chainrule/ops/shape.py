@@ -6,10 +6,11 @@ the inverse permutation, expand sums over the broadcast axes, flip flips back.
 """
 import math
 
+from chainrule.backends import cupy_module
 from chainrule.core import dtypes
+from chainrule.core.convert import as_tensor, check_broadcast, normalize_dims
 from chainrule.core.primitive import Primitive, apply
-from chainrule.ops.convert import as_tensor
-from chainrule.ops.reduce import normalize_dims
+from chainrule.core.tensor import Tensor
 
 
 class Reshape(Primitive):
@@ -169,7 +170,6 @@ class ToDevice(Primitive):
 
     @staticmethod
     def forward(xp, x, device):
-        from chainrule.backends import cupy_module
         if device == "cuda":
             return cupy_module().asarray(x)
         return x.get() if hasattr(x, "get") else x
@@ -384,7 +384,6 @@ def expand(x, shape):
         tensor([[3.],
                 [3.]])
     """
-    from chainrule.ops.convert import check_broadcast
     x = as_tensor(x)
     shape = tuple(shape)
     lead = len(shape) - x.ndim
@@ -634,7 +633,6 @@ def astype(x, dtype):
     if x.dtype == dtype:
         return x
     if not x.requires_grad or dtype.kind != "f":
-        from chainrule.core.tensor import Tensor
         return Tensor._wrap(x.data.astype(dtype))
     return apply(Astype, x, dtype=dtype)
 

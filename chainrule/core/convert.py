@@ -1,13 +1,16 @@
-"""Turning Python numbers and arrays into tensors next to a tensor, with PyTorch's type promotion.
+"""What every op does to its arguments before its primitive runs: make them tensors, agree on a
+dtype, and check that shapes and dims make sense.
 
 A Python number takes the dtype of the tensor it meets (``float32_tensor * 2.0``
 stays float32); an integer tensor meeting a Python float becomes the default
-float dtype, as in PyTorch.
+float dtype, as in PyTorch. Shapes that do not broadcast and dims out of range
+get an error naming the op.
 """
 import numbers
 
+from chainrule.backends import numpy_module
 from chainrule.core import dtypes
-from chainrule.core.tensor import Tensor
+from chainrule.core.tensor import Tensor, tensor
 
 
 def as_tensor(value, like=None):
@@ -24,7 +27,6 @@ def as_tensor(value, like=None):
         else:
             dtype = None
         return Tensor._wrap(like.xp.asarray(value, dtype=dtype))
-    from chainrule.core.tensor import tensor
     return tensor(value, device=None if like is None else like.device)
 
 
@@ -49,8 +51,7 @@ def promote_pair(a, b, op_name):
 
 
 def check_broadcast(op_name, *shapes):
-    """Raise a clear error when ``shapes`` do not broadcast together."""
-    from chainrule.backends import numpy_module
+    """The shape ``shapes`` broadcast to; a clear error naming ``op_name`` when they do not."""
     try:
         return numpy_module().broadcast_shapes(*shapes)
     except ValueError:
@@ -59,3 +60,19 @@ def check_broadcast(op_name, *shapes):
             f"{op_name}: shapes {shown} do not broadcast: each dimension, compared from the right, must be "
             "equal or 1. Reshape or unsqueeze one operand (e.g. x.unsqueeze(-1)) so that they line up"
         ) from None
+
+
+def normalize_dims(dim, ndim, op_name="reduction"):
+    """``dim`` as a sorted tuple of non-negative axes (None means all axes); a clear error when out of range."""
+    if dim is None:
+        return tuple(range(ndim))
+    dims = (dim,) if isinstance(dim, int) else tuple(dim)
+    normalized = []
+    for d in dims:
+        if not -max(ndim, 1) <= d < max(ndim, 1):
+            raise IndexError(
+                f"{op_name}: dim {d} is out of range for a tensor with {ndim} dimensions "
+                f"(valid: {-max(ndim, 1)} to {max(ndim, 1) - 1})"
+            )
+        normalized.append(d % ndim if ndim else 0)
+    return tuple(sorted(set(normalized))) if ndim else ()
