@@ -213,7 +213,7 @@ def run_evaluate(arguments):
 # ----- predict -----------------------------------------------------------------------------------------
 def add_predict(subcommands):
     parser = subcommands.add_parser("predict", help="which digit is in an image (.png) or array (.npy)",
-                                    description="Predict the digit in each image. PNGs are read with matplotlib, "
+                                    description="Predict the digit in each image. PNGs are read with Pillow, "
                                                 "turned gray, inverted if drawn dark on light, and resized to 28x28; "
                                                 ".npy files hold one or many 28x28 images (0-255 or 0-1).")
     parser.add_argument("run", metavar="RUN", help="a run folder (from chainrule train) or a checkpoint folder")
