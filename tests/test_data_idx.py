@@ -146,8 +146,74 @@ def test_load_idx_folder_errors(tmp_path):
     with pytest.raises(ValueError, match="has 3 images but .*train-labels-idx1-ubyte has 4 labels"):
         load_idx_folder(tmp_path, "train")
     write_idx(tmp_path / "train-labels-idx1-ubyte", np.zeros((3, 1), np.uint8))
-    with pytest.raises(ValueError, match="should hold uint8 labels of shape \\(N,\\), got uint8 of shape \\(3, 1\\)"):
+    with pytest.raises(ValueError, match="train-labels-idx1-ubyte has magic number 0x00000802 \\(uint8, 2 dimensions\\), but this file must "
+                       "have 0x00000801 \\(uint8, 1 dimension\\)"):
         load_idx_folder(tmp_path, "train")
     write_idx(tmp_path / "train-images-idx3-ubyte", np.zeros((3, 28, 28), np.float32))
-    with pytest.raises(ValueError, match="should hold uint8 images of shape \\(N, H, W\\), got float32"):
+    with pytest.raises(ValueError, match="magic number 0x00000D03 \\(float32, 3 dimensions\\), but .* 0x00000803 \\(uint8, 3 dim"):
         load_idx_folder(tmp_path, "train")
+
+
+# ----- sizes a header claims are checked before anything is allocated -----------------------------------
+def test_a_header_claiming_a_billion_images_allocates_nothing(tmp_path):
+    header = bytes([0, 0, 0x08, 3]) + np.array([10 ** 9, 28, 28], dtype=">u4").tobytes()
+    path = write_bytes(tmp_path, header + bytes(784), name="train-images-idx3-ubyte")
+    with pytest.raises(ValueError, match="claims shape \\(1000000000, 28, 28\\), 784,000,000,000 bytes .*\\(MAX_IDX_BYTES\\)"):
+        read_idx(path)
+
+
+@pytest.mark.parametrize("gzipped", [False, True])
+def test_a_lying_count_is_caught_in_memory_bounded_by_the_real_data(tmp_path, gzipped):
+    import tracemalloc
+
+    header = bytes([0, 0, 0x08, 3]) + np.array([2_000_000, 28, 28], dtype=">u4").tobytes()  # 1.5 GB claimed
+    payload = header + bytes(784 * 10)  # ten images really there
+    path = write_bytes(tmp_path, gzip.compress(payload) if gzipped else payload, name="images-idx3-ubyte")
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match="truncated: the header promises shape \\(2000000, 28, 28\\)"):
+            read_idx(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 20 * 2 ** 20  # the claim was 1.5 GB; what was allocated follows the 8 KB that were there
+
+
+def test_trailing_bytes_in_a_gzip_stream(tmp_path):
+    path = write_bytes(tmp_path, gzip.compress(bytes([0, 0, 0x08, 1, 0, 0, 0, 2, 1, 2, 3])), name="x.gz")
+    with pytest.raises(ValueError, match="1 unexpected bytes after the data of shape \\(2,\\)"):
+        read_idx(path)
+
+
+def test_a_labels_file_under_the_images_name_says_so(tmp_path):
+    write_idx(tmp_path / "t10k-images-idx3-ubyte", np.zeros(5, np.uint8))  # a labels file, misnamed
+    write_idx(tmp_path / "t10k-labels-idx1-ubyte", np.zeros(5, np.uint8))
+    with pytest.raises(ValueError, match="t10k-images-idx3-ubyte has magic number 0x00000801 \\(uint8, 1 dimension\\), "
+                                         "but this file must have 0x00000803 \\(uint8, 3 dimensions\\)"):
+        load_idx_folder(tmp_path, "test")
+
+
+@pytest.mark.parametrize("shape, message", [((3, 0, 0), "declares images of 0x0 pixels \\(header fields rows and columns\\)"),
+                                            ((3, 28, 0), "declares images of 28x0 pixels"),
+                                            ((0, 28, 28), "holds 0 images \\(its header's count field is 0\\)")])
+def test_empty_images_are_refused_by_name(tmp_path, shape, message):
+    write_idx(tmp_path / "train-images-idx3-ubyte", np.zeros(shape, np.uint8))
+    write_idx(tmp_path / "train-labels-idx1-ubyte", np.zeros(shape[0], np.uint8))
+    with pytest.raises(ValueError, match="train-images-idx3-ubyte " + message):
+        load_idx_folder(tmp_path, "train")
+
+
+def test_a_failed_write_leaves_the_previous_file_and_no_temporary(tmp_path, monkeypatch):
+    import chainrule.core.files
+
+    path = tmp_path / "labels-idx1-ubyte.gz"
+    write_idx(path, np.array([1, 2, 3], np.uint8))
+    before = path.read_bytes()
+
+    def crash(*args):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(chainrule.core.files.os, "fsync", crash)  # fails after the bytes went to the temp file
+    with pytest.raises(OSError, match="No space left"):
+        write_idx(path, np.arange(100, dtype=np.uint8))
+    assert path.read_bytes() == before and [entry.name for entry in tmp_path.iterdir()] == [path.name]

@@ -3,7 +3,7 @@ import numpy
 import pytest
 
 from chainrule.data import load_digits, write_idx
-from chainrule.train.data_sources import load_source, read_csv_images
+from chainrule.train.data_sources import load_source, load_split, read_csv_images
 from chainrule.train.job import TrainConfig, prepare_model_spec
 from train_helpers import spread_rows
 
@@ -88,3 +88,92 @@ def test_config_validation_names_the_bad_setting():
                              ({"augment_shift": 20}, "augment shift"), ({"model": "resnet"}, "unknown model")]:
         with pytest.raises(ValueError, match=message):
             TrainConfig(**changes).validate()
+
+
+# ----- what a file says is checked at the edge, before training ----------------------------------------
+def _write_table(path, labels, pixels, header=False):
+    table = numpy.column_stack([labels, pixels])
+    numpy.savetxt(path, table, fmt="%.17g", delimiter=",", header="label,pixels" if header else "", comments="")
+    return path
+
+
+@pytest.mark.parametrize("content", ["", "\n\n  \n", "label,pixel0,pixel1\n", "label,pixel0\n\n"])
+def test_an_empty_csv_gives_one_clear_line_and_no_numpy_warning(tmp_path, content, recwarn):
+    (tmp_path / "empty.csv").write_text(content)
+    with pytest.raises(ValueError, match="empty.csv has no rows of data; it needs one row per image") as error:
+        read_csv_images(tmp_path / "empty.csv")
+    assert "\n" not in str(error.value) and len(recwarn) == 0
+
+
+def test_a_csv_whose_first_line_is_blank_still_reads(tmp_path):
+    (tmp_path / "blank.csv").write_text("\n1,0,255\n0,255,0\n")
+    assert read_csv_images(tmp_path / "blank.csv")[1].tolist() == [1, 0]
+
+
+@pytest.mark.parametrize("label, message", [(1e9, "data row 2, column 1 \\(the label\\): 1e\\+09 is not a class label"),
+                                            (-1, "-1 is not a class label"), (1000, "from 0 to 999"),
+                                            (float("nan"), "nan is not a class label")])
+def test_a_label_beyond_any_sensible_class_count_is_refused_at_once(tmp_path, label, message):
+    path = _write_table(tmp_path / "labels.csv", [0, label, 1], numpy.zeros((3, 4)))
+    with pytest.raises(ValueError, match=message):
+        read_csv_images(path)
+
+
+@pytest.mark.parametrize("value, message", [(-50, "-50 is out of range"),
+                                            (1e300, "1e\\+300 is out of range"), (2.0 ** 62, "4.61169e\\+18"),
+                                            (float("inf"), "inf is out of range"), (256, "256 is out of range")])
+def test_out_of_range_csv_pixels_are_refused_not_clipped(tmp_path, value, message):
+    pixels = numpy.zeros((3, 4))
+    pixels[1, 1] = value
+    with pytest.raises(ValueError, match=f"data row 2, column 3 \\(a pixel\\): {message}.* pixels must be finite and lie in 0..255"):
+        read_csv_images(_write_table(tmp_path / "pixels.csv", [0, 1, 0], pixels))
+
+
+def test_a_stray_label_does_not_make_a_256_class_model(tmp_path):
+    labels = numpy.arange(40) % 10
+    labels[7] = 255  # the mark of a missing label
+    path = _write_table(tmp_path / "stray.csv", labels, numpy.zeros((40, 4)))
+    with pytest.raises(ValueError, match="run from 0 to 255, but 245 of those 256 classes have no training image "
+                                         "\\(10, 11, 12, 13, 14, ...\\)"):
+        load_source(path)
+
+
+def test_idx_labels_of_255_are_refused_before_training(tmp_path):
+    folder = _idx_folder(tmp_path)
+    labels = load_digits("train")[1][spread_rows(3500, 200)].astype(numpy.uint8)
+    labels[[3, 50]] = 255
+    write_idx(folder / "train-labels-idx1-ubyte.gz", labels)
+    with pytest.raises(ValueError, match="train-labels-idx1-ubyte\\) in .*: the labels run from 0 to 255"):
+        load_source(folder)
+
+
+def test_test_labels_must_be_classes_the_training_data_has(tmp_path):
+    path = _write_table(tmp_path / "train.csv", numpy.arange(40) % 4, numpy.zeros((40, 4)))
+    test = _write_table(tmp_path / "test.csv", [0, 1, 7], numpy.zeros((3, 4)))
+    with pytest.raises(ValueError, match="test CSV .*test.csv \\(the label column\\) holds label 7, a class the "
+                                         "training data \\(classes 0..3\\) does not have"):
+        load_source(path, test_csv=test)
+
+
+# ----- evaluating on a test set alone ----------------------------------------------------------------------
+def test_a_folder_of_test_files_alone_gives_its_test_split(tmp_path):
+    (tmp_path / "full").mkdir()
+    (tmp_path / "only-test").mkdir()
+    full = _idx_folder(tmp_path / "full")
+    for name in ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
+        (tmp_path / "only-test" / name).write_bytes((full / name).read_bytes())
+    images, labels = load_split(tmp_path / "only-test", "test")
+    expected_images, expected_labels = load_source(full)["test"]
+    numpy.testing.assert_array_equal(labels, expected_labels)
+    numpy.testing.assert_array_equal(images, expected_images)
+    with pytest.raises(FileNotFoundError, match="no images file for split 'train'"):
+        load_split(tmp_path / "only-test", "val")
+    numpy.testing.assert_array_equal(load_split(full, "val")[1], load_source(full)["val"][1])
+
+
+def test_a_csv_test_set_is_evaluated_on_every_row(tmp_path):
+    path = _write_table(tmp_path / "test.csv", numpy.arange(30) % 3, numpy.zeros((30, 4)), header=True)
+    assert len(load_split(path, "test", whole_csv=True)[1]) == 30
+    assert len(load_split(path, "test")[1]) == 3  # as the run's own data: its held-out tenth
+    with pytest.raises(ValueError, match="holds label 2, a class the training data \\(classes 0..1\\) does not"):
+        load_split(path, "test", whole_csv=True, num_classes=2)

@@ -178,7 +178,7 @@ def run_evaluate(arguments):
     from chainrule import nn
     from chainrule.core.grad_mode import no_grad
     from chainrule.core.tensor import Tensor
-    from chainrule.train.data_sources import load_source
+    from chainrule.train.data_sources import load_split
     from chainrule.train.job import load_trained, to_model_input
     from chainrule.train.metrics import MetricAccumulator, precision_recall_f1
 
@@ -187,7 +187,8 @@ def run_evaluate(arguments):
     config = extra["config"]
     data = arguments.data or config["data"]
     test_data = config.get("test_data") if data == config["data"] else None
-    images, labels = load_source(data, val_fraction=config.get("val_fraction", 0.1), test_csv=test_data)[arguments.split]
+    images, labels = load_split(data, arguments.split, val_fraction=config.get("val_fraction", 0.1), test_csv=test_data,
+                                whole_csv=data != config["data"], num_classes=extra.get("num_classes"))
     loss_fn = nn.CrossEntropyLoss()
     accumulator = MetricAccumulator("classification", extra.get("num_classes"))
     with no_grad():
@@ -213,7 +214,7 @@ def run_evaluate(arguments):
 # ----- predict -----------------------------------------------------------------------------------------
 def add_predict(subcommands):
     parser = subcommands.add_parser("predict", help="which digit is in an image (.png) or array (.npy)",
-                                    description="Predict the digit in each image. PNGs are read with matplotlib, "
+                                    description="Predict the digit in each image. PNGs are read with Pillow, "
                                                 "turned gray, inverted if drawn dark on light, and resized to 28x28; "
                                                 ".npy files hold one or many 28x28 images (0-255 or 0-1).")
     parser.add_argument("run", metavar="RUN", help="a run folder (from chainrule train) or a checkpoint folder")

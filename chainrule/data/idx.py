@@ -13,12 +13,14 @@ With the full sets in a folder, ``load_idx_folder(folder, 'train')`` gives the s
 layout as ``load_digits``: images (N, 1, 28, 28) float32 in [0, 1], labels int64.
 """
 import gzip
+import math
 import os
 import pathlib
-import tempfile
 import zlib
 
 import numpy
+
+from chainrule.core.files import atomic_write
 
 IDX_TYPES = {
     0x08: numpy.dtype("u1"),
@@ -29,13 +31,102 @@ IDX_TYPES = {
     0x0E: numpy.dtype(">f8"),
 }
 _GZIP_MAGIC = b"\x1f\x8b"
+# The most data one IDX file may claim. The largest public IDX set, EMNIST ByClass, holds 550 MB of images;
+# 2 GiB leaves room and still bounds what a lying header (or a gzip bomb) can make us allocate.
+MAX_IDX_BYTES = 2 ** 31
+_READ_CHUNK = 1 << 24  # a gzip stream is read 16 MiB at a time, so memory follows the data that really arrives
+
+
+def _magic_text(type_code, ndim):
+    dtype = IDX_TYPES.get(type_code)
+    kind = dtype.name if dtype is not None else "unknown type"
+    return f"0x0000{type_code:02X}{ndim:02X} ({kind}, {ndim} dimension{'s' if ndim != 1 else ''})"
+
+
+def _read_exactly(handle, count):
+    """Up to ``count`` bytes from a stream, in chunks: what is allocated never exceeds what really arrives."""
+    data = bytearray()
+    while len(data) < count:
+        chunk = handle.read(min(_READ_CHUNK, count - len(data)))
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def _read_idx_stream(path, handle, file_size, magic=None):
+    """The array of an open IDX stream; ``file_size`` is the real length (None for gzip: unknown until read)."""
+    head = handle.read(4)
+    if len(head) < 4:
+        raise ValueError(f"read_idx: {path} is {len(head)} bytes long, too short for the 4-byte IDX magic number")
+    if head[0] != 0 or head[1] != 0:
+        raise ValueError(f"read_idx: {path} has magic number 0x{head.hex()}, which is not IDX "
+                         "(IDX files start with two zero bytes, a type code and the number of dimensions)")
+    type_code, ndim = head[2], head[3]
+    if magic is not None and (type_code, ndim) != magic:
+        raise ValueError(f"load_idx_folder: {path} has magic number {_magic_text(type_code, ndim)}, but this file "
+                         f"must have {_magic_text(*magic)}; is it another file of the set under this name?")
+    if type_code not in IDX_TYPES:
+        known = ", ".join(f"0x{code:02X} {dtype.name}" for code, dtype in IDX_TYPES.items())
+        raise ValueError(f"read_idx: {path} has unknown IDX type code 0x{type_code:02X}; known codes: {known}")
+    if ndim == 0:
+        raise ValueError(f"read_idx: {path} declares 0 dimensions; an IDX array needs at least one")
+    header_size = 4 + 4 * ndim
+    sizes = handle.read(4 * ndim)
+    if len(sizes) < 4 * ndim:
+        raise ValueError(f"read_idx: {path} is truncated: its header declares {ndim} dimensions "
+                         f"({header_size} header bytes) but the file has only {4 + len(sizes)} bytes")
+    shape = tuple(int(size) for size in numpy.frombuffer(sizes, dtype=">u4"))
+    dtype = IDX_TYPES[type_code]
+    expected = math.prod(shape) * dtype.itemsize  # Python integers: no overflow, whatever the header says
+    if expected > MAX_IDX_BYTES:
+        raise ValueError(f"read_idx: {path}: its header (magic {_magic_text(type_code, ndim)}) claims shape {shape}, "
+                         f"{expected:,} bytes of data, more than the {MAX_IDX_BYTES:,} bytes (MAX_IDX_BYTES) an IDX "
+                         "file may hold here; the header is wrong or the file is not IDX")
+    actual = None if file_size is None else file_size - header_size
+    if actual is None or actual == expected:
+        data = _read_exactly(handle, expected)
+        actual = len(data)
+    if actual < expected:
+        raise ValueError(f"read_idx: {path} is truncated: the header promises shape {shape} of {dtype.name} "
+                         f"({expected} bytes of data) but only {actual} bytes follow; download it again "
+                         f"(or, if the download is complete, its magic {_magic_text(type_code, ndim)} is wrong)")
+    if actual > expected:
+        raise ValueError(f"read_idx: {path} has {actual - expected} unexpected bytes after the data of shape {shape} "
+                         f"({dtype.name}); the header does not match the contents")
+    if file_size is None:
+        extra = len(handle.read(1 << 20))
+        if extra:
+            raise ValueError(f"read_idx: {path} has {'at least ' if extra == 1 << 20 else ''}{extra} unexpected "
+                             f"bytes after the data of shape {shape} ({dtype.name}); the header does not match the "
+                             "contents")
+    array = numpy.frombuffer(data, dtype=dtype).reshape(shape)  # data is a bytearray: the array is writable
+    return array.astype(dtype.newbyteorder("="), copy=False)  # native order (a copy only when it must swap)
+
+
+def _read_idx_checked(path, magic=None):
+    path = pathlib.Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"read_idx: no file at {path}")
+    with open(path, "rb") as handle:
+        if handle.read(2) != _GZIP_MAGIC:
+            handle.seek(0)
+            return _read_idx_stream(path, handle, os.fstat(handle.fileno()).st_size, magic)
+        handle.seek(0)
+        try:
+            with gzip.GzipFile(fileobj=handle, mode="rb") as stream:
+                return _read_idx_stream(path, stream, None, magic)
+        except (EOFError, OSError, zlib.error) as error:
+            raise ValueError(f"read_idx: {path} is a damaged or truncated gzip file ({error}); download it again") from None
 
 
 def read_idx(path):
     """Read one IDX file (gzipped or not) into a NumPy array in native byte order.
 
     Checks the magic number, the type code, the dimensions and that the file holds
-    exactly the values its header promises; raises ValueError naming the file otherwise.
+    exactly the values its header promises, before allocating for them: the claimed size
+    is checked against the file's length (or, for gzip, read as it arrives) and may not
+    exceed ``MAX_IDX_BYTES``. Raises ValueError naming the file otherwise.
 
     Example:
         >>> import numpy as np, tempfile, os
@@ -44,46 +135,11 @@ def read_idx(path):
         >>> read_idx(path)
         array([3, 1, 4], dtype=uint8)
     """
-    path = pathlib.Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"read_idx: no file at {path}")
-    raw = path.read_bytes()
-    if raw[:2] == _GZIP_MAGIC:
-        try:
-            raw = gzip.decompress(raw)
-        except (EOFError, OSError, zlib.error) as error:
-            raise ValueError(f"read_idx: {path} is a damaged or truncated gzip file ({error}); download it again") from None
-    if len(raw) < 4:
-        raise ValueError(f"read_idx: {path} is {len(raw)} bytes long, too short for the 4-byte IDX magic number")
-    if raw[0] != 0 or raw[1] != 0:
-        raise ValueError(f"read_idx: {path} has magic number 0x{raw[:4].hex()}, which is not IDX "
-                         "(IDX files start with two zero bytes, a type code and the number of dimensions)")
-    type_code, ndim = raw[2], raw[3]
-    if type_code not in IDX_TYPES:
-        known = ", ".join(f"0x{code:02X} {dtype.name}" for code, dtype in IDX_TYPES.items())
-        raise ValueError(f"read_idx: {path} has unknown IDX type code 0x{type_code:02X}; known codes: {known}")
-    if ndim == 0:
-        raise ValueError(f"read_idx: {path} declares 0 dimensions; an IDX array needs at least one")
-    header_size = 4 + 4 * ndim
-    if len(raw) < header_size:
-        raise ValueError(f"read_idx: {path} is truncated: its header declares {ndim} dimensions "
-                         f"({header_size} header bytes) but the file has only {len(raw)} bytes")
-    shape = tuple(int(size) for size in numpy.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
-    dtype = IDX_TYPES[type_code]
-    expected = int(numpy.prod(shape, dtype=numpy.int64)) * dtype.itemsize
-    actual = len(raw) - header_size
-    if actual < expected:
-        raise ValueError(f"read_idx: {path} is truncated: the header promises shape {shape} of {dtype.name} "
-                         f"({expected} bytes of data) but only {actual} bytes follow; download it again")
-    if actual > expected:
-        raise ValueError(f"read_idx: {path} has {actual - expected} unexpected bytes after the data of shape {shape} "
-                         f"({dtype.name}); the header does not match the contents")
-    array = numpy.frombuffer(raw, dtype=dtype, count=expected // dtype.itemsize, offset=header_size).reshape(shape)
-    return array.astype(dtype.newbyteorder("="))  # native order, and a writable copy
+    return _read_idx_checked(path)
 
 
 def write_idx(path, array):
-    """Write ``array`` as an IDX file (gzipped when the name ends in .gz), atomically (temp file + rename).
+    """Write ``array`` as an IDX file (gzipped when the name ends in .gz), atomically (temp file, fsync, rename).
 
     Supported dtypes: uint8, int8, int16, int32, float32, float64; 1 to 255 dimensions.
 
@@ -107,14 +163,8 @@ def write_idx(path, array):
     payload = header + numpy.ascontiguousarray(array, dtype=IDX_TYPES[code]).tobytes()
     if path.name.endswith(".gz"):
         payload = gzip.compress(payload, mtime=0)
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(payload)
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
+    with atomic_write(path, "wb") as handle:
+        handle.write(payload)
 
 
 def _find_idx_file(folder, prefix, kind, rank):
@@ -154,13 +204,14 @@ def load_idx_folder(folder, split="train"):
         raise FileNotFoundError(f"load_idx_folder: {folder} is not a folder")
     images_path = _find_idx_file(folder, prefixes[split], "images", 3)
     labels_path = _find_idx_file(folder, prefixes[split], "labels", 1)
-    images, labels = read_idx(images_path), read_idx(labels_path)
-    if images.dtype != numpy.uint8 or images.ndim != 3:
-        raise ValueError(f"load_idx_folder: {images_path} should hold uint8 images of shape (N, H, W), "
-                         f"got {images.dtype} of shape {images.shape}")
-    if labels.dtype != numpy.uint8 or labels.ndim != 1:
-        raise ValueError(f"load_idx_folder: {labels_path} should hold uint8 labels of shape (N,), "
-                         f"got {labels.dtype} of shape {labels.shape}")
+    images = _read_idx_checked(images_path, magic=(0x08, 3))  # uint8 (count, rows, columns)
+    labels = _read_idx_checked(labels_path, magic=(0x08, 1))  # uint8 (count,)
+    count, rows, columns = images.shape
+    if count == 0:
+        raise ValueError(f"load_idx_folder: {images_path} holds 0 images (its header's count field is 0)")
+    if rows == 0 or columns == 0:
+        raise ValueError(f"load_idx_folder: {images_path} declares images of {rows}x{columns} pixels (header fields "
+                         "rows and columns); an image needs at least 1x1")
     if images.shape[0] != labels.shape[0]:
         raise ValueError(f"load_idx_folder: {images_path} has {images.shape[0]} images but {labels_path} has "
                          f"{labels.shape[0]} labels; the two files must belong together")
