@@ -36,14 +36,15 @@ def _attention_weights(scores):
 
     Such a row would give −∞ − (−∞) = NaN. Its scores are replaced by zeros before the
     softmax (so no NaN enters the graph, forward or backward) and its weights by zeros
-    after it (so the row contributes nothing and receives zero gradient).
+    after it (so the row contributes nothing and receives zero gradient). F.softmax normalizes
+    float16 scores in float32, so a long row's sum cannot overflow.
     """
     row_max = scores.xp.max(scores.data, axis=-1, keepdims=True)
     nothing_to_attend = row_max == -numpy.inf
     if not nothing_to_attend.any():
-        return ops.softmax(scores, dim=-1)
+        return F.softmax(scores, dim=-1)
     nothing_to_attend = Tensor(nothing_to_attend)
-    weights = ops.softmax(ops.where(nothing_to_attend, 0.0, scores), dim=-1)
+    weights = F.softmax(ops.where(nothing_to_attend, 0.0, scores), dim=-1)
     return ops.where(nothing_to_attend, 0.0, weights)
 
 

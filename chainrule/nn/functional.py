@@ -11,6 +11,7 @@ products. Layers in ``chainrule.nn`` hold parameters and call these.
 import math
 
 import chainrule as cr
+from chainrule.core.dtypes import float16
 from chainrule.core.primitive import apply
 from chainrule.core.tensor import Tensor
 from chainrule.nn.primitives import Affine, BinaryCrossEntropy, SoftmaxCrossEntropy, Standardize, WindowMax
@@ -36,11 +37,20 @@ def _check_tensor(x, name, what="input"):
         raise TypeError(f"{name}: {what} must be a chainrule Tensor, got {type(x).__name__}")
 
 
+def _in_float32(x):
+    """x as float32 if it is float16, else x itself: float16 data is reduced in float32, PyTorch's accumulation type.
+
+    A float16 sum overflows past 65504 and loses digits long before: a mean of 70,000 ones, the
+    variance of [300, −300, 0] or the norm of [300, 300] would be inf. Callers cast the result back.
+    """
+    return x.float() if x.dtype == float16 else x
+
+
 def _reduce(loss, reduction, name):
     if reduction == "mean":
-        return loss.mean()
+        return _in_float32(loss).mean().to(loss.dtype)
     if reduction == "sum":
-        return loss.sum()
+        return _in_float32(loss).sum().to(loss.dtype)
     if reduction == "none":
         return loss
     raise ValueError(f"{name}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
@@ -656,7 +666,8 @@ def adaptive_avg_pool2d(input, output_size):
 
 
 def adaptive_max_pool2d(input, output_size, return_indices=False):
-    """Largest value over PyTorch's adaptive bins (one slice per bin of each axis, never per pixel).
+    """Largest value over PyTorch's adaptive bins (one slice per bin of each axis, never per pixel); the
+    gradient goes to the first maximum of each bin, as in PyTorch.
 
     Example:
         >>> import chainrule as cr, chainrule.nn.functional as F
@@ -668,9 +679,13 @@ def adaptive_max_pool2d(input, output_size, return_indices=False):
     if return_indices:
         raise ValueError(f"{name}: return_indices=True is not supported; use max_pool2d(..., return_indices=True)")
     out_h, out_w = _adaptive_output_size(input, output_size, name)
-    # Separable: the max over a rectangle is the max over its rows of the max over its columns.
-    by_columns = cr.stack([input[..., start:end].amax(-1) for start, end in _adaptive_bins(input.shape[3], out_w)], -1)
-    return cr.stack([by_columns[..., start:end, :].amax(-2) for start, end in _adaptive_bins(input.shape[2], out_h)], -2)
+    # Separable: the max over a rectangle is the max over its rows of the max over its columns. max(dim) sends
+    # the gradient to its first maximum (amax would split ties), so a tie's gradient goes to the first maximum
+    # in row-major order (the first row holding it, its first column there), as in max_pool2d and PyTorch.
+    by_columns = cr.stack([input[..., start:end].max(-1).values
+                           for start, end in _adaptive_bins(input.shape[3], out_w)], -1)
+    return cr.stack([by_columns[..., start:end, :].max(-2).values
+                     for start, end in _adaptive_bins(input.shape[2], out_h)], -2)
 
 
 def adaptive_avg_pool1d(input, output_size):
@@ -712,7 +727,8 @@ def standardize(input, dim, eps=1e-5):
     """
     axes = (dim,) if isinstance(dim, int) else tuple(dim)
     axes = tuple(sorted(a % input.ndim for a in axes))
-    return apply(Standardize, input, axes=axes, eps=eps, statistics=_statistics(input, axes))
+    x = _in_float32(input)
+    return apply(Standardize, x, axes=axes, eps=eps, statistics=_statistics(x, axes)).to(input.dtype)
 
 
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5):
@@ -742,29 +758,30 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
             )
     axes = (0,) + tuple(range(2, input.ndim))
     shape = (1, channels) + (1,) * (input.ndim - 2)
+    x = _in_float32(input)
     if training:
         count = input.numel() // channels
         if count <= 1:
             raise ValueError(
                 f"{name}: expected more than 1 value per channel when training, got input shape {input.shape}"
             )
-        mean, var = _statistics(input, axes)
+        mean, var = _statistics(x, axes)
         if running_mean is not None:
             running_mean.data[...] = (1 - momentum) * running_mean.data + momentum * mean.reshape(channels)
         if running_var is not None:
             unbiased = var.reshape(channels) * (count / (count - 1))
             running_var.data[...] = (1 - momentum) * running_var.data + momentum * unbiased
-        out = apply(Standardize, input, axes=axes, eps=eps, statistics=(mean, var))
+        out = apply(Standardize, x, axes=axes, eps=eps, statistics=(mean, var))
     else:
         if running_mean is None or running_var is None:
             raise ValueError(f"{name}: evaluation mode needs running_mean and running_var")
         # Evaluation: a fixed affine map of x (the running estimates are constants).
-        out = (input - running_mean.reshape(shape)) * (running_var.reshape(shape) + eps).rsqrt()
+        out = (x - running_mean.reshape(shape)) * (running_var.reshape(shape) + eps).rsqrt()
     if weight is not None:
         out = out * weight.reshape(shape)
     if bias is not None:
         out = out + bias.reshape(shape)
-    return out
+    return out.to(input.dtype)
 
 
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
@@ -784,12 +801,13 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
             f"{name}: the input of shape {input.shape} must end with normalized_shape {normalized_shape}"
         )
     axes = tuple(range(input.ndim - count, input.ndim))
-    out = apply(Standardize, input, axes=axes, eps=eps, statistics=_statistics(input, axes))
+    x = _in_float32(input)
+    out = apply(Standardize, x, axes=axes, eps=eps, statistics=_statistics(x, axes))
     if weight is not None:
         out = out * weight
     if bias is not None:
         out = out + bias
-    return out
+    return out.to(input.dtype)
 
 
 def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
@@ -807,14 +825,14 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     batch, channels = input.shape[:2]
     if channels % num_groups:
         raise ValueError(f"{name}: {channels} channels (input shape {input.shape}) are not divisible into {num_groups} groups")
-    grouped = input.reshape(batch, num_groups, -1)
+    grouped = _in_float32(input).reshape(batch, num_groups, -1)
     out = apply(Standardize, grouped, axes=(2,), eps=eps, statistics=_statistics(grouped, (2,))).reshape(input.shape)
     shape = (1, channels) + (1,) * (input.ndim - 2)
     if weight is not None:
         out = out * weight.reshape(shape)
     if bias is not None:
         out = out + bias.reshape(shape)
-    return out
+    return out.to(input.dtype)
 
 
 # ============================================================================================
@@ -1016,7 +1034,7 @@ def softmax(input, dim=None, dtype=None):
         raise ValueError("softmax: pass dim= (the dim that should sum to 1), e.g. dim=-1")
     if dtype is not None:
         input = input.to(dtype)
-    return cr.softmax(input, dim)
+    return cr.softmax(_in_float32(input), dim).to(input.dtype)
 
 
 def log_softmax(input, dim=None, dtype=None):
@@ -1035,7 +1053,7 @@ def log_softmax(input, dim=None, dtype=None):
         raise ValueError("log_softmax: pass dim= (the class dim), e.g. dim=-1")
     if dtype is not None:
         input = input.to(dtype)
-    return cr.log_softmax(input, dim)
+    return cr.log_softmax(_in_float32(input), dim).to(input.dtype)
 
 
 # ============================================================================================
@@ -1065,7 +1083,8 @@ def normalize(input, p=2.0, dim=1, eps=1e-12):
         >>> F.normalize(cr.tensor([[3.0, 4.0]]))
         tensor([[0.6, 0.8]])
     """
-    return input / cr.clamp(input.norm(p, dim, keepdim=True), min=eps)
+    x = _in_float32(input)
+    return (x / cr.clamp(x.norm(p, dim, keepdim=True), min=eps)).to(input.dtype)
 
 
 def cosine_similarity(x1, x2, dim=1, eps=1e-8):
@@ -1076,9 +1095,11 @@ def cosine_similarity(x1, x2, dim=1, eps=1e-8):
         >>> F.cosine_similarity(cr.tensor([[1.0, 0.0]]), cr.tensor([[1.0, 1.0]]))
         tensor([0.7071])
     """
+    dtype = cr.promote_types(x1.dtype, x2.dtype)
+    x1, x2 = _in_float32(x1), _in_float32(x2)
     norm1 = cr.clamp(x1.norm(2, dim, keepdim=True), min=eps)
     norm2 = cr.clamp(x2.norm(2, dim, keepdim=True), min=eps)
-    return ((x1 / norm1) * (x2 / norm2)).sum(dim)
+    return ((x1 / norm1) * (x2 / norm2)).sum(dim).to(dtype)
 
 
 def one_hot(tensor, num_classes=-1):
@@ -1260,7 +1281,16 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
         >>> F.nll_loss(cr.log(cr.tensor([[0.5, 0.5]])), cr.tensor([0]))
         tensor(0.6931)
     """
-    return _nll_loss(input, target, weight, ignore_index, reduction, "nll_loss")
+    _check_tensor(input, "nll_loss")
+    return _nll_loss(_in_float32(input), target, weight, ignore_index, reduction, "nll_loss").to(input.dtype)
+
+
+def _mean_over_kept(total, count, kept):
+    """total / count, the mean over the targets kept. With every target ignored it is 0/0 = NaN, as PyTorch's,
+    but no row fed it, so its gradient is zero, as PyTorch's (the division would send NaN to every row)."""
+    if not kept.any():
+        return total + math.nan
+    return total / count
 
 
 def _nll_loss(input, target, weight, ignore_index, reduction, name):
@@ -1284,7 +1314,7 @@ def _nll_loss(input, target, weight, ignore_index, reduction, name):
         target_weight = target_weight * weight[safe_target]
     loss = -picked * target_weight
     if reduction == "mean":
-        return loss.sum() / target_weight.sum()
+        return _mean_over_kept(loss.sum(), target_weight.sum(), kept.data)
     if unbatched and reduction == "none":
         return loss.reshape(())
     return _reduce(loss, reduction, name)
@@ -1296,6 +1326,10 @@ def _softmax_cross_entropy(input, target, ignore_index, reduction, name):
     if not input.is_floating_point():
         raise TypeError(f"{name}: logits must be floating point, got {input.dtype}")
     kept = target.data != ignore_index
+    if reduction == "mean" and not kept.any():
+        # The fused rule would divide by the count of kept rows, 0, and send NaN to every row.
+        summed = apply(SoftmaxCrossEntropy, input, target=target.data, kept=kept, reduction="sum")
+        return _mean_over_kept(summed, None, kept)
     return apply(SoftmaxCrossEntropy, input, target=target.data, kept=kept, reduction=reduction)
 
 
@@ -1318,6 +1352,12 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
         raise ValueError(f"{name}: label_smoothing must be in [0, 1], got {label_smoothing}")
     if input.ndim < 1:
         raise ValueError(f"{name}: expected logits with a class dim, got shape {input.shape}")
+    loss = _cross_entropy(_in_float32(input), target, weight, ignore_index, reduction, label_smoothing, name)
+    return loss.to(input.dtype)
+
+
+def _cross_entropy(input, target, weight, ignore_index, reduction, label_smoothing, name):
+    """cross_entropy on checked arguments (float16 logits come already cast to float32)."""
     class_dim = 1 if input.ndim >= 2 else 0
     classes = input.shape[class_dim]
     if (input.ndim == 2 and target.dtype.kind in "iu" and weight is None and label_smoothing == 0
@@ -1352,9 +1392,10 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     smooth = cr.where(kept, -terms.sum(class_dim), 0.0)
     if reduction == "mean":
         if weight is None:
-            smooth = smooth.sum() / kept.sum().to(input.dtype)
+            count = kept.sum().to(input.dtype)
         else:
-            smooth = smooth.sum() / (weight[cr.where(kept, target, 0)] * kept.to(input.dtype)).sum()
+            count = (weight[cr.where(kept, target, 0)] * kept.to(input.dtype)).sum()
+        smooth = _mean_over_kept(smooth.sum(), count, kept.data)
     else:
         smooth = _reduce(smooth, reduction, name)
     return (1 - label_smoothing) * nll + smooth * (label_smoothing / classes)
@@ -1381,7 +1422,7 @@ def kl_div(input, target, reduction="mean", log_target=False):
         # log of 1 where y = 0, so y·ln y is 0 there and its gradient stays finite
         loss = cr.where(positive, target * cr.log(cr.where(positive, target, 1.0)), 0.0) - target * input
     if reduction == "batchmean":
-        return loss.sum() / (input.shape[0] if input.ndim else 1)
+        return (_in_float32(loss).sum() / (input.shape[0] if input.ndim else 1)).to(loss.dtype)
     return _reduce(loss, reduction, name)
 
 
@@ -1423,11 +1464,12 @@ def cosine_embedding_loss(input1, input2, target, margin=0.0, reduction="mean"):
             f"got inputs {input1.shape} and target {target.shape}"
         )
     epsilon = 1e-12
-    dot = (input1 * input2).sum(-1)
-    norms = ((input1 * input1).sum(-1) + epsilon) * ((input2 * input2).sum(-1) + epsilon)
+    x1, x2 = _in_float32(input1), _in_float32(input2)
+    dot = (x1 * x2).sum(-1)
+    norms = ((x1 * x1).sum(-1) + epsilon) * ((x2 * x2).sum(-1) + epsilon)
     cosine = dot / norms.sqrt()
     loss = cr.where(target == 1, 1.0 - cosine, 0.0) + cr.where(target == -1, cr.relu(cosine - margin), 0.0)
-    return _reduce(loss, reduction, name)
+    return _reduce(loss, reduction, name).to(cr.promote_types(input1.dtype, input2.dtype))
 
 
 # Attention lives in nn/attention.py (it needs Linear and LayerNorm); imported last because it imports this module.
