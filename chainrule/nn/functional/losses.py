@@ -1473,4 +1473,4 @@ def cosine_embedding_loss(input1, input2, target, margin=0.0, reduction="mean"):
 
 
 # Attention lives in nn/attention.py (it needs Linear and LayerNorm); imported last because it imports this module.
-from chainrule.nn.attention import scaled_dot_product_attention  # noqa: E402
+from chainrule.nn.attention import scaled_dot_product_attention  # noqa: E402,F401
