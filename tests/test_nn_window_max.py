@@ -7,7 +7,7 @@ import chainrule as cr
 from chainrule.core.primitive import apply
 from chainrule.core.tensor import Tensor
 from chainrule.func import gradcheck, gradgradcheck
-from chainrule.nn.functional import _first_max_of_window
+from chainrule.nn.functional.pooling import _first_max_of_window
 from chainrule.nn.primitives import WindowMax
 
 

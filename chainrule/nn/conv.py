@@ -3,6 +3,7 @@ import math
 
 import chainrule as cr
 from chainrule.nn import functional as F
+from chainrule.nn.functional._common import _tuple
 from chainrule.nn import init
 from chainrule.nn.module import Module, Parameter
 
@@ -28,13 +29,13 @@ class _ConvNd(Module):
         if isinstance(padding, str) and padding not in ("same", "valid"):
             raise ValueError(f"{name}: padding must be an int, a tuple, 'same' or 'valid', got {padding!r}")
         self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
-        self.kernel_size = F._tuple(kernel_size, n, name, "kernel_size")
-        self.stride = F._tuple(stride, n, name, "stride")
-        self.dilation = F._tuple(dilation, n, name, "dilation")
+        self.kernel_size = _tuple(kernel_size, n, name, "kernel_size")
+        self.stride = _tuple(stride, n, name, "stride")
+        self.dilation = _tuple(dilation, n, name, "dilation")
         if padding == "same" and any(s != 1 for s in self.stride):
             raise ValueError(f"{name}: padding='same' is not supported for strided convolutions (stride={self.stride})")
-        self.padding = padding if isinstance(padding, str) else F._tuple(padding, n, name, "padding")
-        self.output_padding = F._tuple(output_padding, n, name, "output_padding")
+        self.padding = padding if isinstance(padding, str) else _tuple(padding, n, name, "padding")
+        self.output_padding = _tuple(output_padding, n, name, "output_padding")
         self.padding_mode = padding_mode
         if self.transposed:
             shape = (in_channels, out_channels // groups) + self.kernel_size

