@@ -45,6 +45,9 @@ class Lab:
 LABS = {
     "linear-map": Lab("A matrix as a map of the plane", "a 2×2 matrix bending the unit circle and the grid; "
                       "eigenvectors, singular axes, the determinant as a ratio of areas", "linear_algebra", "linear_map"),
+    "linear-systems": Lab("Linear systems and inverses", "Ax = b as meeting lines; the condition number as how far "
+                          "the solution moves when b is nudged; solve against inv(A) @ b, measured",
+                          "linear_algebra", "linear_systems"),
     "pca": Lab("PCA of the digits", "explained variance, the first components as images, the 2-D embedding",
                "linear_algebra", "pca"),
     "derivatives": Lab("Derivatives", "autodiff against finite differences; the V-shaped error against the step",
