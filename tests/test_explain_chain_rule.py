@@ -156,3 +156,47 @@ def test_non_scalar_output_with_gradient():
     seed = numpy.array([[1.0, 0.0], [0.5, 2.0]])
     explanation = explain(out, wrt={"W": W}, gradient=seed)
     numpy.testing.assert_allclose(explanation.gradients["W"], seed * numpy.exp(W.detach().numpy()), rtol=1e-15)
+
+
+def _printed(line, prefix="="):
+    """The value printed on ``line`` after ``prefix`` (up to a trailing '   (shape …)'), as an array."""
+    import ast
+    line = line.strip()
+    assert line.startswith(prefix), line
+    return numpy.array(ast.literal_eval(line[len(prefix):].split("   (")[0].strip()), dtype=float)
+
+
+def _line_after(text, marker, offset=1):
+    """The line ``offset`` lines below the first line that starts with ``marker``."""
+    lines = text.splitlines()
+    index = next(i for i, line in enumerate(lines) if line.strip().startswith(marker))
+    return lines[index + offset]
+
+
+def test_a_student_can_recompute_a_gradient_from_the_printed_text():
+    from chainrule.lab.common import seeded
+    with seeded(0):
+        model = nn.Sequential(nn.Linear(2, 3), nn.Tanh(), nn.Linear(3, 2))
+    x = cr.randn(4, 2, generator=cr.Generator().manual_seed(1))
+    loss = nn.CrossEntropyLoss()(model(x), cr.tensor([0, 1, 1, 0]))
+    explanation = explain(loss, wrt=dict(model.named_parameters()), names={"x": x})
+    text = explanation.text()
+    # Plain text: no LaTeX left; parameters named by module path get their own letter (W, b), and the
+    # per-row loss ℓ, the labels y_n and the output L stay apart.
+    assert "\\" not in text and "textstyle" not in text
+    assert "W = 2.weight" in text and "x = 2.weight" not in text and "b = 0.bias" in text
+    assert "ℓ_n = log Σ_c e^(x_nc) - x_(n,y_n)" in text and "y = L" not in text
+    assert "y_n = the label of row n = [0, 1, 1, 0]" in text
+    assert "L = (1/N) Σ_n ℓ_n, the mean over the N = 4 rows, so ∂L/∂ℓ_n = 1/N = 0.25" in text
+    # From the printed numbers and formulas alone: ∂L/∂v3_nc = (1/N)(softmax(v3_n)_c − [c = y_n]) …
+    logits = _printed(_line_after(text, "v3 = affine(v2, 2.weight, 2.bias)", 2))
+    hidden = _printed(_line_after(text, "v2 = tanh(v1)", 2))
+    softmax = numpy.exp(logits) / numpy.exp(logits).sum(1, keepdims=True)
+    by_hand = (softmax - numpy.eye(2)[[0, 1, 1, 0]]) / 4
+    numpy.testing.assert_allclose(by_hand, _printed(_line_after(text, "accumulated:      ∂L/∂v3 (final)", 0),
+                                                    "accumulated:      ∂L/∂v3 (final) ="), atol=2e-4)
+    # … and ∂L/∂(2.weight) = (∂L/∂v3)ᵀ v2, the printed derivative rule, gives the printed result.
+    assert "in these symbols: ∂L/∂2.weight = (∂L/∂v3)ᵀ v2" in text
+    printed_gradient = _printed(_line_after(text.split("Result")[1], "∂L/∂2.weight"))
+    numpy.testing.assert_allclose(by_hand.T @ hidden, printed_gradient, atol=1e-3)
+    numpy.testing.assert_allclose(printed_gradient, explanation.gradients["2.weight"], atol=1e-4)

@@ -123,3 +123,50 @@ def test_learning_rate_advice_is_two_over_lambda_max():
     assert abs(advice.max_stable_lr - 2 / lambda_max) < 1e-10
     assert abs(advice.ratio - 0.3 * lambda_max / 2) < 1e-10
     assert ("exceeds" in advice.verdict()) == (0.3 > 2 / lambda_max)
+
+
+def momentum_final_error(lr, momentum, nesterov, curvature=4.0, steps=400):
+    """|x| after momentum SGD on f(x) = ½λx², through chainrule's SGD."""
+    x = cr.tensor([1.0], dtype=cr.float64, requires_grad=True)
+    optimizer = cr.optim.SGD([x], lr=lr, momentum=momentum, nesterov=nesterov)
+    for _ in range(steps):
+        optimizer.zero_grad()
+        (0.5 * curvature * x * x).sum().backward()
+        optimizer.step()
+    return abs(x.item())
+
+
+@pytest.mark.parametrize("nesterov", [False, True])
+def test_momentum_has_its_own_stability_limit(nesterov):
+    optimizer = cr.optim.SGD([cr.zeros(1, requires_grad=True)], lr=0.5, momentum=0.9, nesterov=nesterov)
+    advice = learning_rate_advice(4.0, optimizer=optimizer)
+    expected = 2 * 1.9 / 4.0 / (2.8 if nesterov else 1.0)       # 2(1 + μ)/λ, Nesterov also / (1 + 2μ)
+    assert advice.method == ("nesterov" if nesterov else "momentum") and abs(advice.max_stable_lr - expected) < 1e-12
+    assert abs(advice.gd_limit - 0.5) < 1e-12
+    # The limit is where the run itself turns: just below converges, just above blows up.
+    assert momentum_final_error(0.97 * expected, 0.9, nesterov) < 1e-2
+    assert momentum_final_error(1.03 * expected, 0.9, nesterov) > 1e2
+
+
+def test_adam_advice_uses_the_preconditioned_sharpness():
+    X = cr.randn(40, 3, dtype=cr.float64, generator=cr.Generator().manual_seed(0)) * cr.tensor([0.3, 1.0, 3.0], dtype=cr.float64)
+    y = cr.randn(40, 1, dtype=cr.float64, generator=cr.Generator().manual_seed(1))
+    model = nn.Linear(3, 1, bias=False).double()
+    adam = cr.optim.Adam(model.parameters(), lr=0.05)
+    for _ in range(30):
+        adam.zero_grad()
+        nn.MSELoss()(model(X), y).backward()
+        adam.step()
+    H = HessianOperator(model, nn.MSELoss(), (X, y))
+    advice = learning_rate_advice(H, optimizer=adam)
+    state = adam.state[model.weight]
+    P = numpy.sqrt(state["exp_avg_sq"].ravel() / (1 - 0.999 ** state["step"])) + 1e-8
+    dense = 2 * X.numpy().T @ X.numpy() / 40
+    sharpness = numpy.linalg.eigvalsh(dense / numpy.sqrt(numpy.outer(P, P))).max()       # λ_max(P^-½ H P^-½)
+    assert advice.method == "adam" and advice.lr == 0.05
+    assert abs(advice.preconditioned_lambda_max - sharpness) < 1e-8 * sharpness
+    assert abs(advice.max_stable_lr - 3.8 / 0.1 / sharpness) < 1e-8 * advice.max_stable_lr
+    assert abs(advice.lambda_max - numpy.linalg.eigvalsh(dense).max()) < 1e-8
+    assert "not of Adam" in advice.verdict() and "P⁻¹H" in str(advice)
+    with pytest.raises(ValueError, match="Adam's limit needs its preconditioner"):
+        learning_rate_advice(4.0, method="adam")

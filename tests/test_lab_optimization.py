@@ -43,19 +43,35 @@ def test_paths_are_the_optimizers_own_steps(descent):
     numpy.testing.assert_allclose(descent.data["paths"]["Rosenbrock"]["Adam"][50], x.detach().numpy(), rtol=1e-12)
 
 
-def test_learning_rates_against_two_over_lambda_max(descent):
-    lambda_max = numpy.linalg.eigvalsh(QuadraticBowl(dim=2, condition_number=10.0).hessian).max()
-    assert abs(descent.numbers["lambda_max"] - lambda_max) < 1e-9
-    for lr, losses in descent.data["lr_curves"].items():
-        if lr < 2 / lambda_max:
-            assert losses[-1] < losses[0], lr
-        else:
-            assert losses[-1] > 100 * losses[0], lr
-        # Along the top eigenvector the error is multiplied by |1 − ηλ_max| per step: the late losses
-        # (dominated by the slowest mode) shrink or grow by the square of the slowest factor.
-    slowest = {lr: max(abs(1 - lr * 1.0), abs(1 - lr * lambda_max)) for lr in descent.data["lr_curves"]}
-    for lr, losses in descent.data["lr_curves"].items():
-        assert abs(losses[-1] / losses[-2] - slowest[lr] ** 2) < 1e-3, lr
+def test_learning_rate_regimes_are_the_theory(descent):
+    eigenvalues = numpy.linalg.eigvalsh(QuadraticBowl(dim=2, condition_number=10.0).hessian)
+    lambda_min, lambda_max = eigenvalues.min(), eigenvalues.max()
+    assert abs(descent.numbers["lambda_max"] - lambda_max) < 1e-9 and abs(descent.numbers["lambda_min"] - lambda_min) < 1e-9
+    regimes = descent.numbers["regimes"]
+    assert abs(regimes["fastest"]["lr"] - 2 / (lambda_max + lambda_min)) < 1e-12
+    assert regimes["too small"]["lr"] < regimes["fastest"]["lr"] < 2 / lambda_max < regimes["diverging"]["lr"]
+    # The fastest rate takes the fewest steps; each count is the closed form's, within the slowest-mode
+    # bound ⌈log tol / log ρ²⌉, and past 2/λ_max the run never gets there.
+    fast, slow = regimes["fastest"]["iterations"], regimes["too small"]["iterations"]
+    assert fast is not None and slow is not None and fast < slow / 3
+    for name in ("too small", "fastest"):
+        rho = max(abs(1 - regimes[name]["lr"] * lambda_min), abs(1 - regimes[name]["lr"] * lambda_max))
+        assert abs(regimes[name]["rho"] - rho) < 1e-12
+        assert regimes[name]["iterations"] == regimes[name]["predicted_iterations"], name
+        assert regimes[name]["iterations"] <= regimes[name]["bound_iterations"] == int(numpy.ceil(numpy.log(1e-6) / numpy.log(rho ** 2)))
+    assert regimes["diverging"]["iterations"] is None and regimes["diverging"]["rho"] > 1
+    # The drawn iterates are the GD recursion x ← (I − ηA)x, and the fastest one zigzags: the steep
+    # component flips sign every step.
+    A = QuadraticBowl(dim=2, condition_number=10.0).hessian
+    top = numpy.linalg.eigh(A)[1][:, -1]
+    for name, regime in descent.data["regimes"].items():
+        x = regime["iterates"]
+        numpy.testing.assert_allclose(x[1:], x[:-1] @ (numpy.eye(2) - regime["lr"] * A).T, atol=1e-12)
+    steep = descent.data["regimes"]["fastest"]["iterates"][:10] @ top
+    assert numpy.all(numpy.sign(steep[1:]) == -numpy.sign(steep[:-1]))
+    losses = descent.data["regimes"]["diverging"]["losses"]
+    assert losses[-1] > 10 * losses[0]
+    assert "2/(λ_max + λ_min)" in descent.text and "2/λ_max" in descent.text
 
 
 @pytest.fixture(scope="module")

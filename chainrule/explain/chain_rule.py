@@ -52,6 +52,7 @@ class Node:
     shape: tuple
     value: numpy.ndarray
     formula: str = ""       # the primitive's LaTeX formula ('' for leaves)
+    params: dict = field(default_factory=dict)   # the op's non-tensor arguments (labels, reduction, …)
 
 
 @dataclass
@@ -136,27 +137,67 @@ class Explanation:
         return " + ".join(terms)
 
     # ----- plain text ------------------------------------------------------------------
+    def _letters(self):
+        """node symbol → {formula letter: symbol}, from the steps through that node (its output and its inputs)."""
+        letters = {}
+        for step in self.steps:
+            mapping = letters.setdefault(step.node, {step.output_letter: step.node})
+            mapping[step.input_letter] = step.input
+        return letters
+
+    def _loss_lines(self, node, indent):
+        """For a fused loss: what y_n is, and how L comes from the per-row ℓ_n (so that ∂L/∂ℓ_n is known)."""
+        lines = []
+        if "target" in node.params:
+            lines.append(f"{indent}y_n = the label of row n = {format_values(as_host_array(node.params['target']), self.max_full)}")
+        reduction = _reduction_of(node)
+        if reduction is not None:
+            kind, rows = reduction
+            if kind == "mean":
+                lines.append(f"{indent}{node.symbol} = (1/N) Σ_n ℓ_n, the mean over the N = {rows} rows, "
+                             f"so ∂{self.output}/∂ℓ_n = 1/N = {format_values(numpy.asarray(1.0 / rows))}")
+            else:
+                lines.append(f"{indent}{node.symbol} = Σ_n ℓ_n, the sum over the rows, so ∂{self.output}/∂ℓ_n = 1")
+        return lines
+
     def text(self):
-        """The derivation as plain text (Unicode math)."""
+        """The derivation as plain text (Unicode math).
+
+        Each step prints the op's formula and derivative rule twice: with the op's own letters,
+        and with those letters replaced by the explanation's symbols (x̄ becomes ∂L/∂v2), so that
+        the printed numbers can be recomputed by hand from the printed formulas.
+        """
         L = self.output
+        letters = self._letters()
+        by_symbol = {node.symbol: node for node in self.nodes}
         lines = [f"Forward pass: how {L} was computed"]
         for node in self.nodes:
             values = format_values(node.value, self.max_full)
             if node.op in ("leaf", "constant"):
-                lines.append(f"  {node.symbol} = {values}   ({node.op}, shape {node.shape})")
+                kind = "parameter" if node.op == "leaf" else "constant"
+                lines.append(f"  {node.symbol} = {values}   ({kind}, shape {node.shape})")
             else:
-                lines.append(f"  {node.symbol} = {node.op}({', '.join(node.inputs)})   "
-                             f"[{latex_to_text(node.formula)}]")
+                formula = latex_to_text(node.formula)
+                lines.append(f"  {node.symbol} = {node.op}({', '.join(node.inputs)})   [{formula}]")
+                if node.symbol in letters:
+                    lines.append(f"      that is: {_in_symbols(formula, letters[node.symbol], L)}")
+                lines += self._loss_lines(node, "      ")
                 lines.append(f"      = {values}   (shape {node.shape})")
         targets = ", ".join(self.wrt)
         lines += ["", f"Backward pass: the chain rule from {L} back to {targets}",
                   f"  start: ∂{L}/∂{L} = 1", ""]
         for step in self.steps:
+            mapping = letters.get(step.node, {})
+            named = ", ".join(f"{letter} = {symbol}" if letter != "ℓ" else f"ℓ_n = the loss of row n"
+                              for letter, symbol in mapping.items())
+            derivative = latex_to_text(step.derivative)
             lines.append(f"  Step {step.number}. {step.node} = {step.op}(…), input {step.input_index} is {step.input}")
-            lines.append(f"    formula:          {latex_to_text(step.formula)}   "
-                         f"({step.output_letter} = {step.node}, {step.input_letter} = {step.input})")
-            lines.append(f"    local derivative: {latex_to_text(step.derivative)}   "
-                         f"(a bar is ∂{L}/∂ of that quantity)")
+            lines.append(f"    formula:          {latex_to_text(step.formula)}   ({named})")
+            lines.append(f"    local derivative: {derivative}   (a bar is ∂{L}/∂ of that quantity)")
+            lines.append(f"      in these symbols: {_in_symbols(derivative, mapping, L)}")
+            node = by_symbol.get(step.node)
+            if node is not None and _reduction_of(node) is not None:
+                lines += self._loss_lines(node, "      ")
             lines.append(f"    upstream:         ∂{L}/∂{step.node} = {format_values(step.upstream, self.max_full)}")
             lines.append(f"    chain rule:       ∂{L}/∂{step.node} · ∂{step.node}/∂{step.input} = "
                          f"{format_values(step.contribution, self.max_full)}")
@@ -270,13 +311,49 @@ def _latex_escape(name):
 
 
 def _output_letter(formula):
-    match = re.match(r"\s*([A-Za-z])(?:_\w+)?\s*=", formula)
-    return match.group(1) if match else "y"
+    """The letter a formula names its result with: 'y = …' → y, '\\ell_n = …' → ℓ, '\\hat x = …' → x̂."""
+    match = re.match(r"\s*(\\ell|\\hat\s*\{?[A-Za-z]\}?|[A-Za-z])(?:_\{?\w+\}?)?\s*=", formula)
+    if not match:
+        return "y"
+    return latex_to_text(match.group(1))
 
 
 def _input_letter(derivative):
-    match = re.match(r"\s*\\bar\{([A-Za-z])\}", derivative)
-    return match.group(1) if match else "x"
+    """The letter a derivative rule gives its input: '\\bar{x} = …' and '\\bar W = …' alike."""
+    match = re.match(r"\s*\\bar\s*\{?\s*(\\ell|[A-Za-z])", derivative)
+    return latex_to_text(match.group(1)) if match else "x"
+
+
+def _reduction_of(node):
+    """(reduction, N) of a fused loss node that averages or sums per-row losses ℓ_n, else None."""
+    reduction = node.params.get("reduction")
+    if reduction not in ("mean", "sum"):
+        return None
+    kept = node.params.get("kept")
+    rows = int(numpy.asarray(kept).sum()) if kept is not None else None
+    return reduction, rows
+
+
+def _in_symbols(text, letters, L):
+    """Write a formula's letters as the explanation's symbols, in one pass: x̄ → ∂L/∂v2, ȳᵀ → (∂L/∂v3)ᵀ,
+    x → v2, W → (0.weight). The per-row loss ℓ keeps its letter (L is their mean or sum)."""
+    letters = {letter: symbol for letter, symbol in letters.items() if letter != "ℓ"}
+    if not letters:
+        return text
+    barred = {letter + "\u0304": f"∂{L}/∂{symbol}" for letter, symbol in letters.items()}
+    barred["ℓ\u0304"] = f"∂{L}/∂ℓ"
+    plain = {letter: f"({symbol})" if "." in symbol else symbol for letter, symbol in letters.items()}
+    keys = sorted(list(barred) + list(plain), key=len, reverse=True)
+    pattern = "|".join(rf"(?<![A-Za-z0-9_\u0304]){re.escape(key)}(?![A-Za-z0-9\u0304])(ᵀ?)" for key in keys)
+
+    def replace(match):
+        key = match.group(0)[:-1] if match.group(0).endswith("ᵀ") else match.group(0)
+        transposed = key != match.group(0)
+        if key in barred:
+            return f"({barred[key]})ᵀ" if transposed else barred[key]
+        return plain[key] + ("ᵀ" if transposed else "")
+
+    return re.sub(pattern, replace, text)
 
 
 def _as_symbol_map(names):
@@ -486,6 +563,7 @@ def explain(output, wrt, names=None, gradient=None, output_name="L", max_full=FU
             inputs=[symbols[id(p)] for p in tensor._inputs] if tensor._op is not None else [],
             shape=tensor.shape, value=as_host_array(tensor).copy(),
             formula=tensor._op.formula if tensor._op is not None else "",
+            params=dict(tensor._params) if tensor._op is not None else {},
         ))
     parents_on_path = {id(t): [p for p in (t._inputs or ()) if id(p) in path_ids] for t in on_path}
     gradients, paths = {}, {}

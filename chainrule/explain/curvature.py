@@ -20,7 +20,8 @@ so that it can be differentiated again ("double backward"). From products alone:
   of the loss in the outputs), a positive semi-definite stand-in for H;
 * the learning-rate limit: gradient descent on a quadratic with top eigenvalue
   λ_max is stable iff its step η < 2/λ_max (along that eigenvector the error is
-  multiplied by 1 − ηλ_max per step).
+  multiplied by 1 − ηλ_max per step); heavy-ball momentum μ raises it to
+  2(1 + μ)/λ_max; Adam's limit is on the preconditioned sharpness λ_max(P⁻¹H).
 """
 import math
 from dataclasses import dataclass
@@ -371,65 +372,181 @@ def spectral_density(operator, num_probes=4, num_steps=30, grid=None, sigma=None
 
 @dataclass
 class LearningRateAdvice:
-    """The largest stable gradient-descent step, 2/λ_max, against the learning rate in use.
+    """The curvature limit on the step of the optimizer in use, against its learning rate.
 
-    ``max_stable_lr`` = 2/λ_max, ``ratio`` = lr/(2/λ_max) (stable below 1) and ``contraction`` =
-    |1 − lr·λ_max|, the factor by which one step scales the error along the top eigenvector.
+    On a quadratic with top Hessian eigenvalue λ_max (near a minimum, the loss's local
+    model), each method has its own stability limit on η:
+
+    * plain gradient descent, e ← (I − ηH)e: stable iff η < 2/λ_max;
+    * heavy-ball momentum μ (``SGD(momentum=μ)``): the two-step recursion is stable iff
+      η < 2(1 + μ)/λ_max; Nesterov's variant iff η < 2(1 + μ)/((1 + 2μ)λ_max);
+    * Adam divides each coordinate's step by P = √v̂ + ε, so what its η must respect is the
+      *preconditioned* sharpness λ_max(P⁻¹H): with β₁ the limit is
+      λ_max(P⁻¹H) < (2 + 2β₁)/((1 − β₁)η) (38/η for β₁ = 0.9; Cohen et al. 2022).
+      2/λ_max of H itself says nothing about a safe Adam step.
+
+    ``max_stable_lr`` is the limit of the method ``method`` ('gd', 'momentum', 'nesterov'
+    or 'adam'; for Adam it uses ``preconditioned_lambda_max``), ``gd_limit`` = 2/λ_max
+    always; ``ratio`` = lr/max_stable_lr (stable below 1) and ``contraction`` = |1 − lr·λ_max|,
+    the factor by which one plain GD step scales the error along the top eigenvector.
 
     Example:
         >>> from chainrule.explain.curvature import learning_rate_advice
         >>> advice = learning_rate_advice(4.0, lr=0.4)
         >>> advice.max_stable_lr, round(advice.ratio, 6), round(advice.contraction, 6)
         (0.5, 0.8, 0.6)
+        >>> round(learning_rate_advice(4.0, lr=0.4, momentum=0.9).max_stable_lr, 6)     # 2(1 + μ)/λ_max
+        0.95
     """
 
     lambda_max: float
     max_stable_lr: float
     lr: float
+    method: str = "gd"
+    momentum: float = 0.0
+    preconditioned_lambda_max: float = None
+
+    @property
+    def gd_limit(self):
+        """2/λ_max: the stability limit of plain gradient descent."""
+        return 2 / self.lambda_max if self.lambda_max > 0 else math.inf
 
     @property
     def ratio(self):
-        """lr / (2/λ_max): below 1 stable, above 1 divergent along the top eigendirection."""
+        """lr / (the method's limit): below 1 stable, above 1 divergent along the sharpest direction."""
         return self.lr / self.max_stable_lr if self.lr is not None else None
 
     @property
     def contraction(self):
-        """|1 − lr·λ_max|: how much one step multiplies the error along the top eigenvector."""
+        """|1 − lr·λ_max|: how much one plain GD step multiplies the error along the top eigenvector."""
         return abs(1 - self.lr * self.lambda_max) if self.lr is not None else None
+
+    def _limit_name(self):
+        return {"gd": "2/λ_max", "momentum": f"2(1 + μ)/λ_max with μ = {self.momentum:g}",
+                "nesterov": f"2(1 + μ)/((1 + 2μ)λ_max) with μ = {self.momentum:g}",
+                "adam": f"(2 + 2β₁)/((1 − β₁) λ_max(P⁻¹H)) with β₁ = {self.momentum:g}"}[self.method]
 
     def verdict(self):
         if self.lambda_max <= 0:
             return "the top eigenvalue is not positive: no curvature limit on the step here (a saddle or flat region)"
+        limit = f"{self._limit_name()} = {self.max_stable_lr:.3g}"
+        if self.method == "adam":
+            note = (f"2/λ_max = {self.gd_limit:.3g} is the limit of plain gradient descent, not of Adam: Adam divides "
+                    f"each coordinate's step by √v̂ + ε, so its limit is set by the preconditioned sharpness "
+                    f"λ_max(P⁻¹H) = {self.preconditioned_lambda_max:.4g}. ")
+            if self.lr is None:
+                return note + f"Adam is stable near here for lr below {limit}"
+            state = "below" if self.ratio < 1 else "above"
+            return (note + f"lr = {self.lr:.3g} is {state} {limit}" +
+                    (": stable" if self.ratio < 1 else ": Adam oscillates along the sharpest preconditioned direction "
+                     "(training at this 'edge of stability' is common and often still makes progress)"))
+        fastest = ("; on a quadratic the fastest plain-GD rate is 2/(λ_max + λ_min), a little below 2/λ_max when "
+                   "λ_min ≪ λ_max" if self.method == "gd" else "")
         if self.lr is None:
-            return f"steps below {self.max_stable_lr:.3g} are stable; about half of it (1/λ_max) is the fastest safe choice"
+            return f"steps below {limit} are stable{fastest}"
         if self.ratio < 0.5:
-            return (f"lr = {self.lr:.3g} is well below 2/λ_max = {self.max_stable_lr:.3g}: stable, "
-                    f"but the top direction contracts only by {self.contraction:.3g} per step; a larger step may train faster")
+            return (f"lr = {self.lr:.3g} is well below {limit}: stable, but far from the limit; "
+                    f"a larger step may train faster{fastest}")
         if self.ratio < 1:
-            return (f"lr = {self.lr:.3g} is below 2/λ_max = {self.max_stable_lr:.3g}: stable "
-                    f"(error along the top eigenvector × {self.contraction:.3g} per step, oscillating in sign if lr > 1/λ_max)")
-        return (f"lr = {self.lr:.3g} exceeds 2/λ_max = {self.max_stable_lr:.3g}: gradient descent diverges along the "
-                f"top eigenvector (error × {self.contraction:.3g} per step); use lr < {self.max_stable_lr:.3g}")
+            sign = (f" (plain GD: error along the top eigenvector × {self.contraction:.3g} per step, "
+                    f"flipping sign since lr > 1/λ_max)" if self.method == "gd" and self.lr * self.lambda_max > 1 else "")
+            return f"lr = {self.lr:.3g} is below {limit}: stable{sign}"
+        return (f"lr = {self.lr:.3g} exceeds {limit}: the iteration diverges along the top eigenvector; "
+                f"use lr < {self.max_stable_lr:.3g}")
 
     def __str__(self):
-        return f"λ_max = {self.lambda_max:.4g}, max stable lr = 2/λ_max = {self.max_stable_lr:.4g}: {self.verdict()}"
+        return (f"λ_max = {self.lambda_max:.4g}, max stable lr ({self.method}) = {self.max_stable_lr:.4g}: "
+                f"{self.verdict()}")
 
 
-def learning_rate_advice(operator, lr=None, generator=None):
-    """2/λ_max, the largest step for which gradient descent is stable near here, with a verdict on ``lr``.
+def _optimizer_settings(optimizer):
+    """(method, momentum or β₁, lr) of a chainrule optimizer, read from its first parameter group."""
+    group = optimizer.param_groups[0]
+    name = type(optimizer).__name__
+    if "betas" in group and name in ("Adam", "AdamW", "NAdam", "RAdam", "Adamax"):
+        return "adam", float(group["betas"][0]), group["lr"]
+    if name == "SGD":
+        momentum = float(group.get("momentum", 0.0))
+        if momentum == 0:
+            return "gd", 0.0, group["lr"]
+        return ("nesterov" if group.get("nesterov") else "momentum"), momentum, group["lr"]
+    raise ValueError(f"learning_rate_advice: no stability rule for {name}; pass an SGD or Adam-family optimizer, "
+                     "or method='gd'/'momentum'/'nesterov' with momentum=")
+
+
+class _PreconditionedOperator:
+    """v ↦ P^{-1/2} H P^{-1/2} v: symmetric, with the eigenvalues of P⁻¹H (P = diag(√v̂ + ε))."""
+
+    def __init__(self, operator, diagonal):
+        self.operator, self.n = operator, operator.n
+        self.scale = 1.0 / numpy.sqrt(diagonal)
+
+    def matvec(self, vector):
+        data = numpy.asarray(vector.data if isinstance(vector, Tensor) else vector, dtype=numpy.float64)
+        product = self.operator.matvec(Tensor._wrap(data * self.scale)).data.astype(numpy.float64)
+        return Tensor._wrap(product * self.scale)
+
+
+def adam_preconditioner(optimizer, parameters):
+    """The diagonal P = √v̂ + ε of an Adam-family optimizer's current state, flat in ``parameters``' order.
+
+    v̂ = v/(1 − β₂ᵗ) is the bias-corrected second moment; a parameter not stepped yet has P = ε.
+    """
+    group = optimizer.param_groups[0]
+    beta2, eps = group["betas"][1], group["eps"]
+    pieces = []
+    for p in parameters:
+        state = optimizer.state.get(p)
+        if not state or not state.get("step"):
+            pieces.append(numpy.full(p.numel(), eps))
+            continue
+        v_hat = numpy.asarray(state["exp_avg_sq"], dtype=numpy.float64).ravel() / (1 - beta2 ** state["step"])
+        pieces.append(numpy.sqrt(v_hat) + eps)
+    return numpy.concatenate(pieces)
+
+
+def learning_rate_advice(operator, lr=None, generator=None, optimizer=None, method="gd", momentum=0.0):
+    """The largest stable learning rate near here for the optimizer in use, with a verdict on ``lr``.
 
     ``operator`` is a ``HessianOperator`` (λ_max by Lanczos) or λ_max itself.
     For L(θ* + e) ≈ L* + ½ eᵀ H e, one step of gradient descent maps e to
     (I − ηH) e, which shrinks every component iff |1 − ηλ_i| < 1 for all i,
-    i.e. 0 < η < 2/λ_max.
+    i.e. 0 < η < 2/λ_max. Momentum and Adam have their own limits (see
+    ``LearningRateAdvice``). Pass ``optimizer=`` (a chainrule SGD or Adam-family
+    optimizer; its lr, momentum or β₁ and, for Adam, its √v̂ state are read) or
+    ``method=`` and ``momentum=``. Adam needs a ``HessianOperator`` and its optimizer.
 
     Example:
         >>> print(learning_rate_advice(4.0, lr=0.6))
-        λ_max = 4, max stable lr = 2/λ_max = 0.5: lr = 0.6 exceeds 2/λ_max = 0.5: gradient descent diverges along the top eigenvector (error × 1.4 per step); use lr < 0.5
+        λ_max = 4, max stable lr (gd) = 0.5: lr = 0.6 exceeds 2/λ_max = 0.5: the iteration diverges along the top eigenvector; use lr < 0.5
     """
+    if optimizer is not None:
+        method, momentum, optimizer_lr = _optimizer_settings(optimizer)
+        lr = optimizer_lr if lr is None else lr
+    elif method == "gd" and momentum:
+        method = "momentum"
+    if method not in ("gd", "momentum", "nesterov", "adam"):
+        raise ValueError(f"learning_rate_advice: method must be 'gd', 'momentum', 'nesterov' or 'adam', got {method!r}")
     if isinstance(operator, (int, float)):
         lambda_max = float(operator)
     else:
         lambda_max = float(hessian_top_eigenvalues(operator, k=1, generator=generator)[0][0])
-    max_stable = 2.0 / lambda_max if lambda_max > 0 else math.inf
-    return LearningRateAdvice(lambda_max=lambda_max, max_stable_lr=max_stable, lr=lr)
+    preconditioned = None
+    if lambda_max <= 0:
+        limit = math.inf
+    elif method == "gd":
+        limit = 2 / lambda_max
+    elif method == "momentum":
+        limit = 2 * (1 + momentum) / lambda_max
+    elif method == "nesterov":
+        limit = 2 * (1 + momentum) / ((1 + 2 * momentum) * lambda_max)
+    else:
+        if optimizer is None or isinstance(operator, (int, float)):
+            raise ValueError("learning_rate_advice: Adam's limit needs its preconditioner: pass a HessianOperator "
+                             "and optimizer= (the Adam that trained the model)")
+        diagonal = adam_preconditioner(optimizer, operator.parameters)
+        preconditioned = float(hessian_top_eigenvalues(_PreconditionedOperator(operator, diagonal), k=1,
+                                                       generator=generator)[0][0])
+        limit = (2 + 2 * momentum) / ((1 - momentum) * preconditioned) if preconditioned > 0 else math.inf
+    return LearningRateAdvice(lambda_max=lambda_max, max_stable_lr=limit, lr=lr, method=method, momentum=momentum,
+                              preconditioned_lambda_max=preconditioned)

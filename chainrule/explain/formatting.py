@@ -86,6 +86,16 @@ def _cases_to_text(match):
                            for row in rows) + "}"
 
 
+def _accent(letters, mark):
+    return "".join(ch + mark if ch.isalpha() else ch for ch in letters)
+
+
+def _subscript(match):
+    """x_{nc} → x_nc, but x_{n y_n} → x_(n,y_n): a subscript of several parts keeps its grouping."""
+    parts = match.group(1).replace(",", " ").split()
+    return "_" + parts[0] if len(parts) == 1 else "_(" + ",".join(parts) + ")"
+
+
 def latex_to_text(latex):
     """A readable Unicode rendering of the LaTeX the ops carry (best effort, for text and graph labels).
 
@@ -96,16 +106,26 @@ def latex_to_text(latex):
         'X̄ = Z̄ Yᵀ'
         >>> latex_to_text(r"\\begin{cases} x & x > 0 \\\\ a x & x \\le 0 \\end{cases}")
         '{x if x > 0; a x if x ≤ 0}'
+        >>> latex_to_text(r"\\ell_n = \\log\\textstyle\\sum_c e^{x_{nc}} - x_{n y_n}")
+        'ℓ_n = log Σ_c e^(x_nc) - x_(n,y_n)'
+        >>> latex_to_text(r"\\bar x_{nc} = \\bar\\ell_n\\,(p_c - [c = y_n])")
+        'x̄_nc = ℓ̄_n (p_c - [c = y_n])'
     """
     text = re.sub(r"\\begin\{cases\}(.*?)\\end\{cases\}", _cases_to_text, latex)
-    text = re.sub(r"\\bar\{([^{}]*)\}", lambda m: "".join(ch + "\u0304" for ch in m.group(1)), text)
+    text = re.sub(r"\\(?:textstyle|displaystyle|scriptstyle)(?![A-Za-z])\s*", " ", text)
+    text = re.sub(r"\\ell(?![A-Za-z])", "ℓ", text)
+    # Accents: \bar{x}, \bar x, \bar\ell, \hat x, \overline{…} put a combining mark on each letter.
+    for command, mark in (("bar", "\u0304"), ("overline", "\u0305"), ("hat", "\u0302"), ("tilde", "\u0303")):
+        for _ in range(2):   # \overline{\bar y} nests
+            text = re.sub(rf"\\{command}\s*\{{([^{{}}]*)\}}", lambda m: _accent(m.group(1), mark), text)
+        text = re.sub(rf"\\{command}\s*([A-Za-zℓ])", lambda m: m.group(1) + mark, text)
     for command in ("operatorname", "text", "mathrm", "mathbf"):
         text = re.sub(rf"\\{command}\{{([^{{}}]*)\}}", r"\1", text)
     text = text.replace(r"^{\top}", "ᵀ")
     text = re.sub(r"\\sqrt\s*(\w)", r"√\1", text)
     for _ in range(3):  # innermost braces first: powers and indices, then roots and fractions
         text = re.sub(r"\^\{([^{}]*)\}", r"^(\1)", text)
-        text = re.sub(r"_\{([^{}]*)\}", r"_\1", text)
+        text = re.sub(r"_\{([^{}]*)\}", _subscript, text)
         text = re.sub(r"\\sqrt\{([^{}]*)\}", r"√(\1)", text)
         text = re.sub(r"\\t?frac\{([^{}]*)\}\{([^{}]*)\}", r"(\1)/(\2)", text)
     for name, letter in _GREEK.items():

@@ -45,6 +45,9 @@ class Lab:
 LABS = {
     "linear-map": Lab("A matrix as a map of the plane", "a 2×2 matrix bending the unit circle and the grid; "
                       "eigenvectors, singular axes, the determinant as a ratio of areas", "linear_algebra", "linear_map"),
+    "linear-systems": Lab("Linear systems and inverses", "Ax = b as meeting lines; the condition number as how far "
+                          "the solution moves when b is nudged; solve against inv(A) @ b, measured",
+                          "linear_algebra", "linear_systems"),
     "pca": Lab("PCA of the digits", "explained variance, the first components as images, the 2-D embedding",
                "linear_algebra", "pca"),
     "derivatives": Lab("Derivatives", "autodiff against finite differences; the V-shaped error against the step",
@@ -76,8 +79,9 @@ def list_labs():
 
     Example:
         >>> from chainrule.lab import list_labs
-        >>> print(list_labs().splitlines()[1])
-        pca               explained variance, the first components as images, the 2-D embedding
+        >>> line = list_labs().splitlines()[2]
+        >>> line.split()[0], " ".join(line.split()[1:])
+        ('pca', 'explained variance, the first components as images, the 2-D embedding')
     """
     width = max(len(topic) for topic in LABS)
     return "\n".join(f"{topic:<{width}}  {lab.summary}" for topic, lab in LABS.items())
@@ -154,7 +158,7 @@ def main(argv=None):
         >>> with contextlib.redirect_stdout(io.StringIO()) as out:
         ...     status = main(["--list"])
         >>> status, [line.split()[0] for line in out.getvalue().splitlines()][:3]
-        (0, ['linear-map', 'pca', 'derivatives'])
+        (0, ['linear-map', 'linear-systems', 'pca'])
     """
     parser = argparse.ArgumentParser(prog="chainrule lab", description="Visual demonstrations of the math, computed by chainrule.")
     parser.add_argument("topic", nargs="?", help="a topic (see --list), or 'all' for every lab and an index.html gallery")

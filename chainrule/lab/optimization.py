@@ -1,4 +1,6 @@
 """Labs on optimization: optimizer paths on test functions, step-size regimes, the learning-rate finder."""
+import math
+
 import numpy
 
 import chainrule as cr
@@ -8,7 +10,7 @@ from chainrule.core.tensor import Tensor
 from chainrule.data import DataLoader, TensorDataset, make_moons
 from chainrule.func import hessian
 from chainrule.lab.common import LabResult, finish, new_figure, save_figure, seeded
-from chainrule.linalg import eigvalsh
+from chainrule.linalg import eigh
 from chainrule.optim.testfunctions import Beale, QuadraticBowl, Rosenbrock
 
 # name → (optimizer factory, learning rate on Rosenbrock, on Beale, gradient noise std on Rosenbrock, on Beale).
@@ -62,37 +64,67 @@ def _contours(ax, function, bounds, levels):
     return values
 
 
-def step_size_regimes(steps=40, rates_over_limit=(0.05, 0.5, 0.95, 1.05)):
-    """Gradient descent on a quadratic bowl with λ_max from its Hessian (computed by chainrule.func.hessian):
-    learning rates as fractions of 2/λ_max. Returns (λ_max, {lr: losses})."""
+def iterations_to_tolerance(losses, tolerance):
+    """The first step k with losses[k] <= tolerance · losses[0], or None if the run never gets there."""
+    below = numpy.flatnonzero(numpy.asarray(losses) <= tolerance * losses[0])
+    return int(below[0]) if below.size else None
+
+
+def step_size_regimes(steps=400, tolerance=1e-6):
+    """Gradient descent on a quadratic bowl f(x) = ½ xᵀAx, with λ_min and λ_max of A from its Hessian
+    (computed by chainrule.func.hessian), at three learning rates: too small (0.2/λ_max), the fastest
+    η* = 2/(λ_max + λ_min), and just past the stability limit (1.05 · 2/λ_max).
+
+    One step maps the error e to (I − ηA)e, so along eigenvector i it is multiplied by 1 − ηλᵢ and the
+    slowest component shrinks by ρ(η) = max(|1 − ηλ_min|, |1 − ηλ_max|) per step; the loss by ρ².
+    ρ is smallest, (κ − 1)/(κ + 1), at η*; it passes 1 at η = 2/λ_max. Returns a dict with λ_min, λ_max,
+    and for each regime its lr, ρ, the iterates (steps + 1, 2), the losses, and the steps the loss took
+    to fall by ``tolerance``: measured, predicted by the closed form L_k = ½ Σᵢ λᵢcᵢ²(1 − ηλᵢ)^{2k}
+    (cᵢ the start's coordinates in the eigenbasis), and bounded by the slowest mode, ⌈log tol / log ρ²⌉.
+    """
     bowl = QuadraticBowl(dim=2, condition_number=10.0)
     start = cr.tensor(bowl.start, dtype=cr.float64)
-    lambda_max = float(eigvalsh(hessian(bowl)(start)).numpy().max())
-    curves = {}
-    for fraction in rates_over_limit:
-        lr = fraction * 2 / lambda_max
+    decomposition = eigh(hessian(bowl)(start))
+    eigenvalues, eigenvectors = decomposition.eigenvalues.numpy(), decomposition.eigenvectors.numpy()
+    lambda_min, lambda_max = float(eigenvalues.min()), float(eigenvalues.max())
+    components = eigenvectors.T @ numpy.asarray(bowl.start)       # the start in the eigenbasis: x₀ = Σ cᵢ qᵢ
+    rates = {"too small": 0.2 / lambda_max, "fastest": 2 / (lambda_max + lambda_min), "diverging": 1.05 * 2 / lambda_max}
+    regimes = {}
+    for name, lr in rates.items():
         x = cr.tensor(bowl.start, dtype=cr.float64, requires_grad=True)
         opt = optim.SGD([x], lr=lr)
-        losses = []
-        for _ in range(steps + 1):
+        losses, iterates = [], [x.detach().numpy().copy()]
+        for _ in range(steps):
             opt.zero_grad()
             loss = bowl(x)
             losses.append(loss.item())
             loss.backward()
             opt.step()
-        curves[lr] = numpy.array(losses)
-    return lambda_max, curves
+            iterates.append(x.detach().numpy().copy())
+        losses.append(bowl(x).item())
+        rho = max(abs(1 - lr * lambda_min), abs(1 - lr * lambda_max))
+        # The closed form of the same run: L_k = ½ Σᵢ λᵢ cᵢ² (1 − ηλᵢ)^{2k}.
+        k = numpy.arange(steps + 1)[:, None]
+        closed_form = (0.5 * eigenvalues * components ** 2 * (1 - lr * eigenvalues) ** (2 * k)).sum(axis=1)
+        predicted = iterations_to_tolerance(closed_form, tolerance)
+        bound = math.ceil(math.log(tolerance) / math.log(rho ** 2)) if rho < 1 else None   # the slowest mode alone
+        regimes[name] = {"lr": lr, "rho": rho, "iterates": numpy.array(iterates), "losses": numpy.array(losses),
+                         "closed_form": closed_form, "bound_iterations": bound,
+                         "iterations": iterations_to_tolerance(losses, tolerance), "predicted_iterations": predicted}
+    return {"bowl": bowl, "lambda_min": lambda_min, "lambda_max": lambda_max, "tolerance": tolerance,
+            "regimes": regimes}
 
 
 def gradient_descent(out_dir, rosenbrock_steps=1000, beale_steps=500):
     """Paths of GD, noisy SGD, momentum, Nesterov, Adagrad, RMSprop and Adam on Rosenbrock and Beale,
-    and gradient descent with a learning rate too small, right, too large and divergent."""
+    and gradient descent on a quadratic with a learning rate too small, the fastest, and divergent."""
     rosenbrock, beale = Rosenbrock(), Beale()
     paths = {"Rosenbrock": optimizer_paths(rosenbrock, rosenbrock_steps, "rosenbrock"),
              "Beale": optimizer_paths(beale, beale_steps, "beale")}
-    lambda_max, curves = step_size_regimes()
+    study = step_size_regimes()
+    lambda_min, lambda_max, regimes = study["lambda_min"], study["lambda_max"], study["regimes"]
 
-    figure, (rosen_ax, beale_ax, lr_ax) = new_figure(3, 1, size=(4.6, 4.2))
+    figure, (rosen_ax, beale_ax, bowl_ax, lr_ax) = new_figure(2, 2, size=(6.2, 4.6))
     _contours(rosen_ax, rosenbrock, ((-2, 2), (-1, 3)), numpy.logspace(-1, 3.5, 20))
     _contours(beale_ax, beale, ((-1, 4.5), (-1.5, 2)), numpy.logspace(-1, 3.5, 20))
     distances = {}
@@ -105,37 +137,72 @@ def gradient_descent(out_dir, rosenbrock_steps=1000, beale_steps=500):
         ax.plot(*function.start, "ko", ms=4)
         ax.plot(*function.minima[0], "r*", ms=12)
         ax.set_title(f"{name}: {len(next(iter(paths[name].values()))) - 1} steps from {function.start}", fontsize=9)
+        ax.set_xlabel("x₁")
+        ax.set_ylabel("x₂")
     rosen_ax.set_xlim(-2, 2)
     rosen_ax.set_ylim(-1, 3)
     beale_ax.set_xlim(-1, 4.5)
     beale_ax.set_ylim(-1.5, 2)
     rosen_ax.legend(fontsize=7, loc="lower right")
-    labels = ["too small", "about right (1/λ_max)", "too large (oscillates)", "divergent (> 2/λ_max)"]
-    for (lr, losses), label in zip(curves.items(), labels):
-        lr_ax.semilogy(losses, label=f"η = {lr:.3f}: {label}")
-    lr_ax.set_xlabel("step")
-    lr_ax.set_ylabel("loss")
-    lr_ax.set_title(f"GD on a quadratic, λ_max = {lambda_max:.3g}: stable iff η < 2/λ_max = {2 / lambda_max:.3g}", fontsize=9)
-    lr_ax.legend(fontsize=7)
+
+    _contours(bowl_ax, study["bowl"], ((-1.6, 1.6), (-1.6, 1.6)), numpy.geomspace(1e-3, 20, 14))
+    colors = {"too small": "C0", "fastest": "C2", "diverging": "C3"}
+    shown = 15
+    for name, regime in regimes.items():
+        points = regime["iterates"][:shown + 1]
+        bowl_ax.plot(points[:, 0], points[:, 1], ".-", color=colors[name], lw=1, ms=4,
+                     label=f"{name}: η = {regime['lr']:.3f}")
+        theory = regime["closed_form"]
+        lr_ax.semilogy(regime["losses"], color=colors[name],
+                       label=f"{name}: η = {regime['lr']:.3f}, ρ = {regime['rho']:.3f}, "
+                             + (f"{regime['iterations']} steps to 10⁻⁶" if regime["iterations"] is not None else "diverges"))
+        lr_ax.semilogy(theory, ":", color=colors[name], lw=1)
+    bowl_ax.plot(0, 0, "r*", ms=12)
+    bowl_ax.set_xlim(-1.6, 1.6)
+    bowl_ax.set_ylim(-1.6, 1.6)
+    bowl_ax.set_aspect("equal")
+    bowl_ax.set_xlabel("x₁")
+    bowl_ax.set_ylabel("x₂")
+    bowl_ax.set_title(f"GD on ½xᵀAx, λ = {lambda_min:.3g}, {lambda_max:.3g}: the first {shown} iterates", fontsize=9)
+    bowl_ax.legend(fontsize=7, loc="lower right")
+    lr_ax.set_xlabel("step k")
+    lr_ax.set_ylabel("loss (dotted: ½Σλᵢcᵢ²(1 − ηλᵢ)²ᵏ)")
+    lr_ax.set_title(f"fastest η* = 2/(λ_max + λ_min) = {2 / (lambda_max + lambda_min):.3f}; "
+                    f"diverges past 2/λ_max = {2 / lambda_max:.3f}", fontsize=9)
+    lr_ax.set_ylim(1e-12, 1e6)
+    lr_ax.legend(fontsize=7, loc="lower left")
     figures = save_figure(figure, out_dir, "gradient-descent")
 
     lines = [f"  {name}: " + ", ".join(f"{opt} {d:.2g}" for opt, d in distances[name].items()) for name in distances]
+    regime_lines = [f"  {name}: η = {r['lr']:.4f}, ρ = {r['rho']:.4f}, steps to reach 10⁻⁶ of the first loss: "
+                    + (f"{r['iterations']} measured, {r['predicted_iterations']} by the closed form "
+                       f"L_k = ½Σλᵢcᵢ²(1 − ηλᵢ)²ᵏ, at most {r['bound_iterations']} by the slowest mode ⌈log 10⁻⁶ / log ρ²⌉"
+                       if r["iterations"] is not None
+                       else f"never (ρ > 1: the loss grows by ρ² = {r['rho'] ** 2:.3f} per step)")
+                    for name, r in regimes.items()]
     text = (
         "Gradient descent θ ← θ − η∇f; momentum v ← μv + ∇f, θ ← θ − ηv (Nesterov evaluates the gradient "
         "after the momentum step); Adagrad divides by √(Σ g²), RMSprop by √(moving average of g²), Adam combines "
-        "momentum with RMSprop and bias correction. SGD is modelled by adding Gaussian noise to the gradient. "
-        "With a constant rate, RMSprop and noisy SGD do not settle: their steps keep a size of about lr (RMSprop) "
-        "or of the noise, so they hover around the minimum.\n"
+        "momentum with RMSprop and bias correction. 'SGD (noisy gradient)' adds Gaussian noise to the exact gradient "
+        "as a model of sampling (the sgd lab uses real mini-batches). With a constant rate, RMSprop and noisy SGD do "
+        "not settle: their steps keep a size of about lr (RMSprop) or of the noise, so they hover around the minimum.\n"
         "Distance from the end of each path to the minimum:\n" + "\n".join(lines) + "\n"
-        f"On a quadratic with top Hessian eigenvalue λ_max = {lambda_max:.4g}, one GD step multiplies the error along "
-        f"the top eigenvector by 1 − ηλ_max: η < 1/λ_max creeps, η = 1/λ_max removes it at once, "
-        f"1/λ_max < η < 2/λ_max = {2 / lambda_max:.4g} oscillates but converges, η > 2/λ_max diverges."
+        f"The learning rate on a quadratic ½xᵀAx with eigenvalues λ_min = {lambda_min:.4g}, λ_max = {lambda_max:.4g}: "
+        "one step multiplies the error along eigenvector i by 1 − ηλᵢ, so the error shrinks by "
+        "ρ(η) = max(|1 − ηλ_min|, |1 − ηλ_max|) per step and the loss by ρ². Small η: ρ = 1 − ηλ_min, close to 1, a crawl. "
+        f"ρ is smallest at η* = 2/(λ_max + λ_min) = {2 / (lambda_max + lambda_min):.4g}, where the two ends balance: "
+        f"ρ* = (κ − 1)/(κ + 1) = {(lambda_max - lambda_min) / (lambda_max + lambda_min):.4g} with κ = λ_max/λ_min "
+        "(the steep direction overshoots and flips sign every step, the picture's zigzag). "
+        f"Past η = 2/λ_max = {2 / lambda_max:.4g}, |1 − ηλ_max| > 1 and the steep direction grows: divergence.\n"
+        + "\n".join(regime_lines)
     )
     result = LabResult("gradient-descent", "Gradient descent and its variants", figures, text,
-                       numbers={"distance_to_minimum": distances, "lambda_max": lambda_max,
-                                "max_stable_lr": 2 / lambda_max,
-                                "final_losses": {lr: float(losses[-1]) for lr, losses in curves.items()}},
-                       data={"paths": paths, "lr_curves": curves})
+                       numbers={"distance_to_minimum": distances, "lambda_max": lambda_max, "lambda_min": lambda_min,
+                                "max_stable_lr": 2 / lambda_max, "fastest_lr": 2 / (lambda_max + lambda_min),
+                                "regimes": {name: {k: r[k] for k in ("lr", "rho", "iterations", "predicted_iterations",
+                                                                       "bound_iterations")}
+                                            for name, r in regimes.items()}},
+                       data={"paths": paths, "regimes": regimes})
     return finish(result, out_dir)
 
 
