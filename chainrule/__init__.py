@@ -42,3 +42,4 @@ int = int32  # noqa: A001
 __version__ = "0.1.0"
 
 from chainrule import calculus, explain, information, linalg, nn, optim, probability, stats  # noqa: E402  (they build on the names above)
+from chainrule.io.dlpack import from_dlpack  # noqa: E402,F401  (DLPack: zero-copy from torch, NumPy, CuPy)

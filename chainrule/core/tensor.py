@@ -516,6 +516,18 @@ class Tensor:
     def gt(self, other): return ops.gt(self, other)
     def ge(self, other): return ops.ge(self, other)
 
+    # ----- DLPack: share memory with NumPy, PyTorch, CuPy (chainrule.from_dlpack is the other way) ---------
+    def __dlpack__(self, **kwargs):
+        """A DLPack capsule of ``data`` (zero-copy): ``torch.from_dlpack(x)`` and ``numpy.from_dlpack(x)`` call it."""
+        if self.requires_grad:
+            raise RuntimeError("__dlpack__: can't export a tensor that requires grad (its graph would not "
+                               "follow it); use tensor.detach()")
+        return self.data.__dlpack__(**kwargs)
+
+    def __dlpack_device__(self):
+        """(device type, device id) of ``data`` as DLPack numbers them: (1, 0) for the CPU, (2, n) for CUDA device n."""
+        return self.data.__dlpack_device__()
+
 
 def _shape_args(args):
     """Accept both ``x.reshape(2, 3)`` and ``x.reshape((2, 3))``."""
