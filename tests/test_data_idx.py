@@ -158,7 +158,7 @@ def test_load_idx_folder_errors(tmp_path):
 def test_a_header_claiming_a_billion_images_allocates_nothing(tmp_path):
     header = bytes([0, 0, 0x08, 3]) + np.array([10 ** 9, 28, 28], dtype=">u4").tobytes()
     path = write_bytes(tmp_path, header + bytes(784), name="train-images-idx3-ubyte")
-    with pytest.raises(ValueError, match="claims shape \\(1000000000, 28, 28\\), 784,000,000,000 bytes .*\\(MAX_IDX_BYTES\\)"):
+    with pytest.raises(ValueError, match="claims shape \\(1000000000, 28, 28\\), 784,000,000,000 bytes .*MAX_IDX_BYTES"):
         read_idx(path)
 
 
@@ -193,7 +193,7 @@ def test_a_labels_file_under_the_images_name_says_so(tmp_path):
         load_idx_folder(tmp_path, "test")
 
 
-@pytest.mark.parametrize("shape, message", [((3, 0, 0), "declares images of 0x0 pixels \\(header fields rows and columns\\)"),
+@pytest.mark.parametrize("shape, message", [((3, 0, 0), "declares images of 0x0 pixels \\(header fields rows and col"),
                                             ((3, 28, 0), "declares images of 28x0 pixels"),
                                             ((0, 28, 28), "holds 0 images \\(its header's count field is 0\\)")])
 def test_empty_images_are_refused_by_name(tmp_path, shape, message):

@@ -57,6 +57,16 @@ def _check_pixel_count(path, size):
                          "before decoding. Shrink it first: the digit is read at 28x28 anyway")
 
 
+def _claimed_size(path):
+    """' (W×H pixels)' as the PNG header (IHDR, bytes 16-23) claims it, for an error message; '' if unreadable."""
+    with open(path, "rb") as handle:
+        head = handle.read(24)
+    if len(head) < 24 or not head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return ""
+    width, height = int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+    return f" ({width}x{height} pixels)"
+
+
 def _gray_on_white(image):
     """A decoded Pillow image as float32 gray in [0, 1], transparent parts composited onto white paper."""
     from PIL import Image
@@ -97,8 +107,8 @@ def read_png(path):
         try:
             image = Image.open(path, formats=["PNG"])  # lazy: reads the header, decodes nothing yet
         except bomb as error:
-            raise ValueError(f"{path} is refused as a decompression bomb: {error} (a digit image may have at most "
-                             f"{MAX_PIXELS:,} pixels)") from None
+            raise ValueError(f"{path} is refused as a decompression bomb{_claimed_size(path)}: {error} (a digit "
+                             f"image may have at most {MAX_PIXELS:,} pixels)") from None
         except Exception as error:  # Pillow raises many types for a bad file
             raise ValueError(f"cannot read {path} as a PNG image ({' '.join(str(error).split())})") from None
         with image:

@@ -63,10 +63,11 @@ def check_training_classes(labels, where):
         >>> import numpy as np
         >>> check_training_classes(np.array([0, 2, 1, 1]), "labels")
         3
-        >>> check_training_classes(np.array([0, 1, 255]), "labels")
-        Traceback (most recent call last):
-        ...
-        ValueError: labels: the labels run from 0 to 255, but 253 of those 256 classes have no training image (2, 3, 4, 5, 6, ...); every class from 0 to the largest label needs training images (a stray label such as 255 usually marks a missing or corrupt label)
+        >>> try:
+        ...     check_training_classes(np.array([0, 1, 255]), "labels")
+        ... except ValueError as error:
+        ...     print(str(error).split(";")[0])
+        labels: the labels run from 0 to 255, but 253 of those 256 classes have no training image (2, 3, 4, 5, 6, ...)
     """
     counts = numpy.bincount(labels, minlength=2)
     missing = numpy.flatnonzero(counts == 0)
