@@ -191,3 +191,12 @@ def test_the_train_command_gives_one_line_for_a_bad_csv(tmp_path, capsys, conten
     error = capsys.readouterr().err
     assert error.count("\n") == 1 and error.startswith("chainrule train: error: CSV file")
     assert re.search(message, error) and not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("labels, message", [([1, 2, 3, 1], "if the labels start at 1, subtract 1 from each"),
+                                             ([0, 0, 0], "every label is 0; a classifier needs at least two classes")])
+def test_labels_that_start_at_one_or_name_one_class_are_explained(labels, message):
+    from chainrule.train.data_sources import check_training_classes
+
+    with pytest.raises(ValueError, match=message):
+        check_training_classes(numpy.array(labels), "labels")
