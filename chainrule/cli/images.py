@@ -25,8 +25,9 @@ from chainrule.data.pixels import pixels_to_unit_range
 
 SIDE = 28
 # A digit ends as 28×28 pixels, so a large image adds nothing but memory. 4096×4096 (16.8 megapixels) still
-# takes a 12-megapixel phone photo of a handwritten digit; decoding it as 8-bit gray costs 17 MB and the float32
-# working copies about 70 MB each. Pillow's own limit (89 megapixels warns, 179 refuses) is far looser.
+# takes a 12-megapixel phone photo of a handwritten digit, and bounds the cost: reading a 4096×4096 RGBA PNG
+# peaks at about 240 MiB (measured), where the 9000×9000 one of the issue took 4.4 GB through matplotlib.
+# Pillow's own limit (89 megapixels warns, 179 refuses) is far looser.
 MAX_PIXELS = 4096 * 4096
 NPY_SHAPES_HELP = "expected (28, 28), (784,), (N, 28, 28), (N, 784) or (N, 1, 28, 28)"
 
