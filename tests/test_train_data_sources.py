@@ -200,3 +200,10 @@ def test_labels_that_start_at_one_or_name_one_class_are_explained(labels, messag
 
     with pytest.raises(ValueError, match=message):
         check_training_classes(numpy.array(labels), "labels")
+
+
+@pytest.mark.parametrize("shape", [(1, 1, 1), (1, 3, 3), (1, 28, 20)])
+def test_a_cnn_on_images_too_small_or_not_square_is_refused_by_name(shape):
+    with pytest.raises(ValueError, match=f"cnn needs square images of at least 4x4 pixels, the data has "
+                                         f"{shape[1]}x{shape[2]} - use --model mlp"):
+        prepare_model_spec(TrainConfig(model="cnn"), shape, 10)
