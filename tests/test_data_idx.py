@@ -217,3 +217,23 @@ def test_a_failed_write_leaves_the_previous_file_and_no_temporary(tmp_path, monk
     with pytest.raises(OSError, match="No space left"):
         write_idx(path, np.arange(100, dtype=np.uint8))
     assert path.read_bytes() == before and [entry.name for entry in tmp_path.iterdir()] == [path.name]
+
+
+def test_a_gzip_bomb_is_refused_as_it_inflates(tmp_path, monkeypatch):
+    import tracemalloc
+
+    import chainrule.data.idx as idx
+
+    monkeypatch.setattr(idx, "_GZIP_RATIO_FROM", 1 << 20)  # the same rule from 1 MiB on, to keep the test small
+    monkeypatch.setattr(idx, "_READ_CHUNK", 1 << 18)
+    header = bytes([0, 0, 0x08, 3]) + np.array([20_000, 28, 28], dtype=">u4").tobytes()
+    path = tmp_path / "train-images-idx3-ubyte.gz"
+    path.write_bytes(gzip.compress(header + bytes(20_000 * 784)))  # 15 MB of zeros in about 15 KB
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match="decompresses to more than 100 times its .* bytes .*gunzip"):
+            read_idx(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 * 2 ** 20  # stopped within a few chunks, long before the 15 MB
