@@ -1,5 +1,6 @@
 """IDX files: round trips for every type code, gzip, the standard folder layout, and clear errors on bad files."""
 import gzip
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -162,20 +163,23 @@ def test_a_header_claiming_a_billion_images_allocates_nothing(tmp_path):
         read_idx(path)
 
 
+def peak_memory_of_refusal(path, message):
+    """The peak of Python-traced memory (NumPy's arrays included) while ``read_idx`` refuses ``path``."""
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match=message):
+            read_idx(path)
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
 @pytest.mark.parametrize("gzipped", [False, True])
 def test_a_lying_count_is_caught_in_memory_bounded_by_the_real_data(tmp_path, gzipped):
-    import tracemalloc
-
     header = bytes([0, 0, 0x08, 3]) + np.array([2_000_000, 28, 28], dtype=">u4").tobytes()  # 1.5 GB claimed
     payload = header + bytes(784 * 10)  # ten images really there
     path = write_bytes(tmp_path, gzip.compress(payload) if gzipped else payload, name="images-idx3-ubyte")
-    tracemalloc.start()
-    try:
-        with pytest.raises(ValueError, match="truncated: the header promises shape \\(2000000, 28, 28\\)"):
-            read_idx(path)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    peak = peak_memory_of_refusal(path, "truncated: the header promises shape \\(2000000, 28, 28\\)")
     assert peak < 20 * 2 ** 20  # the claim was 1.5 GB; what was allocated follows the 8 KB that were there
 
 
@@ -220,8 +224,6 @@ def test_a_failed_write_leaves_the_previous_file_and_no_temporary(tmp_path, monk
 
 
 def test_a_gzip_bomb_is_refused_as_it_inflates(tmp_path, monkeypatch):
-    import tracemalloc
-
     import chainrule.data.idx as idx
 
     monkeypatch.setattr(idx, "_GZIP_RATIO_FROM", 1 << 20)  # the same rule from 1 MiB on, to keep the test small
@@ -229,11 +231,5 @@ def test_a_gzip_bomb_is_refused_as_it_inflates(tmp_path, monkeypatch):
     header = bytes([0, 0, 0x08, 3]) + np.array([20_000, 28, 28], dtype=">u4").tobytes()
     path = tmp_path / "train-images-idx3-ubyte.gz"
     path.write_bytes(gzip.compress(header + bytes(20_000 * 784)))  # 15 MB of zeros in about 15 KB
-    tracemalloc.start()
-    try:
-        with pytest.raises(ValueError, match="decompresses to more than 100 times its .* bytes .*gunzip"):
-            read_idx(path)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    peak = peak_memory_of_refusal(path, "decompresses to more than 100 times its .* bytes .*gunzip")
     assert peak < 4 * 2 ** 20  # stopped within a few chunks, long before the 15 MB
