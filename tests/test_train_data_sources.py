@@ -1,4 +1,6 @@
 """The main job's data sources: bundled digits, a folder of IDX files, CSV files; and clear errors."""
+import re
+
 import numpy
 import pytest
 
@@ -125,7 +127,7 @@ def test_a_label_beyond_any_sensible_class_count_is_refused_at_once(tmp_path, la
 def test_out_of_range_csv_pixels_are_refused_not_clipped(tmp_path, value, message):
     pixels = numpy.zeros((3, 4))
     pixels[1, 1] = value
-    with pytest.raises(ValueError, match=f"data row 2, column 3 \\(a pixel\\): {message}.* pixels must be finite and lie in 0..255"):
+    with pytest.raises(ValueError, match=f"data row 2, column 3 \\(a pixel\\): {message}.* finite and lie in 0..255"):
         read_csv_images(_write_table(tmp_path / "pixels.csv", [0, 1, 0], pixels))
 
 
@@ -177,3 +179,31 @@ def test_a_csv_test_set_is_evaluated_on_every_row(tmp_path):
     assert len(load_split(path, "test")[1]) == 3  # as the run's own data: its held-out tenth
     with pytest.raises(ValueError, match="holds label 2, a class the training data \\(classes 0..1\\) does not"):
         load_split(path, "test", whole_csv=True, num_classes=2)
+
+
+@pytest.mark.parametrize("content, message", [("", "has no rows of data"), ("label,p0,p1\n", "has no rows of data"),
+                                              ("1e9,0,0\n0,1,1\n", "1e\\+09 is not a class label")])
+def test_the_train_command_gives_one_line_for_a_bad_csv(tmp_path, capsys, content, message):
+    from chainrule.cli import main
+
+    (tmp_path / "data.csv").write_text(content)
+    assert main(["train", "--model", "mlp", "--data", str(tmp_path / "data.csv"), "--out", str(tmp_path / "run")]) == 1
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and error.startswith("chainrule train: error: CSV file")
+    assert re.search(message, error) and not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("labels, message", [([1, 2, 3, 1], "if the labels start at 1, subtract 1 from each"),
+                                             ([0, 0, 0], "every label is 0; a classifier needs at least two classes")])
+def test_labels_that_start_at_one_or_name_one_class_are_explained(labels, message):
+    from chainrule.train.data_sources import check_training_classes
+
+    with pytest.raises(ValueError, match=message):
+        check_training_classes(numpy.array(labels), "labels")
+
+
+@pytest.mark.parametrize("shape", [(1, 1, 1), (1, 3, 3), (1, 28, 20)])
+def test_a_cnn_on_images_too_small_or_not_square_is_refused_by_name(shape):
+    with pytest.raises(ValueError, match=f"cnn needs square images of at least 4x4 pixels, the data has "
+                                         f"{shape[1]}x{shape[2]} - use --model mlp"):
+        prepare_model_spec(TrainConfig(model="cnn"), shape, 10)

@@ -299,7 +299,10 @@ def run_lr_find(arguments):
     FigureCanvasAgg(figure)
     result.plot(figure.add_subplot())
     out.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(out, bbox_inches="tight")
+    from chainrule.core.files import atomic_write
+
+    with atomic_write(out) as handle:  # a crash mid-save leaves the previous plot whole
+        figure.savefig(handle, format="png", bbox_inches="tight")
     print(f"tried {len(result.lrs)} learning rates from {result.lrs[0]:.2e} to {result.lrs[-1]:.2e}"
           + (" (stopped: the loss diverged)" if result.diverged else ""))
     for name, value in (("steepest descent", result.suggestion_steepest), ("valley", result.suggestion_valley)):

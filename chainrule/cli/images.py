@@ -25,8 +25,9 @@ from chainrule.data.pixels import pixels_to_unit_range
 
 SIDE = 28
 # A digit ends as 28×28 pixels, so a large image adds nothing but memory. 4096×4096 (16.8 megapixels) still
-# takes a 12-megapixel phone photo of a handwritten digit; decoding it as 8-bit gray costs 17 MB and the float32
-# working copies about 70 MB each. Pillow's own limit (89 megapixels warns, 179 refuses) is far looser.
+# takes a 12-megapixel phone photo of a handwritten digit, and bounds the cost: reading a 4096×4096 RGBA PNG
+# peaks at about 240 MiB (measured), where the 9000×9000 one of the issue took 4.4 GB through matplotlib.
+# Pillow's own limit (89 megapixels warns, 179 refuses) is far looser.
 MAX_PIXELS = 4096 * 4096
 NPY_SHAPES_HELP = "expected (28, 28), (784,), (N, 28, 28), (N, 784) or (N, 1, 28, 28)"
 
@@ -55,6 +56,16 @@ def _check_pixel_count(path, size):
         raise ValueError(f"{path} is {width}x{height} pixels ({width * height / 1e6:.1f} megapixels), more than the "
                          f"{MAX_PIXELS / 1e6:.1f} megapixels (4096x4096) a digit image may have; it is refused "
                          "before decoding. Shrink it first: the digit is read at 28x28 anyway")
+
+
+def _claimed_size(path):
+    """' (W×H pixels)' as the PNG header (IHDR, bytes 16-23) claims it, for an error message; '' if unreadable."""
+    with open(path, "rb") as handle:
+        head = handle.read(24)
+    if len(head) < 24 or not head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return ""
+    width, height = int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+    return f" ({width}x{height} pixels)"
 
 
 def _gray_on_white(image):
@@ -97,8 +108,8 @@ def read_png(path):
         try:
             image = Image.open(path, formats=["PNG"])  # lazy: reads the header, decodes nothing yet
         except bomb as error:
-            raise ValueError(f"{path} is refused as a decompression bomb: {error} (a digit image may have at most "
-                             f"{MAX_PIXELS:,} pixels)") from None
+            raise ValueError(f"{path} is refused as a decompression bomb{_claimed_size(path)}: {error} (a digit "
+                             f"image may have at most {MAX_PIXELS:,} pixels)") from None
         except Exception as error:  # Pillow raises many types for a bad file
             raise ValueError(f"cannot read {path} as a PNG image ({' '.join(str(error).split())})") from None
         with image:

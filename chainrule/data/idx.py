@@ -35,6 +35,9 @@ _GZIP_MAGIC = b"\x1f\x8b"
 # 2 GiB leaves room and still bounds what a lying header (or a gzip bomb) can make us allocate.
 MAX_IDX_BYTES = 2 ** 31
 _READ_CHUNK = 1 << 24  # a gzip stream is read 16 MiB at a time, so memory follows the data that really arrives
+# Real image sets compress 2-10 times (MNIST about 5); deflate reaches about 1000 only on near-constant data. So a
+# gzip stream that grows beyond 64 MiB and 100 times its file's size is refused as a bomb (gunzip it to read it).
+_GZIP_MAX_RATIO, _GZIP_RATIO_FROM = 100, 1 << 26
 
 
 def _magic_text(type_code, ndim):
@@ -43,7 +46,7 @@ def _magic_text(type_code, ndim):
     return f"0x0000{type_code:02X}{ndim:02X} ({kind}, {ndim} dimension{'s' if ndim != 1 else ''})"
 
 
-def _read_exactly(handle, count):
+def _read_exactly(path, handle, count, compressed_size=None):
     """Up to ``count`` bytes from a stream, in chunks: what is allocated never exceeds what really arrives."""
     data = bytearray()
     while len(data) < count:
@@ -51,10 +54,14 @@ def _read_exactly(handle, count):
         if not chunk:
             break
         data += chunk
+        if compressed_size is not None and _GZIP_RATIO_FROM < len(data) > _GZIP_MAX_RATIO * compressed_size:
+            raise ValueError(f"read_idx: {path} decompresses to more than {_GZIP_MAX_RATIO} times its "
+                             f"{compressed_size:,} bytes ({len(data):,} bytes so far), as a gzip bomb does; if the "
+                             "file is genuine, decompress it yourself (gunzip) and read the plain file")
     return data
 
 
-def _read_idx_stream(path, handle, file_size, magic=None):
+def _read_idx_stream(path, handle, file_size, magic=None, compressed_size=None):
     """The array of an open IDX stream; ``file_size`` is the real length (None for gzip: unknown until read)."""
     head = handle.read(4)
     if len(head) < 4:
@@ -85,7 +92,7 @@ def _read_idx_stream(path, handle, file_size, magic=None):
                          "file may hold here; the header is wrong or the file is not IDX")
     actual = None if file_size is None else file_size - header_size
     if actual is None or actual == expected:
-        data = _read_exactly(handle, expected)
+        data = _read_exactly(path, handle, expected, compressed_size)
         actual = len(data)
     if actual < expected:
         raise ValueError(f"read_idx: {path} is truncated: the header promises shape {shape} of {dtype.name} "
@@ -115,7 +122,7 @@ def _read_idx_checked(path, magic=None):
         handle.seek(0)
         try:
             with gzip.GzipFile(fileobj=handle, mode="rb") as stream:
-                return _read_idx_stream(path, stream, None, magic)
+                return _read_idx_stream(path, stream, None, magic, os.fstat(handle.fileno()).st_size)
         except (EOFError, OSError, zlib.error) as error:
             raise ValueError(f"read_idx: {path} is a damaged or truncated gzip file ({error}); download it again") from None
 

@@ -16,7 +16,7 @@ PIXEL_RANGE_HELP = "pixels must be finite and lie in 0..255 (bytes) or 0..1 (int
 
 
 def pixels_to_unit_range(values, where):
-    r"""Check pixel values and return them as float32 in [0, 1]: :math:`x / 255` when :math:`\max x > 1`, else :math:`x`.
+    r"""Check pixel values and return them as float32 in [0, 1]: :math:`x / 255` if :math:`\max x > 1`, else :math:`x`.
 
     ``values`` is a numeric array (bool, integer or float); ``where`` names the file (and
     field) for the error message. Raises ``ValueError`` for an empty array, a non-finite
@@ -28,10 +28,11 @@ def pixels_to_unit_range(values, where):
         [0.0, 0.20000000298023224, 1.0]
         >>> pixels_to_unit_range(np.array([0.0, 0.5]), "b.npy").tolist()
         [0.0, 0.5]
-        >>> pixels_to_unit_range(np.array([-50.0, 3.0]), "c.npy")
-        Traceback (most recent call last):
-        ...
-        ValueError: c.npy: pixel values run from -50 to 3; pixels must be finite and lie in 0..255 (bytes) or 0..1 (intensities)
+        >>> try:
+        ...     pixels_to_unit_range(np.array([-50.0, 3.0]), "c.npy")
+        ... except ValueError as error:
+        ...     print(str(error).split(";")[0])
+        c.npy: pixel values run from -50 to 3
     """
     values = numpy.asarray(values)
     if values.dtype.kind not in "biuf":

@@ -18,6 +18,7 @@ import shutil
 import warnings
 from dataclasses import dataclass
 
+from chainrule.core.files import atomic_write
 from chainrule.explain.chain_rule import _check_graph, _initial_gradient, graph_symbols, reverse_walk
 from chainrule.explain.formatting import as_host_array, format_values, latex_to_text
 
@@ -179,7 +180,7 @@ def draw_graph(tensor, show_values=False, show_grads=False, format="svg", path=N
             data = graphviz.Source(source).pipe(format=format)
     if path is not None:
         path = os.fspath(path)
-        with open(path, "wb") as file:
+        with atomic_write(path) as file:
             file.write(data)
     return GraphDrawing(source=source, format=format, data=data, path=path)
 

@@ -16,6 +16,7 @@ import sys
 import time
 from dataclasses import dataclass
 
+from chainrule.core.files import atomic_write
 from chainrule.lab.common import LabResult
 
 
@@ -144,7 +145,7 @@ def run_all(out_dir="lab-output", topics=None, progress=None):
         if progress is not None:
             progress(topic, seconds[topic])
     index = os.path.join(out_dir, "index.html")
-    with open(index, "w", encoding="utf-8") as file:
+    with atomic_write(index, "w", encoding="utf-8") as file:
         file.write(_gallery_html(results, seconds))
     return results, index
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from matplotlib.figure import Figure
 
+from chainrule.core.files import atomic_write
 from chainrule.core.random import get_rng_state, manual_seed, set_rng_state
 
 
@@ -54,7 +55,8 @@ def save_figure(figure, out_dir, name):
     paths = []
     for extension in ("png", "svg"):
         path = os.path.join(out_dir, f"{name}.{extension}")
-        figure.savefig(path, dpi=90)
+        with atomic_write(path) as handle:  # a crash mid-save leaves the previous picture whole
+            figure.savefig(handle, format=extension, dpi=90)
         # The layout is settled by the first save: keep it rather than solving it again for the SVG.
         figure.set_layout_engine("none")
         paths.append(path)
@@ -65,7 +67,7 @@ def finish(result, out_dir):
     """Write the lab's text next to its figures (``topic``.md) and return the result."""
     os.makedirs(out_dir, exist_ok=True)
     result.text_path = os.path.join(out_dir, f"{result.topic}.md")
-    with open(result.text_path, "w", encoding="utf-8") as file:
+    with atomic_write(result.text_path, "w", encoding="utf-8") as file:
         file.write(f"# {result.title}\n\n{result.text}\n")
     return result
 

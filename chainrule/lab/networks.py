@@ -8,6 +8,7 @@ import chainrule as cr
 import chainrule.nn as nn
 import chainrule.nn.functional as F
 from chainrule import optim
+from chainrule.core.files import atomic_write
 from chainrule.data import load_digits, make_moons
 from chainrule.explain import GradientFlow, draw_graph, explain, plot_graph
 from chainrule.explain.formatting import latex_to_text
@@ -233,7 +234,7 @@ def backprop(out_dir):
     dot_path = os.path.join(out_dir, "backprop-graph.dot")
     draw_graph(loss, show_values=True, show_grads=True, format="dot", path=dot_path,
                names={**parameters, "x": t["x"], "y": t["y"]})
-    with open(os.path.join(out_dir, "backprop-explanation.md"), "w", encoding="utf-8") as file:
+    with atomic_write(os.path.join(out_dir, "backprop-explanation.md"), "w", encoding="utf-8") as file:
         file.write(explanation.markdown())
 
     text = (

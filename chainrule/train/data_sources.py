@@ -63,19 +63,23 @@ def check_training_classes(labels, where):
         >>> import numpy as np
         >>> check_training_classes(np.array([0, 2, 1, 1]), "labels")
         3
-        >>> check_training_classes(np.array([0, 1, 255]), "labels")
-        Traceback (most recent call last):
-        ...
-        ValueError: labels: the labels run from 0 to 255, but 253 of those 256 classes have no training image (2, 3, 4, 5, 6, ...); every class from 0 to the largest label needs training images (a stray label such as 255 usually marks a missing or corrupt label)
+        >>> try:
+        ...     check_training_classes(np.array([0, 1, 255]), "labels")
+        ... except ValueError as error:
+        ...     print(str(error).split(";")[0])
+        labels: the labels run from 0 to 255, but 253 of those 256 classes have no training image (2, 3, 4, 5, 6, ...)
     """
-    counts = numpy.bincount(labels, minlength=2)
+    if labels.size == 0 or labels.max() == 0:
+        raise ValueError(f"{where}: every label is 0; a classifier needs at least two classes (labels 0 and 1)")
+    counts = numpy.bincount(labels)
     missing = numpy.flatnonzero(counts == 0)
     if missing.size:
         shown = ", ".join(str(int(label)) for label in missing[:5]) + (", ..." if missing.size > 5 else "")
+        hint = ("if the labels start at 1, subtract 1 from each" if missing.tolist() == [0]
+                else "a stray label such as 255 usually marks a missing or corrupt label")
         raise ValueError(f"{where}: the labels run from 0 to {counts.size - 1}, but {missing.size} of those "
                          f"{counts.size} classes have no training image ({shown}); every class from 0 to the largest "
-                         "label needs training images (a stray label such as 255 usually marks a missing or corrupt "
-                         "label)")
+                         f"label needs training images ({hint})")
     return counts.size
 
 

@@ -187,6 +187,9 @@ def prepare_model_spec(config, sample_shape, num_classes):
                              f"{sample_shape[0]} values - use --model mlp")
         kwargs.setdefault("in_channels", int(sample_shape[0]))
         if config.model == "cnn":
+            if sample_shape[1] != sample_shape[2] or sample_shape[1] < 4:  # two 2x2 poolings: at least 4x4
+                raise ValueError(f"cnn needs square images of at least 4x4 pixels, the data has "
+                                 f"{sample_shape[1]}x{sample_shape[2]} - use --model mlp")
             kwargs.setdefault("image_size", int(sample_shape[1]))
         elif sample_shape[1:] != (28, 28):
             raise ValueError(f"lenet expects 28x28 images, the data has {sample_shape[1]}x{sample_shape[2]}")
