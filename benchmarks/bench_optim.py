@@ -4,7 +4,7 @@ chainrule's optimizers (the update rule in place on whole NumPy arrays) against
 ``torch.optim`` with its defaults, in the same process, the two timed in
 alternating rounds so that a change in machine load hits both. torch runs with
 2 threads (``torch.set_num_threads(2)``) and, for reference, with 1; chainrule
-runs with its default (parameters split over 2 threads, ``Optimizer.threads``;
+runs with its default (parameters split over 2 threads, ``ParallelUpdates.threads``;
 SGD stays on 1) and, for reference, with 1. Prints the median time per step and the ratio
 torch / chainrule (above 1: chainrule is faster), plus the load average, since
 on a shared machine threads slow down under load (torch's OpenMP threads sharply).

@@ -1,4 +1,5 @@
-"""The core at work: `make demo` runs this (python -m chainrule.demo).
+"""The core at work, in one screen: ``python -m chainrule.demo`` runs this. (``make demo`` runs the
+main job instead, ``chainrule train`` on the bundled digits; see the README.)
 
 It fits a logistic-regression model to a seeded two-class data set by plain
 gradient descent, printing the loss as it falls, then shows a gradient, a

@@ -7,7 +7,10 @@ import torch
 
 import chainrule as cr
 import chainrule.optim as optim
+from chainrule import nn
+from chainrule.data import DataLoader, TensorDataset
 from chainrule.optim import lr_scheduler as ours_module
+from chainrule.train import Trainer
 
 theirs_module = torch.optim.lr_scheduler
 STEPS = 200
@@ -197,3 +200,35 @@ def test_bad_scheduler_arguments_are_explained():
     one_cycle.step()
     with pytest.raises(ValueError, match="OneCycleLR: stepped 3 times but total_steps is 2"):
         one_cycle.step()
+
+
+def _scheduler_classes():
+    return {name: cls for name, cls in vars(ours_module).items()
+            if isinstance(cls, type) and issubclass(cls, ours_module.LRScheduler)}
+
+
+def test_each_scheduler_states_its_interval_and_whether_it_steps_on_a_metric():
+    classes = _scheduler_classes()
+    assert {name for name, cls in classes.items() if cls.interval == "batch"} == {"OneCycleLR", "CyclicLR"}
+    assert {cls.interval for cls in classes.values()} == {"batch", "epoch"}
+    assert {name for name, cls in classes.items() if cls.steps_on_metric} == {"ReduceLROnPlateau"}
+
+
+def test_the_trainer_steps_a_scheduler_at_the_interval_the_scheduler_states():
+    """A user's own per-batch schedule is stepped per batch, with no list of class names to join."""
+    class PerBatchHalving(ours_module.LRScheduler):
+        interval = "batch"
+
+        def get_lr(self):
+            return [base_lr * 0.5 ** self.last_epoch for base_lr in self.base_lrs]
+
+    cr.manual_seed(0)
+    model = nn.Linear(2, 2)
+    optimizer = optim.SGD(model.parameters(), lr=1.0)
+    scheduler = PerBatchHalving(optimizer)
+    data = DataLoader(TensorDataset(cr.randn(12, 2), cr.tensor([0, 1] * 6)), batch_size=3)   # 4 batches
+    trainer = Trainer(model, optimizer, scheduler=scheduler, progress=False)
+    assert trainer.scheduler_interval == "batch"
+    trainer.fit(data, epochs=2)
+    assert scheduler.last_epoch == 8
+    assert optimizer.param_groups[0]["lr"] == 0.5 ** 8

@@ -1,9 +1,13 @@
-"""The two-thread optimizer step gives the serial step's results, bit for bit, and surfaces worker errors."""
+"""The two-thread optimizer step gives the serial step's results, bit for bit, and surfaces worker errors;
+it is opt-in (ParallelUpdates), and the base Optimizer updates on the calling thread."""
+import threading
+
 import numpy as np
 import pytest
 
 import chainrule as cr
 import chainrule.optim as optim
+from chainrule.optim.parallel import ParallelUpdates
 
 SHAPES = [(300, 200), (200,), (200, 150), (150,), (10, 150), (10,)]
 CASES = [
@@ -62,3 +66,36 @@ def test_an_error_on_the_worker_thread_reaches_the_caller():
     opt.threads, opt.parallel_min_elements = 2, 0
     with pytest.raises(RuntimeError, match="broken update"):
         opt.step()
+
+
+class _ThreadRecorder(optim.Optimizer):
+    """A rule that only notes which thread ran it."""
+
+    def __init__(self, params):
+        super().__init__(params, dict(lr=0.1))
+        self.threads_seen = set()
+
+    def update(self, param, grad, state, group, xp):
+        self.threads_seen.add(threading.current_thread().name)
+
+
+class _ParallelThreadRecorder(ParallelUpdates, _ThreadRecorder):
+    pass
+
+
+def _threads_used(optimizer_class):
+    params = [cr.tensor(np.ones(shape, np.float32), requires_grad=True) for shape in SHAPES]
+    for p in params:
+        p.grad = cr.tensor(np.ones(p.shape, np.float32))
+    opt = optimizer_class(params)
+    opt.threads, opt.parallel_min_elements = 2, 0
+    opt.step()
+    return opt.threads_seen
+
+
+def test_two_threads_are_opt_in():
+    assert _threads_used(_ThreadRecorder) == {threading.current_thread().name}
+    assert len(_threads_used(_ParallelThreadRecorder)) == 2
+    every_optimizer = [cls for cls, _ in CASES]
+    assert all(issubclass(cls, ParallelUpdates) for cls in every_optimizer)
+    assert not issubclass(optim.LBFGS, ParallelUpdates)            # it writes its own step

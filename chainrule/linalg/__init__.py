@@ -1,6 +1,7 @@
 """Linear algebra with derivatives (torch.linalg names), plus iterative and subspace tools.
 
-    solve, solve_triangular, inv, det, slogdet, pinv, lstsq            solvers.py
+    solve, solve_triangular, inv, det, slogdet, pinv                   solvers.py
+    lstsq                                                              least_squares.py
     cholesky, eigh, eigvalsh, eig, eigvals, svd, svdvals, qr           decompositions.py
     matrix_exp, matrix_power                                           matrix_functions.py
     vector_norm, matrix_norm, norm, matrix_rank, cond                  norms.py
@@ -15,11 +16,12 @@ from chainrule.linalg.decompositions import (
     QR, SVD, Cholesky, Eig, Eigh, Eigvalsh, Svdvals, cholesky, eig, eigh, eigvals, eigvalsh, qr, svd, svdvals,
 )
 from chainrule.linalg.iterative import lanczos, power_iteration
+from chainrule.linalg.least_squares import lstsq
 from chainrule.linalg.matrix_functions import MatrixExp, matrix_exp, matrix_power
 from chainrule.linalg.norms import cond, matrix_norm, matrix_rank, norm, vector_norm
 from chainrule.linalg.pca import PCA
 from chainrule.linalg.solvers import (
-    Det, Inv, Pinv, Slogdet, Solve, SolveTriangular, det, inv, lstsq, pinv, slogdet, solve, solve_triangular,
+    Det, Inv, Pinv, Slogdet, Solve, SolveTriangular, det, inv, pinv, slogdet, solve, solve_triangular,
 )
 from chainrule.linalg.subspaces import gram_schmidt, project, projection_matrix
 

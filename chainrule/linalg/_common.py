@@ -31,6 +31,17 @@ def as_float_tensor(x, op_name):
     return x
 
 
+def common_dtype(a, b):
+    """a and b cast to the dtype of their result (float32 with float64 gives float64)."""
+    dtype = a.xp.result_type(a.dtype, b.dtype)
+    return a.to(dtype), b.to(dtype)
+
+
+def default_rtol(shape, dtype, xp):
+    """The rank cutoff of pinv and lstsq relative to the largest singular value: max(m, n)·eps, as PyTorch's."""
+    return max(shape[-2], shape[-1]) * xp.finfo(dtype).eps
+
+
 def check_matrix(x, op_name):
     """Raise unless ``x`` is a (batch of) matrices: at least 2 dims."""
     if x.ndim < 2:

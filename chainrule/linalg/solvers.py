@@ -1,6 +1,7 @@
 """Linear systems and the functions of a matrix that come with them.
 
-solve, solve_triangular, inv, det, slogdet, pinv, lstsq. Each derivative rule is
+solve, solve_triangular, inv, det, slogdet, pinv (lstsq, composed on pinv and svdvals, is in
+least_squares.py). Each derivative rule is
 from Giles 2008, "Collected matrix derivative results for forward and reverse
 mode algorithmic differentiation" (§3: inverse, determinant, linear solve), and
 is written with chainrule ops (including these very functions), so every rule
@@ -12,15 +13,14 @@ pseudo-inverses and nonlinear least squares problems", Thm 4.3.
 from collections import namedtuple
 
 from chainrule.core.primitive import Primitive, apply
-from chainrule.core.tensor import Tensor
 from chainrule.linalg._common import (
-    as_float_tensor, check_matrix, check_square, explain_linalg_error, eye_like, scipy_linalg,
+    as_float_tensor, check_matrix, check_square, common_dtype, default_rtol, explain_linalg_error, eye_like,
+    scipy_linalg,
 )
 from chainrule.ops import tril, triu
 from chainrule.core.convert import check_broadcast
 
 SlogdetResult = namedtuple("SlogdetResult", ["sign", "logabsdet"])
-LstsqResult = namedtuple("LstsqResult", ["solution", "residuals", "rank", "singular_values"])
 
 _SINGULAR_FIX = (
     "The matrix is singular (not invertible): check it for repeated or zero rows/columns, add a small "
@@ -104,14 +104,9 @@ def solve_triangular(A, B, *, upper, left=True, unitriangular=False):
             "For a vector b of length n pass b.unsqueeze(-1)"
         )
     check_broadcast("solve_triangular (batch dims)", A.shape[:-2], B.shape[:-2])
-    A, B = _common_dtype(A, B)
+    A, B = common_dtype(A, B)
     with explain_linalg_error("solve_triangular", A.shape, "A has a zero on its diagonal: it is singular"):
         return apply(SolveTriangular, A, B, upper=upper, left=left, unitriangular=unitriangular)
-
-
-def _common_dtype(a, b):
-    dtype = a.xp.result_type(a.dtype, b.dtype)
-    return a.to(dtype), b.to(dtype)
 
 
 # ----- general square systems ---------------------------------------------------------
@@ -164,7 +159,7 @@ def solve(A, B, *, left=True):
             "to match A, or be a vector of length n"
         )
     check_broadcast("solve (batch dims)", A.shape[:-2], B.shape[:-2])
-    A, B = _common_dtype(A, B)
+    A, B = common_dtype(A, B)
     with explain_linalg_error("solve", A.shape, _SINGULAR_FIX):
         X = apply(Solve, A, B)
     return X.squeeze(-1) if is_vector else X
@@ -277,10 +272,6 @@ def slogdet(A):
 
 
 # ----- least squares --------------------------------------------------------------------
-def _default_rtol(shape, dtype, xp):
-    return max(shape[-2], shape[-1]) * xp.finfo(dtype).eps
-
-
 class Pinv(Primitive):
     name = "pinv"
     formula = r"A^{+} = V \Sigma^{+} U^{\top},\ \sigma_i^{+} = 1/\sigma_i \text{ if } \sigma_i > \text{tol else } 0"
@@ -332,52 +323,6 @@ def pinv(A, *, atol=None, rtol=None, hermitian=False):
     check_matrix(A, "pinv")
     xp = A.xp
     if rtol is None:
-        rtol = _default_rtol(A.shape, A.dtype, xp) if atol is None else 0.0
+        rtol = default_rtol(A.shape, A.dtype, xp) if atol is None else 0.0
     atol = 0.0 if atol is None else atol
     return apply(Pinv, A, atol=float(atol), rtol=float(rtol))
-
-
-def lstsq(A, B, rcond=None, *, driver=None):
-    """Least squares: X minimizing ‖A X − B‖_F (and of least norm ‖X‖_F if A is rank deficient).
-
-    Computed as X = A⁺ B with the SVD-based ``pinv`` (like LAPACK's gelsd), so
-    the gradient is the pseudo-inverse rule (Golub & Pereyra 1973) followed by a
-    matrix product. Returns ``(solution, residuals, rank, singular_values)`` as
-    torch.linalg.lstsq: ``residuals`` are the squared column residuals ‖AX − B‖²
-    when m > n and A has full column rank (otherwise an empty tensor). ``driver``
-    is accepted for API compatibility.
-
-    Example:
-        >>> import chainrule as cr
-        >>> A = cr.tensor([[1.0, 0.0], [1.0, 1.0], [1.0, 2.0]])
-        >>> cr.linalg.lstsq(A, cr.tensor([[1.0], [2.0], [3.0]])).solution   # the line 1 + t
-        tensor([[1.],
-                [1.]])
-    """
-    from chainrule.linalg.decompositions import svdvals
-
-    A, B = as_float_tensor(A, "lstsq"), as_float_tensor(B, "lstsq")
-    check_matrix(A, "lstsq")
-    is_vector = B.ndim == A.ndim - 1
-    if is_vector:
-        B = B.unsqueeze(-1)
-    if B.shape[-2] != A.shape[-2]:
-        raise ValueError(
-            f"lstsq: A has shape {A.shape} and B has shape {B.shape}; they need the same number of rows "
-            f"(A.shape[-2] == B.shape[-2] == {A.shape[-2]})"
-        )
-    A, B = _common_dtype(A, B)
-    m, n = A.shape[-2:]
-    rtol = _default_rtol(A.shape, A.dtype, A.xp) if rcond is None else rcond
-    X = pinv(A, rtol=rtol) @ B
-    singular_values = svdvals(A.detach())
-    cutoff = rtol * singular_values.data.max(axis=-1, keepdims=True)
-    rank = Tensor._wrap((singular_values.data > cutoff).sum(axis=-1).astype(A.xp.int64))
-    if m > n and bool((rank.data == n).all()):
-        residuals = ((A @ X - B) ** 2).sum(dim=-2)
-    else:
-        residuals = Tensor._wrap(A.xp.empty((0,), dtype=A.dtype))
-    if is_vector:
-        X = X.squeeze(-1)
-        residuals = residuals.squeeze(-1) if residuals.numel() else residuals
-    return LstsqResult(X, residuals, rank, singular_values)

@@ -5,7 +5,8 @@
     nn.GELU.formula        # 'x \\Phi(x) = ...'
     nn.GELU()(cr.tensor([1.0]))
 """
-import chainrule as cr
+from chainrule.core.creation import full
+from chainrule.core.dtypes import get_default_dtype
 from chainrule.nn import functional as F
 from chainrule.nn import init
 from chainrule.nn.module import Module, Parameter
@@ -100,7 +101,7 @@ class PReLU(Module):
     def __init__(self, num_parameters=1, init=0.25, dtype=None):
         super().__init__()
         self.num_parameters, self.init = num_parameters, init
-        self.weight = Parameter(cr.full((num_parameters,), init, dtype=dtype or cr.get_default_dtype()))
+        self.weight = Parameter(full((num_parameters,), init, dtype=dtype or get_default_dtype()))
 
     def reset_parameters(self):
         init.constant_(self.weight, self.init)

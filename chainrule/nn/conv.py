@@ -1,7 +1,8 @@
 """Convolution layers: Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d (computed by im2col + GEMM, see ops/convolution.py)."""
 import math
 
-import chainrule as cr
+from chainrule.core.creation import empty
+from chainrule.core.tensor import Tensor
 from chainrule.nn import functional as F
 from chainrule.nn.functional._common import _tuple
 from chainrule.nn import init
@@ -41,8 +42,8 @@ class _ConvNd(Module):
             shape = (in_channels, out_channels // groups) + self.kernel_size
         else:
             shape = (out_channels, in_channels // groups) + self.kernel_size
-        self.weight = Parameter(cr.empty(*shape, dtype=dtype))
-        self.bias = Parameter(cr.empty(out_channels, dtype=dtype)) if bias else None
+        self.weight = Parameter(empty(*shape, dtype=dtype))
+        self.bias = Parameter(empty(out_channels, dtype=dtype)) if bias else None
         self.reset_parameters()
 
     def reset_parameters(self):
@@ -57,7 +58,7 @@ class _ConvNd(Module):
     def _check_input(self, input):
         name = type(self).__name__
         expected = self.spatial_dims + 2
-        if not isinstance(input, cr.Tensor):
+        if not isinstance(input, Tensor):
             raise TypeError(f"{name}: input must be a chainrule Tensor, got {type(input).__name__}")
         if input.ndim != expected:
             layout = "(N, C, L)" if self.spatial_dims == 1 else "(N, C, H, W)"

@@ -1,7 +1,8 @@
 """Linear layers and friends: Linear, Identity, Flatten, Unflatten, Embedding, Dropout."""
 import math
 
-import chainrule as cr
+from chainrule.core.creation import empty
+from chainrule.core.grad_mode import no_grad
 from chainrule.nn import functional as F
 from chainrule.nn import init
 from chainrule.nn.module import Module, Parameter
@@ -38,8 +39,8 @@ class Linear(Module):
     def __init__(self, in_features, out_features, bias=True, dtype=None):
         super().__init__()
         self.in_features, self.out_features = in_features, out_features
-        self.weight = Parameter(cr.empty(out_features, in_features, dtype=dtype))
-        self.bias = Parameter(cr.empty(out_features, dtype=dtype)) if bias else None
+        self.weight = Parameter(empty(out_features, in_features, dtype=dtype))
+        self.bias = Parameter(empty(out_features, dtype=dtype)) if bias else None
         self.reset_parameters()
 
     def reset_parameters(self):
@@ -120,13 +121,13 @@ class Embedding(Module):
         if _weight is not None:
             self.weight = Parameter(_weight)
         else:
-            self.weight = Parameter(cr.empty(num_embeddings, embedding_dim, dtype=dtype))
+            self.weight = Parameter(empty(num_embeddings, embedding_dim, dtype=dtype))
             self.reset_parameters()
 
     def reset_parameters(self):
         init.normal_(self.weight)
         if self.padding_idx is not None:
-            with cr.no_grad():
+            with no_grad():
                 self.weight.data[self.padding_idx] = 0
 
     def forward(self, input):

@@ -1,5 +1,6 @@
 """Normalization layers: BatchNorm1d/2d, LayerNorm, GroupNorm."""
-import chainrule as cr
+from chainrule.core.creation import ones, zeros
+from chainrule.core.tensor import tensor
 from chainrule.nn import functional as F
 from chainrule.nn import init
 from chainrule.nn.module import Module, Parameter
@@ -13,14 +14,14 @@ class _BatchNorm(Module):
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         if affine:
-            self.weight = Parameter(cr.ones(num_features, dtype=dtype))
-            self.bias = Parameter(cr.zeros(num_features, dtype=dtype))
+            self.weight = Parameter(ones(num_features, dtype=dtype))
+            self.bias = Parameter(zeros(num_features, dtype=dtype))
         else:
             self.weight = self.bias = None
         if track_running_stats:
-            self.register_buffer("running_mean", cr.zeros(num_features, dtype=dtype))
-            self.register_buffer("running_var", cr.ones(num_features, dtype=dtype))
-            self.register_buffer("num_batches_tracked", cr.tensor(0))
+            self.register_buffer("running_mean", zeros(num_features, dtype=dtype))
+            self.register_buffer("running_var", ones(num_features, dtype=dtype))
+            self.register_buffer("num_batches_tracked", tensor(0))
         else:
             self.running_mean = self.running_var = self.num_batches_tracked = None
 
@@ -103,8 +104,8 @@ class LayerNorm(Module):
         super().__init__()
         self.normalized_shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
         self.eps, self.elementwise_affine = eps, elementwise_affine
-        self.weight = Parameter(cr.ones(*self.normalized_shape, dtype=dtype)) if elementwise_affine else None
-        self.bias = Parameter(cr.zeros(*self.normalized_shape, dtype=dtype)) if elementwise_affine and bias else None
+        self.weight = Parameter(ones(*self.normalized_shape, dtype=dtype)) if elementwise_affine else None
+        self.bias = Parameter(zeros(*self.normalized_shape, dtype=dtype)) if elementwise_affine and bias else None
 
     def forward(self, input):
         return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
@@ -128,8 +129,8 @@ class GroupNorm(Module):
         if num_channels % num_groups:
             raise ValueError(f"GroupNorm: num_channels ({num_channels}) must be divisible by num_groups ({num_groups})")
         self.num_groups, self.num_channels, self.eps, self.affine = num_groups, num_channels, eps, affine
-        self.weight = Parameter(cr.ones(num_channels, dtype=dtype)) if affine else None
-        self.bias = Parameter(cr.zeros(num_channels, dtype=dtype)) if affine else None
+        self.weight = Parameter(ones(num_channels, dtype=dtype)) if affine else None
+        self.bias = Parameter(zeros(num_channels, dtype=dtype)) if affine else None
 
     def forward(self, input):
         if input.ndim < 2 or input.shape[1] != self.num_channels:

@@ -1,8 +1,9 @@
 """Adadelta: step sizes from running averages of squared gradients and squared updates."""
 from chainrule.optim.optimizer import Optimizer
+from chainrule.optim.parallel import ParallelUpdates
 
 
-class Adadelta(Optimizer):
+class Adadelta(ParallelUpdates, Optimizer):
     r"""Adadelta (Zeiler, 2012), as ``torch.optim.Adadelta`` (same arguments and defaults).
 
     With gradient :math:`g_t` (negated if ``maximize``):

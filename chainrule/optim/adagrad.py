@@ -1,8 +1,9 @@
 """Adagrad: a per-coordinate learning rate from the sum of squared gradients."""
 from chainrule.optim.optimizer import Optimizer
+from chainrule.optim.parallel import ParallelUpdates
 
 
-class Adagrad(Optimizer):
+class Adagrad(ParallelUpdates, Optimizer):
     r"""Adagrad (Duchi et al., 2011), as ``torch.optim.Adagrad`` (same arguments and defaults).
 
     With gradient :math:`g_t` (negated if ``maximize``), at step :math:`t = 1, 2, \dots`:

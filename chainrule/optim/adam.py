@@ -1,10 +1,11 @@
 """Adam and AdamW: adaptive moments, with coupled or decoupled weight decay."""
 import math
 
-from chainrule.optim.optimizer import Optimizer
+from chainrule.optim.adam_family import AdamFamily
+from chainrule.optim.parallel import ParallelUpdates
 
 
-class Adam(Optimizer):
+class Adam(ParallelUpdates, AdamFamily):
     r"""Adam (Kingma & Ba, 2015), as ``torch.optim.Adam`` (same arguments and defaults).
 
     With gradient :math:`g_t` (negated if ``maximize``), at step :math:`t = 1, 2, \dots`:
@@ -46,15 +47,8 @@ class Adam(Optimizer):
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False, *,
                  maximize=False, decoupled_weight_decay=False):
-        defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
-                        maximize=maximize, decoupled_weight_decay=decoupled_weight_decay)
-        super().__init__(params, defaults)
-
-    def check_hyperparameters(self, group):
-        super().check_hyperparameters(group)
-        self._check_betas(group)
-        self._check_non_negative(group, "eps", "it keeps the denominator away from 0; e.g. 1e-8")
-        self._check_non_negative(group, "weight_decay", "use 0 for none, e.g. 1e-2")
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad=amsgrad, maximize=maximize,
+                         decoupled_weight_decay=decoupled_weight_decay)
 
     def init_state(self, param, group, xp):
         state = {"step": 0, "exp_avg": xp.zeros_like(param), "exp_avg_sq": xp.zeros_like(param)}
@@ -66,25 +60,23 @@ class Adam(Optimizer):
         lr, eps = group["lr"], group["eps"]
         beta1, beta2 = group["betas"]
         state["step"] += 1
-        step = state["step"]
+        t = state["step"]
 
-        g = self._decayed_grad(param, grad, group, xp)
-
-        m, v = self._update_moments(param, g, state, group["betas"], xp)   # m ← β1·m + (1-β1)·g, v ← β2·v + (1-β2)·g²
-        scratch = self._workspace(param, "scratch")
+        g = self._decayed_grad(param, grad, group, xp)           # g ← g + λθ   (decoupled: θ ← (1 − ηλ)θ)
+        m = self._first_moment(param, g, state, beta1, xp)       # m ← β₁m + (1 − β₁)g
+        v = self._second_moment(param, g, state, beta2, xp)      # v ← β₂v + (1 − β₂)g²
         if group["amsgrad"]:
-            v_max = state["max_exp_avg_sq"]
-            xp.maximum(v_max, v, out=v_max)
-            v = v_max
+            v = xp.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])   # v̂ ← max(v̂, v)
 
-        # η·(m/c1)/(√v/√c2 + ε) = (η·√c2/c1)·m/(√v + ε·√c2): one pass fewer over the arrays.
-        bias_correction1 = 1 - beta1 ** step
-        bias_correction2_sqrt = math.sqrt(1 - beta2 ** step)
-        xp.sqrt(v, out=scratch)
-        scratch += eps * bias_correction2_sqrt
-        xp.divide(m, scratch, out=scratch)
-        scratch *= lr * bias_correction2_sqrt / bias_correction1
-        param -= scratch
+        # θ ← θ − η·(m/c₁)/(√(v/c₂) + ε) with cᵢ = 1 − βᵢᵗ, computed as (η√c₂/c₁)·m/(√v + ε√c₂):
+        # the same step with one pass fewer over the arrays.
+        c1, sqrt_c2 = 1 - beta1 ** t, math.sqrt(1 - beta2 ** t)
+        step = self._workspace(param, "scratch")
+        xp.sqrt(v, out=step)
+        step += eps * sqrt_c2
+        xp.divide(m, step, out=step)
+        step *= lr * sqrt_c2 / c1
+        param -= step
 
 
 class AdamW(Adam):

@@ -1,8 +1,9 @@
 """Adamax: Adam with the infinity norm in place of the root-mean-square."""
-from chainrule.optim.optimizer import Optimizer
+from chainrule.optim.adam_family import AdamFamily
+from chainrule.optim.parallel import ParallelUpdates
 
 
-class Adamax(Optimizer):
+class Adamax(ParallelUpdates, AdamFamily):
     r"""Adamax (Kingma & Ba, 2015, section 7), as ``torch.optim.Adamax`` (same arguments and defaults).
 
     With gradient :math:`g_t` (negated if ``maximize``), at step :math:`t = 1, 2, \dots`:
@@ -27,14 +28,7 @@ class Adamax(Optimizer):
     """
 
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, *, maximize=False):
-        defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, maximize=maximize)
-        super().__init__(params, defaults)
-
-    def check_hyperparameters(self, group):
-        super().check_hyperparameters(group)
-        self._check_betas(group)
-        self._check_non_negative(group, "eps", "it keeps the denominator away from 0; e.g. 1e-8")
-        self._check_non_negative(group, "weight_decay", "use 0 for none")
+        super().__init__(params, lr, betas, eps, weight_decay, maximize=maximize)
 
     def init_state(self, param, group, xp):
         return {"step": 0, "exp_avg": xp.zeros_like(param), "exp_inf": xp.zeros_like(param)}
@@ -42,17 +36,17 @@ class Adamax(Optimizer):
     def update(self, param, grad, state, group, xp):
         beta1, beta2 = group["betas"]
         state["step"] += 1
-        g = self._effective_grad(param, grad, group, group["weight_decay"], xp)
-        scratch = self._workspace(param, "scratch")
-        m, u = state["exp_avg"], state["exp_inf"]
+        t = state["step"]
 
-        m *= beta1                                   # m ← β1·m + (1-β1)·g
-        xp.multiply(g, 1 - beta1, out=scratch)
-        m += scratch
-        u *= beta2                                   # u ← max(β2·u, |g| + ε)
+        g = self._decayed_grad(param, grad, group, xp)           # g ← g + λθ
+        m = self._first_moment(param, g, state, beta1, xp)       # m ← β₁m + (1 − β₁)g
+        u, scratch = state["exp_inf"], self._workspace(param, "scratch")
+        u *= beta2                                               # u ← max(β₂u, |g| + ε)
         xp.abs(g, out=scratch)
         scratch += group["eps"]
         xp.maximum(u, scratch, out=u)
-        xp.divide(m, u, out=scratch)                 # θ ← θ - η/(1-β1ᵗ)·m/u
-        scratch *= group["lr"] / (1 - beta1 ** state["step"])
-        param -= scratch
+
+        step = scratch                                           # θ ← θ − η/(1 − β₁ᵗ)·m/u
+        xp.divide(m, u, out=step)
+        step *= group["lr"] / (1 - beta1 ** t)
+        param -= step

@@ -1,8 +1,9 @@
 """Lion: the sign of an interpolated momentum, found by program search."""
 from chainrule.optim.optimizer import Optimizer
+from chainrule.optim.parallel import ParallelUpdates
 
 
-class Lion(Optimizer):
+class Lion(ParallelUpdates, Optimizer):
     r"""Lion, "EvoLved Sign Momentum" (Chen et al., 2023, Algorithm 2). PyTorch has no Lion.
 
     With gradient :math:`g_t` (negated if ``maximize``):

@@ -2,9 +2,12 @@ r"""Learning-rate schedules: how :math:`\eta` changes over training.
 
 A scheduler wraps an optimizer and rewrites ``group["lr"]`` of each parameter
 group when you call ``scheduler.step()`` (once per epoch, or once per batch for
-``OneCycleLR`` and ``CyclicLR``), after ``optimizer.step()``. Each gives the same
-sequence of learning rates as its namesake in ``torch.optim.lr_scheduler`` for
-the same arguments (the tests check 200 steps of each against PyTorch).
+``OneCycleLR`` and ``CyclicLR``), after ``optimizer.step()``. Each scheduler says
+which in its class attribute ``interval`` ('epoch' or 'batch'), and whether its
+``step`` takes the monitored metric in ``steps_on_metric`` (True for
+``ReduceLROnPlateau``); the Trainer reads both. Each gives the same sequence of
+learning rates as its namesake in ``torch.optim.lr_scheduler`` for the same
+arguments (the tests check 200 steps of each against PyTorch).
 
 Like PyTorch's, most schedules are written *chainably*: ``get_lr`` turns the
 current ``group["lr"]`` into the next one (multiply by a ratio), rather than
@@ -56,7 +59,8 @@ def _per_group(scheduler_name, name, optimizer, value):
 class LRScheduler:
     r"""Base class: remembers the base learning rates and the step count, sets ``group["lr"]``.
 
-    A subclass writes ``get_lr()``, the learning rates of all groups for epoch ``self.last_epoch``.
+    A subclass writes ``get_lr()``, the learning rates of all groups for epoch ``self.last_epoch``,
+    and sets the class attribute ``interval = "batch"`` if it counts optimizer steps rather than epochs.
     Constructing a scheduler already takes its first step (epoch 0), as in PyTorch.
     Each ``step()`` sets :math:`t \leftarrow t + 1` and :math:`\eta_t = \text{get\_lr}(t)` in every group.
 
@@ -71,6 +75,12 @@ class LRScheduler:
         >>> sched.last_epoch, sched.get_last_lr(), opt.param_groups[0]["lr"]
         (3, [0.125], 0.125)
     """
+
+    # How often step() is meant to be called: once per 'epoch', or once per 'batch' (optimizer step) for the
+    # schedules counted in optimizer steps. The Trainer steps a scheduler at the interval it states here.
+    interval = "epoch"
+    # Whether step() takes the monitored metric (ReduceLROnPlateau: step(val_loss)) rather than nothing.
+    steps_on_metric = False
 
     # Attributes left out of state_dict() (functions and the optimizer are not data).
     _not_saved = ("optimizer",)
@@ -423,6 +433,8 @@ class OneCycleLR(LRScheduler):
         (0.04, 1.0, True)
     """
 
+    interval = "batch"
+
     def __init__(self, optimizer, max_lr, total_steps=None, epochs=None, steps_per_epoch=None, pct_start=0.3,
                  anneal_strategy="cos", cycle_momentum=True, base_momentum=0.85, max_momentum=0.95,
                  div_factor=25.0, final_div_factor=1e4, three_phase=False, last_epoch=-1):
@@ -538,6 +550,8 @@ class CyclicLR(LRScheduler):
         [0.1, 0.55, 1.0, 0.55, 0.1]
     """
 
+    interval = "batch"
+
     _not_saved = ("optimizer", "_scale_fn_custom")
 
     def __init__(self, optimizer, base_lr, max_lr, step_size_up=2000, step_size_down=None, mode="triangular",
@@ -632,7 +646,8 @@ class SequentialLR(LRScheduler):
 
     E.g. a linear warm-up for 5 epochs, then cosine annealing:
     ``SequentialLR(opt, [LinearLR(opt, 0.1, total_iters=5), CosineAnnealingLR(opt, T_max=95)], milestones=[5])``.
-    At a milestone the next scheduler starts from its own epoch 0.
+    At a milestone the next scheduler starts from its own epoch 0. Its ``interval`` is 'epoch';
+    sequencing per-batch schedules, tell the Trainer ``scheduler_interval='batch'``.
 
     Example:
         >>> import chainrule as cr
@@ -724,6 +739,8 @@ class ReduceLROnPlateau(LRScheduler):
         >>> sched.get_last_lr()
         [0.5]
     """
+
+    steps_on_metric = True
 
     def __init__(self, optimizer, mode="min", factor=0.1, patience=10, threshold=1e-4, threshold_mode="rel",
                  cooldown=0, min_lr=0.0, eps=1e-8):

@@ -1,10 +1,11 @@
 """NAdam: Adam with Nesterov momentum."""
 import math
 
-from chainrule.optim.optimizer import Optimizer
+from chainrule.optim.adam_family import AdamFamily
+from chainrule.optim.parallel import ParallelUpdates
 
 
-class NAdam(Optimizer):
+class NAdam(ParallelUpdates, AdamFamily):
     r"""NAdam (Dozat, 2016), as ``torch.optim.NAdam`` (same arguments and defaults).
 
     With gradient :math:`g_t` (negated if ``maximize``), at step :math:`t = 1, 2, \dots`, and
@@ -34,16 +35,11 @@ class NAdam(Optimizer):
 
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, momentum_decay=4e-3,
                  decoupled_weight_decay=False, *, maximize=False):
-        defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
-                        momentum_decay=momentum_decay, decoupled_weight_decay=decoupled_weight_decay,
-                        maximize=maximize)
-        super().__init__(params, defaults)
+        super().__init__(params, lr, betas, eps, weight_decay, momentum_decay=momentum_decay,
+                         decoupled_weight_decay=decoupled_weight_decay, maximize=maximize)
 
     def check_hyperparameters(self, group):
         super().check_hyperparameters(group)
-        self._check_betas(group)
-        self._check_non_negative(group, "eps", "it keeps the denominator away from 0; e.g. 1e-8")
-        self._check_non_negative(group, "weight_decay", "use 0 for none")
         self._check_non_negative(group, "momentum_decay", "the default is 4e-3")
 
     def init_state(self, param, group, xp):
@@ -55,7 +51,7 @@ class NAdam(Optimizer):
         state["step"] += 1
         step = state["step"]
 
-        g = self._decayed_grad(param, grad, group, xp)
+        g = self._decayed_grad(param, grad, group, xp)           # g ← g + λθ   (decoupled: θ ← (1 − ηλ)θ)
 
         mu = beta1 * (1.0 - 0.5 * 0.96 ** (step * psi))
         mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((step + 1) * psi))
@@ -63,7 +59,8 @@ class NAdam(Optimizer):
         mu_product = state["mu_product"]
         mu_product_next = mu_product * mu_next
 
-        m, v = self._update_moments(param, g, state, group["betas"], xp)   # m ← β1·m + (1-β1)·g, v ← β2·v + (1-β2)·g²
+        m = self._first_moment(param, g, state, beta1, xp)       # m ← β₁m + (1 − β₁)g
+        v = self._second_moment(param, g, state, beta2, xp)      # v ← β₂v + (1 − β₂)g²
         scratch = self._workspace(param, "scratch")
         denominator = self._workspace(param, "denominator")
 

@@ -13,28 +13,16 @@ around it, and nothing else:
 
 The update works on ``p.data`` and ``p.grad.data`` in place (ufuncs with
 ``out=``, buffers made once), so it records no graph and allocates nothing per
-step after the first. When there is enough work, ``step`` updates the parameters
-on two threads, split by size: each parameter's update is independent of the
-others, and NumPy's ufuncs release the GIL, so two parameters advance at once on
-two cores with the same results, bit for bit, as one after the other.
+step after the first. Updating the parameters on two threads is not done here:
+an optimizer opts in by also deriving from ``ParallelUpdates`` (parallel.py).
 """
-import concurrent.futures
 import numbers
-import os
-import threading
 
 import numpy
 
 from chainrule.backends import array_module, is_cupy_array
 from chainrule.core.grad_mode import enable_grad
 from chainrule.core.tensor import Tensor
-
-
-def _usable_cpu_count():
-    """The cores this process may run on (a container or ``taskset`` can allow fewer than the machine has)."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
 
 
 class Optimizer:
@@ -45,8 +33,8 @@ class Optimizer:
     * ``check_hyperparameters(group)``: raise a clear ``ValueError`` for bad values;
     * ``init_state(param, group, xp)``: the state dict of one parameter (zeros buffers);
     * ``update(param, grad, state, group, xp)``: the update rule, in place on arrays.
-      It may run on a second thread beside other parameters' updates (see
-      ``threads``), so it touches only its own ``param``, ``state`` and scratch.
+      It touches only its own ``param``, ``state`` and scratch (``_workspace``), so that
+      ``ParallelUpdates`` may run it on a second thread beside other parameters' updates.
 
     ``params`` is an iterable of tensors, or of dicts ``{"params": [...], "lr": ...}``
     (parameter groups), whose keys override the defaults for that group.
@@ -61,13 +49,6 @@ class Optimizer:
         >>> w.data.tolist(), b.data.tolist()     # w - 0.1·2w,  b - 0.5·2b
         ([0.800000011920929, -1.600000023841858], [0.0])
     """
-
-    #: Update parameters on this many threads (1 or 2) when a step has at least
-    #: ``parallel_min_elements`` values to update, all in NumPy arrays. Below that,
-    #: handing work to a second thread costs more than it saves. Set to 1 to
-    #: update everything on the calling thread.
-    threads = 2 if _usable_cpu_count() >= 2 else 1
-    parallel_min_elements = 1 << 17
 
     def __init__(self, params, defaults):
         if type(self).step is Optimizer.step and not callable(getattr(self, "update", None)):
@@ -229,40 +210,13 @@ class Optimizer:
         return loss
 
     def _run_updates(self, updates):
-        """Call ``update`` on each ``(param, grad, state, group, xp)``, on two threads when it pays.
-
-        Each update touches only its own parameter, state and scratch (scratch is per
-        lane, see ``_workspace``), so the split changes the timing, not the result.
-        The split is by size (largest first, onto the lighter lane) so both threads
-        finish at about the same time; CuPy arrays are updated on the calling thread,
-        since the GPU already runs each update in parallel.
-        """
-        total_size = sum(param.size for param, *_ in updates)
-        parallel = (
-            self.threads >= 2
-            and len(updates) >= 2
-            and total_size >= self.parallel_min_elements
-            and all(xp is numpy for *_, xp in updates)
-        )
-        if not parallel:
-            for update in updates:
-                self.update(*update)
-            return
-        lanes, lane_sizes = ([], []), [0, 0]
-        for update in sorted(updates, key=lambda update: update[0].size, reverse=True):
-            lighter = 0 if lane_sizes[0] <= lane_sizes[1] else 1
-            lanes[lighter].append(update)
-            lane_sizes[lighter] += update[0].size
-        other_thread = _update_pool().submit(self._run_lane, lanes[1], 1)
-        try:
-            self._run_lane(lanes[0], 0)
-        finally:
-            other_thread.result()                    # waits, and re-raises an error from that thread
-
-    def _run_lane(self, updates, lane):
-        _lane.index = lane                           # which set of scratch arrays this thread uses
+        """Call ``update`` on each ``(param, grad, state, group, xp)``, one after the other."""
         for update in updates:
             self.update(*update)
+
+    def _lane_index(self):
+        """Which set of scratch arrays the calling thread uses: always 0 here (ParallelUpdates has two)."""
+        return 0
 
     def zero_grad(self, set_to_none=True):
         """Forget the gradients: ``p.grad = None`` (default), or fill them with zeros."""
@@ -283,10 +237,9 @@ class Optimizer:
 
         Scratch is shared by all parameters of the same shape and dtype that are
         updated in the same lane (each lane, one thread, runs one update at a time;
-        see ``_run_updates``), and is not part of the state dict.
+        see ``ParallelUpdates``), and is not part of the state dict.
         """
-        lane = getattr(_lane, "index", 0)
-        key = (slot, array.shape, array.dtype.str, type(array).__module__, lane)
+        key = (slot, array.shape, array.dtype.str, type(array).__module__, self._lane_index())
         buffer = self._workspaces.get(key)
         if buffer is None:
             buffer = self._workspaces[key] = array_module(array).empty_like(array)
@@ -310,34 +263,6 @@ class Optimizer:
             xp.multiply(param, weight_decay, out=scaled_param)
             effective += scaled_param
         return effective
-
-    def _decayed_grad(self, param, grad, group, xp):
-        """The gradient the Adam family uses, with weight decay coupled or decoupled.
-
-        Coupled (Adam's ``weight_decay``): g = grad + λθ, so the decay is rescaled by the
-        adaptive denominator like the gradient. Decoupled (AdamW): θ ← θ(1 − ηλ) first,
-        and g = grad, so every weight decays at the same rate (Loshchilov & Hutter 2019).
-        """
-        weight_decay = group["weight_decay"]
-        if not group.get("decoupled_weight_decay", False):
-            return self._effective_grad(param, grad, group, weight_decay, xp)
-        if weight_decay != 0:
-            param *= 1 - group["lr"] * weight_decay
-        return self._effective_grad(param, grad, group, 0, xp)
-
-    def _update_moments(self, param, g, state, betas, xp):
-        """In place: m ← β₁m + (1 − β₁)g and v ← β₂v + (1 − β₂)g² (Adam's two running moments)."""
-        beta1, beta2 = betas
-        m, v = state["exp_avg"], state["exp_avg_sq"]
-        scratch = self._workspace(param, "scratch")
-        m *= beta1
-        xp.multiply(g, 1 - beta1, out=scratch)
-        m += scratch
-        v *= beta2
-        xp.multiply(g, g, out=scratch)
-        scratch *= 1 - beta2
-        v += scratch
-        return m, v
 
     # ----- state dicts --------------------------------------------------------------------
     def state_dict(self):
@@ -412,29 +337,6 @@ class Optimizer:
                     lines.append(f"    {name}: {group[name]}")
         lines.append(")")
         return "\n".join(lines)
-
-
-_lane = threading.local()          # .index: the lane (0 or 1) the current thread is running
-_pool = None
-_pool_lock = threading.Lock()
-
-
-def _update_pool():
-    """The one worker thread that takes the second lane of parameter updates (made on first use)."""
-    global _pool
-    with _pool_lock:
-        if _pool is None:
-            _pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="chainrule-optim")
-        return _pool
-
-
-def _forget_pool_after_fork():
-    # A forked child has no copy of the parent's worker thread; it makes its own on first use.
-    global _pool, _pool_lock
-    _pool, _pool_lock = None, threading.Lock()
-
-
-os.register_at_fork(after_in_child=_forget_pool_after_fork)
 
 
 def _is_array(value):

@@ -1,10 +1,11 @@
 """RAdam: Adam with the variance of its adaptive step rectified early in training."""
 import math
 
-from chainrule.optim.optimizer import Optimizer
+from chainrule.optim.adam_family import AdamFamily
+from chainrule.optim.parallel import ParallelUpdates
 
 
-class RAdam(Optimizer):
+class RAdam(ParallelUpdates, AdamFamily):
     r"""RAdam (Liu et al., 2020), as ``torch.optim.RAdam`` (same arguments and defaults).
 
     With gradient :math:`g_t` (negated if ``maximize``), at step :math:`t = 1, 2, \dots`:
@@ -36,15 +37,8 @@ class RAdam(Optimizer):
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
                  decoupled_weight_decay=False, *, maximize=False):
-        defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
-                        decoupled_weight_decay=decoupled_weight_decay, maximize=maximize)
-        super().__init__(params, defaults)
-
-    def check_hyperparameters(self, group):
-        super().check_hyperparameters(group)
-        self._check_betas(group)
-        self._check_non_negative(group, "eps", "it keeps the denominator away from 0; e.g. 1e-8")
-        self._check_non_negative(group, "weight_decay", "use 0 for none")
+        super().__init__(params, lr, betas, eps, weight_decay, decoupled_weight_decay=decoupled_weight_decay,
+                         maximize=maximize)
 
     def init_state(self, param, group, xp):
         return {"step": 0, "exp_avg": xp.zeros_like(param), "exp_avg_sq": xp.zeros_like(param)}
@@ -55,9 +49,9 @@ class RAdam(Optimizer):
         state["step"] += 1
         step = state["step"]
 
-        g = self._decayed_grad(param, grad, group, xp)
-
-        m, v = self._update_moments(param, g, state, group["betas"], xp)   # m ← β1·m + (1-β1)·g, v ← β2·v + (1-β2)·g²
+        g = self._decayed_grad(param, grad, group, xp)           # g ← g + λθ   (decoupled: θ ← (1 − ηλ)θ)
+        m = self._first_moment(param, g, state, beta1, xp)       # m ← β₁m + (1 − β₁)g
+        v = self._second_moment(param, g, state, beta2, xp)      # v ← β₂v + (1 − β₂)g²
         scratch = self._workspace(param, "scratch")
 
         bias_correction1 = 1 - beta1 ** step

@@ -1,8 +1,9 @@
 """RMSprop: divide the gradient by a running root-mean-square of recent gradients."""
 from chainrule.optim.optimizer import Optimizer
+from chainrule.optim.parallel import ParallelUpdates
 
 
-class RMSprop(Optimizer):
+class RMSprop(ParallelUpdates, Optimizer):
     r"""RMSprop (Hinton, 2012), as ``torch.optim.RMSprop`` (same arguments and defaults).
 
     With gradient :math:`g_t` (negated if ``maximize``):

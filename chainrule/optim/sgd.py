@@ -1,8 +1,9 @@
 """Stochastic gradient descent, with momentum, Nesterov momentum and weight decay."""
 from chainrule.optim.optimizer import Optimizer
+from chainrule.optim.parallel import ParallelUpdates
 
 
-class SGD(Optimizer):
+class SGD(ParallelUpdates, Optimizer):
     r"""Stochastic gradient descent (PyTorch's ``torch.optim.SGD``, same arguments and defaults).
 
     With gradient :math:`g_t = \nabla f(\theta_{t-1})` (negated if ``maximize``):

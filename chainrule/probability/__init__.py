@@ -1,4 +1,4 @@
-"""Probability: distributions, KL divergences, Bayes' theorem and maximum likelihood.
+"""Probability: distributions, KL divergences, Bayes' theorem, maximum likelihood and information theory.
 
 The distributions follow torch.distributions (names, ``batch_shape``/``event_shape``,
 ``sample``/``rsample``/``log_prob``/``entropy``); their parameters are tensors, so
@@ -12,10 +12,13 @@ passes gradients through the draw (the reparameterization trick).
     >>> x.shape
     (3,)
 
+Information theory on probability vectors (entropy, cross-entropy, KL, Jensen-Shannon,
+mutual information) is the module ``information`` (also reachable as ``chainrule.information``).
+
 Sampling draws from a chainrule ``Generator`` (``generator=``, else the default
 one seeded by ``cr.manual_seed``): the same seed gives bitwise the same samples.
 """
-from chainrule.probability import constraints
+from chainrule.probability import constraints, information
 from chainrule.probability.bayes import (
     BayesResult, bayes_rule, beta_bernoulli, dirichlet_categorical, gamma_poisson, normal_normal,
 )
@@ -29,7 +32,7 @@ from chainrule.probability.mle import MLEResult, fit_mle
 from chainrule.probability.multivariate import Dirichlet, MultivariateNormal
 
 __all__ = [
-    "Distribution", "NoClosedFormError", "constraints",
+    "Distribution", "NoClosedFormError", "constraints", "information",
     "Normal", "LogNormal", "Uniform", "Exponential", "Laplace", "StudentT", "Gamma", "Beta",
     "Bernoulli", "Binomial", "Categorical", "OneHotCategorical", "Poisson",
     "MultivariateNormal", "Dirichlet",

@@ -18,11 +18,18 @@ import math
 from dataclasses import dataclass, field
 
 import numpy
-import scipy.stats
 
 from chainrule.core.random import default_generator
 from chainrule.core.tensor import Tensor
 from chainrule.stats.descriptive import rankdata
+
+
+
+def _scipy_stats():
+    """scipy.stats, imported on first use: importing it takes about a second, which ``import chainrule`` should not pay."""
+    import scipy.stats
+    return scipy.stats
+
 
 __all__ = [
     "TestResult", "ConfidenceInterval", "t_confidence_interval", "bootstrap_confidence_interval",
@@ -109,18 +116,18 @@ def _check_level(function, level):
 def _t_pvalue(t, df, alternative):
     """P-value of a t statistic under Student's t with ``df`` degrees of freedom."""
     if alternative == "less":
-        return float(scipy.stats.t.cdf(t, df))
+        return float(_scipy_stats().t.cdf(t, df))
     if alternative == "greater":
-        return float(scipy.stats.t.sf(t, df))
-    return float(min(1.0, 2 * scipy.stats.t.sf(abs(t), df)))
+        return float(_scipy_stats().t.sf(t, df))
+    return float(min(1.0, 2 * _scipy_stats().t.sf(abs(t), df)))
 
 
 def _normal_pvalue(z, alternative):
     if alternative == "less":
-        return float(scipy.stats.norm.cdf(z))
+        return float(_scipy_stats().norm.cdf(z))
     if alternative == "greater":
-        return float(scipy.stats.norm.sf(z))
-    return float(min(1.0, 2 * scipy.stats.norm.sf(abs(z))))
+        return float(_scipy_stats().norm.sf(z))
+    return float(min(1.0, 2 * _scipy_stats().norm.sf(abs(z))))
 
 
 def _on_rows(statistic, *batches):
@@ -154,7 +161,7 @@ def t_confidence_interval(x, level=0.95):
     x = _sample(x, "t_confidence_interval")
     n = x.size
     standard_error = x.std(ddof=1) / math.sqrt(n)
-    half_width = scipy.stats.t.ppf(0.5 + level / 2, n - 1) * standard_error
+    half_width = _scipy_stats().t.ppf(0.5 + level / 2, n - 1) * standard_error
     return ConfidenceInterval(float(x.mean()), float(x.mean() - half_width), float(x.mean() + half_width), level, "t")
 
 
@@ -195,13 +202,13 @@ def bootstrap_confidence_interval(x, statistic=numpy.mean, level=0.95, n_resampl
         upper_q, lower_q = numpy.quantile(replicates, [1 - alpha / 2, alpha / 2])
         low, high = 2 * estimate - upper_q, 2 * estimate - lower_q
     else:
-        bias = scipy.stats.norm.ppf(numpy.mean(replicates < estimate))
+        bias = _scipy_stats().norm.ppf(numpy.mean(replicates < estimate))
         leave_one_out = numpy.array([statistic(numpy.delete(x, i)) for i in range(n)], dtype=numpy.float64)
         deviations = leave_one_out.mean() - leave_one_out
         denominator = 6 * (deviations ** 2).sum() ** 1.5
         acceleration = (deviations ** 3).sum() / denominator if denominator > 0 else 0.0
-        z = scipy.stats.norm.ppf([alpha / 2, 1 - alpha / 2])
-        adjusted = scipy.stats.norm.cdf(bias + (bias + z) / (1 - acceleration * (bias + z)))
+        z = _scipy_stats().norm.ppf([alpha / 2, 1 - alpha / 2])
+        adjusted = _scipy_stats().norm.cdf(bias + (bias + z) / (1 - acceleration * (bias + z)))
         if not numpy.isfinite(adjusted).all():
             raise ValueError(
                 "bootstrap_confidence_interval: the BCa correction is undefined here (every resample gave the same "
@@ -345,7 +352,7 @@ def chi_square_goodness_of_fit(observed, expected=None, ddof=0):
     if df < 1:
         raise ValueError(f"chi_square_goodness_of_fit: {observed.size} categories with ddof={ddof} leave no degrees of freedom")
     statistic = float(((observed - expected) ** 2 / expected).sum())
-    return TestResult("chi-square goodness of fit", statistic, float(scipy.stats.chi2.sf(statistic, df)),
+    return TestResult("chi-square goodness of fit", statistic, float(_scipy_stats().chi2.sf(statistic, df)),
                       math.sqrt(statistic / total), "Cohen's w", df, "two-sided", {"expected": expected})
 
 
@@ -376,7 +383,7 @@ def chi_square_independence(table, correction=True):
         deviation = numpy.maximum(deviation - 0.5, 0.0)
     statistic = float((deviation ** 2 / expected).sum())
     cramers_v = math.sqrt(uncorrected / (total * (min(table.shape) - 1)))
-    return TestResult("chi-square test of independence", statistic, float(scipy.stats.chi2.sf(statistic, df)),
+    return TestResult("chi-square test of independence", statistic, float(_scipy_stats().chi2.sf(statistic, df)),
                       cramers_v, "Cramér's V", df, "two-sided", {"expected": expected})
 
 
@@ -438,11 +445,11 @@ def mann_whitney_u(x, y, alternative="two-sided", method="auto"):
         centered = u1 - n1 * n2 / 2
         if alternative == "two-sided":
             z = (abs(centered) - 0.5) / sigma
-            pvalue = min(1.0, 2 * scipy.stats.norm.sf(z))
+            pvalue = min(1.0, 2 * _scipy_stats().norm.sf(z))
         elif alternative == "greater":
-            pvalue = scipy.stats.norm.sf((centered - 0.5) / sigma)
+            pvalue = _scipy_stats().norm.sf((centered - 0.5) / sigma)
         else:
-            pvalue = scipy.stats.norm.cdf((centered + 0.5) / sigma)
+            pvalue = _scipy_stats().norm.cdf((centered + 0.5) / sigma)
     return TestResult("Mann-Whitney U test", u1, float(pvalue), 2 * u1 / (n1 * n2) - 1, "rank-biserial r",
                       math.nan, alternative, {"method": method, "common_language_effect": u1 / (n1 * n2)})
 
@@ -545,12 +552,12 @@ def mcnemar_test(table=None, correct_a=None, correct_b=None, exact=None, correct
         exact = discordant < 25
     if exact:
         statistic = float(min(only_a, only_b))
-        pvalue = min(1.0, 2 * scipy.stats.binom.cdf(statistic, discordant, 0.5))
+        pvalue = min(1.0, 2 * _scipy_stats().binom.cdf(statistic, discordant, 0.5))
         df = math.nan
     else:
         shift = 1.0 if correction else 0.0
         statistic = float(max(abs(only_a - only_b) - shift, 0.0) ** 2 / discordant)
-        pvalue = scipy.stats.chi2.sf(statistic, 1)
+        pvalue = _scipy_stats().chi2.sf(statistic, 1)
         df = 1
     odds_ratio = only_a / only_b if only_b > 0 else math.inf
     return TestResult("McNemar's test", statistic, float(pvalue), float(odds_ratio), "odds ratio (A only / B only)",

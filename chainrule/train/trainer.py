@@ -27,7 +27,6 @@ from chainrule.train.checkpoint import CheckpointError, decode_state, encode_sta
 from chainrule.train.history import History
 from chainrule.train.metrics import MetricAccumulator
 
-BATCH_SCHEDULERS = ("OneCycleLR", "CyclicLR")
 TASKS = ("classification", "regression")
 
 
@@ -47,8 +46,9 @@ class Trainer:
             ``task='classification'`` (outputs are logits (N, C), targets labels), MSE for
             ``'regression'``.
         scheduler: an ``lr_scheduler`` or None. ``scheduler_interval`` 'batch' steps it after
-            every optimizer step, 'epoch' after every epoch; by default 'batch' for
-            OneCycleLR and CyclicLR, else 'epoch'. ReduceLROnPlateau is stepped with
+            every optimizer step, 'epoch' after every epoch; by default the scheduler's own
+            ``interval`` ('batch' for OneCycleLR and CyclicLR, else 'epoch'). A scheduler whose
+            ``steps_on_metric`` is True (ReduceLROnPlateau) is stepped with
             ``scheduler_monitor`` (default 'val_loss', or 'loss' without validation).
         clip_grad_norm: if set, gradients are scaled to this joint L2 norm at most
             (``chainrule.nn.utils.clip_grad_norm_``) before each step.
@@ -92,7 +92,7 @@ class Trainer:
         self.loss_fn = loss_fn if loss_fn is not None else _default_loss(task)
         self.scheduler = scheduler
         if scheduler_interval is None and scheduler is not None:
-            scheduler_interval = "batch" if type(scheduler).__name__ in BATCH_SCHEDULERS else "epoch"
+            scheduler_interval = getattr(scheduler, "interval", "epoch")   # the scheduler says: 'batch' or 'epoch'
         self.scheduler_interval = scheduler_interval
         self.scheduler_monitor = scheduler_monitor
         self.clip_grad_norm = clip_grad_norm
@@ -214,7 +214,7 @@ class Trainer:
         return {name: computed[name] for name in names}
 
     def _step_epoch_scheduler(self, logs):
-        if type(self.scheduler).__name__ == "ReduceLROnPlateau":
+        if getattr(self.scheduler, "steps_on_metric", False):
             name = self.scheduler_monitor if self.scheduler_monitor in logs else "loss"
             self.scheduler.step(logs[name])
         else:
