@@ -58,6 +58,9 @@ LABS = {
                   "calculus", "limits"),
     "probability": Lab("Probability", "a distribution family; Bayes updating a prior; an MLE fit with its band",
                        "probability", "probability"),
+    "statistics": Lab("Hypothesis tests and comparing models", "a t test as its null distribution with the shaded "
+                      "p-value; confidence intervals' coverage counted; two models compared by McNemar and a bootstrap",
+                      "statistics", "statistics"),
     "gradient-descent": Lab("Gradient descent", "GD, SGD, momentum, Nesterov, Adagrad, RMSprop, Adam on Rosenbrock "
                             "and Beale; learning rates too small to divergent", "optimization", "gradient_descent"),
     "activations": Lab("Activations", "each activation and its derivative; vanishing gradients through depth",
