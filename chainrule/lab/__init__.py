@@ -61,6 +61,8 @@ LABS = {
     "statistics": Lab("Hypothesis tests and comparing models", "a t test as its null distribution with the shaded "
                       "p-value; confidence intervals' coverage counted; two models compared by McNemar and a bootstrap",
                       "statistics", "statistics"),
+    "information": Lab("Information theory", "entropy of a coin; cross-entropy = entropy + KL as bars; minimising "
+                       "cross-entropy is maximum likelihood", "information", "information"),
     "gradient-descent": Lab("Gradient descent", "GD, SGD, momentum, Nesterov, Adagrad, RMSprop, Adam on Rosenbrock "
                             "and Beale; learning rates too small to divergent", "optimization", "gradient_descent"),
     "activations": Lab("Activations", "each activation and its derivative; vanishing gradients through depth",
