@@ -63,6 +63,8 @@ LABS = {
                       "statistics", "statistics"),
     "information": Lab("Information theory", "entropy of a coin; cross-entropy = entropy + KL as bars; minimising "
                        "cross-entropy is maximum likelihood", "information", "information"),
+    "softmax": Lab("Softmax", "temperature from one-hot to uniform; the softmax Jacobian as a heatmap; log-sum-exp "
+                   "against the naive formula overflowing", "softmax", "softmax"),
     "gradient-descent": Lab("Gradient descent", "GD, SGD, momentum, Nesterov, Adagrad, RMSprop, Adam on Rosenbrock "
                             "and Beale; learning rates too small to divergent", "optimization", "gradient_descent"),
     "activations": Lab("Activations", "each activation and its derivative; vanishing gradients through depth",
