@@ -67,6 +67,8 @@ LABS = {
                    "against the naive formula overflowing", "softmax", "softmax"),
     "gradient-descent": Lab("Gradient descent", "GD, SGD, momentum, Nesterov, Adagrad, RMSprop, Adam on Rosenbrock "
                             "and Beale; learning rates too small to divergent", "optimization", "gradient_descent"),
+    "regularization": Lab("Regularization", "L1 against L2 weight paths (sparsity appears); over-fitting with and "
+                          "without weight decay and dropout, train against validation", "regularization", "regularization"),
     "activations": Lab("Activations", "each activation and its derivative; vanishing gradients through depth",
                        "networks", "activations"),
     "convolution": Lab("Convolution", "output sizes under stride, padding, dilation, pooling; kernels on a digit; im2col",
