@@ -71,6 +71,8 @@ LABS = {
                           "without weight decay and dropout, train against validation", "regularization", "regularization"),
     "activations": Lab("Activations", "each activation and its derivative; vanishing gradients through depth",
                        "networks", "activations"),
+    "rnn": Lab("Recurrent networks", "a recurrent cell unrolled through time; gradient norms through time, vanishing "
+               "for a tanh RNN and carried by an LSTM, on a memory task", "recurrent", "recurrent"),
     "convolution": Lab("Convolution", "output sizes under stride, padding, dilation, pooling; kernels on a digit; im2col",
                        "networks", "convolution"),
     "backprop": Lab("Backpropagation", "the chain rule step by step on a small network, and its graph with gradients",
