@@ -59,10 +59,21 @@ LABS = {
                   "calculus", "limits"),
     "probability": Lab("Probability", "a distribution family; Bayes updating a prior; an MLE fit with its band",
                        "probability", "probability"),
+    "statistics": Lab("Hypothesis tests and comparing models", "a t test as its null distribution with the shaded "
+                      "p-value; confidence intervals' coverage counted; two models compared by McNemar and a bootstrap",
+                      "statistics", "statistics"),
+    "information": Lab("Information theory", "entropy of a coin; cross-entropy = entropy + KL as bars; minimising "
+                       "cross-entropy is maximum likelihood", "information", "information"),
+    "softmax": Lab("Softmax", "temperature from one-hot to uniform; the softmax Jacobian as a heatmap; log-sum-exp "
+                   "against the naive formula overflowing", "softmax", "softmax"),
     "gradient-descent": Lab("Gradient descent", "GD, SGD, momentum, Nesterov, Adagrad, RMSprop, Adam on Rosenbrock "
                             "and Beale; learning rates too small to divergent", "optimization", "gradient_descent"),
+    "regularization": Lab("Regularization", "L1 against L2 weight paths (sparsity appears); over-fitting with and "
+                          "without weight decay and dropout, train against validation", "regularization", "regularization"),
     "activations": Lab("Activations", "each activation and its derivative; vanishing gradients through depth",
                        "networks", "activations"),
+    "rnn": Lab("Recurrent networks", "a recurrent cell unrolled through time; gradient norms through time, vanishing "
+               "for a tanh RNN and carried by an LSTM, on a memory task", "recurrent", "recurrent"),
     "convolution": Lab("Convolution", "output sizes under stride, padding, dilation, pooling; kernels on a digit; im2col",
                        "networks", "convolution"),
     "backprop": Lab("Backpropagation", "the chain rule step by step on a small network, and its graph with gradients",
