@@ -837,21 +837,27 @@ def _build(onnx, model, opset, recorder, inputs, input_names, outputs, output_na
 
 
 def _parents_first(roots, sources):
-    """Every tensor the roots depend on (through ``sources``), each after the ones it is made from."""
-    order, visited = [], set()
-    stack = [(root, False) for root in reversed(roots)]
-    while stack:
-        tensor, done = stack.pop()
-        if done:
-            order.append(tensor)
+    """Every tensor the roots depend on (through ``sources``), each after the ones it is made from.
+
+    Unlike the backward walk (core/autograd.py), the edges here are export's own: a watched layer's
+    output leads to the layer's inputs, a detached leaf to its source. Depth-first with a stack of
+    iterators, so deep graphs never hit the recursion limit.
+    """
+    order, entered = [], set()
+    for root in roots:
+        if id(root) in entered:
             continue
-        if id(tensor) in visited:
-            continue
-        visited.add(id(tensor))
-        stack.append((tensor, True))
-        for parent in reversed(sources(tensor)):
-            if id(parent) not in visited:
-                stack.append((parent, False))
+        entered.add(id(root))
+        pending = [(root, iter(sources(root)))]
+        while pending:
+            tensor, parents = pending[-1]
+            parent = next(parents, None)
+            if parent is None:
+                pending.pop()
+                order.append(tensor)
+            elif id(parent) not in entered:
+                entered.add(id(parent))
+                pending.append((parent, iter(sources(parent))))
     return order
 
 
