@@ -80,6 +80,8 @@ LAYER_CASES = {
     "lstm": (lambda nn: _lstm_last_step(nn, "LSTM"), lambda b: _features(b, 6, 4)),
     "gru": (lambda nn: _lstm_last_step(nn, "GRU"), lambda b: _features(b, 6, 4)),
     "attention": (_mha, lambda b: _features(b, 5, 8)),
+    "transformer": (lambda nn: nn.TransformerEncoderLayer(8, 2, 16, dropout=0.1, batch_first=True),
+                    lambda b: _features(b, 5, 8)),
 }
 
 

@@ -17,6 +17,7 @@ import os
 import sys
 
 from chainrule.cli import commands
+from chainrule.cli.export import add_export
 
 EXIT_USAGE = 2
 EXIT_FAILURE = 1
@@ -42,6 +43,7 @@ def build_parser():
     commands.add_evaluate(subcommands)
     commands.add_predict(subcommands)
     commands.add_lr_find(subcommands)
+    add_export(subcommands)
     subcommands.add_parser("lab", help="the visual labs, one per concept (chainrule lab --help)", add_help=False)
     return parser
 

@@ -1,0 +1,131 @@
+"""chainrule → ONNX → onnxruntime: every layer kind and bundled model, at two batch sizes, within 1e-5."""
+import numpy
+import onnx
+import onnxruntime
+import pytest
+
+import chainrule as cr
+import chainrule.io
+import chainrule.nn as nn
+import chainrule.nn.functional as F
+from chainrule.core.tensor import Tensor
+from io_cases import LAYER_CASES, MODEL_NAMES, build_pair, model_pair, run_ours
+
+CASES = [("layer", name) for name in LAYER_CASES] + [("model", name) for name in MODEL_NAMES]
+
+
+def _run_onnx(path, array, name="input"):
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    return session.run(None, {name: array})[0]
+
+
+@pytest.mark.parametrize("kind, name", CASES)
+def test_onnxruntime_gives_chainrules_outputs_at_two_batch_sizes(kind, name, tmp_path):
+    model, _, make_input = build_pair(name) if kind == "layer" else model_pair(name)
+    path = tmp_path / f"{name}.onnx"
+    proto = chainrule.io.export_onnx(model, make_input(2), path)
+    onnx.checker.check_model(onnx.load(path), full_check=True)
+    assert proto.graph.input[0].type.tensor_type.shape.dim[0].dim_param == "batch"
+    for batch in (3, 7):                               # neither is the example's batch size
+        x = make_input(batch)
+        numpy.testing.assert_allclose(_run_onnx(path, x), run_ours(model, x), rtol=1e-5, atol=1e-5)
+
+
+def test_parameters_are_initializers_named_by_their_state_dict_keys(tmp_path):
+    model, _, make_input = model_pair("cnn")
+    proto = chainrule.io.export_onnx(model, make_input(2), tmp_path / "cnn.onnx")
+    initializers = {init.name: onnx.numpy_helper.to_array(init) for init in proto.graph.initializer}
+    for key, value in model.state_dict().items():
+        assert numpy.array_equal(initializers[key], value.data), key
+    assert [node.op_type for node in proto.graph.node if node.op_type in ("Conv", "MaxPool", "Gemm")] == \
+        ["Conv", "MaxPool", "Conv", "MaxPool", "Gemm", "Gemm"]
+
+
+def test_torch_style_arguments_names_axes_and_opset(tmp_path):
+    model = nn.Sequential(nn.Linear(3, 2))
+    path = tmp_path / "m.onnx"
+    proto = chainrule.io.export_onnx(model, (cr.randn(4, 3),), path, input_names=["features"], output_names=["scores"],
+                                     dynamic_axes={"features": {0: "n"}, "scores": [0]}, opset_version=18)
+    assert proto.opset_import[0].version == 18
+    assert proto.graph.input[0].name == "features" and proto.graph.output[0].name == "scores"
+    assert proto.graph.input[0].type.tensor_type.shape.dim[0].dim_param == "n"
+    x = numpy.ones((6, 3), numpy.float32)
+    numpy.testing.assert_allclose(_run_onnx(path, x, "features"), run_ours(model, x), atol=1e-6)
+    static = tmp_path / "static.onnx"
+    proto = chainrule.io.export_onnx(model, cr.randn(4, 3), static, dynamic_axes={})
+    assert proto.graph.input[0].type.tensor_type.shape.dim[0].dim_value == 4
+    with pytest.raises(chainrule.io.OnnxExportError, match="opset_version 13 is too old"):
+        chainrule.io.export_onnx(model, cr.randn(4, 3), path, opset_version=13)
+    with pytest.raises(chainrule.io.OnnxExportError, match="'typo'.*neither an input name"):
+        chainrule.io.export_onnx(model, cr.randn(4, 3), path, dynamic_axes={"typo": [0]})
+
+
+class _FunctionalPool(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 2, 3)
+
+    def forward(self, x):
+        return F.max_pool2d(self.conv(x), 2)      # the functional form: its im2col primitive has no ONNX node
+
+
+class _FunctionalLeaky(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(3, 3)
+
+    def forward(self, x):
+        return F.leaky_relu(self.fc(x))           # where(x > 0, ...): the mask is not recorded
+
+
+class _MergesBatch(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(3, 3)
+
+    def forward(self, x):
+        return self.fc(x).reshape(-1)
+
+
+class _Wrap(nn.Module):
+    def __init__(self, inner):
+        super().__init__()
+        self.block = inner
+
+    def forward(self, x):
+        return self.block(x)
+
+
+def test_an_op_without_onnx_form_names_the_op_and_the_module(tmp_path):
+    path = tmp_path / "bad.onnx"
+    with pytest.raises(chainrule.io.OnnxExportError, match=r"'unfold'.*in module 'block', _FunctionalPool"):
+        chainrule.io.export_onnx(_Wrap(_FunctionalPool()),
+                                 cr.randn(2, 1, 6, 6), path)
+    with pytest.raises(chainrule.io.OnnxExportError, match=r"where: .*comparison.*in module 'block', _FunctionalLeaky"):
+        chainrule.io.export_onnx(_Wrap(_FunctionalLeaky()), cr.randn(2, 3), path)
+    with pytest.raises(chainrule.io.OnnxExportError, match=r"reshape: from \(2, 3\) to \(6,\) merges"):
+        chainrule.io.export_onnx(_MergesBatch(), cr.randn(2, 3), path)
+    assert not path.exists()                      # nothing half-written
+
+
+def test_export_puts_the_model_and_tensor_back_as_they_were(tmp_path):
+    model = nn.Sequential(nn.Linear(3, 3), nn.Dropout(0.5))
+    original_detach = Tensor.detach
+    chainrule.io.export_onnx(model, cr.randn(2, 3), tmp_path / "m.onnx")
+    assert model.training and Tensor.detach is original_detach
+    assert all("forward" not in vars(module) for module in model.modules())
+    with pytest.raises(chainrule.io.OnnxExportError):
+        chainrule.io.export_onnx(_MergesBatch(), cr.randn(2, 3), tmp_path / "bad.onnx")
+    assert Tensor.detach is original_detach
+
+
+def test_chainrule_imports_without_onnx_and_export_says_how_to_install_it(tmp_path):
+    import subprocess
+    import sys
+    script = ("import sys; sys.modules['onnx'] = None\n"          # as if onnx were not installed
+              "import chainrule as cr, chainrule.io, chainrule.nn as nn\n"
+              "try:\n    chainrule.io.export_onnx(nn.Linear(2, 2), cr.randn(1, 2), sys.argv[1])\n"
+              "except ImportError as error:\n    print(error)\n")
+    result = subprocess.run([sys.executable, "-c", script, str(tmp_path / "m.onnx")], capture_output=True, text=True,
+                            check=True)
+    assert "pip install 'chainrule[onnx]'" in result.stdout
