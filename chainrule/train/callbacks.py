@@ -154,6 +154,11 @@ class ModelCheckpoint(Callback):
     every that many optimizer steps within an epoch. Keeps the last ``keep_last``
     checkpoints and the best by ``monitor`` (see ``CheckpointManager``).
 
+    While training it holds the folder's lock, so a second process writing into the
+    same folder fails at once. At the start of training, checkpoints later than the
+    trainer's step (a run resumed from an older checkpoint) belong to an abandoned
+    timeline: they are moved into ``abandoned-…/`` beside the others, and a line says so.
+
     Example:
         >>> import tempfile
         >>> saver = ModelCheckpoint(tempfile.mkdtemp(), every_n_steps=50, keep_last=2, monitor="val_accuracy")
@@ -169,6 +174,18 @@ class ModelCheckpoint(Callback):
         self.mode = _resolve_mode(monitor, mode, "ModelCheckpoint") if monitor else "min"
         self.manager = CheckpointManager(directory, keep_last=keep_last, monitor=monitor, mode=self.mode)
         self.last_saved = None
+        self.set_aside = []  # the abandoned timeline's checkpoints moved away at the start of training
+
+    def on_train_begin(self, logs):
+        self.manager.acquire()
+        self.set_aside = self.manager.set_aside_after(self.trainer.step)
+        if self.set_aside:
+            names = ", ".join(path.name for path in self.set_aside)
+            print(f"checkpoints: training goes on from step {self.trainer.step}, so the later checkpoints {names} "
+                  f"belong to an abandoned timeline; moved them to {self.set_aside[0].parent}", flush=True)
+
+    def on_train_end(self, logs):
+        self.manager.release()
 
     def save(self, metrics=None):
         tensors, metadata = self.trainer.checkpoint_state()
