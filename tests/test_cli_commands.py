@@ -153,6 +153,54 @@ def test_a_model_file_named_by_a_checkpoint_never_runs(workspace, tmp_path):
     assert result.returncode == 1 and "different model" in result.stderr
 
 
+def test_a_run_that_failed_before_its_first_checkpoint_says_what_to_do(workspace, monkeypatch, capsys):
+    folder, _ = workspace
+    monkeypatch.chdir(folder)
+    arguments = ["train", "--model", "mlp", "--data", "digits.csv", "--epochs", "1", "--out", "nan-run",
+                 "--no-progress"]
+    assert main(arguments + ["--lr", "1e308"]) == 1  # the loss becomes NaN at step 2
+    assert "lower the learning rate" in capsys.readouterr().err
+    assert main(arguments) == 1
+    error = capsys.readouterr().err
+    assert "stopped before its first checkpoint" in error and "--resume nan-run" in error
+    assert main(["evaluate", "nan-run"]) == 1
+    assert "chainrule train --resume nan-run starts it over" in capsys.readouterr().err
+
+
+def test_a_run_killed_during_its_first_checkpoint_starts_over_on_resume(workspace, tmp_path):
+    folder, _ = workspace
+    killed = tmp_path / "killed"
+    (killed / "checkpoints" / ".tmp-step-00000004-99-0a1b2c3d").mkdir(parents=True)  # the torn first write
+    (killed / "checkpoints" / ".tmp-step-00000004-99-0a1b2c3d" / "tensors.safetensors").write_bytes(b"\0" * 100)
+    shutil.copy(folder / "run" / "config.json", killed / "config.json")
+    (killed / "log.csv").write_text("epoch,step\n")
+    result = chainrule("train", "--resume", killed, "--no-progress", cwd=folder)
+    assert result.returncode == 0, result.stderr
+    assert "starting it over" in result.stdout
+    for name in ("log.csv", "log.jsonl"):  # the restarted run is the original run, bitwise
+        assert (killed / name).read_bytes() == (folder / "run" / name).read_bytes(), name
+    assert not list((killed / "checkpoints").glob(".tmp-*"))
+
+
+def test_two_processes_on_one_run_folder(workspace, tmp_path):
+    folder, _ = workspace
+    copy = tmp_path / "run"
+    shutil.copytree(folder / "run", copy)
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time\nfrom chainrule.train.checkpoint import "
+                               "FolderLock\nwith FolderLock(sys.argv[1]):\n    print('holding', flush=True)\n"
+                               "    time.sleep(60)", str(copy)], stdout=subprocess.PIPE, text=True, env=ENVIRONMENT)
+    try:
+        assert holder.stdout.readline().strip() == "holding"
+        log_before = (copy / "log.csv").read_bytes()
+        result = chainrule("train", "--resume", copy, "--no-progress", cwd=folder)
+    finally:
+        holder.kill()
+        holder.wait(timeout=30)
+    assert result.returncode == 1 and len(result.stderr.splitlines()) == 1
+    assert f"run folder {copy} is in use by another process (pid {holder.pid})" in result.stderr
+    assert (copy / "log.csv").read_bytes() == log_before  # it failed before touching anything
+
+
 def test_lr_find_writes_a_plot(workspace):
     folder, _ = workspace
     result = chainrule("lr-find", "--model", "mlp", "--data", "digits.csv", "--num-iter", "30", "--out",

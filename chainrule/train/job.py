@@ -471,6 +471,9 @@ def _checked_extra(checkpoint, metadata):
         config.validate()
     except ValueError as error:
         raise CheckpointError(f"{where}: {' '.join(str(error).split())}") from None
+    if ("user_file" in spec) != (config.model == USER_FILE_MODEL):
+        raise CheckpointError(f"{where}: fields extra.model_spec ({spec}) and extra.config.model ({config.model!r}) "
+                              "disagree")
     num_classes = extra.get("num_classes")
     if isinstance(num_classes, bool) or not isinstance(num_classes, int) or not 2 <= num_classes <= 1 << 16:
         raise CheckpointError(f"{where}: field extra.num_classes must be a whole number of classes, got "

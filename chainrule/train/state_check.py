@@ -84,15 +84,19 @@ class StateCheck:
                 self.fail(name, f"holds a {type(item).__name__}, where plain data was expected")
 
     # ----- a value shaped like a template -----------------------------------------------------
-    def like(self, saved, template, field):
+    def like(self, saved, template, field, none_is_unset=False):
         """``saved`` must have the fields and kinds of value of ``template`` (this run's own state).
 
-        None on either side accepts any plain value (a field that is None until first set);
-        a list is checked item by item against the template's items where it has them.
+        A template value of None (a field not set yet) accepts any plain value; a saved None
+        where the template has a value is refused, unless ``none_is_unset`` (callback states,
+        whose fields start as None and are checked again by their ``load_state_dict``). A
+        list is checked item by item against the template's items where it has them.
         """
-        if template is None or saved is None:
+        if template is None or (saved is None and none_is_unset):
             self.plain(saved, field)
             return
+        if saved is None:
+            self.fail(field, f"is null, where this run has a {type(template).__name__}")
         if isinstance(template, (Tensor, numpy.ndarray)):
             self.tensor(saved, tuple(template.shape), numpy.dtype(str(template.dtype)), field)
         elif isinstance(template, bool):
@@ -114,7 +118,7 @@ class StateCheck:
                 self.fail(field, f"must be a list, got {type(saved).__name__}")
             for index, item in enumerate(saved):
                 if index < len(template):
-                    self.like(item, template[index], f"{field}[{index}]")
+                    self.like(item, template[index], f"{field}[{index}]", none_is_unset)
                 else:
                     self.plain(item, f"{field}[{index}]")
         elif isinstance(template, dict):
@@ -124,7 +128,7 @@ class StateCheck:
                 self.fail(field, f"has the fields {sorted(map(str, saved))}, where this run has "
                                  f"{sorted(map(str, template))}")
             for key, item in template.items():
-                self.like(saved[key], item, f"{field}.{key}")
+                self.like(saved[key], item, f"{field}.{key}", none_is_unset)
         else:
             self.plain(saved, field)
 

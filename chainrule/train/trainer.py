@@ -364,7 +364,8 @@ class Trainer:
             state = metadata.get(key)
             if loader is not None and state is not None and hasattr(loader, "state_dict"):
                 check.like(state, loader.state_dict(), key)
-        check.like(metadata["train_accumulator"], self.train_accumulator.state_dict(), "train_accumulator")
+        check.like(metadata["train_accumulator"], self.train_accumulator.state_dict(), "train_accumulator",
+                   none_is_unset=True)
         entries = metadata["callbacks"]
         if not isinstance(entries, list) or not all(
                 isinstance(entry, dict) and set(entry) == {"class", "state"} and isinstance(entry["class"], str)
@@ -373,7 +374,7 @@ class Trainer:
         pairs = []
         for callback, state in self._pair_callbacks(path, entries):
             decoded = self._decode(path, state, tensors, f"callbacks.{type(callback).__name__}")
-            check.like(decoded, callback.state_dict(), f"callbacks.{type(callback).__name__}")
+            check.like(decoded, callback.state_dict(), f"callbacks.{type(callback).__name__}", none_is_unset=True)
             pairs.append((callback, decoded))
         return pairs
 
