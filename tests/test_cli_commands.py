@@ -10,7 +10,7 @@ import pytest
 
 from chainrule.cli import main
 from chainrule.data import load_digits
-from chainrule.train import load_checkpoint
+from chainrule.train import load_checkpoint, save_checkpoint
 from train_helpers import assert_same_arrays, spread_rows
 
 ENVIRONMENT = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
@@ -89,7 +89,7 @@ def test_resume_through_the_command_continues_bitwise(workspace, tmp_path):
     folder, _ = workspace
     copy = tmp_path / "run"
     shutil.copytree(folder / "run", copy)
-    for checkpoint in (copy / "checkpoints").iterdir():
+    for checkpoint in (copy / "checkpoints").glob("step-*"):
         if int(checkpoint.name.split("-")[1]) > 12:  # as if the run had been killed after step 12 (of 24)
             shutil.rmtree(checkpoint)
     result = chainrule("train", "--resume", copy, "--no-progress", cwd=folder)
@@ -97,9 +97,108 @@ def test_resume_through_the_command_continues_bitwise(workspace, tmp_path):
     assert "resuming" in result.stdout and "epoch 3/3" in result.stdout
     for name in ("log.csv", "log.jsonl"):
         assert (copy / name).read_bytes() == (folder / "run" / name).read_bytes(), name
-    last = sorted((folder / "run" / "checkpoints").iterdir())[-1].name
+    last = sorted((folder / "run" / "checkpoints").glob("step-*"))[-1].name
     assert_same_arrays(load_checkpoint(folder / "run" / "checkpoints" / last)[0],
                        load_checkpoint(copy / "checkpoints" / last)[0])
+
+
+def test_resuming_from_an_older_checkpoint_starts_a_new_timeline(workspace, tmp_path):
+    folder, _ = workspace
+    copy = tmp_path / "run"
+    shutil.copytree(folder / "run", copy)
+    later = sorted(path.name for path in (copy / "checkpoints").glob("step-*") if int(path.name[5:]) > 12)
+    result = chainrule("train", "--resume", copy / "checkpoints" / "step-00000012", "--no-progress", cwd=folder)
+    assert result.returncode == 0, result.stderr
+    assert "abandoned timeline" in result.stdout
+    abandoned = list((copy / "checkpoints").glob("abandoned-*"))
+    assert len(abandoned) == 1 and sorted(os.listdir(abandoned[0])) == later  # set aside, not deleted
+    rewritten = sorted(path.name for path in (copy / "checkpoints").glob("step-*") if int(path.name[5:]) > 12)
+    assert rewritten == later  # the new timeline's checkpoints were all kept
+    summary = json.loads((copy / "summary.json").read_text())
+    assert summary["latest_checkpoint"].endswith(later[-1])
+    for name in ("log.csv", "log.jsonl"):
+        assert (copy / name).read_bytes() == (folder / "run" / name).read_bytes(), name
+    assert_same_arrays(load_checkpoint(folder / "run" / "checkpoints" / later[-1])[0],
+                       load_checkpoint(copy / "checkpoints" / later[-1])[0])
+
+
+def test_a_model_file_named_by_a_checkpoint_never_runs(workspace, tmp_path):
+    """A run folder doctored to name a Python file: evaluate, predict and resume refuse, and the file never runs."""
+    folder, _ = workspace
+    copy = tmp_path / "run"
+    shutil.copytree(folder / "run", copy)
+    marker = tmp_path / "marker.txt"
+    (tmp_path / "model.py").write_text(f"open({str(marker)!r}, 'w').write('ran')\n"
+                                       "from chainrule import nn\nbuild_model = lambda: nn.Linear(784, 10)\n")
+    config = json.loads((copy / "config.json").read_text())
+    config.update(model="file", model_file=str(tmp_path / "model.py"))
+    (copy / "config.json").write_text(json.dumps(config))
+    checkpoint = sorted((copy / "checkpoints").glob("step-*"))[-1]
+    tensors, metadata = load_checkpoint(checkpoint)
+    metadata["extra"]["model_spec"] = {"user_file": str(tmp_path / "model.py")}
+    metadata["extra"]["config"] = config
+    for other in (copy / "checkpoints").glob("step-*"):
+        shutil.rmtree(other)
+    save_checkpoint(checkpoint, tensors, metadata)  # hashes that match: only the spec's meaning is hostile
+    images = (load_digits("test")[0][:2, 0] * 255).astype(numpy.uint8)
+    numpy.save(tmp_path / "two.npy", images)
+    for command in (["evaluate", copy], ["predict", copy, tmp_path / "two.npy"], ["train", "--resume", copy]):
+        result = chainrule(*command, cwd=tmp_path)
+        assert result.returncode == 1, (command, result.stdout, result.stderr)
+        assert "never runs a file" in result.stderr and f"--model-file {tmp_path / 'model.py'}" in result.stderr
+        assert not marker.exists(), command
+    # Named by the user, it runs, and says so first (it does not fit the weights, which is refused).
+    result = chainrule("evaluate", copy, "--model-file", tmp_path / "model.py", cwd=tmp_path)
+    assert f"model file: running {tmp_path / 'model.py'}" in result.stdout and marker.exists()
+    assert result.returncode == 1 and "different model" in result.stderr
+
+
+def test_a_run_that_failed_before_its_first_checkpoint_says_what_to_do(workspace, monkeypatch, capsys):
+    folder, _ = workspace
+    monkeypatch.chdir(folder)
+    arguments = ["train", "--model", "mlp", "--data", "digits.csv", "--epochs", "1", "--out", "nan-run",
+                 "--no-progress"]
+    assert main(arguments + ["--lr", "1e308"]) == 1  # the loss becomes NaN at step 2
+    assert "lower the learning rate" in capsys.readouterr().err
+    assert main(arguments) == 1
+    error = capsys.readouterr().err
+    assert "stopped before its first checkpoint" in error and "--resume nan-run" in error
+    assert main(["evaluate", "nan-run"]) == 1
+    assert "chainrule train --resume nan-run starts it over" in capsys.readouterr().err
+
+
+def test_a_run_killed_during_its_first_checkpoint_starts_over_on_resume(workspace, tmp_path):
+    folder, _ = workspace
+    killed = tmp_path / "killed"
+    (killed / "checkpoints" / ".tmp-step-00000004-99-0a1b2c3d").mkdir(parents=True)  # the torn first write
+    (killed / "checkpoints" / ".tmp-step-00000004-99-0a1b2c3d" / "tensors.safetensors").write_bytes(b"\0" * 100)
+    shutil.copy(folder / "run" / "config.json", killed / "config.json")
+    (killed / "log.csv").write_text("epoch,step\n")
+    result = chainrule("train", "--resume", killed, "--no-progress", cwd=folder)
+    assert result.returncode == 0, result.stderr
+    assert "starting it over" in result.stdout
+    for name in ("log.csv", "log.jsonl"):  # the restarted run is the original run, bitwise
+        assert (killed / name).read_bytes() == (folder / "run" / name).read_bytes(), name
+    assert not list((killed / "checkpoints").glob(".tmp-*"))
+
+
+def test_two_processes_on_one_run_folder(workspace, tmp_path):
+    folder, _ = workspace
+    copy = tmp_path / "run"
+    shutil.copytree(folder / "run", copy)
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time\nfrom chainrule.train.checkpoint import "
+                               "FolderLock\nwith FolderLock(sys.argv[1]):\n    print('holding', flush=True)\n"
+                               "    time.sleep(60)", str(copy)], stdout=subprocess.PIPE, text=True, env=ENVIRONMENT)
+    try:
+        assert holder.stdout.readline().strip() == "holding"
+        log_before = (copy / "log.csv").read_bytes()
+        result = chainrule("train", "--resume", copy, "--no-progress", cwd=folder)
+    finally:
+        holder.kill()
+        holder.wait(timeout=30)
+    assert result.returncode == 1 and len(result.stderr.splitlines()) == 1
+    assert f"run folder {copy} is in use by another process (pid {holder.pid})" in result.stderr
+    assert (copy / "log.csv").read_bytes() == log_before  # it failed before touching anything
 
 
 def test_lr_find_writes_a_plot(workspace):
@@ -124,12 +223,13 @@ def broken_files(workspace):
     folder, _ = workspace
     corrupt = folder / "corrupt"
     if not corrupt.exists():
-        shutil.copytree(sorted((folder / "run" / "checkpoints").iterdir())[-1], corrupt)
+        shutil.copytree(sorted((folder / "run" / "checkpoints").glob("step-*"))[-1], corrupt)
         data = (corrupt / "tensors.safetensors").read_bytes()
         (corrupt / "tensors.safetensors").write_bytes(data[: len(data) // 2])
         numpy.save(folder / "objects.npy", numpy.array([{"a": 1}], dtype=object), allow_pickle=True)
         numpy.save(folder / "wrong.npy", numpy.zeros((5, 5)))
         (folder / "bad_model.py").write_text("raise RuntimeError('oops')\n")
+        (folder / "exits.py").write_text("import sys\nsys.exit(3)\n")
         (folder / "notes.txt").write_text("hello\n")
     return folder
 
@@ -142,11 +242,16 @@ ERRORS = [
     (["train", "--data", "no_such_folder"], 1, "data no_such_folder does not exist"),
     (["train", "--data", "notes.txt"], 1, "neither a folder of IDX files nor a .csv file"),
     (["train", "--model", "transformer"], 1, "unknown model 'transformer'"),
-    (["train", "--model", "bad_model.py", "--data", "digits.csv"], 1, "failed to run: RuntimeError: oops"),
+    (["train", "--model-file", "bad_model.py", "--data", "digits.csv"], 1, "failed to run: RuntimeError: oops"),
+    (["train", "--model-file", "exits.py", "--data", "digits.csv"], 1, "exits.py failed to run: it called sys.exit(3)"),
+    (["train", "--model", "bad_model.py"], 1, "pass --model-file bad_model.py"),
+    (["train", "--monitor", "bogus"], 2, "argument --monitor: invalid choice: 'bogus'"),
+    (["train", "--model", "mlp", "--data", "digits.csv", "--lr", "1e308", "--epochs", "1", "--out", "huge-lr",
+      "--no-progress"], 1, "lower the learning rate"),
     (["train", "--model", "mlp", "--data", "digits.csv", "--out", "run"], 1, "already exists"),
     (["train", "--resume", "nowhere"], 1, "nowhere does not exist"),
     (["train", "--resume", "run", "--lr", "0.1"], 1, "drop --lr"),
-    (["evaluate", "corrupt"], 1, "does not match the size and SHA-256"),
+    (["evaluate", "corrupt"], 1, "but manifest.json records"),
     (["evaluate", "nowhere"], 1, "does not exist"),
     (["predict", "run", "missing.png"], 1, "missing.png does not exist"),
     (["predict", "run", "objects.npy"], 1, "cannot read objects.npy as a plain .npy array"),

@@ -27,7 +27,7 @@ def test_save_and_load_round_trip(tmp_path):
     tensors, metadata = load_checkpoint(path)
     assert_same_arrays(tensors, _weights(1.5))
     assert metadata == {"step": 1, "note": "hello", "inf": float("inf")}
-    assert sorted(os.listdir(path)) == ["meta.json", "tensors.safetensors"]
+    assert sorted(os.listdir(path)) == ["manifest.json", "meta.json", "tensors.safetensors"]
     assert not any(name.startswith(".tmp") for name in os.listdir(tmp_path))
 
 
@@ -76,7 +76,7 @@ def test_a_crash_mid_write_leaves_the_previous_checkpoint_loadable(tmp_path, mon
     tensors, metadata = load_checkpoint(manager.latest())
     assert_same_arrays(tensors, _weights(1.0))
     assert metadata["step"] == 1
-    assert os.listdir(tmp_path) == ["step-00000001"]  # the partial temporary folder was removed
+    assert sorted(os.listdir(tmp_path)) == [".lock", "step-00000001"]  # the partial temporary folder was removed
 
 
 SIGKILL_SCRIPT = textwrap.dedent("""
@@ -119,7 +119,7 @@ def test_sigkill_during_a_write_leaves_the_previous_checkpoint_loadable(tmp_path
     assert len(leftovers) == 1  # the killed write's temporary folder, never looked at by the loader
     tensors, metadata = load_checkpoint(target)
     assert metadata == {"version": "old"} and tensors["w"].tolist() == [1.0] * 10
-    manager = CheckpointManager(target.parent)  # opening the folder for writing clears the leftover
+    manager = CheckpointManager(target.parent).acquire()  # opening the folder for writing clears the leftover
     assert [path.name for path in manager.checkpoints()] == ["step-00000005"]
     assert not [name for name in os.listdir(target.parent) if name.startswith(".tmp-")]
 
@@ -194,8 +194,8 @@ def _binary_meta(folder):
 
 
 @pytest.mark.parametrize("damage, message", [
-    (_truncate_tensors, "does not match"), (_flip_a_byte, "does not match"), (_garble_meta, "not valid JSON"),
-    (_foreign_meta, "not a chainrule checkpoint"), (_remove_tensors, "incomplete"), (_binary_meta, "not valid JSON"),
+    (_truncate_tensors, "records"), (_flip_a_byte, "does not match the SHA-256"), (_garble_meta, "records"),
+    (_foreign_meta, "records"), (_remove_tensors, "incomplete"), (_binary_meta, "records"),
 ])
 def test_a_damaged_checkpoint_is_refused_and_changes_nothing(trained, damage, message):
     trainer, good, tmp_path = trained

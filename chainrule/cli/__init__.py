@@ -11,10 +11,18 @@
 Every command has ``--help``. Bad input (an unknown option value, a missing file, a
 damaged checkpoint) gives one line on stderr and a non-zero exit status, never a
 traceback; set CHAINRULE_DEBUG=1 to see the traceback of an unexpected error.
+NumPy's floating-point warnings (overflow, invalid value) are not shown: what they
+warn of surfaces as one of chainrule's own errors (a loss that became inf names the
+step and what to do). Other warnings are held until the command ends and shown one
+line each if it succeeds; a failing command shows only its error.
 """
 import argparse
+import contextlib
 import os
 import sys
+import warnings
+
+import numpy
 
 from chainrule.cli import commands
 from chainrule.cli.export import add_export
@@ -54,10 +62,35 @@ def _one_line(error):
     return text or type(error).__name__
 
 
+@contextlib.contextmanager
+def _quiet_numerics():
+    """Silence NumPy's floating-point warnings (on every thread: the filter, not only errstate), record the rest."""
+    with warnings.catch_warnings(record=True) as caught, numpy.errstate(all="ignore"):
+        warnings.simplefilter("always")
+        warnings.filterwarnings("ignore", category=RuntimeWarning,
+                                message=r"(overflow|underflow|invalid value|divide by zero) encountered")
+        yield caught
+
+
 def main(argv=None):
     """Run the command line ``argv`` (default ``sys.argv[1:]``); returns the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
     program = "chainrule" + (f" {argv[0]}" if argv and not argv[0].startswith("-") else "")
+    if os.environ.get("CHAINRULE_DEBUG"):
+        return _main(argv, program)
+    with _quiet_numerics() as caught:
+        status = _main(argv, program)
+    if status == 0:
+        shown = set()
+        for warning in caught:
+            line = _one_line(warning.message)
+            if line not in shown:
+                shown.add(line)
+                print(f"{program}: warning: {line}", file=sys.stderr)
+    return status
+
+
+def _main(argv, program):
     try:
         if argv and argv[0] == "lab":
             return _run_lab(argv[1:])

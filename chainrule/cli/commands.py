@@ -65,7 +65,20 @@ def fraction(text):
     return value
 
 
-MODEL_HELP = "mlp, cnn (default), lenet, or a .py file defining build_model() / model / Model"
+MODEL_HELP = "a built-in model: mlp, cnn (default) or lenet (for your own model, see --model-file)"
+MODEL_FILE_HELP = ("your Python file defining build_model(), a Module `model` or a Module subclass `Model`; it runs "
+                   "as ordinary Python because you name it here (a run folder that records a model file never "
+                   "runs it on its own)")
+
+
+def _add_model_file(parser, help_text=MODEL_FILE_HELP):
+    parser.add_argument("--model-file", dest="model_file", metavar="PATH.py", help=help_text)
+
+
+def _announce_model_file(path):
+    """Say which file will run before it runs: the user should never be surprised by code executing."""
+    if path is not None:
+        print(f"model file: running {pathlib.Path(path).resolve()} (your Python code)", flush=True)
 DATA_HELP = ("'digits' (the bundled 5,000 MNIST digits, default), a folder of MNIST IDX files "
              "(train-images-idx3-ubyte ... t10k-labels-idx1-ubyte, optionally .gz), or a .csv file "
              "(label, then pixels, per row)")
@@ -85,13 +98,13 @@ def _limit_threads(arguments):
 
 
 # ----- train -------------------------------------------------------------------------------------------
-TRAIN_OPTIONS = ("model", "data", "test_data", "val_fraction", "optimizer", "lr", "weight_decay", "momentum",
+TRAIN_OPTIONS = ("model", "model_file", "data", "test_data", "val_fraction", "optimizer", "lr", "weight_decay", "momentum",
                  "schedule", "batch_size", "epochs", "seed", "augment_shift", "clip_grad_norm",
                  "checkpoint_every_steps", "keep_last", "monitor", "early_stopping_patience", "tensorboard", "out")
 
 
 def add_train(subcommands):
-    from chainrule.train.job import OPTIMIZERS, SCHEDULES
+    from chainrule.train.job import MONITORS, OPTIMIZERS, SCHEDULES
 
     parser = subcommands.add_parser(
         "train", help="train a model and write a run folder with logs, checkpoints and report.html",
@@ -100,6 +113,7 @@ def add_train(subcommands):
                     "schedule peaking at lr 0.005, batch 64, 8 epochs, random 1-pixel shifts. Writes config.json, "
                     "log.csv, log.jsonl, checkpoints/, summary.json and report.html into the output folder.")
     parser.add_argument("--model", help=MODEL_HELP)
+    _add_model_file(parser, MODEL_FILE_HELP + "; with --resume, the file of a run trained with one")
     parser.add_argument("--data", help=DATA_HELP)
     parser.add_argument("--test-data", dest="test_data", help="a separate test .csv (with a .csv --data)")
     parser.add_argument("--val-fraction", dest="val_fraction", type=fraction,
@@ -120,7 +134,8 @@ def add_train(subcommands):
                         help="also checkpoint every this many steps within an epoch (default: at epoch ends only)")
     parser.add_argument("--keep-last", dest="keep_last", type=positive_int,
                         help="checkpoints kept besides the best (default 2)")
-    parser.add_argument("--monitor", help="metric that picks the best checkpoint (default val_accuracy)")
+    parser.add_argument("--monitor", choices=MONITORS, help="metric that picks the best checkpoint (default "
+                        "val_accuracy; ties on it are broken by the lower val_loss)")
     parser.add_argument("--patience", dest="early_stopping_patience", type=positive_int,
                         help="stop early after this many epochs without progress in --monitor (default off)")
     parser.add_argument("--tensorboard", action="store_true", default=None,
@@ -140,15 +155,21 @@ def run_train(arguments):
     _limit_threads(arguments)
     given = {name: getattr(arguments, name) for name in TRAIN_OPTIONS if getattr(arguments, name) is not None}
     if arguments.resume:
+        given.pop("model_file", None)
         if given:
             options = ", ".join("--" + name.replace("_", "-") for name in given)
             raise ValueError(f"--resume continues a run with its saved settings; drop {options} (start a new run "
                              "with --out to change them)")
         print(f"resuming {arguments.resume}", flush=True)
-        summary = resume_training(arguments.resume, progress=arguments.progress)
+        _announce_model_file(arguments.model_file)
+        summary = resume_training(arguments.resume, progress=arguments.progress, model_file=arguments.model_file)
     else:
-        config = dataclasses.replace(_defaults(), **given)
-        config.validate()
+        if arguments.model_file is not None:
+            if arguments.model is not None:
+                raise ValueError(f"give --model {arguments.model} or --model-file {arguments.model_file}, not both")
+            given["model"] = "file"
+        config = dataclasses.replace(_defaults(), **given)  # TrainConfig.validate (in the job) checks every setting
+        _announce_model_file(arguments.model_file)
         summary = run_training(config, progress=arguments.progress)
     test = summary["test"]
     print(f"test accuracy {test['accuracy']:.4f}  loss {test['loss']:.4f}  macro F1 {test['f1']:.4f}")
@@ -166,6 +187,7 @@ def add_evaluate(subcommands):
                         help="which checkpoint of a run folder (default latest: the finished model)")
     parser.add_argument("--data", help="data to evaluate on (default: the run's own); " + DATA_HELP)
     parser.add_argument("--split", choices=("test", "val", "train"), default="test", help="default test")
+    _add_model_file(parser, "the Python file of a run whose model came from one (it runs because you name it)")
     parser.add_argument("--batch-size", dest="batch_size", type=positive_int, default=500, help="default 500")
     parser.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
     _add_threads(parser)
@@ -183,7 +205,8 @@ def run_evaluate(arguments):
     from chainrule.train.metrics import MetricAccumulator, precision_recall_f1
 
     _limit_threads(arguments)
-    model, extra, checkpoint = load_trained(arguments.run, arguments.checkpoint)
+    _announce_model_file(arguments.model_file)
+    model, extra, checkpoint = load_trained(arguments.run, arguments.checkpoint, model_file=arguments.model_file)
     config = extra["config"]
     data = arguments.data or config["data"]
     test_data = config.get("test_data") if data == config["data"] else None
@@ -222,6 +245,7 @@ def add_predict(subcommands):
     parser.add_argument("--checkpoint", choices=("latest", "best"), default="latest", help="default latest")
     parser.add_argument("--top", type=positive_int, default=3, help="show this many classes (default 3)")
     parser.add_argument("--json", action="store_true", help="print one JSON object per image")
+    _add_model_file(parser, "the Python file of a run whose model came from one (it runs because you name it)")
     _add_threads(parser)
     parser.set_defaults(handler=run_predict)
 
@@ -235,7 +259,8 @@ def run_predict(arguments):
 
     _limit_threads(arguments)
     batches = [(path, read_images(path)) for path in arguments.files]  # read all first: a bad file fails early
-    model, extra, _ = load_trained(arguments.run, arguments.checkpoint)
+    _announce_model_file(arguments.model_file)
+    model, extra, _ = load_trained(arguments.run, arguments.checkpoint, model_file=arguments.model_file)
     for path, images in batches:
         with no_grad():
             logits = model(to_model_input(images, extra["config"])).numpy().astype(numpy.float64)
@@ -262,7 +287,8 @@ def add_lr_find(subcommands):
         description="Train for a few batches while raising the learning rate from --start-lr to --end-lr, plot "
                     "the smoothed loss against it, and suggest a learning rate (steepest descent and valley). "
                     "The model is left untrained.")
-    parser.add_argument("--model", default="cnn", help=MODEL_HELP)
+    parser.add_argument("--model", help=MODEL_HELP)
+    _add_model_file(parser)
     parser.add_argument("--data", default="digits", help=DATA_HELP)
     parser.add_argument("--optimizer", choices=OPTIMIZERS, default="adam", help="default adam")
     parser.add_argument("--batch-size", dest="batch_size", type=positive_int, default=64, help="default 64")
@@ -289,7 +315,12 @@ def run_lr_find(arguments):
     out = pathlib.Path(arguments.out)
     if out.suffix.lower() != ".png":
         raise ValueError(f"--out must name a .png file, got {out}")
-    config = dataclasses.replace(_defaults(), model=arguments.model, data=arguments.data, seed=arguments.seed,
+    if arguments.model_file is not None and arguments.model is not None:
+        raise ValueError(f"give --model {arguments.model} or --model-file {arguments.model_file}, not both")
+    model = "file" if arguments.model_file is not None else (arguments.model or "cnn")
+    _announce_model_file(arguments.model_file)
+    config = dataclasses.replace(_defaults(), model=model, model_file=arguments.model_file, data=arguments.data,
+                                 seed=arguments.seed,
                                  optimizer=arguments.optimizer, batch_size=arguments.batch_size,
                                  lr=arguments.start_lr, schedule="none", augment_shift=0)
     job = Job(config, folder=pathlib.Path("."), progress=False, echo=False, callbacks=False)

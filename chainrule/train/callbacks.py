@@ -96,6 +96,14 @@ class LambdaCallback(Callback):
             setattr(self, name, function)
 
 
+def _is_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _is_count(value):
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
 def _resolve_mode(monitor, mode, where):
     if mode == "auto":
         mode = "max" if any(word in monitor for word in ("acc", "precision", "recall", "f1", "r2")) else "min"
@@ -144,7 +152,13 @@ class EarlyStopping(Callback):
         return {"best": self.best, "wait": self.wait, "stopped_epoch": self.stopped_epoch}
 
     def load_state_dict(self, state):
-        self.best, self.wait, self.stopped_epoch = state["best"], state["wait"], state["stopped_epoch"]
+        best, wait, stopped = state["best"], state["wait"], state["stopped_epoch"]
+        if best is not None and not (_is_number(best) and math.isfinite(best)):
+            raise ValueError(f"EarlyStopping.load_state_dict: best must be a finite number or None, got {best!r}")
+        if not _is_count(wait) or not (stopped is None or _is_count(stopped)):
+            raise ValueError(f"EarlyStopping.load_state_dict: wait and stopped_epoch must be whole numbers >= 0, got "
+                             f"{wait!r} and {stopped!r}")
+        self.best, self.wait, self.stopped_epoch = best, wait, stopped
 
 
 class ModelCheckpoint(Callback):
@@ -153,6 +167,11 @@ class ModelCheckpoint(Callback):
     At the end of every ``every_n_epochs``-th epoch and, if ``every_n_steps`` is set,
     every that many optimizer steps within an epoch. Keeps the last ``keep_last``
     checkpoints and the best by ``monitor`` (see ``CheckpointManager``).
+
+    While training it holds the folder's lock, so a second process writing into the
+    same folder fails at once. At the start of training, checkpoints later than the
+    trainer's step (a run resumed from an older checkpoint) belong to an abandoned
+    timeline: they are moved into ``abandoned-…/`` beside the others, and a line says so.
 
     Example:
         >>> import tempfile
@@ -169,6 +188,18 @@ class ModelCheckpoint(Callback):
         self.mode = _resolve_mode(monitor, mode, "ModelCheckpoint") if monitor else "min"
         self.manager = CheckpointManager(directory, keep_last=keep_last, monitor=monitor, mode=self.mode)
         self.last_saved = None
+        self.set_aside = []  # the abandoned timeline's checkpoints moved away at the start of training
+
+    def on_train_begin(self, logs):
+        self.manager.acquire()
+        self.set_aside = self.manager.set_aside_after(self.trainer.step)
+        if self.set_aside:
+            names = ", ".join(path.name for path in self.set_aside)
+            print(f"checkpoints: training goes on from step {self.trainer.step}, so the later checkpoints {names} "
+                  f"belong to an abandoned timeline; moved them to {self.set_aside[0].parent}", flush=True)
+
+    def on_train_end(self, logs):
+        self.manager.release()
 
     def save(self, metrics=None):
         tensors, metadata = self.trainer.checkpoint_state()
@@ -214,8 +245,11 @@ class _AppendingLog(Callback):
         self._handle = open(self.path, "a", encoding="utf-8", newline="")
 
     def _write(self, text):
-        self._handle.write(text)
-        self._handle.flush()
+        try:
+            self._handle.write(text)
+            self._handle.flush()
+        except OSError as error:  # a full disk: say which file could not be written
+            raise OSError(error.errno, error.strerror or str(error), str(self.path)) from error
 
     def on_train_end(self, logs):
         if self._handle is not None:
@@ -226,12 +260,18 @@ class _AppendingLog(Callback):
     def state_dict(self):
         if self._handle is not None:
             # On disk before the checkpoint that records this length is written.
-            self._handle.flush()
-            os.fsync(self._handle.fileno())
+            try:
+                self._handle.flush()
+                os.fsync(self._handle.fileno())
+            except OSError as error:
+                raise OSError(error.errno, error.strerror or str(error), str(self.path)) from error
         return {"length": self.path.stat().st_size if self.path.exists() else 0}
 
     def load_state_dict(self, state):
-        self._resume_length = int(state["length"])
+        if not _is_count(state["length"]):
+            raise ValueError(f"{type(self).__name__}.load_state_dict: length must be a whole number of bytes >= 0, "
+                             f"got {state['length']!r}")
+        self._resume_length = state["length"]
 
 
 class CSVLogger(_AppendingLog):
@@ -258,8 +298,11 @@ class CSVLogger(_AppendingLog):
         return {**super().state_dict(), "columns": self.columns}
 
     def load_state_dict(self, state):
+        columns = state["columns"]
+        if columns is not None and not (isinstance(columns, list) and all(isinstance(name, str) for name in columns)):
+            raise ValueError(f"CSVLogger.load_state_dict: columns must be a list of names or None, got {columns!r}")
         super().load_state_dict(state)
-        self.columns = state["columns"]
+        self.columns = columns
 
 
 def _format_cell(value):

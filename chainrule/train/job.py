@@ -11,10 +11,18 @@
 
 ``resume_training(run_folder)`` continues a stopped run from its newest checkpoint,
 bitwise as if it had never stopped (logs included); ``load_trained(path)`` gives
-back the model of a run or checkpoint for evaluation and prediction.
+back the model of a run or checkpoint, its recorded settings and the checkpoint's
+folder, for evaluation and prediction (``chainrule.train.load_run`` wraps it).
+
+A run folder records its model as a declarative spec (``chainrule.models.specs``).
+A model from the user's own Python file is recorded by its path only: resuming,
+evaluating or predicting with such a run needs the file named again by the user
+(``model_file=``, ``--model-file``), so that a run folder can never make chainrule
+run code.
 """
 import dataclasses
 import json
+import math
 import pathlib
 import time
 
@@ -24,15 +32,25 @@ from chainrule.core.random import Generator, manual_seed
 from chainrule.core.tensor import Tensor
 from chainrule.data import DataLoader, TensorDataset
 from chainrule.data.transforms import Compose, Normalize, RandomShift
+from chainrule.models import (
+    MODELS, ModelSpecError, build_model, count_parameters, model_spec, user_file_spec, validate_spec,
+)
 from chainrule.train.callbacks import (
     CSVLogger, EarlyStopping, EpochPrinter, GradientNormRecorder, JSONLLogger, ModelCheckpoint, ProgressBar,
     TensorBoardLogger,
 )
-from chainrule.train.checkpoint import CheckpointError, CheckpointManager, atomic_write_json, load_checkpoint
+from chainrule.train.checkpoint import (
+    CHECKPOINT_FILES, META_FILE, CheckpointError, CheckpointManager, FolderLock, atomic_write_json,
+    check_tensors_fit, load_checkpoint,
+)
 from chainrule.train.data_sources import describe_source, load_source
 
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad", "nadam", "radam")
 SCHEDULES = ("none", "onecycle", "cosine", "step", "plateau")
+# The epoch metrics a classification run logs, any of which may pick the best checkpoint.
+MONITORS = ("val_accuracy", "val_loss", "val_top5_accuracy", "val_precision", "val_recall", "val_f1", "loss",
+            "accuracy")
+USER_FILE_MODEL = "file"  # config.model when the model comes from config.model_file
 
 
 @dataclasses.dataclass
@@ -43,9 +61,24 @@ class TrainConfig:
     with 16 and 32 channels, then 64 hidden units) on the bundled digits with Adam and
     the one-cycle schedule (peak learning rate 0.005), batches of 64, 8 epochs, and
     random shifts of up to 1 pixel as light augmentation.
+
+    ``model`` is a built-in name (mlp, cnn, lenet), or ``"file"`` with ``model_file``
+    naming the user's Python file that defines the model (it runs because you name it).
+
+    ``validate()`` is the one place a setting is checked (the command line parses
+    its options, then hands them here); what is built from a valid config trusts it.
+
+    Example:
+        >>> TrainConfig(model="lenet", epochs=3).validate()
+        >>> try:
+        ...     TrainConfig(monitor="bogus").validate()
+        ... except ValueError as error:
+        ...     print(str(error)[:44])
+        unknown monitor 'bogus'; choose one of val_a
     """
 
     model: str = "cnn"
+    model_file: str = None
     model_kwargs: dict = dataclasses.field(default_factory=dict)
     data: str = "digits"
     test_data: str = None
@@ -71,32 +104,54 @@ class TrainConfig:
 
     def validate(self):
         """Raise a ``ValueError`` naming the first bad setting."""
-        from chainrule.models import MODELS
-
-        if self.model not in MODELS and not str(self.model).endswith(".py"):
-            raise ValueError(f"unknown model {self.model!r}; choose one of {', '.join(sorted(MODELS))} or a .py file")
+        if self.model == USER_FILE_MODEL:
+            if not isinstance(self.model_file, str) or not self.model_file.endswith(".py"):
+                raise ValueError(f"model 'file' needs model_file, the path of a .py file, got {self.model_file!r}")
+        elif self.model not in MODELS:
+            hint = (f"; to train the model the Python file {self.model} defines, pass --model-file {self.model}"
+                    if str(self.model).endswith(".py") else "")
+            raise ValueError(f"unknown model {self.model!r}; choose one of {', '.join(sorted(MODELS))}{hint}")
+        elif self.model_file is not None:
+            raise ValueError(f"give either the built-in model {self.model!r} or a model file ({self.model_file}), "
+                             "not both")
+        if not isinstance(self.model_kwargs, dict):
+            raise ValueError(f"model kwargs must be a dict, got {self.model_kwargs!r}")
+        if not isinstance(self.data, str) or not (self.test_data is None or isinstance(self.test_data, str)):
+            raise ValueError(f"data and test data must be paths (strings), got {self.data!r} and {self.test_data!r}")
+        if isinstance(self.val_fraction, bool) or not isinstance(self.val_fraction, (int, float)) or not (
+                0 < self.val_fraction < 1):
+            raise ValueError(f"val fraction must be between 0 and 1, got {self.val_fraction!r}")
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"unknown optimizer {self.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
         if self.schedule not in SCHEDULES:
             raise ValueError(f"unknown schedule {self.schedule!r}; choose one of {', '.join(SCHEDULES)}")
         _positive(self.lr, "learning rate")
         _positive(self.normalize_std, "normalize std")
+        if isinstance(self.normalize_mean, bool) or not isinstance(self.normalize_mean, (int, float)) or not \
+                math.isfinite(self.normalize_mean):
+            raise ValueError(f"normalize mean must be a finite number, got {self.normalize_mean!r}")
+        if self.monitor not in MONITORS:
+            raise ValueError(f"unknown monitor {self.monitor!r}; choose one of {', '.join(MONITORS)}")
+        if not isinstance(self.tensorboard, bool):
+            raise ValueError(f"tensorboard must be true or false, got {self.tensorboard!r}")
         for name in ("batch_size", "epochs"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name.replace('_', ' ')} must be a positive integer, got {value!r}")
         for name in ("weight_decay", "momentum"):
-            if not (isinstance(getattr(self, name), (int, float)) and getattr(self, name) >= 0):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < math.inf:
                 raise ValueError(f"{name.replace('_', ' ')} must be a non-negative number, got {getattr(self, name)!r}")
-        if not isinstance(self.augment_shift, int) or not 0 <= self.augment_shift <= 8:
+        if isinstance(self.augment_shift, bool) or not isinstance(self.augment_shift, int) or \
+                not 0 <= self.augment_shift <= 8:
             raise ValueError(f"augment shift must be an integer number of pixels in 0..8, got {self.augment_shift!r}")
         if self.clip_grad_norm is not None:
             _positive(self.clip_grad_norm, "clip grad norm")
         for name in ("checkpoint_every_steps", "early_stopping_patience", "keep_last"):
             value = getattr(self, name)
-            if value is not None and (not isinstance(value, int) or value < 1):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
                 raise ValueError(f"{name.replace('_', ' ')} must be a positive integer, got {value!r}")
-        if not isinstance(self.seed, int) or self.seed < 0:
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
 
     def to_dict(self):
@@ -104,6 +159,8 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, values):
+        if not isinstance(values, dict):
+            raise ValueError(f"a config is a JSON object of settings, got {type(values).__name__}")
         known = {field.name for field in dataclasses.fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:
@@ -112,7 +169,7 @@ class TrainConfig:
 
 
 def _positive(value, name):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0 or value != value:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
         raise ValueError(f"{name} must be a positive number, got {value!r}")
 
 
@@ -176,8 +233,8 @@ def _dataset(images, labels, config, train):
 
 def prepare_model_spec(config, sample_shape, num_classes):
     """The model spec for ``config``, with the zoo model fitted to the data's image size and class count."""
-    from chainrule.models import model_spec
-
+    if config.model == USER_FILE_MODEL:
+        return user_file_spec(config.model_file)
     kwargs = dict(config.model_kwargs or {}) if config.model in ("mlp", "cnn", "lenet") else {}
     if config.model == "mlp":
         kwargs.setdefault("in_features", int(numpy.prod(sample_shape)))
@@ -198,6 +255,11 @@ def prepare_model_spec(config, sample_shape, num_classes):
     return model_spec(config.model, **kwargs)
 
 
+def _consented_file(config):
+    """The model file to run for ``config``: the one its creator named (None for a built-in model)."""
+    return config.model_file if config.model == USER_FILE_MODEL else None
+
+
 def default_run_folder(base="runs"):
     """runs/train-YYYYmmdd-HHMMSS (with -2, -3, ... if taken)."""
     stamp = time.strftime("train-%Y%m%d-%H%M%S")
@@ -213,7 +275,6 @@ class Job:
     """One training run assembled from a config: data, loaders, model, optimizer, schedule, callbacks, trainer."""
 
     def __init__(self, config, folder, progress=None, echo=True, callbacks=True):
-        from chainrule.models import build_model
         from chainrule.train.trainer import Trainer
 
         config.validate()
@@ -225,7 +286,7 @@ class Job:
         self.model_spec = prepare_model_spec(config, train_images.shape[1:], self.num_classes)
 
         manual_seed(config.seed)  # fixes the initialization (and dropout)
-        self.model = build_model(self.model_spec)
+        self.model = build_model(self.model_spec, model_file=_consented_file(config))
         self.train_loader = DataLoader(_dataset(train_images, train_labels, config, train=True),
                                        batch_size=config.batch_size, shuffle=True,
                                        generator=Generator().manual_seed(config.seed))
@@ -300,15 +361,25 @@ def run_training(config, progress=None, echo=True):
         summary["test"]["accuracy"], summary["report"]
     """
     folder = pathlib.Path(config.out) if config.out else default_run_folder()
-    config.validate()
+    if config.model == USER_FILE_MODEL and isinstance(config.model_file, str):
+        config = dataclasses.replace(config, model_file=str(pathlib.Path(config.model_file).resolve()))
     if folder.exists() and any(folder.iterdir()):
+        if (folder / "config.json").is_file() and _latest_checkpoint(folder) is None:
+            raise FileExistsError(f"output folder {folder} holds a run that stopped before its first checkpoint; "
+                                  f"start it over with its saved settings with --resume {folder}, or delete the "
+                                  "folder, or choose another --out")
         raise FileExistsError(f"output folder {folder} already exists and is not empty; choose another --out, or "
                               f"continue that run with --resume {folder}")
     config = dataclasses.replace(config, out=str(folder))
     job = Job(config, folder, progress=progress, echo=echo)  # loads the data first: a bad source fails before any file
     folder.mkdir(parents=True, exist_ok=True)
-    atomic_write_json(folder / "config.json", config.to_dict())
-    return job.run()
+    with FolderLock(folder, "run folder"):  # a second process on this folder fails at once
+        atomic_write_json(folder / "config.json", config.to_dict())
+        return job.run()
+
+
+def _latest_checkpoint(folder):
+    return CheckpointManager(pathlib.Path(folder) / "checkpoints", read_only=True).latest()
 
 
 def find_checkpoint(path, which="latest"):
@@ -316,7 +387,7 @@ def find_checkpoint(path, which="latest"):
     path = pathlib.Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path} does not exist; give a run folder or a checkpoint folder")
-    if (path / "meta.json").exists() or (path / "tensors.safetensors").exists():
+    if any((path / name).exists() for name in CHECKPOINT_FILES):
         return path
     checkpoints = path / "checkpoints" if (path / "checkpoints").is_dir() else path
     if not checkpoints.is_dir():
@@ -329,7 +400,9 @@ def find_checkpoint(path, which="latest"):
     if found is None and which == "best":
         found = manager.latest()
     if found is None:
-        raise CheckpointError(f"{path} holds no checkpoints (step-NNNNNNNN folders)")
+        hint = (f": the run stopped before its first checkpoint; chainrule train --resume {path} starts it over with "
+                "its saved settings" if (path / "config.json").is_file() else "")
+        raise CheckpointError(f"{path} holds no checkpoints (step-NNNNNNNN folders){hint}")
     return found
 
 
@@ -340,48 +413,108 @@ def _read_json(path):
         raise ValueError(f"cannot read {path}: {error}") from None
 
 
-def resume_training(path, progress=None, echo=True):
+def _with_model_file(config, model_file, where):
+    """``config`` with the model file the user named now; refused when the run needs one and none is named."""
+    if config.model != USER_FILE_MODEL:
+        if model_file is not None:
+            raise ModelSpecError(f"{where} used the built-in model {config.model!r}; --model-file {model_file} is "
+                                 "not needed (drop it)")
+        return config
+    if model_file is None:
+        raise ModelSpecError(
+            f"{where} was trained with the model defined in the Python file {config.model_file}, and chainrule "
+            "never runs a file because a run folder names it; if you trust that file, pass it yourself: "
+            f"--model-file {config.model_file} (model_file= in Python)")
+    return dataclasses.replace(config, model_file=str(pathlib.Path(model_file).resolve()))
+
+
+def resume_training(path, progress=None, echo=True, model_file=None):
     """Continue the run in folder ``path`` (or the run of checkpoint folder ``path``) from its newest checkpoint.
+
+    A run whose model came from the user's Python file needs ``model_file`` (the
+    command line's ``--model-file``): the run folder records the file's path, and
+    chainrule never runs a file only because a folder names it.
 
     Example::
 
         summary = resume_training("runs/lenet")     # chainrule train --resume runs/lenet
     """
     path = pathlib.Path(path)
-    checkpoint = find_checkpoint(path)
-    folder = path if (path / "config.json").exists() else checkpoint.parent.parent
+    if (path / "config.json").is_file() and _latest_checkpoint(path) is None:
+        checkpoint, folder = None, path  # the run failed before its first checkpoint: start it over
+    else:
+        checkpoint = find_checkpoint(path)
+        folder = path if (path / "config.json").exists() else checkpoint.parent.parent
     if not (folder / "config.json").exists():
         raise FileNotFoundError(f"cannot find the run's config.json next to {checkpoint}")
-    config = TrainConfig.from_dict(_read_json(folder / "config.json"))
-    config = dataclasses.replace(config, out=str(folder))
-    job = Job(config, folder, progress=progress, echo=echo)
-    return job.run(resume_from=checkpoint)
+    try:
+        config = TrainConfig.from_dict(_read_json(folder / "config.json"))
+        config.validate()
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{folder / 'config.json'}: {' '.join(str(error).split())}") from None
+    config = _with_model_file(dataclasses.replace(config, out=str(folder)), model_file, f"run {folder}")
+    with FolderLock(folder, "run folder"):  # before anything is read or written: a second process fails at once
+        if checkpoint is None and echo:
+            print(f"run {folder} holds no checkpoint yet (it stopped before its first): starting it over with its "
+                  "saved settings", flush=True)
+        job = Job(config, folder, progress=progress, echo=echo)
+        return job.run(resume_from=checkpoint)
 
 
-def load_trained(path, which="latest"):
-    """``(model, extra)`` from a run folder or checkpoint: the model rebuilt from its spec, weights loaded.
+def _checked_extra(checkpoint, metadata):
+    """The ``extra`` record of a checkpoint written by the main job, each field checked; CheckpointError if not."""
+    where = f"checkpoint {checkpoint}: {META_FILE}"
+    extra = metadata.get("extra") if isinstance(metadata, dict) else None
+    if not isinstance(extra, dict) or "model_spec" not in extra:
+        raise CheckpointError(f"{where} does not record its model (field extra.model_spec; it was not written by "
+                              "chainrule train)")
+    try:
+        spec = validate_spec(extra["model_spec"], "field extra.model_spec")
+        config = TrainConfig.from_dict(extra.get("config"))
+        config.validate()
+    except ValueError as error:
+        raise CheckpointError(f"{where}: {' '.join(str(error).split())}") from None
+    if ("user_file" in spec) != (config.model == USER_FILE_MODEL):
+        raise CheckpointError(f"{where}: fields extra.model_spec ({spec}) and extra.config.model ({config.model!r}) "
+                              "disagree")
+    num_classes = extra.get("num_classes")
+    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or not 2 <= num_classes <= 1 << 16:
+        raise CheckpointError(f"{where}: field extra.num_classes must be a whole number of classes, got "
+                              f"{num_classes!r}")
+    return {**extra, "model_spec": spec, "config": config.to_dict(), "num_classes": num_classes}
 
-    ``extra`` holds the run's config, model spec and class count.
+
+def load_trained(path, which="latest", model_file=None):
+    """Three values from a run folder or checkpoint: ``(model, extra, checkpoint)``.
+
+    ``model`` is rebuilt from the recorded spec (a built-in architecture; a model from
+    the user's file only with ``model_file`` named by the caller) with the weights
+    loaded and in eval mode; ``extra`` holds the run's ``config``, ``model_spec`` and
+    ``num_classes``; ``checkpoint`` is the folder that was read. Every field is checked,
+    and the spec's parameter count against the tensors, before the model is built.
 
     Example::
 
         model, extra, checkpoint = load_trained("runs/lenet", which="best")
         logits = model(to_model_input(images, extra["config"]))
     """
-    from chainrule.models import build_model
-
     checkpoint = find_checkpoint(path, which)
     tensors, metadata = load_checkpoint(checkpoint)
-    extra = metadata.get("extra") or {}
-    if "model_spec" not in extra:
-        raise CheckpointError(f"checkpoint {checkpoint} does not record its model (it was not written by "
-                              "chainrule train)")
-    model = build_model(extra["model_spec"])
+    extra = _checked_extra(checkpoint, metadata)
     weights = {key[len("model/"):]: value for key, value in tensors.items() if key.startswith("model/")}
-    try:
-        model.load_state_dict(weights)
-    except (KeyError, ValueError) as error:
-        raise CheckpointError(f"checkpoint {checkpoint} does not fit its model: {' '.join(str(error).split())}") from None
+    spec = extra["model_spec"]
+    if "user_file" in spec:
+        config = _with_model_file(TrainConfig.from_dict(extra["config"]), model_file, f"checkpoint {checkpoint}")
+        model_file = config.model_file
+    else:
+        _with_model_file(TrainConfig.from_dict(extra["config"]), model_file, f"checkpoint {checkpoint}")
+        expected, stored = count_parameters(spec), sum(int(value.size) for value in weights.values())
+        if expected != stored:  # checked before building: a lying spec allocates nothing
+            raise CheckpointError(f"checkpoint {checkpoint}: its model spec {spec} has {expected:,} parameters but "
+                                  f"its tensors hold {stored:,} model values")
+    model = build_model(spec, model_file=model_file)
+    check_tensors_fit(model.state_dict(), weights, f"checkpoint {checkpoint}")
+    model.load_state_dict(weights)
     model.eval()
     return model, extra, checkpoint
 

@@ -23,7 +23,10 @@ from chainrule.core.grad_mode import enable_grad, no_grad
 from chainrule.core.random import get_rng_state, set_rng_state
 from chainrule.core.tensor import Tensor
 from chainrule.train.callbacks import Callback
-from chainrule.train.checkpoint import CheckpointError, decode_state, encode_state, load_checkpoint
+from chainrule.train.checkpoint import (
+    META_FILE, CheckpointError, check_tensors_fit, decode_state, encode_state, load_checkpoint, referenced_tensors,
+)
+from chainrule.train.state_check import StateCheck
 from chainrule.train.history import History
 from chainrule.train.metrics import MetricAccumulator
 
@@ -166,8 +169,9 @@ class Trainer:
             logs = {"step": self.step, "epoch": epoch + 1, "loss": loss_value, "lr": lr}
             self.history.add_step(logs)
             self._call("on_batch_end", batch_index, logs)
-            if self.stop_training:
+            if self.stop_training and self.batch_in_epoch < self.batches_per_epoch:
                 return  # a callback asked to stop mid-epoch: the epoch is left unfinished
+            # (asked on the last batch, the epoch is finished: validated, logged and checkpointed)
         if self.batch_in_epoch != self.batches_per_epoch:
             raise RuntimeError(f"Trainer: the training loader stopped after {self.batch_in_epoch} of "
                                f"{self.batches_per_epoch} batches; it must yield len(loader) batches per epoch")
@@ -290,9 +294,14 @@ class Trainer:
         """Restore the whole training state from a checkpoint folder; all or nothing.
 
         The checkpoint is read and verified first (``CheckpointError`` if it is damaged
-        or foreign) and checked against this model (same parameter names and shapes),
-        optimizer and scheduler classes. Then everything is restored; if any part
-        fails, every part already restored is put back as it was before the call.
+        or foreign: see ``chainrule.train.checkpoint``), then every field of its metadata
+        is checked against this trainer before anything changes: counters are whole
+        numbers that agree with the history; every model tensor and optimizer buffer
+        has the name, shape and dtype this model and optimizer expect; hyperparameters
+        are finite and pass the optimizer's own checks; the scheduler, generator, loader,
+        running-metric and callback states have the shape of this run's own. Then
+        everything is restored; if any part still fails, every part already restored is
+        put back as it was before the call.
         """
         tensors, metadata = load_checkpoint(path)
         callback_states = self._check_checkpoint_fits(path, tensors, metadata)
@@ -305,34 +314,79 @@ class Trainer:
             raise CheckpointError(f"checkpoint {path} does not fit this training run: {message}") from None
 
     def _check_checkpoint_fits(self, path, tensors, metadata):
+        where = f"checkpoint {path}: {META_FILE}"
+        if not isinstance(metadata, dict):
+            raise CheckpointError(f"{where}: the field metadata must be a JSON object, got {type(metadata).__name__}")
         required = ("epoch", "step", "batch_in_epoch", "model_keys", "optimizer", "optimizer_class", "history",
-                    "default_generator", "callbacks")
+                    "default_generator", "callbacks", "task", "train_accumulator")
         missing = [key for key in required if key not in metadata]
         if missing:
             raise CheckpointError(f"checkpoint {path} was not written by a chainrule Trainer (its metadata lacks "
                                   f"{missing}); load model weights alone with Module.load_state_dict")
+        check = StateCheck(where)
+        for name in ("epoch", "step", "batch_in_epoch"):
+            check.count(metadata[name], name)
+        if metadata["task"] != self.task:
+            raise CheckpointError(f"{where}: field task is {metadata['task']!r}, this trainer's is {self.task!r}")
+        if self.batches_per_epoch and metadata["batch_in_epoch"] >= self.batches_per_epoch:
+            raise CheckpointError(f"{where}: field batch_in_epoch is {metadata['batch_in_epoch']}, but an epoch of "
+                                  f"this run has {self.batches_per_epoch} batches")
+        check.history(metadata["history"], metadata["epoch"], metadata["step"])
+
         own = self.model.state_dict()
-        saved_keys = list(metadata["model_keys"])
-        if set(saved_keys) != set(own):
-            missing_keys = sorted(set(own) - set(saved_keys))[:5]
-            unexpected = sorted(set(saved_keys) - set(own))[:5]
+        saved_keys = metadata["model_keys"]
+        if not isinstance(saved_keys, list) or set(saved_keys) != set(own) or len(saved_keys) != len(own):
+            keys = set(saved_keys) if isinstance(saved_keys, list) and all(isinstance(k, str) for k in saved_keys) \
+                else set()
             raise CheckpointError(f"checkpoint {path} holds a different model: parameters missing from it "
-                                  f"{missing_keys}, not in this model {unexpected}")
-        for name, value in own.items():
-            saved = tensors.get(f"model/{name}")
-            if saved is None:
-                raise CheckpointError(f"checkpoint {path}: the tensors file lacks model/{name}")
-            if tuple(saved.shape) != tuple(value.shape):
-                raise CheckpointError(f"checkpoint {path}: {name} has shape {tuple(saved.shape)} there but "
-                                      f"{tuple(value.shape)} in this model")
+                                  f"{sorted(set(own) - keys)[:5]}, not in this model {sorted(keys - set(own))[:5]}")
+        check_tensors_fit(own, {key: value for key, value in tensors.items() if key.startswith("model/")},
+                          f"checkpoint {path}", prefix="model/")
+        referenced = {f"model/{name}" for name in own} | referenced_tensors(metadata)
+        unreferenced = sorted(set(tensors) - referenced)
+        if unreferenced:
+            raise CheckpointError(f"checkpoint {path}: its tensors file holds arrays that nothing refers to "
+                                  f"{unreferenced[:5]}")
+
         if metadata["optimizer_class"] != type(self.optimizer).__name__:
             raise CheckpointError(f"checkpoint {path} was saved with a {metadata['optimizer_class']} optimizer, this "
                                   f"run uses {type(self.optimizer).__name__}")
+        check.optimizer(self._decode(path, metadata["optimizer"], tensors, "optimizer"), self.optimizer)
         scheduler_class = type(self.scheduler).__name__ if self.scheduler is not None else None
         if metadata.get("scheduler_class") != scheduler_class:
             raise CheckpointError(f"checkpoint {path} was saved with scheduler {metadata.get('scheduler_class')}, this "
                                   f"run uses {scheduler_class}")
-        return self._pair_callbacks(path, metadata["callbacks"])
+        if self.scheduler is not None:
+            check.like(self._decode(path, metadata.get("scheduler"), tensors, "scheduler"),
+                       self.scheduler.state_dict(), "scheduler")
+        check.like(metadata["default_generator"], get_rng_state(), "default_generator")
+        for loader, key in ((self.train_loader, "train_loader"), (self.val_loader, "val_loader")):
+            state = metadata.get(key)
+            if loader is not None and state is not None and hasattr(loader, "state_dict"):
+                check.like(state, loader.state_dict(), key)
+        check.like(metadata["train_accumulator"], self.train_accumulator.state_dict(), "train_accumulator",
+                   none_is_unset=True)
+        entries = metadata["callbacks"]
+        if not isinstance(entries, list) or not all(
+                isinstance(entry, dict) and set(entry) == {"class", "state"} and isinstance(entry["class"], str)
+                for entry in entries):
+            raise CheckpointError(f"{where}: field callbacks must be a list of {{'class': name, 'state': ...}}")
+        pairs = []
+        for callback, state in self._pair_callbacks(path, entries):
+            decoded = self._decode(path, state, tensors, f"callbacks.{type(callback).__name__}")
+            check.like(decoded, callback.state_dict(), f"callbacks.{type(callback).__name__}", none_is_unset=True)
+            pairs.append((callback, decoded))
+        return pairs
+
+    @staticmethod
+    def _decode(path, value, tensors, field):
+        try:
+            return decode_state(value, tensors)
+        except CheckpointError as error:
+            raise CheckpointError(f"checkpoint {path}: field {field}: {error}") from None
+        except (TypeError, ValueError, KeyError, AttributeError) as error:
+            raise CheckpointError(f"checkpoint {path}: {META_FILE} field {field} is malformed "
+                                  f"({type(error).__name__}: {error})") from None
 
     def _pair_callbacks(self, path, saved_entries):
         """Match saved callback states to this trainer's callbacks: the k-th of a class gets the k-th saved one.
@@ -398,7 +452,7 @@ class Trainer:
         self.history.load_state_dict(metadata["history"])
         self.train_accumulator.load_state_dict(metadata["train_accumulator"])
         for callback, state in callback_states:
-            callback.load_state_dict(decode_state(state, tensors))
+            callback.load_state_dict(state)
         self.epoch = int(metadata["epoch"])
         self.step = int(metadata["step"])
         self.batch_in_epoch = int(metadata["batch_in_epoch"])

@@ -1,0 +1,167 @@
+"""Losing no data: re-saves recoverable between renames, rotation that never half-deletes or deletes the newest,
+resumes that start a new timeline, one writer per folder, errors that name the file, the last batch checkpointed."""
+import errno
+import os
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy
+import pytest
+
+from chainrule.train import Callback, CheckpointManager, checkpoint, load_checkpoint
+from chainrule.train.checkpoint import FolderLock, recover_checkpoints, save_checkpoint
+from train_helpers import assert_same_arrays, make_digit_trainer
+
+
+def _weights(value):
+    return {"w": numpy.full(100, value, dtype=numpy.float32)}
+
+
+def _crash_on_replace(monkeypatch, crash_at):
+    """Make the ``crash_at``-th os.replace of the checkpoint module raise, as a kill at that moment would."""
+    original, calls = os.replace, []
+
+    def replace(source, destination):
+        calls.append((source, destination))
+        if len(calls) == crash_at:
+            raise KeyboardInterrupt("killed")
+        original(source, destination)
+
+    monkeypatch.setattr(checkpoint.os, "replace", replace)
+
+
+@pytest.mark.parametrize("crash_at, survivor", [(1, 1.0), (2, 2.0)], ids=["before-first-rename", "between-renames"])
+def test_resaving_a_step_is_recoverable_at_every_moment(tmp_path, monkeypatch, crash_at, survivor):
+    save_checkpoint(tmp_path / "step-00000005", _weights(1.0), {"version": "old"})
+    _crash_on_replace(monkeypatch, crash_at)
+    # save_checkpoint's except-clause removes its temporary folder on the way out; a kill does not,
+    # so keep it: the folder is then as a killed process leaves it.
+    monkeypatch.setattr(checkpoint.shutil, "rmtree", lambda *args, **kwargs: None)
+    with pytest.raises(KeyboardInterrupt):
+        save_checkpoint(tmp_path / "step-00000005", _weights(2.0), {"version": "new"})
+    monkeypatch.undo()
+    manager = CheckpointManager(tmp_path).acquire()  # a new process opening the folder for writing
+    assert [path.name for path in manager.checkpoints()] == ["step-00000005"]
+    tensors, _ = load_checkpoint(manager.latest())
+    assert float(tensors["w"][0]) == survivor
+    assert sorted(os.listdir(tmp_path)) == [".lock", "step-00000005"]
+    manager.release()
+
+
+def test_an_old_copy_whose_new_copy_is_damaged_is_put_back(tmp_path):
+    save_checkpoint(tmp_path / "step-00000005", _weights(1.0), {})
+    save_checkpoint(tmp_path / "new", _weights(2.0), {})
+    os.replace(tmp_path / "step-00000005", tmp_path / ".old-step-00000005-7-0a1b2c3d")
+    os.replace(tmp_path / "new", tmp_path / ".tmp-step-00000005-7-0a1b2c3d")
+    (tmp_path / ".tmp-step-00000005-7-0a1b2c3d" / "tensors.safetensors").write_bytes(b"torn")
+    assert recover_checkpoints(tmp_path) == ["step-00000005"]
+    assert float(load_checkpoint(tmp_path / "step-00000005")[0]["w"][0]) == 1.0
+    assert os.listdir(tmp_path) == ["step-00000005"]
+
+
+def test_an_interrupted_rotation_never_leaves_a_step_without_its_tensors(tmp_path, monkeypatch):
+    manager = CheckpointManager(tmp_path, keep_last=1)
+    manager.save(1, _weights(1.0), {})
+    real_rmtree = checkpoint.shutil.rmtree
+
+    def killed_half_way(path, ignore_errors=False):
+        os.remove(os.path.join(path, "tensors.safetensors"))  # the first file is gone, then the process dies
+        raise KeyboardInterrupt("killed")
+
+    monkeypatch.setattr(checkpoint.shutil, "rmtree", killed_half_way)
+    with pytest.raises(KeyboardInterrupt):
+        manager.save(2, _weights(2.0), {})
+    monkeypatch.setattr(checkpoint.shutil, "rmtree", real_rmtree)
+    for path in tmp_path.glob("step-*"):  # only whole checkpoints carry a step name
+        load_checkpoint(path)
+    manager.release()
+    reopened = CheckpointManager(tmp_path, keep_last=1).acquire()
+    assert [path.name for path in reopened.checkpoints()] == ["step-00000002"]
+    assert not list(tmp_path.glob(".del-*"))
+    reopened.release()
+
+
+def test_rotation_never_deletes_what_was_just_written(tmp_path):
+    manager = CheckpointManager(tmp_path, keep_last=1)
+    for step in (10, 20, 30):
+        manager.save(step, _weights(step), {})
+    path = manager.save(15, _weights(15), {})  # a lower step than those on disk: still kept
+    assert path.exists() and load_checkpoint(path)[0]["w"][0] == 15
+    manager.release()
+
+
+def test_the_best_breaks_ties_by_validation_loss(tmp_path):
+    manager = CheckpointManager(tmp_path, keep_last=None, monitor="val_accuracy", mode="max")
+    for step, accuracy, loss in [(1, 0.9, 0.40), (2, 0.9, 0.30), (3, 0.9, 0.35), (4, 0.8, 0.10)]:
+        manager.save(step, _weights(step), {}, metrics={"val_accuracy": accuracy, "val_loss": loss})
+    assert manager.best().name == "step-00000002"
+    manager.release()
+
+
+def test_resuming_from_an_older_step_sets_the_later_ones_aside(tmp_path, capsys):
+    trainer, train_loader, val_loader = make_digit_trainer(tmp_path)
+    trainer.fit(train_loader, val_loader, epochs=2)
+    later = sorted(path.name for path in (tmp_path / "checkpoints").glob("step-*") if int(path.name[5:]) > 9)
+    resumed, train_loader, val_loader = make_digit_trainer(tmp_path, seed=5)
+    resumed.fit(train_loader, val_loader, epochs=2, resume_from=tmp_path / "checkpoints" / "step-00000009")
+    assert "abandoned timeline" in capsys.readouterr().out
+    aside = list((tmp_path / "checkpoints").glob("abandoned-*"))
+    assert len(aside) == 1 and sorted(os.listdir(aside[0])) == later
+    manager = CheckpointManager(tmp_path / "checkpoints")
+    assert manager.latest().name == "step-00000026"  # the new timeline's end, written by this run
+    assert_same_arrays(load_checkpoint(aside[0] / "step-00000026")[0], load_checkpoint(manager.latest())[0])
+
+
+class StopOnStep(Callback):
+    def __init__(self, step):
+        self.step = step
+
+    def on_batch_end(self, batch, logs):
+        if logs["step"] == self.step:
+            self.trainer.stop_training = True
+
+
+def test_stopping_on_the_last_batch_of_an_epoch_writes_its_checkpoint(tmp_path):
+    trainer, train_loader, val_loader = make_digit_trainer(tmp_path, checkpoint_every=None)
+    trainer.callbacks.append(StopOnStep(13))  # 13 batches per epoch: the last batch of epoch 1
+    trainer.fit(train_loader, val_loader, epochs=3)
+    assert trainer.epoch == 1 and trainer.step == 13
+    assert load_checkpoint(tmp_path / "checkpoints" / "step-00000013")[1]["epoch"] == 1
+
+
+def test_a_full_disk_names_the_file(tmp_path, monkeypatch):
+    def no_space(descriptor):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(checkpoint.os, "fsync", no_space)
+    with pytest.raises(OSError, match="No space left on device") as error:
+        save_checkpoint(tmp_path / "step-00000001", _weights(1.0), {})
+    assert "tensors.safetensors" in str(error.value) and str(tmp_path) in str(error.value)
+    assert not list(tmp_path.iterdir())  # nothing half-written left behind
+
+
+HOLD_LOCK = textwrap.dedent("""
+    import sys, time
+    from chainrule.train.checkpoint import FolderLock
+    with FolderLock(sys.argv[1], "run folder"):
+        print("holding", flush=True)
+        time.sleep(60)
+""")
+
+
+def test_a_second_process_on_one_folder_fails_at_once(tmp_path):
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(tmp_path)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "holding"
+        started = time.perf_counter()
+        with pytest.raises(RuntimeError, match=f"run folder {tmp_path} is in use by another process \\(pid "
+                                               f"{holder.pid}\\)"):
+            FolderLock(tmp_path, "run folder").acquire()
+        assert time.perf_counter() - started < 1.0  # at once, not after a wait
+    finally:
+        holder.kill()
+        holder.wait(timeout=30)
+    with FolderLock(tmp_path, "run folder"):  # the OS released the dead holder's lock
+        pass
