@@ -377,7 +377,7 @@ PRIMITIVE_CONVERTERS = {
 
 
 def _spatial_pads(padding, kernel_size, dilation, stride, name):
-    from chainrule.nn.functional import _conv_padding
+    from chainrule.nn.functional.convolution import _conv_padding
     pairs = _conv_padding(padding, tuple(kernel_size), tuple(dilation), tuple(stride), name)
     return [before for before, _ in pairs] + [after for _, after in pairs]
 
