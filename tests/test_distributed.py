@@ -4,10 +4,13 @@ The multi-rank checks run in tests/test_distributed_worker.py under mpiexec (ove
 on a small machine); each job runs once per module and the tests read what it left.
 Every subprocess has a timeout, so a hang fails the test instead of stalling the suite.
 """
+import json
 import os
 import pathlib
+import shutil
 import subprocess
 import sys
+import time
 
 import numpy
 import pytest
@@ -101,6 +104,79 @@ def test_two_runs_of_the_same_job_are_bitwise_equal(jobs, dtype_name):
     second = numpy.load(jobs["2-again"][0] / f"cnn-{dtype_name}-2.npz")
     for name in first.files:
         assert first[name].tobytes() == second[name].tobytes(), name
+
+
+def small_digits_csv(path, count=320):
+    """A CSV of ``count`` bundled digits at 14×14 (2×2 averages), shuffled: small enough for a test run."""
+    from chainrule.data import load_digits
+
+    images, labels = load_digits("train")
+    order = numpy.random.default_rng(0).permutation(len(labels))[:count]
+    small = images[order].reshape(count, 14, 2, 14, 2).mean(axis=(2, 4))
+    rows = numpy.concatenate([labels[order, None], numpy.round(small.reshape(count, -1) * 255)], axis=1)
+    numpy.savetxt(path, rows, fmt="%d", delimiter=",")
+    return path
+
+
+@pytest.fixture(scope="module")
+def crashed_and_whole_runs(tmp_path_factory):
+    """A 2-rank job whose rank 1 raises at step 7 (checkpoints every 3 steps), and the same job uninterrupted."""
+    if MPIEXEC is None or not dist.is_available():
+        pytest.skip("needs mpi4py and the mpich wheel's mpiexec")
+    base = tmp_path_factory.mktemp("train")
+    csv_path = small_digits_csv(base / "digits14.csv")
+    started = time.time()
+    crashed = launch(2, WORKER, "crash", base / "crashed", csv_path, timeout=90)
+    ended = time.time()
+    config = worker.crash_config(csv_path, base / "whole")
+    whole = launch(2, "-m", "chainrule", "train", "--data", csv_path, "--epochs", config.epochs, "--batch-size",
+                   config.batch_size, "--checkpoint-every", config.checkpoint_every_steps, "--keep-last",
+                   config.keep_last, "--augment-shift", 0, "--out", base / "whole", timeout=120)
+    assert_succeeded(whole)
+    return {"base": base, "crashed": crashed, "started": started, "ended": ended, "whole": whole}
+
+
+@needs_mpi
+def test_a_rank_that_raises_ends_every_rank_quickly_and_names_itself(crashed_and_whole_runs):
+    crashed = crashed_and_whole_runs["crashed"]
+    assert crashed.returncode != 0
+    assert "rank 1/2 failed" in crashed.stderr and "rank 1 was told to fail at step 7" in crashed.stderr
+    raised_at = float(crashed.stdout.split("raising at ")[1].split()[0])
+    assert crashed_and_whole_runs["ended"] - raised_at < 30
+
+
+@needs_mpi
+@pytest.mark.parametrize("ranks", [2, 1])
+def test_a_crashed_run_resumes_on_the_same_or_another_number_of_ranks(crashed_and_whole_runs, ranks):
+    base = crashed_and_whole_runs["base"]
+    folder = base / f"resumed-on-{ranks}"
+    shutil.copytree(base / "crashed", folder)
+    assert (folder / "checkpoints").is_dir() and not (folder / "summary.json").exists()
+    if ranks == 1:  # one process, no mpiexec: the CLI sees the checkpoint was sharded
+        command = [sys.executable, "-m", "chainrule", "train", "--resume", str(folder)]
+        result = subprocess.run(command, capture_output=True, text=True, timeout=120, env=environment(), cwd=ROOT)
+    else:
+        result = launch(ranks, "-m", "chainrule", "train", "--resume", folder, timeout=120)
+    assert_succeeded(result)
+    resumed = json.loads((folder / "summary.json").read_text())
+    whole = json.loads((base / "whole" / "summary.json").read_text())
+    assert resumed["steps"] == whole["steps"] == 32
+    assert resumed["test"]["accuracy"] == whole["test"]["accuracy"]
+    assert resumed["test"]["loss"] == pytest.approx(whole["test"]["loss"], rel=1e-5)
+    if ranks == 2:  # the same ranks: the logs are the uninterrupted run's, byte for byte
+        assert (folder / "log.csv").read_bytes() == (base / "whole" / "log.csv").read_bytes()
+    assert resumed["ranks"] == ranks
+    assert ("communication hidden under backward" in resumed) == (ranks > 1)
+
+
+@needs_mpi
+def test_only_rank_zero_speaks_and_writes(crashed_and_whole_runs):
+    whole = crashed_and_whole_runs["whole"]
+    assert whole.stdout.count("test accuracy") == 1 and whole.stdout.count("epoch 2/2") == 1
+    folder = crashed_and_whole_runs["base"] / "whole"
+    summary = json.loads((folder / "summary.json").read_text())
+    assert summary["ranks"] == 2 and summary["batch per rank"] == 8
+    assert (folder / "report.html").exists() and "compute per step" in (folder / "report.html").read_text()
 
 
 # ----- what needs no MPI ----------------------------------------------------------------------------

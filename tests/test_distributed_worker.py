@@ -3,12 +3,14 @@
     mpiexec -n N python tests/test_distributed_worker.py checks OUT     collectives, DDP, SyncBatchNorm, mismatches
     mpiexec -n N python tests/test_distributed_worker.py same OUT       the bundled CNN, 50 Adam steps, f32 and f64
     mpiexec -n N python tests/test_distributed_worker.py all OUT        both
+    mpiexec -n 2 python tests/test_distributed_worker.py crash OUT CSV  a training job whose rank 1 dies at step 7
 
 Every check raises on failure; the abort hook then ends every rank with a non-zero
 status, so the test sees the failure (and its message on stderr) at once.
 """
 import pathlib
 import sys
+import time
 
 import numpy
 
@@ -268,6 +270,37 @@ def main(mode, out, *extra):
             if rank == 0:
                 numpy.savez(out / f"cnn-{dtype_name}-{size}.npz", **parameters)
         print(f"rank {rank}: ok same", flush=True)
+    if mode == "crash":
+        crash_training(out, extra[0], rank)
+
+
+def crash_training(folder, csv_path, rank):
+    """The main job on every rank, checkpointing every 3 steps; rank 1 raises at step 7."""
+    from chainrule.distributed.training import DistributedJob
+    from chainrule.train.callbacks import Callback
+    from chainrule.train.checkpoint import atomic_write_json
+
+    config = crash_config(csv_path, folder)
+    job = DistributedJob(config, folder, progress=False, echo=False)
+    if rank == 0:
+        folder.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(folder / "config.json", config.to_dict())
+
+    class DieAtStep(Callback):
+        def on_batch_end(self, batch, logs):
+            if rank == 1 and self.trainer.step == 7:
+                print(f"raising at {time.time():.3f}", flush=True)
+                raise RuntimeError("rank 1 was told to fail at step 7")
+
+    job.trainer.callbacks.append(DieAtStep())
+    job.run()
+
+
+def crash_config(csv_path, folder):
+    from chainrule.train.job import TrainConfig
+
+    return TrainConfig(data=str(csv_path), epochs=2, batch_size=16, checkpoint_every_steps=3, keep_last=10,
+                       augment_shift=0, out=str(folder))
 
 
 if __name__ == "__main__":
