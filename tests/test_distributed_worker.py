@@ -80,6 +80,9 @@ def check_collectives(dist, cr, rank, size):
         assert f"0..{size - 1}" in str(error)
     else:
         raise AssertionError("broadcast accepted a src outside the world")
+    measured = dist.measure(sizes=[1024, 65536], repeats=2, verbose=False)
+    assert measured.world_size == size and len(measured.seconds) == 2 and measured.alpha is not None
+    assert all(seconds > 0 for seconds in measured.seconds + measured.raw_seconds)
     dist.barrier()
     return "collectives"
 

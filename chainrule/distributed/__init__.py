@@ -14,6 +14,9 @@ from chainrule.distributed.collectives import (
     reduce_scatter, reduce_scatter_tensor, scatter,
 )
 from chainrule.distributed.ddp import DistributedDataParallel
+from chainrule.distributed.scaling import (
+    ScalingMeasurement, allreduce_seconds, expected_speedup, fit_alpha_beta, measure, plot_scaling,
+)
 from chainrule.distributed.sampler import DistributedSampler, EvaluationSampler
 from chainrule.distributed.sync_batchnorm import SyncBatchNorm, all_reduce_sum, convert_sync_batchnorm
 from chainrule.distributed.process_group import (
@@ -26,5 +29,6 @@ __all__ = [
     "all_gather", "all_gather_into_tensor", "all_reduce", "all_reduce_sum", "allgather_json", "allgather_rows",
     "barrier", "broadcast", "convert_sync_batchnorm", "destroy_process_group", "gather", "get_rank",
     "get_world_size", "init_process_group", "is_available", "is_initialized", "launched_world_size",
-    "reduce_scatter", "reduce_scatter_tensor", "scatter",
+    "reduce_scatter", "reduce_scatter_tensor", "scatter", "ScalingMeasurement", "allreduce_seconds",
+    "expected_speedup", "fit_alpha_beta", "measure", "plot_scaling",
 ]
