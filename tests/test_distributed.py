@@ -218,3 +218,12 @@ def test_one_rank_collectives_are_copies_and_ddp_is_the_plain_model():
     assert model.bias.grad.tolist() == [4.0, 4.0]
     with pytest.raises(TypeError, match="already wrapped"):
         dist.DistributedDataParallel(wrapped)
+
+
+@needs_mpi
+def test_the_sum_over_ranks_passes_gradient_checks_of_first_and_second_order():
+    from chainrule.func import gradcheck, gradgradcheck
+
+    dist.init_process_group()
+    x = cr.tensor([1.0, -2.0, 0.5], dtype=cr.float64, requires_grad=True)
+    assert gradcheck(dist.all_reduce_sum, (x,)) and gradgradcheck(dist.all_reduce_sum, (x,))
