@@ -135,26 +135,30 @@ class OrderedAllreduce(Work):
     """An allreduce whose sum has a fixed order: Alltoall, reduce in rank order, Allgather (see the module doc).
 
     ``flat`` is a contiguous 1-d array whose length is a multiple of the world size; the
-    result replaces it in place on every rank. Two phases run as non-blocking MPI calls;
-    ``is_completed()`` moves from the first to the second when the first has arrived, so
-    calling it now and then (as DDP does between gradients) keeps the reduction moving.
+    result replaces it in place on every rank. ``scratch``, an array like ``flat``, receives
+    the ranks' chunks (pass one to reuse it; DDP's buckets keep theirs). Two phases run as
+    non-blocking MPI calls; ``is_completed()`` moves from the first to the second when the
+    first has arrived, so calling it now and then (as DDP does between gradients) keeps
+    the reduction moving.
     """
 
-    def __init__(self, comm, flat, op_name, finish=None):
+    def __init__(self, comm, flat, op_name, finish=None, scratch=None):
         super().__init__(finish=finish)
         self._comm, self._flat, self._op_name = comm, flat, op_name
         size = comm.Get_size()
         if flat.ndim != 1 or flat.shape[0] % size:
             raise ValueError(f"OrderedAllreduce: the buffer must be 1-d with a length divisible by the world size "
                              f"{size}, got shape {flat.shape}")
-        self._chunks = numpy.empty((size, flat.shape[0] // size), dtype=flat.dtype)
+        if scratch is None:
+            scratch = numpy.empty_like(flat)
+        self._chunks = scratch.reshape(size, flat.shape[0] // size)
         self._reduced = None
         self._requests = [comm.Ialltoall(flat, self._chunks)]
 
     def _reduce_own_chunk(self):
         """Rank r's chunk of the result: the ranks' r-th chunks combined in rank order 0, 1, ..., N−1."""
         ufunc = _UFUNCS[self._op_name]
-        reduced = self._chunks[0].copy()
+        reduced = self._chunks[0]  # rank 0's chunk, then += rank 1's, += rank 2's, ... in place
         for row in self._chunks[1:]:
             ufunc(reduced, row, out=reduced)
         self._reduced = reduced

@@ -202,6 +202,7 @@ class Bucket:
         self.offsets = numpy.concatenate([[0], numpy.cumsum(sizes)]).astype(int).tolist()
         length = -(-self.offsets[-1] // world_size) * world_size  # a multiple of N for the ordered reduction
         self.flat = numpy.zeros(length, dtype=parameters[indices[0]].dtype)
+        self.scratch = None  # where the ordered reduction receives the ranks' chunks; made on first use
         self.pending = len(indices)
         self.work = None
         self.started = None
@@ -311,7 +312,9 @@ class GradientReducer:
         comm = self.process_group.comm
         bucket.started = time.perf_counter()
         if self.deterministic:
-            bucket.work = OrderedAllreduce(comm, bucket.flat, "sum")
+            if bucket.scratch is None:
+                bucket.scratch = numpy.empty_like(bucket.flat)
+            bucket.work = OrderedAllreduce(comm, bucket.flat, "sum", scratch=bucket.scratch)
         else:
             from mpi4py import MPI
 
