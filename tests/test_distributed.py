@@ -227,3 +227,21 @@ def test_the_sum_over_ranks_passes_gradient_checks_of_first_and_second_order():
     dist.init_process_group()
     x = cr.tensor([1.0, -2.0, 0.5], dtype=cr.float64, requires_grad=True)
     assert gradcheck(dist.all_reduce_sum, (x,)) and gradgradcheck(dist.all_reduce_sum, (x,))
+
+
+@needs_mpi
+def test_collectives_name_the_bad_argument():
+    dist.init_process_group()
+    x = cr.zeros(2)
+    with pytest.raises(ValueError, match="tensor_list must hold one tensor per rank \\(1\\), got 2"):
+        dist.all_gather([cr.zeros(2), cr.zeros(2)], x)
+    with pytest.raises(ValueError, match="tensor_list\\[0\\] has shape \\(3,\\)"):
+        dist.all_gather([cr.zeros(3)], x)
+    with pytest.raises(ValueError, match="rank 0 \\(dst\\) must pass gather_list"):
+        dist.gather(x, None, dst=0)
+    with pytest.raises(ValueError, match="src must be a rank in 0..0, got 1"):
+        dist.scatter(x, None, src=1)
+    with pytest.raises(TypeError, match="all_reduce: tensor must be a chainrule Tensor, got ndarray"):
+        dist.all_reduce(numpy.zeros(2))
+    with pytest.raises(ValueError, match="backend must be 'mpi'"):
+        dist.init_process_group(backend="nccl")

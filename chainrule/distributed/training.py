@@ -254,7 +254,8 @@ def abort_on_failure(run, *args, **kwargs):
         message = " ".join(str(error).split()) or type(error).__name__
         sys.stderr.write(f"chainrule: error on rank {get_rank()}/{get_world_size()}: {message}\n")
         sys.stderr.flush()
-        from mpi4py import MPI
+        if get_world_size() > 1:  # one rank alone may simply exit with the error
+            from mpi4py import MPI
 
-        MPI.COMM_WORLD.Abort(1)
+            MPI.COMM_WORLD.Abort(1)
         raise
