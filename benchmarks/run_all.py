@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 
-SCRIPTS = ["bench_core.py", "bench_nn.py", "bench_optim.py", "bench_rnn.py"]
+SCRIPTS = ["bench_core.py", "bench_nn.py", "bench_optim.py", "bench_rnn.py", "bench_distributed.py"]
 
 
 def main():

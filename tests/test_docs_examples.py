@@ -23,7 +23,7 @@ NAMESPACES = [
     "chainrule.optim", "chainrule.optim.lr_scheduler", "chainrule.optim.lr_finder", "chainrule.optim.testfunctions",
     "chainrule.func", "chainrule.linalg", "chainrule.calculus", "chainrule.probability", "chainrule.stats",
     "chainrule.information", "chainrule.explain", "chainrule.data", "chainrule.train", "chainrule.lab",
-    "chainrule.models", "chainrule.io",
+    "chainrule.models", "chainrule.io", "chainrule.distributed",
 ]
 
 MODULES = sorted(

@@ -150,9 +150,19 @@ def add_train(subcommands):
 
 
 def run_train(arguments):
+    from chainrule.distributed import training
     from chainrule.train.job import resume_training, run_training
 
     _limit_threads(arguments)
+    rank = 0
+    # Started by mpiexec -n N (or srun), or resuming a run that was: the same job on every rank, data-parallel.
+    if training.launched_world_size() > 1 or (arguments.resume and training.was_sharded(arguments.resume)):
+        import functools
+
+        rank = training.init_process_group().rank
+        # A failure on one rank must end them all, or the others would wait for it forever.
+        run_training = functools.partial(training.abort_on_failure, training.run_training)
+        resume_training = functools.partial(training.abort_on_failure, training.resume_training)
     given = {name: getattr(arguments, name) for name in TRAIN_OPTIONS if getattr(arguments, name) is not None}
     if arguments.resume:
         given.pop("model_file", None)
@@ -160,8 +170,9 @@ def run_train(arguments):
             options = ", ".join("--" + name.replace("_", "-") for name in given)
             raise ValueError(f"--resume continues a run with its saved settings; drop {options} (start a new run "
                              "with --out to change them)")
-        print(f"resuming {arguments.resume}", flush=True)
-        _announce_model_file(arguments.model_file)
+        if rank == 0:
+            print(f"resuming {arguments.resume}", flush=True)
+            _announce_model_file(arguments.model_file)
         summary = resume_training(arguments.resume, progress=arguments.progress, model_file=arguments.model_file)
     else:
         if arguments.model_file is not None:
@@ -171,6 +182,8 @@ def run_train(arguments):
         config = dataclasses.replace(_defaults(), **given)  # TrainConfig.validate (in the job) checks every setting
         _announce_model_file(arguments.model_file)
         summary = run_training(config, progress=arguments.progress)
+    if rank != 0:
+        return 0  # rank 0 speaks for the job
     test = summary["test"]
     print(f"test accuracy {test['accuracy']:.4f}  loss {test['loss']:.4f}  macro F1 {test['f1']:.4f}")
     print(f"report: {summary['report']}")

@@ -109,6 +109,8 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
                 targets[id(tensor)] = grad
             elif targets is None and (tensor._op is None or tensor._retains_grad):
                 _accumulate_into_grad(tensor, grad, create_graph, stored)
+                if _post_accumulate_grad_hooks and id(tensor) in _post_accumulate_grad_hooks:
+                    _run_post_accumulate_grad_hooks(tensor)
             if tensor._op is None:
                 continue
             shares = input_shares(tensor, grad, wanted)
@@ -177,6 +179,54 @@ def _accumulate_into_grad(tensor, grad, create_graph, stored):
         tensor.grad = Tensor._wrap(data)
     else:
         tensor.grad.data += grad.data
+
+
+# Hooks run after a leaf's .grad is final for this backward (DistributedDataParallel starts its
+# gradient messages from them). Kept beside the walk, by id, so Tensor needs no extra slot; a
+# weakref.finalize drops a tensor's entry when it dies, before its id can be reused.
+_post_accumulate_grad_hooks = {}
+
+
+class RemovableHandle:
+    """What ``register_post_accumulate_grad_hook`` returns: ``remove()`` unregisters the hook."""
+
+    def __init__(self, tensor_id, hook):
+        self._tensor_id, self._hook = tensor_id, hook
+
+    def remove(self):
+        hooks = _post_accumulate_grad_hooks.get(self._tensor_id)
+        if hooks and self._hook in hooks:
+            hooks.remove(self._hook)
+            if not hooks:
+                del _post_accumulate_grad_hooks[self._tensor_id]
+
+
+def register_post_accumulate_grad_hook(tensor, hook):
+    """Call ``hook(tensor)`` whenever ``backward()`` has added into leaf ``tensor``'s ``.grad`` (see Tensor's method)."""
+    import weakref
+
+    if tensor._op is not None:
+        raise RuntimeError("register_post_accumulate_grad_hook: post accumulate grad hooks cannot be registered on "
+                           "non-leaf tensors (this one was made by an op); register it on the leaf it came from")
+    if not tensor.requires_grad:
+        raise RuntimeError("register_post_accumulate_grad_hook: cannot register a hook on a tensor that doesn't "
+                           "require gradient; call .requires_grad_() first")
+    if not callable(hook):
+        raise TypeError(f"register_post_accumulate_grad_hook: hook must be callable, got {type(hook).__name__}")
+    key = id(tensor)
+    if key not in _post_accumulate_grad_hooks:
+        _post_accumulate_grad_hooks[key] = []
+        weakref.finalize(tensor, _post_accumulate_grad_hooks.pop, key, None)
+    _post_accumulate_grad_hooks[key].append(hook)
+    return RemovableHandle(key, hook)
+
+
+def _run_post_accumulate_grad_hooks(tensor):
+    for hook in list(_post_accumulate_grad_hooks.get(id(tensor), ())):
+        result = hook(tensor)
+        if result is not None:
+            raise TypeError(f"post accumulate grad hook {getattr(hook, '__name__', hook)!r} returned "
+                            f"{type(result).__name__}; it must return None (change tensor.grad in place instead)")
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=False):

@@ -176,6 +176,25 @@ class Tensor:
             retain_graph = create_graph
         run_backward([self], [_initial_grad(self, gradient, "backward")], retain_graph, create_graph)
 
+    def register_post_accumulate_grad_hook(self, hook):
+        """Call ``hook(self)`` each time ``backward()`` has finished adding into this leaf's ``.grad``; as PyTorch.
+
+        The hook sees the final gradient of this backward pass (``self.grad``), may change it
+        in place, and must return None. Only leaves that require grad take such hooks;
+        ``autograd.grad`` does not run them. Returns a handle whose ``remove()`` unregisters it.
+
+        Example:
+            >>> import chainrule as cr
+            >>> w = cr.tensor([1.0, 2.0], requires_grad=True)
+            >>> handle = w.register_post_accumulate_grad_hook(lambda t: print("final:", t.grad))
+            >>> (3 * w).sum().backward()
+            final: tensor([3., 3.])
+            >>> handle.remove()
+        """
+        from chainrule.core.autograd import register_post_accumulate_grad_hook
+
+        return register_post_accumulate_grad_hook(self, hook)
+
     # ----- leaving the tensor world ----------------------------------------------------
     def numpy(self):
         """The data as a NumPy array, sharing memory when the tensor is on the CPU."""

@@ -132,6 +132,12 @@ class DataLoader:
     starts the next epoch once one is complete. Give the loader its own generator:
     mid-epoch resume rewinds it to the epoch's start.
 
+    A ``sampler`` (instead of ``shuffle``) gives the order of the samples, e.g.
+    ``chainrule.distributed.DistributedSampler`` for this rank's shard; one with
+    ``set_epoch`` is told the loader's epoch when each epoch starts, so a resumed
+    loader replays the same order. The position counts batches, so a sharded loader
+    resumes on another number of ranks (same ``batch_size × num_replicas``).
+
     Example:
         >>> import numpy as np, chainrule as cr
         >>> from chainrule.data import TensorDataset
@@ -141,13 +147,17 @@ class DataLoader:
         (3, [(4,), (4,), (2,)])
     """
 
-    def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, collate_fn=None, generator=None):
+    def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, collate_fn=None, generator=None,
+                 sampler=None):
         if not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
             raise TypeError(f"DataLoader: dataset must define __len__ and __getitem__, got {type(dataset).__name__}")
         if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:
             raise ValueError(f"DataLoader: batch_size must be a positive integer, got {batch_size!r}")
         if collate_fn is not None and not callable(collate_fn):
             raise TypeError(f"DataLoader: collate_fn must be callable, got {collate_fn!r}")
+        if sampler is not None and (shuffle or not hasattr(sampler, "__iter__") or not hasattr(sampler, "__len__")):
+            raise ValueError("DataLoader: sampler must be an iterable of indices with __len__, and gives the order "
+                             "itself: pass shuffle=False with it (DistributedSampler(shuffle=True) shuffles)")
         if generator is None:
             generator = Generator().manual_seed(int(default_generator().integers(0, _SEED_BOUND, (), numpy.int64)))
         if not isinstance(generator, Generator):
@@ -159,13 +169,15 @@ class DataLoader:
         self.drop_last = bool(drop_last)
         self.collate_fn = collate_fn
         self.generator = generator
+        self.sampler = sampler
         self._epoch = 0
         self._batches_yielded = 0
         self._epoch_start_state = None  # set while an epoch is under way
         self._iteration = 0  # which iter() call owns the position
 
     def __len__(self):
-        full, remainder = divmod(len(self.dataset), self.batch_size)
+        samples = len(self.sampler) if self.sampler is not None else len(self.dataset)
+        full, remainder = divmod(samples, self.batch_size)
         return full if self.drop_last or remainder == 0 else full + 1
 
     @property
@@ -209,7 +221,12 @@ class DataLoader:
 
     def _draw_epoch_plan(self):
         size = len(self.dataset)
-        order = self.generator.permutation(size) if self.shuffle else numpy.arange(size)
+        if self.sampler is not None and hasattr(self.sampler, "set_epoch"):
+            self.sampler.set_epoch(self._epoch)
+        if self.sampler is not None:
+            order = numpy.fromiter(iter(self.sampler), dtype=numpy.int64)
+        else:
+            order = self.generator.permutation(size) if self.shuffle else numpy.arange(size)
         augmentation_seed = int(self.generator.integers(0, _SEED_BOUND, (), numpy.int64))
         return numpy.asarray(order, dtype=numpy.int64), augmentation_seed
 
@@ -236,6 +253,7 @@ class DataLoader:
             "batch_size": self.batch_size,
             "shuffle": self.shuffle,
             "drop_last": self.drop_last,
+            "replicas": int(getattr(self.sampler, "num_replicas", 1)),
         }
 
     def load_state_dict(self, state):
@@ -244,8 +262,14 @@ class DataLoader:
         missing = [key for key in required if key not in state]
         if missing:
             raise KeyError(f"DataLoader.load_state_dict: the state lacks {missing}; pass what state_dict() returned")
-        for key, mine in (("dataset_length", len(self.dataset)), ("batch_size", self.batch_size),
-                          ("shuffle", self.shuffle), ("drop_last", self.drop_last)):
+        replicas, saved_replicas = int(getattr(self.sampler, "num_replicas", 1)), int(state.get("replicas", 1))
+        if replicas != saved_replicas and state["batch_size"] * saved_replicas != self.batch_size * replicas:
+            raise ValueError(f"DataLoader.load_state_dict: the saved loader took batches of {state['batch_size']} on "
+                             f"each of {saved_replicas} ranks, this one {self.batch_size} on each of {replicas}; the "
+                             "whole batch (batch_size × ranks) must stay the same to resume on another number of ranks")
+        same_batch = () if replicas != saved_replicas else (("batch_size", self.batch_size),)
+        for key, mine in (("dataset_length", len(self.dataset)), *same_batch, ("shuffle", self.shuffle),
+                          ("drop_last", self.drop_last)):
             if state[key] != mine:
                 raise ValueError(f"DataLoader.load_state_dict: the saved loader had {key}={state[key]!r} but this one has "
                                  f"{key}={mine!r}; build the loader with the same dataset and settings to resume it")

@@ -274,6 +274,12 @@ def default_run_folder(base="runs"):
 class Job:
     """One training run assembled from a config: data, loaders, model, optimizer, schedule, callbacks, trainer."""
 
+    writes_files = True  # a data-parallel run's ranks other than 0 write nothing (chainrule.distributed)
+
+    def extra_facts(self):
+        """More entries for summary.json and the report (a data-parallel run adds its ranks and timings)."""
+        return {}
+
     def __init__(self, config, folder, progress=None, echo=True, callbacks=True):
         from chainrule.train.trainer import Trainer
 
@@ -321,7 +327,8 @@ class Job:
         train_seconds = time.perf_counter() - started
         test_metrics = self.trainer.evaluate(self.test_loader)
         report_started = time.perf_counter()
-        self.write_report(test_metrics, train_seconds)
+        if self.writes_files:
+            self.write_report(test_metrics, train_seconds)
         summary = {
             "test": test_metrics,
             "epochs_completed": self.trainer.epoch,
@@ -333,8 +340,10 @@ class Job:
             "latest_checkpoint": str(self.checkpoints.manager.latest()),
             "best_checkpoint": str(self.checkpoints.manager.best()),
             "report": str(self.folder / "report.html"),
+            **self.extra_facts(),
         }
-        atomic_write_json(self.folder / "summary.json", summary)
+        if self.writes_files:
+            atomic_write_json(self.folder / "summary.json", summary)
         return summary
 
     def write_report(self, test_metrics, train_seconds):
@@ -346,7 +355,7 @@ class Job:
                    "epochs": self.trainer.epoch, "optimizer steps": self.trainer.step,
                    "training wall time (this session)": f"{train_seconds:.1f} s",
                    "data": describe_source(self.config.data),
-                   "parameters": self.model.num_parameters()}
+                   "parameters": self.model.num_parameters(), **self.extra_facts()}
         write_report(self.folder / "report.html", self.trainer.history, self.model, test_images,
                      self.splits["test"][0], labels, outputs, config=self.config.to_dict(), summary=summary,
                      title=f"chainrule: {self.config.model} on {describe_source(self.config.data)}")

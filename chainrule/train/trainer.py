@@ -119,6 +119,11 @@ class Trainer:
         self.checkpoint_extra = {}  # JSON-able data stored with every checkpoint (the CLI puts its config here)
         self.train_loader = None
         self.val_loader = None
+        # Extension points for data-parallel runs (chainrule.distributed sets them): batch_reducer(outputs,
+        # targets, loss) returns the step's values over every rank, metrics_reducer(accumulator) an
+        # evaluation's accumulator merged over every rank, so logs and metrics describe the whole batch.
+        self.batch_reducer = None
+        self.metrics_reducer = None
 
     # ----- the loop ----------------------------------------------------------------------------------
     def fit(self, train_loader, val_loader=None, epochs=1, resume_from=None):
@@ -165,6 +170,8 @@ class Trainer:
             batch_index = self.batch_in_epoch
             self._call("on_batch_begin", batch_index, {"step": self.step + 1, "epoch": epoch + 1})
             loss_value, outputs, lr = self._train_step(inputs, targets)
+            if self.batch_reducer is not None:
+                outputs, targets, loss_value = self.batch_reducer(outputs, targets, loss_value)
             self.train_accumulator.update(outputs, targets, loss_value)
             logs = {"step": self.step, "epoch": epoch + 1, "loss": loss_value, "lr": lr}
             self.history.add_step(logs)
@@ -243,6 +250,8 @@ class Trainer:
                     accumulator.update(outputs.numpy(), targets, float(loss.item()))
         finally:
             self.model.train(was_training)
+        if self.metrics_reducer is not None:
+            accumulator = self.metrics_reducer(accumulator)
         if accumulator.count == 0:
             raise ValueError("Trainer.evaluate: the loader yielded no batches")
         return accumulator.compute()
