@@ -32,7 +32,7 @@ from chainrule.distributed.ddp import DistributedDataParallel
 from chainrule.distributed.process_group import get_rank, get_world_size, init_process_group, launched_world_size  # noqa: F401
 from chainrule.distributed.sampler import DistributedSampler, EvaluationSampler
 from chainrule.train.callbacks import Callback, EarlyStopping
-from chainrule.train.checkpoint import FolderLock, atomic_write_json, load_checkpoint
+from chainrule.train.checkpoint import CheckpointError, FolderLock, atomic_write_json, load_checkpoint
 from chainrule.train.job import Job, TrainConfig, _with_model_file, build_scheduler, default_run_folder, find_checkpoint
 from chainrule.train.metrics import MetricAccumulator
 
@@ -233,7 +233,11 @@ def was_sharded(path):
     Such a run's data order comes from ``DistributedSampler``, so ``chainrule train
     --resume`` continues it on the data-parallel path even with one process.
     """
-    _, metadata = load_checkpoint(find_checkpoint(path))
+    try:
+        checkpoint = find_checkpoint(path)
+    except (CheckpointError, FileNotFoundError):
+        return False  # nothing to continue from yet: the one-process path says what to do
+    _, metadata = load_checkpoint(checkpoint)
     return bool((metadata.get("extra") or {}).get("sharded"))
 
 
