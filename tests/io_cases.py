@@ -30,8 +30,8 @@ def _lstm_last_step(nn, kind):
     class Recurrent(nn.Module):
         def __init__(self):
             super().__init__()
-            self.rnn = getattr(nn, kind)(4, 5, num_layers=2, batch_first=True, bidirectional=kind == "LSTM")
-            self.head = nn.Linear(10 if kind == "LSTM" else 5, 3)
+            self.rnn = getattr(nn, kind)(4, 5, num_layers=2, batch_first=True, bidirectional=kind != "GRU")
+            self.head = nn.Linear(5 if kind == "GRU" else 10, 3)
 
         def forward(self, x):
             return self.head(self.rnn(x)[0])
@@ -79,6 +79,7 @@ LAYER_CASES = {
     "embedding": (lambda nn: nn.Sequential(nn.Embedding(7, 4), nn.Flatten(), nn.Linear(20, 3)), _tokens),
     "lstm": (lambda nn: _lstm_last_step(nn, "LSTM"), lambda b: _features(b, 6, 4)),
     "gru": (lambda nn: _lstm_last_step(nn, "GRU"), lambda b: _features(b, 6, 4)),
+    "rnn": (lambda nn: _lstm_last_step(nn, "RNN"), lambda b: _features(b, 6, 4)),
     "attention": (_mha, lambda b: _features(b, 5, 8)),
     "transformer": (lambda nn: nn.TransformerEncoderLayer(8, 2, 16, dropout=0.1, batch_first=True),
                     lambda b: _features(b, 5, 8)),

@@ -129,3 +129,32 @@ def test_chainrule_imports_without_onnx_and_export_says_how_to_install_it(tmp_pa
     result = subprocess.run([sys.executable, "-c", script, str(tmp_path / "m.onnx")], capture_output=True, text=True,
                             check=True)
     assert "pip install 'chainrule[onnx]'" in result.stdout
+
+
+def test_a_bare_lstm_exports_all_three_outputs_with_the_batch_on_axis_1(tmp_path):
+    cr.manual_seed(0)
+    lstm = nn.LSTM(4, 3, num_layers=2)
+    path = tmp_path / "lstm.onnx"
+    proto = chainrule.io.export_onnx(lstm, cr.randn(6, 2, 4), path, output_names=["output", "h_n", "c_n"],
+                                     dynamic_axes={"input": {1: "batch"}})
+    assert [o.type.tensor_type.shape.dim[1].dim_param for o in proto.graph.output] == ["batch"] * 3
+    session = onnxruntime.InferenceSession(str(path))
+    for batch in (1, 5):
+        x = numpy.random.default_rng(batch).standard_normal((6, batch, 4)).astype(numpy.float32)
+        with cr.no_grad():
+            output, (h_n, c_n) = lstm(cr.tensor(x))
+        for got, want in zip(session.run(None, {"input": x}), (output, h_n, c_n)):
+            numpy.testing.assert_allclose(got, want.numpy(), rtol=1e-5, atol=1e-6)
+    with pytest.raises(chainrule.io.OnnxExportError, match=r"batch is on axis 1.*dynamic_axes=\{'input': \{1: 'batch'\}\}"):
+        chainrule.io.export_onnx(lstm, cr.randn(6, 2, 4), path)
+
+
+@pytest.mark.parametrize("opset", [18, 20])
+def test_newer_opsets_write_reduce_axes_as_inputs(opset, tmp_path):
+    model, _, make_input = build_pair("attention")      # its softmax reduces with ReduceMax and ReduceSum
+    path = tmp_path / "attention.onnx"
+    proto = chainrule.io.export_onnx(model, make_input(2), path, opset_version=opset)
+    reduce_max = next(node for node in proto.graph.node if node.op_type == "ReduceMax")
+    assert len(reduce_max.input) == 2 and not reduce_max.attribute[1:]
+    x = make_input(4)
+    numpy.testing.assert_allclose(_run_onnx(path, x), run_ours(model, x), rtol=1e-5, atol=1e-5)

@@ -70,6 +70,10 @@ class _Graph:
         self._used.add(name)
         return name
 
+    def unique(self, name):
+        """``name`` itself if no value has it yet (a layer called twice gets a numbered second copy)."""
+        return name if name not in self._used else self.fresh(name)
+
     def node(self, op_type, inputs, outputs=1, **attributes):
         """Append a node; returns its output name (or the list of names when ``outputs`` > 1)."""
         names = [self.fresh(op_type) for _ in range(outputs)] if isinstance(outputs, int) else list(outputs)
@@ -268,9 +272,9 @@ def _getitem(g, out, inputs, names, axes, params):
         raise OnnxExportError("getitem: boolean-mask indexing gives a data-dependent shape, which ONNX export "
                               "cannot write")
     used = sum(1 for part in parts if part is not None and part is not Ellipsis)
-    if Ellipsis in [p if p is Ellipsis else None for p in parts]:
-        position = next(i for i, p in enumerate(parts) if p is Ellipsis)
-        parts[position:position + 1] = [slice(None)] * (x.ndim - used)
+    ellipses = [i for i, part in enumerate(parts) if part is Ellipsis]     # `is`: parts may be arrays
+    if ellipses:
+        parts[ellipses[0]:ellipses[0] + 1] = [slice(None)] * (x.ndim - used)
     parts += [slice(None)] * (x.ndim - sum(1 for part in parts if part is not None))
     arrays = [part for part in parts if hasattr(part, "shape")]
     if len(arrays) > 1:
@@ -557,8 +561,8 @@ def _softmax(op_type):
 
 
 def _embedding(g, module, names, axes, call):
-    return [(g.node("Gather", [_weight_name(g, module.weight), names[0]], axis=0),
-             None if axes[0] is None else axes[0])]
+    # Gather's output is the indices' shape plus the row: the batch axis of the indices stays where it is.
+    return [(g.node("Gather", [_weight_name(g, module.weight), names[0]], axis=0), axes[0])]
 
 
 # ONNX stacks the gates in another order than PyTorch: these are the PyTorch blocks in ONNX's order.
@@ -579,6 +583,11 @@ def _recurrent(g, module, names, axes, call):
     x = call.inputs[0]
     if x.ndim != 3:
         raise OnnxExportError(f"{type(module).__name__}: export needs a batched (3-D) input, got {x.shape}")
+    batch_axis = 0 if module.batch_first else 1
+    if axes[0] is not None and axes[0] != batch_axis:
+        raise OnnxExportError(f"{type(module).__name__}: its input's batch is on axis {batch_axis} "
+                              f"(batch_first={module.batch_first}), but the dynamic axis reaching it is {axes[0]}; "
+                              f"pass dynamic_axes={{'input': {{{batch_axis}: 'batch'}}}}")
     mode, hidden, directions = module.mode, module.hidden_size, module.num_directions
     order = _ONNX_GATE_ORDER[mode]
     sequence = g.node("Transpose", names[:1], perm=[1, 0, 2]) if module.batch_first else names[0]
@@ -595,11 +604,12 @@ def _recurrent(g, module, names, axes, call):
             recurrences.append(_reorder_gates(weight_hh.data, order))
             if bias_ih is not None:
                 biases.append(numpy.concatenate([_reorder_gates(bias_ih.data, order), _reorder_gates(bias_hh.data, order)]))
-        prefix = f"{call.path}.l{layer}" if call.path else f"l{layer}"
-        inputs = [sequence, g.constant(numpy.stack(weights), name=g.fresh(f"{prefix}.W")),
-                  g.constant(numpy.stack(recurrences), name=g.fresh(f"{prefix}.R"))]
+        # ONNX stacks directions and both biases: new tensors, named after the PyTorch ones they hold.
+        prefix = f"{call.path}." if call.path else ""
+        inputs = [sequence, g.constant(numpy.stack(weights), name=g.unique(f"{prefix}onnx_W_l{layer}")),
+                  g.constant(numpy.stack(recurrences), name=g.unique(f"{prefix}onnx_R_l{layer}"))]
         if biases:
-            inputs.append(g.constant(numpy.stack(biases), name=g.fresh(f"{prefix}.B")))
+            inputs.append(g.constant(numpy.stack(biases), name=g.unique(f"{prefix}onnx_B_l{layer}")))
         count = 3 if op_type == "LSTM" else 2
         outputs = g.node(op_type, inputs, outputs=count, hidden_size=hidden,
                          direction="bidirectional" if directions == 2 else "forward", **extra)
@@ -712,8 +722,8 @@ def export(model, args, f, input_names=None, output_names=None, dynamic_axes=Non
     ``args`` is the example input (a tensor or NumPy array, or a tuple of them). The model runs once on
     it in eval mode; every primitive it records becomes ONNX nodes, every parameter and buffer an
     initializer named by its ``state_dict`` key. ``dynamic_axes`` ({input or output name: {axis: label}})
-    marks the axes left symbolic; by default axis 0 of every input and output, the batch, is dynamic,
-    so the file runs at any batch size. ``onnx.checker.check_model`` is run on the result
+    marks the axes left symbolic; by default axis 0 of every input, the batch, is dynamic (and the
+    outputs' batch axis, wherever export follows it to), so the file runs at any batch size. ``onnx.checker.check_model`` is run on the result
     (``check=True``). Returns the ``onnx.ModelProto``.
 
     Example:
@@ -749,8 +759,9 @@ def export(model, args, f, input_names=None, output_names=None, dynamic_axes=Non
         output_names = list(output_names or (["output"] if len(outputs) == 1 else [f"output_{i}" for i in range(len(outputs))]))
         if len(output_names) != len(outputs):
             raise OnnxExportError(f"export: {len(output_names)} output_names for the model's {len(outputs)} outputs")
+        # By default axis 0 of every input is the batch; outputs are labelled where export finds it.
         axes = _normalize_dynamic_axes(dynamic_axes, input_names, output_names) if dynamic_axes is not None else \
-            {name: {0: "batch"} for name in input_names + output_names}
+            {name: {0: "batch"} for name in input_names}
         proto = _build(onnx, model, opset, recorder, run_inputs, input_names, outputs, output_names, axes)
     finally:
         model.train(was_training)
@@ -826,7 +837,8 @@ def _build(onnx, model, opset, recorder, inputs, input_names, outputs, output_na
     for tensor, name in zip(outputs, output_names):
         g.node("Identity", [g.names[id(tensor)]], outputs=[name])
         axis = g.batch_axes[id(tensor)]
-        labels = dynamic_axes.get(name, {axis: "batch"} if axis is not None else {})
+        label = next((label for labels in dynamic_axes.values() for label in labels.values()), None)
+        labels = dynamic_axes.get(name, {axis: label} if axis is not None and label is not None else {})
         dims = [labels.get(i, size) for i, size in enumerate(tensor.shape)]
         graph_outputs.append(onnx.helper.make_tensor_value_info(name, onnx_elem_type(tensor.dtype), dims))
     graph = onnx.helper.make_graph(g.nodes, type(model).__name__, graph_inputs, graph_outputs, g.initializers)

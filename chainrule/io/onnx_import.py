@@ -22,7 +22,7 @@ from chainrule.core.tensor import Tensor
 from chainrule.io.onnx_common import numpy_dtype, require_onnx
 from chainrule.nn import functional as F
 from chainrule.nn.module import Module, Parameter
-from chainrule.nn.rnn import gru_sequence, lstm_sequence
+from chainrule.nn.rnn import gru_sequence, lstm_sequence, rnn_relu_cell, rnn_tanh_cell
 
 MIN_IMPORT_OPSET = 13
 
@@ -417,7 +417,18 @@ def _identity(inputs, attributes, context):
 # ----- recurrent layers ---------------------------------------------------------------------------
 
 # Where PyTorch's gate blocks sit in ONNX's order (ONNX LSTM: i, o, f, c; GRU: z, r, h).
-_TORCH_FROM_ONNX = {"LSTM": (0, 2, 3, 1), "GRU": (1, 0, 2)}
+_TORCH_FROM_ONNX = {"LSTM": (0, 2, 3, 1), "GRU": (1, 0, 2), "RNN": (0,)}
+
+
+def _rnn_sequence(x, h, weight_ih, weight_hh, bias_ih, bias_hh, reverse, activation):
+    """The plain RNN, h_t = act(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh), stepped with nn.rnn's cells."""
+    cell = rnn_tanh_cell if activation == "Tanh" else rnn_relu_cell
+    steps = range(x.shape[0] - 1, -1, -1) if reverse else range(x.shape[0])
+    outputs = [None] * x.shape[0]
+    for t in steps:
+        h = cell(x[t], h, weight_ih, weight_hh, bias_ih, bias_hh)
+        outputs[t] = h
+    return cr.stack(outputs, dim=0), h
 
 
 def _torch_gates(tensor, kind):
@@ -433,9 +444,12 @@ def _recurrent(kind):
             raise OnnxImportError(f"{kind}: sequence_lens (variable-length batches) is not supported")
         if kind == "LSTM" and len(inputs) > 7 and inputs[7] is not None:
             raise OnnxImportError("LSTM: peephole weights (input P) are not supported")
-        for unsupported in ("clip", "activations", "input_forget"):
+        for unsupported in ("clip", "input_forget") + (() if kind == "RNN" else ("activations",)):
             if attributes.get(unsupported):
                 raise OnnxImportError(f"{kind}: the attribute {unsupported!r} is not supported")
+        activations = set(attributes.get("activations") or ["Tanh"])
+        if kind == "RNN" and not (activations <= {"Tanh"} or activations <= {"Relu"}):
+            raise OnnxImportError(f"RNN: activations {sorted(activations)} are not supported (Tanh or Relu)")
         if kind == "GRU" and not attributes.get("linear_before_reset", 0):
             raise OnnxImportError("GRU: only linear_before_reset=1 (PyTorch's GRU) is supported")
         if attributes.get("layout", 0):
@@ -458,9 +472,11 @@ def _recurrent(kind):
                 c0 = initial_c[d] if initial_c is not None else zeros
                 out, (h_n, c_n) = lstm_sequence(projected, h0, c0, weight_hh, reverse=reverse)
                 finals_c.append(c_n)
-            else:
+            elif kind == "GRU":
                 projected = x @ weight_ih.mT + (0.0 if bias is None else bias_ih)
                 out, h_n = gru_sequence(projected, h0, weight_hh, bias_hh, reverse=reverse)
+            else:
+                out, h_n = _rnn_sequence(x, h0, weight_ih, weight_hh, bias_ih, bias_hh, reverse, next(iter(activations)))
             outputs.append(out)
             finals_h.append(h_n)
         y = cr.stack(outputs, dim=1)                      # (seq, directions, batch, hidden)
@@ -493,7 +509,7 @@ OP_IMPORTERS = {
     "ReduceSum": _reduce("sum"), "ReduceMean": _reduce("mean"), "ReduceMax": _reduce("max"),
     "ReduceMin": _reduce("min"), "ReduceProd": _reduce("prod"), "ReduceL2": _reduce("l2"),
     "ReduceLogSumExp": _reduce("logsumexp"),
-    "LSTM": _recurrent("LSTM"), "GRU": _recurrent("GRU"),
+    "LSTM": _recurrent("LSTM"), "GRU": _recurrent("GRU"), "RNN": _recurrent("RNN"),
     "InstanceNormalization": _instance_norm, "ConstantOfShape": _constant_of_shape, "Mod": _mod,
     "Equal": _compare(cr.eq), "Less": _compare(cr.lt), "Greater": _compare(cr.gt), "LessOrEqual": _compare(cr.le),
     "GreaterOrEqual": _compare(cr.ge), "Not": _compare(cr.logical_not), "And": _compare(cr.logical_and),
@@ -567,6 +583,8 @@ def _read_and_check(path):
         raise OnnxImportError(
             f"load_onnx: {path} uses ops chainrule cannot run: {', '.join(unsupported)} (first at node "
             f"{first.name or first.output[0]!r}); supported: {', '.join(sorted(OP_IMPORTERS))}")
+    if proto.graph.sparse_initializer:
+        raise OnnxImportError(f"load_onnx: {path} holds sparse initializers, which chainrule does not read")
     for tensor in proto.graph.initializer:
         _check_tensor_proto(onnx, tensor, len(data), f"load_onnx: {path}: initializer {tensor.name!r}")
     for node in proto.graph.node:
