@@ -58,6 +58,10 @@ def _tokens(batch):
 LAYER_CASES = {
     "linear": (lambda nn: nn.Sequential(nn.Linear(6, 5), nn.Linear(5, 3, bias=False)), lambda b: _features(b, 6)),
     "conv2d": (lambda nn: nn.Sequential(nn.Conv2d(3, 4, 3, stride=2, padding=1), nn.Conv2d(4, 4, 3, padding=2, dilation=2, groups=2)), _image),
+    "conv_options": (lambda nn: nn.Sequential(nn.Conv2d(3, 4, 4, padding="same"), nn.Conv2d(4, 4, 3, padding=1, padding_mode="reflect"),
+                                              nn.Conv2d(4, 2, 3, padding=2, padding_mode="replicate"),
+                                              nn.MaxPool2d(3, stride=2, padding=1, ceil_mode=True),
+                                              nn.AvgPool2d(2, stride=2, padding=1, ceil_mode=True)), _image),
     "conv1d": (lambda nn: nn.Conv1d(3, 4, 3, stride=2, padding=1, dilation=2), _signal),
     "conv_transpose2d": (lambda nn: nn.ConvTranspose2d(3, 2, 3, stride=2, padding=1, output_padding=1), _image),
     "conv_transpose1d": (lambda nn: nn.ConvTranspose1d(3, 2, 4, stride=2, padding=1), _signal),

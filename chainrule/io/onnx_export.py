@@ -394,12 +394,21 @@ def _weight_name(g, tensor):
     return g.names[id(tensor)]
 
 
+_ONNX_PAD_MODES = {"reflect": "reflect", "replicate": "edge"}
+
+
 def _conv(g, module, names, axes, call):
-    if module.padding_mode != "zeros":
-        raise OnnxExportError(f"{type(module).__name__}: padding_mode={module.padding_mode!r} has no ONNX Conv form; "
-                              "only zero padding does")
-    inputs = [names[0], _weight_name(g, module.weight)] + ([_weight_name(g, module.bias)] if module.bias is not None else [])
     pads = _spatial_pads(module.padding, module.kernel_size, module.dilation, module.stride, type(module).__name__)
+    x = names[0]
+    if module.padding_mode != "zeros":
+        if module.padding_mode not in _ONNX_PAD_MODES:
+            raise OnnxExportError(f"{type(module).__name__}: padding_mode={module.padding_mode!r} has no ONNX form "
+                                  f"here (zeros, reflect and replicate do)")
+        spatial = len(module.kernel_size)      # Pad lists all axes: none for batch and channels
+        full = [0, 0] + pads[:spatial] + [0, 0] + pads[spatial:]
+        x = g.node("Pad", [x, g.ints(full, "pads")], mode=_ONNX_PAD_MODES[module.padding_mode])
+        pads = [0] * len(pads)
+    inputs = [x, _weight_name(g, module.weight)] + ([_weight_name(g, module.bias)] if module.bias is not None else [])
     return [(g.node("Conv", inputs, kernel_shape=list(module.kernel_size), strides=list(module.stride),
                     dilations=list(module.dilation), pads=pads, group=module.groups), axes[0])]
 
@@ -424,11 +433,19 @@ def _pool_settings(module, spatial):
 def _max_pool(g, module, names, axes, call):
     if module.return_indices:
         raise OnnxExportError(f"{type(module).__name__}: return_indices=True has no ONNX export here")
-    spatial = call.inputs[0].ndim - 2
+    from chainrule.nn.functional import _pool_geometry
+
+    x = call.inputs[0]
+    spatial = x.ndim - 2
     kernel, stride, pads = _pool_settings(module, spatial)
     dilation = [int(module.dilation)] * spatial if isinstance(module.dilation, int) else list(module.dilation)
-    return [(g.node("MaxPool", names[:1], kernel_shape=kernel, strides=stride, pads=pads, dilations=dilation,
-                    ceil_mode=int(module.ceil_mode)), axes[0])]
+    if module.ceil_mode:
+        # PyTorch drops a last window that would start in the padding; ONNX's ceil_mode keeps it. The extra
+        # right padding that PyTorch's rule needs (padding counts as −∞) gives its size with ceil_mode off.
+        for i in range(spatial):
+            pads[spatial + i] += _pool_geometry(x.shape[2 + i], kernel[i], stride[i], pads[i], dilation[i], True)[1]
+    return [(g.node("MaxPool", names[:1], kernel_shape=kernel, strides=stride, pads=pads, dilations=dilation),
+             axes[0])]
 
 
 def _avg_pool(g, module, names, axes, call):

@@ -139,12 +139,27 @@ def _gemm(inputs, attributes, context):
     return out
 
 
-def _symmetric_pads(attributes, spatial, op):
-    if attributes.get("auto_pad", "NOTSET") not in ("NOTSET", "VALID"):
-        raise OnnxImportError(f"{op}: auto_pad={attributes['auto_pad']!r} is not supported; re-export with explicit pads")
+def _begin_end_pads(attributes, x, op):
+    """(begins, ends) of the spatial padding, from ``pads`` or from ``auto_pad`` (SAME_UPPER puts the odd one last)."""
+    spatial = x.ndim - 2
+    auto_pad = attributes.get("auto_pad", "NOTSET")
+    if auto_pad == "VALID":
+        return [0] * spatial, [0] * spatial
+    if auto_pad in ("SAME_UPPER", "SAME_LOWER"):
+        kernel = attributes.get("kernel_shape")
+        strides = attributes.get("strides", [1] * spatial)
+        dilations = attributes.get("dilations", [1] * spatial)
+        begins, ends = [], []
+        for size, k, s, d in zip(x.shape[2:], kernel, strides, dilations):
+            total = max((-(-size // s) - 1) * s + d * (k - 1) + 1 - size, 0)
+            small, large = total // 2, total - total // 2
+            begins.append(small if auto_pad == "SAME_UPPER" else large)
+            ends.append(large if auto_pad == "SAME_UPPER" else small)
+        return begins, ends
+    if auto_pad != "NOTSET":
+        raise OnnxImportError(f"{op}: auto_pad={auto_pad!r} is not an ONNX padding mode")
     pads = attributes.get("pads", [0] * (2 * spatial))
-    begins, ends = pads[:spatial], pads[spatial:]
-    return begins, ends
+    return pads[:spatial], pads[spatial:]
 
 
 def _pad_if_asymmetric(x, begins, ends, value=0.0):
@@ -161,7 +176,9 @@ def _conv(inputs, attributes, context):
     x, weight = inputs[0], inputs[1]
     bias = inputs[2] if len(inputs) > 2 else None
     spatial = x.ndim - 2
-    begins, ends = _symmetric_pads(attributes, spatial, "Conv")
+    if "kernel_shape" not in attributes:
+        attributes = dict(attributes, kernel_shape=list(weight.shape[2:]))
+    begins, ends = _begin_end_pads(attributes, x, "Conv")
     x, padding = _pad_if_asymmetric(x, begins, ends)
     strides = tuple(attributes.get("strides", [1] * spatial))
     dilations = tuple(attributes.get("dilations", [1] * spatial))
@@ -179,7 +196,9 @@ def _conv_transpose(inputs, attributes, context):
     spatial = x.ndim - 2
     if "output_shape" in attributes:
         raise OnnxImportError("ConvTranspose: output_shape is not supported; re-export with pads and output_padding")
-    begins, ends = _symmetric_pads(attributes, spatial, "ConvTranspose")
+    if attributes.get("auto_pad", "NOTSET") not in ("NOTSET", "VALID"):
+        raise OnnxImportError(f"ConvTranspose: auto_pad={attributes['auto_pad']!r} is not supported")
+    begins, ends = _begin_end_pads(attributes, x, "ConvTranspose")
     if begins != ends:
         raise OnnxImportError(f"ConvTranspose: asymmetric pads {begins + ends} are not supported")
     settings = dict(stride=tuple(attributes.get("strides", [1] * spatial)), padding=tuple(begins),
@@ -198,7 +217,7 @@ def _pool(kind):
         spatial = x.ndim - 2
         kernel = tuple(attributes["kernel_shape"])
         strides = tuple(attributes.get("strides", [1] * spatial))       # ONNX's default stride is 1, not the kernel
-        begins, ends = _symmetric_pads(attributes, spatial, kind)
+        begins, ends = _begin_end_pads(attributes, x, kind)
         fill = -math.inf if kind == "MaxPool" else 0.0
         if begins != ends and kind == "AveragePool":
             raise OnnxImportError(f"AveragePool: asymmetric pads {begins + ends} are not supported")
