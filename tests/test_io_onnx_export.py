@@ -158,3 +158,37 @@ def test_newer_opsets_write_reduce_axes_as_inputs(opset, tmp_path):
     assert len(reduce_max.input) == 2 and not reduce_max.attribute[1:]
     x = make_input(4)
     numpy.testing.assert_allclose(_run_onnx(path, x), run_ours(model, x), rtol=1e-5, atol=1e-5)
+
+
+class _Products(nn.Module):
+    """The batch as a stacking dim of x, a row of x, and a column of the right operand."""
+
+    def __init__(self):
+        super().__init__()
+        self.matrix, self.vector, self.left = (nn.Parameter(cr.randn(4, 3)), nn.Parameter(cr.randn(4)),
+                                               nn.Parameter(cr.randn(5, 2)))
+
+    def forward(self, x):                          # x: (N, 2, 4)
+        stacked = x @ self.matrix                  # (N, 2, 3)
+        rows = x @ self.vector                     # (N, 2)
+        columns = self.left @ rows.mT              # (5, N): the batch is a column
+        return stacked.sum(-1) + rows + columns.mT.sum(-1, keepdim=True)
+
+
+def test_matmul_follows_the_batch_through_either_operand(tmp_path):
+    model = _Products()
+    path = tmp_path / "products.onnx"
+    chainrule.io.export_onnx(model, cr.randn(3, 2, 4), path)
+    x = numpy.random.default_rng(0).standard_normal((6, 2, 4)).astype(numpy.float32)
+    numpy.testing.assert_allclose(_run_onnx(path, x), run_ours(model, x), rtol=1e-5, atol=1e-5)
+    with pytest.raises(chainrule.io.OnnxExportError, match="matmul: the batch axis 0 of the right operand"):
+        chainrule.io.export_onnx(_Wrap(_SumsOverBatch()), cr.randn(3, 4), path)
+
+
+class _SumsOverBatch(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.weight = nn.Parameter(cr.randn(2, 3))
+
+    def forward(self, x):                          # (2, N) @ (N, 4): the batch is summed over
+        return cr.ones(2, x.shape[0]) @ (x * self.weight.sum())

@@ -82,7 +82,9 @@ class _Graph:
         return names[0] if len(names) == 1 else names
 
     def constant(self, array, hint="constant", name=None):
-        """An initializer holding ``array``; returns its name."""
+        """An initializer holding ``array`` (copied to the host if it is a CuPy array); returns its name."""
+        if hasattr(array, "get"):
+            array = array.get()
         name = name or self.fresh(hint)
         self._used.add(name)
         self.initializers.append(self.onnx.numpy_helper.from_array(numpy.ascontiguousarray(array), name))
@@ -160,14 +162,19 @@ def _affine(g, out, inputs, names, axes, params):
 
 
 def _matmul(g, out, inputs, names, axes, params):
-    x, y = inputs
+    """x @ y keeps the batch where it is a stacking dim, a row of x or a column of y; it may not be contracted."""
     axis = None
-    if axes[0] is not None:
-        axis = axes[0] + out.ndim - x.ndim if x.ndim > 1 and axes[0] < x.ndim - 1 else None
-        if x.ndim >= 2 and axes[0] == x.ndim - 1:
-            raise OnnxExportError("matmul: the batch axis is the contracted axis")
-    elif axes[1] is not None and y.ndim > 2 and axes[1] < y.ndim - 2:
-        axis = axes[1] + out.ndim - y.ndim
+    for side, (tensor, batch) in enumerate(zip(inputs, axes)):
+        if batch is None:
+            continue
+        contracted = tensor.ndim - 1 if side == 0 else max(tensor.ndim - 2, 0)
+        if batch == contracted:
+            raise OnnxExportError(f"matmul: the batch axis {batch} of the {'left' if side == 0 else 'right'} operand "
+                                  f"(shape {tensor.shape}) is summed over")
+        if tensor.ndim >= 2 and batch == tensor.ndim - 2 + side:          # x's rows or y's columns
+            axis = out.ndim - 2 + side if inputs[1 - side].ndim >= 2 else out.ndim - 1
+        else:                                                             # a leading (stacking) dim
+            axis = batch + out.ndim - tensor.ndim
     return g.node("MatMul", names), axis
 
 
