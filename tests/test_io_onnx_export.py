@@ -192,3 +192,21 @@ class _SumsOverBatch(nn.Module):
 
     def forward(self, x):                          # (2, N) @ (N, 4): the batch is summed over
         return cr.ones(2, x.shape[0]) @ (x * self.weight.sum())
+
+
+class _FrozenScale(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(3, 3)
+
+    def forward(self, x):
+        return self.fc(x) / float(x.detach().abs().max().item())     # a number read out of the graph
+
+
+def test_a_value_frozen_outside_the_graph_is_caught_before_the_file_is_written(tmp_path):
+    path = tmp_path / "frozen.onnx"
+    with pytest.raises(chainrule.io.OnnxExportError, match="disagree on a second input.*frozen"):
+        chainrule.io.export_onnx(_FrozenScale(), cr.randn(2, 3), path)
+    assert not path.exists()
+    chainrule.io.export_onnx(_FrozenScale(), cr.randn(2, 3), path, check=False)     # written as asked, unchecked
+    assert path.exists()

@@ -787,13 +787,56 @@ def export(model, args, f, input_names=None, output_names=None, dynamic_axes=Non
         axes = _normalize_dynamic_axes(dynamic_axes, input_names, output_names) if dynamic_axes is not None else \
             {name: {0: "batch"} for name in input_names}
         proto = _build(onnx, model, opset, recorder, run_inputs, input_names, outputs, output_names, axes)
+        if check:
+            onnx.checker.check_model(proto, full_check=True)
+            _check_on_another_input(onnx, proto, opset, model, examples, [axes.get(name, {}) for name in input_names])
     finally:
         model.train(was_training)
-    if check:
-        onnx.checker.check_model(proto, full_check=True)
     from chainrule.train.checkpoint import atomic_write_bytes   # the one atomic writer
     atomic_write_bytes(f, proto.SerializeToString())
     return proto
+
+
+def _another_input(example, labels):
+    """The example with other values (floats) and, along its dynamic axis, twice the batch."""
+    from chainrule import ops
+
+    x = example.detach()
+    if x.is_floating_point():
+        x = x * 0.75 + 0.25
+    if labels:
+        axis = next(iter(labels))
+        x = ops.cat([x, ops.flip(x, (axis,))], dim=axis)
+    return x
+
+
+def _check_on_another_input(onnx, proto, opset, model, examples, labels):
+    """Run the graph (with chainrule's importer) and the model on a second input: they must agree.
+
+    The walk sees only what was recorded. A value computed from the data outside the graph (a mask
+    from an unrecorded comparison, a number read with ``.item()``) would be frozen in the file at the
+    example's value, and a shape tied to the example's batch would break at another one; both show
+    here as a disagreement, before any file is written.
+    """
+    from chainrule.core.grad_mode import no_grad
+    from chainrule.io.onnx_import import OnnxModule
+
+    inputs = [_another_input(x, axis_labels) for x, axis_labels in zip(examples, labels)]
+    with no_grad():
+        expected = _tensors_in(model(*inputs))
+        got = OnnxModule(onnx, proto, opset)(*inputs)
+    got = list(got) if isinstance(got, tuple) else [got]
+    for index, (ours, theirs) in enumerate(zip(got, expected)):
+        want = numpy.asarray(theirs.data, dtype=numpy.float64)
+        have = numpy.asarray(ours.data, dtype=numpy.float64)
+        tolerance = 1e-4 * (1.0 + (numpy.abs(want).max() if want.size else 0.0))
+        if have.shape != want.shape or not numpy.allclose(have, want, rtol=1e-4, atol=tolerance, equal_nan=True):
+            difference = "shape " + str(have.shape) if have.shape != want.shape else \
+                f"max difference {numpy.abs(have - want).max():.3g}"
+            raise OnnxExportError(
+                f"export: the exported graph and the model disagree on a second input (output {index}: {difference}); "
+                "something computed from the data outside chainrule's graph (.item(), .numpy(), a comparison used "
+                "as a number) was frozen at the example's value, or a shape was tied to the example's batch")
 
 
 def _build(onnx, model, opset, recorder, inputs, input_names, outputs, output_names, dynamic_axes):
