@@ -210,3 +210,15 @@ def test_a_value_frozen_outside_the_graph_is_caught_before_the_file_is_written(t
     assert not path.exists()
     chainrule.io.export_onnx(_FrozenScale(), cr.randn(2, 3), path, check=False)     # written as asked, unchecked
     assert path.exists()
+
+
+def test_every_converter_is_for_a_primitive_that_exists():
+    from chainrule.core.primitive import Primitive
+    from chainrule.io.onnx_export import PRIMITIVE_CONVERTERS
+
+    def every_subclass(cls):
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from every_subclass(sub)
+    names = {primitive.name for primitive in every_subclass(Primitive)}
+    assert set(PRIMITIVE_CONVERTERS) <= names, sorted(set(PRIMITIVE_CONVERTERS) - names)

@@ -29,16 +29,6 @@ from chainrule.core.tensor import Tensor
 from chainrule.io.onnx_common import DEFAULT_OPSET, MIN_OPSET, onnx_elem_type, require_onnx
 from chainrule.nn import activation, conv, linear, normalization, pooling, rnn
 from chainrule.nn.module import Module
-from chainrule.nn.primitives import Affine, Standardize
-from chainrule.ops.binary import Add, Div, Maximum, Minimum, Mul, Pow, Sub, Where
-from chainrule.ops.elementwise import (
-    Abs, Acos, Asin, Atan, Cos, Cosh, Erf, Exp, Expm1, Log, Log1p, Neg, Relu, Sigmoid, Sin, Sinh, Softplus, Sqrt, Tan,
-    Tanh,
-)
-from chainrule.ops.indexing import Clamp, Gather, GetItem
-from chainrule.ops.matmul import Einsum, Matmul
-from chainrule.ops.reduce import Amax, Amin, Cumsum, LogSumExp, Norm, Prod, Sum
-from chainrule.ops.shape import Astype, Cat, Clone, ConstantPad, Expand, Flip, Permute, Reshape
 
 
 class OnnxExportError(ValueError):
@@ -358,27 +348,28 @@ def _einsum(g, out, inputs, names, axes, params):
     return g.node("Einsum", names, equation=equation), axis
 
 
+# Keyed by the primitive's name (its ``name`` attribute), so the table does not depend on which file defines it.
 PRIMITIVE_CONVERTERS = {
-    Add: _elementwise("Add"), Sub: _elementwise("Sub"), Mul: _elementwise("Mul"),
-    Div: _elementwise("Div"), Pow: _elementwise("Pow"), Maximum: _elementwise("Max"),
-    Minimum: _elementwise("Min"), Where: _where,
-    Neg: _elementwise("Neg"), Exp: _elementwise("Exp"), Log: _elementwise("Log"),
-    Log1p: _log1p, Expm1: _expm1, Sqrt: _elementwise("Sqrt"),
-    Abs: _elementwise("Abs"), Sin: _elementwise("Sin"), Cos: _elementwise("Cos"),
-    Tan: _elementwise("Tan"), Asin: _elementwise("Asin"),
-    Acos: _elementwise("Acos"), Atan: _elementwise("Atan"),
-    Sinh: _elementwise("Sinh"), Cosh: _elementwise("Cosh"),
-    Tanh: _elementwise("Tanh"), Sigmoid: _elementwise("Sigmoid"),
-    Softplus: _elementwise("Softplus"), Relu: _elementwise("Relu"),
-    Erf: _elementwise("Erf"),
-    GetItem: _getitem, Gather: _gather, Clamp: _clamp,
-    Matmul: _matmul, Einsum: _einsum,
-    Sum: _sum_like("ReduceSum"), Amax: _sum_like("ReduceMax"), Amin: _sum_like("ReduceMin"),
-    Prod: _sum_like("ReduceProd"), LogSumExp: _sum_like("ReduceLogSumExp"), Norm: _norm,
-    Cumsum: _cumsum,
-    Reshape: _reshape, Permute: _permute, Expand: _expand, Flip: _flip, Cat: _cat,
-    ConstantPad: _pad, Astype: _astype, Clone: _identity,
-    Affine: _affine, Standardize: _standardize,
+    "add": _elementwise("Add"), "sub": _elementwise("Sub"), "mul": _elementwise("Mul"),
+    "div": _elementwise("Div"), "pow": _elementwise("Pow"), "maximum": _elementwise("Max"),
+    "minimum": _elementwise("Min"), "where": _where,
+    "neg": _elementwise("Neg"), "exp": _elementwise("Exp"), "log": _elementwise("Log"),
+    "log1p": _log1p, "expm1": _expm1, "sqrt": _elementwise("Sqrt"),
+    "abs": _elementwise("Abs"), "sin": _elementwise("Sin"), "cos": _elementwise("Cos"),
+    "tan": _elementwise("Tan"), "asin": _elementwise("Asin"),
+    "acos": _elementwise("Acos"), "atan": _elementwise("Atan"),
+    "sinh": _elementwise("Sinh"), "cosh": _elementwise("Cosh"),
+    "tanh": _elementwise("Tanh"), "sigmoid": _elementwise("Sigmoid"),
+    "softplus": _elementwise("Softplus"), "relu": _elementwise("Relu"),
+    "erf": _elementwise("Erf"),
+    "getitem": _getitem, "gather": _gather, "clamp": _clamp,
+    "matmul": _matmul, "einsum": _einsum,
+    "sum": _sum_like("ReduceSum"), "amax": _sum_like("ReduceMax"), "amin": _sum_like("ReduceMin"),
+    "prod": _sum_like("ReduceProd"), "logsumexp": _sum_like("ReduceLogSumExp"), "norm": _norm,
+    "cumsum": _cumsum,
+    "reshape": _reshape, "permute": _permute, "expand": _expand, "flip": _flip, "cat": _cat,
+    "pad": _pad, "astype": _astype, "clone": _identity,
+    "affine": _affine, "standardize": _standardize,
 }
 
 
@@ -883,7 +874,7 @@ def _build(onnx, model, opset, recorder, inputs, input_names, outputs, output_na
             source = recorder.detached[id(tensor)][1]
             g.names[id(tensor)], g.batch_axes[id(tensor)] = g.names[id(source)], g.batch_axes[id(source)]
         elif tensor._op is not None:
-            converter = PRIMITIVE_CONVERTERS.get(tensor._op)
+            converter = PRIMITIVE_CONVERTERS.get(tensor._op.name)
             where = _module_of(tensor, recorder)
             if converter is None:
                 raise OnnxExportError(
