@@ -171,3 +171,11 @@ def test_chainrules_own_export_loads_back_with_the_same_outputs_and_weights(name
     for key, value in ours.state_dict().items():
         if key in loaded:
             assert numpy.array_equal(loaded[key].data, value.data), key
+
+
+def test_an_output_chainrule_does_not_compute_may_exist_but_not_be_used(good_file, tmp_path):
+    def use_pool_indices(proto):
+        proto.graph.node.insert(0, onnx.helper.make_node("MaxPool", ["input"], ["pooled", "indices"], kernel_shape=[2, 2]))
+        proto.graph.output.append(onnx.helper.make_tensor_value_info("indices", onnx.TensorProto.INT64, None))
+    with pytest.raises(chainrule.io.OnnxImportError, match=r"output 1 \('indices'\) of node .*MaxPool.* is used"):
+        chainrule.io.load_onnx(_tampered(good_file, tmp_path, use_pool_indices))

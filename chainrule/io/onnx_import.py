@@ -535,8 +535,9 @@ OP_IMPORTERS = {
     "Or": _compare(cr.logical_or),
 }
 
-# Outputs a node may declare that chainrule does not compute (Dropout's mask, MaxPool's indices).
-_OPTIONAL_OUTPUTS = {"Dropout": 1, "MaxPool": 1, "BatchNormalization": 1}
+# How many outputs chainrule computes for a node (1 unless listed): a further declared output (Dropout's
+# mask, MaxPool's indices, BatchNormalization's training statistics) may exist but nothing may use it.
+_COMPUTED_OUTPUTS = {"LSTM": 3, "GRU": 2, "RNN": 2}
 
 
 # ==============================================================================================
@@ -606,6 +607,13 @@ def _read_and_check(path):
         raise OnnxImportError(f"load_onnx: {path} holds sparse initializers, which chainrule does not read")
     for tensor in proto.graph.initializer:
         _check_tensor_proto(onnx, tensor, len(data), f"load_onnx: {path}: initializer {tensor.name!r}")
+    used = {name for node in proto.graph.node for name in node.input} | {value.name for value in proto.graph.output}
+    for node in proto.graph.node:
+        for position, name in enumerate(node.output[_COMPUTED_OUTPUTS.get(node.op_type, 1):], 1):
+            if name and name in used:
+                raise OnnxImportError(f"load_onnx: {path}: output {_COMPUTED_OUTPUTS.get(node.op_type, 1) + position - 1} "
+                                      f"({name!r}) of node {node.name or node.output[0]!r} ({node.op_type}) is used, "
+                                      "but chainrule does not compute it")
     for node in proto.graph.node:
         for attribute in node.attribute:
             if attribute.type == onnx.AttributeProto.TENSOR:
@@ -683,7 +691,7 @@ class OnnxModule(Module):
         object.__setattr__(self, "_nodes", nodes)
         object.__setattr__(self, "_places", places)
         object.__setattr__(self, "_constants", constants)
-        object.__setattr__(self, "_inputs", [(value.name, _declared_shape(value)) for value in graph.input
+        object.__setattr__(self, "_graph_inputs", [(value.name, _declared_shape(value)) for value in graph.input
                                              if value.name not in initializer_names])
         object.__setattr__(self, "_outputs", [value.name for value in graph.output])
 
@@ -709,12 +717,12 @@ class OnnxModule(Module):
 
     def forward(self, *inputs):
         """Run the graph on ``inputs`` (tensors or arrays, in the graph's input order); one output or a tuple."""
-        if len(inputs) != len(self._inputs):
-            raise TypeError(f"OnnxModule: the graph takes {len(self._inputs)} inputs "
-                            f"{[name for name, _ in self._inputs]}, got {len(inputs)}")
+        if len(inputs) != len(self._graph_inputs):
+            raise TypeError(f"OnnxModule: the graph takes {len(self._graph_inputs)} inputs "
+                            f"{[name for name, _ in self._graph_inputs]}, got {len(inputs)}")
         values = {}
         float_dtype = None
-        for (name, declared), value in zip(self._inputs, inputs):
+        for (name, declared), value in zip(self._graph_inputs, inputs):
             value = value if isinstance(value, Tensor) else cr.tensor(numpy.asarray(value))
             if declared is not None and (len(declared) != value.ndim or any(
                     d is not None and d != size for d, size in zip(declared, value.shape))):
@@ -741,12 +749,7 @@ class OnnxModule(Module):
                 except (ValueError, TypeError, IndexError, RuntimeError) as error:
                     raise RuntimeError(f"OnnxModule: node {node_name!r} ({op_type}) failed: {error}") from error
             results = list(result) if isinstance(result, (list, tuple)) else [result]
-            wanted = [name for name in output_names if name]
-            if len(results) < len(wanted) and not (op_type in _OPTIONAL_OUTPUTS and len(results) >= _OPTIONAL_OUTPUTS[op_type]
-                                                   and all(name not in self._outputs for name in wanted[len(results):])):
-                raise OnnxImportError(f"OnnxModule: node {node_name!r} ({op_type}) asks for {len(wanted)} outputs; "
-                                      f"chainrule computes {len(results)}")
-            for name, value in zip(output_names, results):
+            for name, value in zip(output_names, results):     # outputs past these are unused (checked at load)
                 if name:
                     values[name] = value
         outputs = tuple(values[name] for name in self._outputs)
