@@ -222,3 +222,26 @@ def test_every_converter_is_for_a_primitive_that_exists():
             yield from every_subclass(sub)
     names = {primitive.name for primitive in every_subclass(Primitive)}
     assert set(PRIMITIVE_CONVERTERS) <= names, sorted(set(PRIMITIVE_CONVERTERS) - names)
+
+
+class _TwoInputs(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(3, 2)
+
+    def forward(self, features, offsets):
+        return self.fc(features) + offsets, features.sum(-1)
+
+
+def test_several_inputs_and_outputs_take_torchs_default_names(tmp_path):
+    model = _TwoInputs()
+    path = tmp_path / "two.onnx"
+    proto = chainrule.io.export_onnx(model, (cr.randn(2, 3), cr.randn(2, 2)), path)
+    assert [v.name for v in proto.graph.input] == ["input_0", "input_1"]
+    assert [v.name for v in proto.graph.output] == ["output_0", "output_1"]
+    features, offsets = (numpy.random.default_rng(0).standard_normal(shape).astype(numpy.float32) for shape in [(5, 3), (5, 2)])
+    got = onnxruntime.InferenceSession(str(path)).run(None, {"input_0": features, "input_1": offsets})
+    with cr.no_grad():
+        want = model(cr.tensor(features), cr.tensor(offsets))
+    for g, w in zip(got, want):
+        numpy.testing.assert_allclose(g, w.numpy(), rtol=1e-5, atol=1e-6)

@@ -343,7 +343,7 @@ def _shape(inputs, attributes, context):
 
 def _expand(inputs, attributes, context):
     x, target = inputs[0], _ints(inputs[1])
-    return x.expand(tuple(numpy.broadcast_shapes(x.shape, tuple(target))))
+    return x.expand(_bounded_shape(numpy.broadcast_shapes(x.shape, tuple(target)), "Expand"))
 
 
 def _where(inputs, attributes, context):
@@ -406,10 +406,21 @@ def _cumsum(inputs, attributes, context):
     return cr.cumsum(inputs[0], int(inputs[1].item()))
 
 
+# The most elements a node may create from a shape the graph computes (a bound on what a hostile file can ask for).
+MAX_CREATED_ELEMENTS = 2 ** 31
+
+
+def _bounded_shape(shape, op):
+    if any(size < 0 for size in shape) or math.prod(shape) > MAX_CREATED_ELEMENTS:
+        raise OnnxImportError(f"{op}: the graph asks for a tensor of shape {tuple(shape)}, beyond the "
+                              f"{MAX_CREATED_ELEMENTS} elements chainrule allows a node to create")
+    return tuple(shape)
+
+
 def _constant_of_shape(inputs, attributes, context):
     value = attributes.get("value", Tensor._wrap(numpy.zeros(1, numpy.float32)))
     dtype = context.float_dtype if value.is_floating_point() else value.dtype
-    return cr.full(tuple(_ints(inputs[0])), value.data.reshape(-1)[0].item(), dtype=dtype)
+    return cr.full(_bounded_shape(_ints(inputs[0]), "ConstantOfShape"), value.data.reshape(-1)[0].item(), dtype=dtype)
 
 
 def _mod(inputs, attributes, context):
@@ -799,4 +810,4 @@ def load_onnx(path):
     return OnnxModule(onnx, proto, opset, source=path)
 
 
-__all__ = ["OP_IMPORTERS", "OnnxImportError", "OnnxModule", "load_onnx"]
+__all__ = ["MAX_CREATED_ELEMENTS", "OP_IMPORTERS", "OnnxImportError", "OnnxModule", "load_onnx"]
