@@ -70,6 +70,10 @@ def test_an_imported_mlp_fine_tunes_and_its_weights_go_back_to_torch(tmp_path):
         optimizer.step()
         losses.append(loss.item())
     assert losses[2] < losses[0]
+    from chainrule.explain import explain
+    head = dict(model.named_parameters())["5.bias"]
+    steps = str(explain(cr.nn.functional.cross_entropy(model(x[:2]), labels[:2]), wrt=head))
+    assert "affine" in steps                      # the chain rule, step by step, through the imported graph
     chainrule.io.save_state_dict(model, tmp_path / "tuned.safetensors")
     theirs.load_state_dict(safetensors.torch.load_file(tmp_path / "tuned.safetensors"), strict=True)
     numpy.testing.assert_allclose(run_theirs(theirs, x.numpy()), run_ours(model, x.numpy()), rtol=1e-5, atol=1e-5)
