@@ -245,3 +245,31 @@ def test_several_inputs_and_outputs_take_torchs_default_names(tmp_path):
         want = model(cr.tensor(features), cr.tensor(offsets))
     for g, w in zip(got, want):
         numpy.testing.assert_allclose(g, w.numpy(), rtol=1e-5, atol=1e-6)
+
+
+class _Elementwise(nn.Module):
+    """The primitives no layer wraps, each once: they export as plain ONNX ops."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 4)
+
+    def forward(self, x):
+        y = self.fc(x)
+        parts = [y.exp(), y.abs().log1p(), y.expm1(), y.abs().sqrt(), y.sin(), y.cos(), y.tanh().atan(), y.sinh(),
+                 y.cosh(), y.sigmoid(), cr.softplus(y), y.erf(), y.clamp(-0.5, 0.5), y.maximum(-y), y.minimum(-y),
+                 y.abs() ** 1.5, y / (y.abs() + 1), (y * 3).floor(), (y * 3).ceil(), (y * 3).round(), cr.trunc(y * 3),
+                 y.sign(), y.roll(1, 1), y.flip(1), y.cumsum(1), cr.pad(y, (1, 2)), y.logsumexp(1, keepdim=True),
+                 y.amax(1, keepdim=True), y.amin(1, keepdim=True), y.norm(2, 1, keepdim=True), y.clone(),
+                 y.double().float(), y[:, 1:3], y[:, [0, 2, 2]], y[:, None, 0], y.unsqueeze(1).expand(-1, 2, -1)[:, 1],
+                 cr.einsum("ni,ij->nj", y, self.fc.weight)]
+        return cr.cat(parts, dim=1)
+
+
+def test_primitives_without_a_layer_export_as_onnx_ops(tmp_path):
+    model = _Elementwise()
+    path = tmp_path / "elementwise.onnx"
+    chainrule.io.export_onnx(model, cr.randn(2, 4), path)
+    x = numpy.random.default_rng(0).standard_normal((5, 4)).astype(numpy.float32)
+    numpy.testing.assert_allclose(_run_onnx(path, x), run_ours(model, x), rtol=1e-5, atol=1e-5)
+    numpy.testing.assert_allclose(run_ours(chainrule.io.load_onnx(path), x), run_ours(model, x), rtol=1e-5, atol=1e-6)

@@ -77,7 +77,8 @@ class _Graph:
             array = array.get()
         name = name or self.fresh(hint)
         self._used.add(name)
-        self.initializers.append(self.onnx.numpy_helper.from_array(numpy.ascontiguousarray(array), name))
+        # asarray, not ascontiguousarray: that one turns a 0-d array (a scalar index) into shape (1,).
+        self.initializers.append(self.onnx.numpy_helper.from_array(numpy.asarray(array, order="C"), name))
         return name
 
     def ints(self, values, hint="shape"):
@@ -327,6 +328,30 @@ def _flip(g, out, inputs, names, axes, params):
                             g.ints([-1] * count)]), axes[0]
 
 
+def _piecewise_constant(g, out, inputs, names, axes, params):
+    function = params["function"]
+    if function == "trunc":          # no ONNX Trunc: sign(x)·floor(|x|)
+        return g.node("Mul", [g.node("Sign", names), g.node("Floor", [g.node("Abs", names)])]), axes[0]
+    return g.node({"sign": "Sign", "floor": "Floor", "ceil": "Ceil", "round": "Round"}[function], names), axes[0]
+
+
+def _roll(g, out, inputs, names, axes, params):
+    shifts, dims = _as_tuple(params["shifts"]), params["dims"]
+    if dims is None:
+        raise OnnxExportError("roll: rolling the flattened tensor (dims=None) has no batch-size-free ONNX form")
+    value = names[0]
+    for shift, dim in zip(shifts, _as_tuple(dims)):
+        dim = int(dim) % out.ndim
+        if dim == axes[0]:
+            raise OnnxExportError("roll: rolling along the batch axis ties the graph to the example's batch")
+        size = out.shape[dim]
+        cut = size - int(shift) % size               # y = [x[cut:], x[:cut]] along dim
+        tail = g.node("Slice", [value, g.ints([cut]), g.ints([size]), g.ints([dim])])
+        head = g.node("Slice", [value, g.ints([0]), g.ints([cut]), g.ints([dim])])
+        value = g.node("Concat", [tail, head], axis=dim)
+    return value, axes[0]
+
+
 def _cumsum(g, out, inputs, names, axes, params):
     return g.node("CumSum", [names[0], g.ints(int(params["dim"]) % out.ndim, "axis")]), axes[0]
 
@@ -368,7 +393,8 @@ PRIMITIVE_CONVERTERS = {
     "prod": _sum_like("ReduceProd"), "logsumexp": _sum_like("ReduceLogSumExp"), "norm": _norm,
     "cumsum": _cumsum,
     "reshape": _reshape, "permute": _permute, "expand": _expand, "flip": _flip, "cat": _cat,
-    "pad": _pad, "astype": _astype, "clone": _identity,
+    "pad": _pad, "astype": _astype, "clone": _identity, "to_device": _identity, "roll": _roll,
+    "piecewise_constant": _piecewise_constant,
     "affine": _affine, "standardize": _standardize,
 }
 

@@ -525,6 +525,7 @@ OP_IMPORTERS = {
     "Sqrt": _unary(cr.sqrt), "Reciprocal": _unary(cr.reciprocal), "Sin": _unary(cr.sin), "Cos": _unary(cr.cos),
     "Tan": _unary(cr.tan), "Asin": _unary(cr.asin), "Acos": _unary(cr.acos), "Atan": _unary(cr.atan),
     "Sinh": _unary(cr.sinh), "Cosh": _unary(cr.cosh), "Tanh": _unary(cr.tanh), "Sigmoid": _unary(cr.sigmoid),
+    "Sign": _unary(cr.sign), "Floor": _unary(cr.floor), "Ceil": _unary(cr.ceil), "Round": _unary(cr.round),
     "Relu": _unary(cr.relu), "Erf": _unary(cr.erf), "Softplus": _unary(cr.softplus), "Mish": _unary(F.mish),
     "LeakyRelu": _leaky_relu, "Elu": _elu, "Selu": _selu, "PRelu": _prelu, "Clip": _clip, "Gelu": _gelu,
     "Softmax": _softmax(cr.softmax), "LogSoftmax": _softmax(cr.log_softmax),
