@@ -25,6 +25,7 @@ from chainrule.nn.module import Module, Parameter
 from chainrule.nn.rnn import gru_sequence, lstm_sequence, rnn_relu_cell, rnn_tanh_cell
 
 MIN_IMPORT_OPSET = 13
+MAX_FILE_BYTES = 2 ** 31 - 1      # protobuf's own ceiling on one message
 
 
 class OnnxImportError(ValueError):
@@ -594,6 +595,10 @@ def _read_and_check(path):
     path = pathlib.Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"load_onnx: {path} does not exist")
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise OnnxImportError(f"load_onnx: {path} is {size} bytes; a protobuf holds at most {MAX_FILE_BYTES} "
+                              "(weights in external data files are not read)")
     data = path.read_bytes()
     try:
         proto = onnx.load_model_from_string(data)
