@@ -764,8 +764,10 @@ def export(model, args, f, input_names=None, output_names=None, dynamic_axes=Non
     it in eval mode; every primitive it records becomes ONNX nodes, every parameter and buffer an
     initializer named by its ``state_dict`` key. ``dynamic_axes`` ({input or output name: {axis: label}})
     marks the axes left symbolic; by default axis 0 of every input, the batch, is dynamic (and the
-    outputs' batch axis, wherever export follows it to), so the file runs at any batch size. ``onnx.checker.check_model`` is run on the result
-    (``check=True``). Returns the ``onnx.ModelProto``.
+    outputs' batch axis, wherever export follows it to), so the file computes onnx(x) = model(x) at any
+    batch size. With ``check=True`` (the default) ``onnx.checker.check_model`` must pass, and the graph,
+    run by ``load_onnx``'s interpreter, must agree with the model on a second input (other values,
+    twice the batch) before the file is written (atomically). Returns the ``onnx.ModelProto``.
 
     Example:
         >>> import os, tempfile, numpy, onnxruntime, chainrule as cr, chainrule.nn as nn, chainrule.io
