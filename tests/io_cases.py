@@ -38,6 +38,27 @@ def _lstm_last_step(nn, kind):
     return Recurrent()
 
 
+def _reshaping(nn):
+    """flatten, reshape, permute, cat and slicing around a Linear, written once for both frameworks."""
+    cat = torch.cat if nn is torch.nn else cr.cat
+
+    class Reshaping(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.unflatten = nn.Unflatten(1, (4, 6))
+            self.fc = nn.Linear(6, 6)
+            self.flatten = nn.Flatten()
+            self.identity = nn.Identity()
+
+        def forward(self, x):                                # x: (N, 24)
+            y = self.fc(self.unflatten(x))                   # (N, 4, 6)
+            y = y.permute(0, 2, 1)                           # (N, 6, 4)
+            y = cat([y[:, :, 1:], y[:, :, ::2] * 2.0, y[:, :, -1:]], dim=2)              # (N, 6, 3 + 2 + 1)
+            y = y.reshape(-1, 3, 12).transpose(1, 2)                                    # (N, 12, 3)
+            return self.identity(self.flatten(y))
+    return Reshaping()
+
+
 def _image(batch, channels=3, size=8):
     return numpy.random.default_rng(batch).standard_normal((batch, channels, size, size)).astype(numpy.float32)
 
@@ -81,6 +102,7 @@ LAYER_CASES = {
     "softmax": (lambda nn: nn.Sequential(nn.Linear(6, 4), nn.Softmax(dim=1)), lambda b: _features(b, 6)),
     "log_softmax": (lambda nn: nn.Sequential(nn.Linear(6, 4), nn.LogSoftmax(dim=-1)), lambda b: _features(b, 6)),
     "embedding": (lambda nn: nn.Sequential(nn.Embedding(7, 4), nn.Flatten(), nn.Linear(20, 3)), _tokens),
+    "reshaping": (_reshaping, lambda b: _features(b, 24)),
     "lstm": (lambda nn: _lstm_last_step(nn, "LSTM"), lambda b: _features(b, 6, 4)),
     "gru": (lambda nn: _lstm_last_step(nn, "GRU"), lambda b: _features(b, 6, 4)),
     "rnn": (lambda nn: _lstm_last_step(nn, "RNN"), lambda b: _features(b, 6, 4)),
