@@ -1,4 +1,6 @@
 """chainrule → ONNX → onnxruntime: every layer kind and bundled model, at two batch sizes, within 1e-5."""
+import io
+
 import numpy
 import onnx
 import onnxruntime
@@ -51,6 +53,9 @@ def test_torch_style_arguments_names_axes_and_opset(tmp_path):
     assert proto.graph.input[0].type.tensor_type.shape.dim[0].dim_param == "n"
     x = numpy.ones((6, 3), numpy.float32)
     numpy.testing.assert_allclose(_run_onnx(path, x, "features"), run_ours(model, x), atol=1e-6)
+    buffer = io.BytesIO()
+    chainrule.io.export_onnx(model, cr.randn(4, 3), buffer)           # a file object, as torch takes
+    assert onnx.load_model_from_string(buffer.getvalue()).graph.node
     static = tmp_path / "static.onnx"
     proto = chainrule.io.export_onnx(model, cr.randn(4, 3), static, dynamic_axes={})
     assert proto.graph.input[0].type.tensor_type.shape.dim[0].dim_value == 4

@@ -758,7 +758,7 @@ def _normalize_dynamic_axes(dynamic_axes, input_names, output_names):
 
 def export(model, args, f, input_names=None, output_names=None, dynamic_axes=None, opset_version=None,
            check=True):
-    """Write ``model`` as an ONNX file at ``f``, the way ``torch.onnx.export(model, args, f, ...)`` does.
+    """Write ``model`` as an ONNX file at ``f`` (a path, or a file object), the way ``torch.onnx.export(model, args, f, ...)`` does.
 
     ``args`` is the example input (a tensor or NumPy array, or a tuple of them). The model runs once on
     it in eval mode; every primitive it records becomes ONNX nodes, every parameter and buffer an
@@ -811,6 +811,9 @@ def export(model, args, f, input_names=None, output_names=None, dynamic_axes=Non
             _check_on_another_input(onnx, proto, opset, model, examples, [axes.get(name, {}) for name in input_names])
     finally:
         model.train(was_training)
+    if hasattr(f, "write"):          # a file object (io.BytesIO, an open file), as torch.onnx.export takes
+        f.write(proto.SerializeToString())
+        return proto
     from chainrule.train.checkpoint import atomic_write_bytes   # the one atomic writer
     atomic_write_bytes(f, proto.SerializeToString())
     return proto
