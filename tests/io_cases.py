@@ -30,12 +30,33 @@ def _lstm_last_step(nn, kind):
     class Recurrent(nn.Module):
         def __init__(self):
             super().__init__()
-            self.rnn = getattr(nn, kind)(4, 5, num_layers=2, batch_first=True, bidirectional=kind == "LSTM")
-            self.head = nn.Linear(10 if kind == "LSTM" else 5, 3)
+            self.rnn = getattr(nn, kind)(4, 5, num_layers=2, batch_first=True, bidirectional=kind != "GRU")
+            self.head = nn.Linear(5 if kind == "GRU" else 10, 3)
 
         def forward(self, x):
             return self.head(self.rnn(x)[0])
     return Recurrent()
+
+
+def _reshaping(nn):
+    """flatten, reshape, permute, cat and slicing around a Linear, written once for both frameworks."""
+    cat = torch.cat if nn is torch.nn else cr.cat
+
+    class Reshaping(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.unflatten = nn.Unflatten(1, (4, 6))
+            self.fc = nn.Linear(6, 6)
+            self.flatten = nn.Flatten()
+            self.identity = nn.Identity()
+
+        def forward(self, x):                                # x: (N, 24)
+            y = self.fc(self.unflatten(x))                   # (N, 4, 6)
+            y = y.permute(0, 2, 1)                           # (N, 6, 4)
+            y = cat([y[:, :, 1:], y[:, :, ::2] * 2.0, y[:, :, -1:]], dim=2)              # (N, 6, 3 + 2 + 1)
+            y = y.reshape(-1, 3, 12).transpose(1, 2)                                    # (N, 12, 3)
+            return self.identity(self.flatten(y))
+    return Reshaping()
 
 
 def _image(batch, channels=3, size=8):
@@ -58,6 +79,10 @@ def _tokens(batch):
 LAYER_CASES = {
     "linear": (lambda nn: nn.Sequential(nn.Linear(6, 5), nn.Linear(5, 3, bias=False)), lambda b: _features(b, 6)),
     "conv2d": (lambda nn: nn.Sequential(nn.Conv2d(3, 4, 3, stride=2, padding=1), nn.Conv2d(4, 4, 3, padding=2, dilation=2, groups=2)), _image),
+    "conv_options": (lambda nn: nn.Sequential(nn.Conv2d(3, 4, 4, padding="same"), nn.Conv2d(4, 4, 3, padding=1, padding_mode="reflect"),
+                                              nn.Conv2d(4, 2, 3, padding=2, padding_mode="replicate"),
+                                              nn.MaxPool2d(3, stride=2, padding=1, ceil_mode=True),
+                                              nn.AvgPool2d(2, stride=2, padding=1, ceil_mode=True)), _image),
     "conv1d": (lambda nn: nn.Conv1d(3, 4, 3, stride=2, padding=1, dilation=2), _signal),
     "conv_transpose2d": (lambda nn: nn.ConvTranspose2d(3, 2, 3, stride=2, padding=1, output_padding=1), _image),
     "conv_transpose1d": (lambda nn: nn.ConvTranspose1d(3, 2, 4, stride=2, padding=1), _signal),
@@ -77,8 +102,10 @@ LAYER_CASES = {
     "softmax": (lambda nn: nn.Sequential(nn.Linear(6, 4), nn.Softmax(dim=1)), lambda b: _features(b, 6)),
     "log_softmax": (lambda nn: nn.Sequential(nn.Linear(6, 4), nn.LogSoftmax(dim=-1)), lambda b: _features(b, 6)),
     "embedding": (lambda nn: nn.Sequential(nn.Embedding(7, 4), nn.Flatten(), nn.Linear(20, 3)), _tokens),
+    "reshaping": (_reshaping, lambda b: _features(b, 24)),
     "lstm": (lambda nn: _lstm_last_step(nn, "LSTM"), lambda b: _features(b, 6, 4)),
     "gru": (lambda nn: _lstm_last_step(nn, "GRU"), lambda b: _features(b, 6, 4)),
+    "rnn": (lambda nn: _lstm_last_step(nn, "RNN"), lambda b: _features(b, 6, 4)),
     "attention": (_mha, lambda b: _features(b, 5, 8)),
     "transformer": (lambda nn: nn.TransformerEncoderLayer(8, 2, 16, dropout=0.1, batch_first=True),
                     lambda b: _features(b, 5, 8)),

@@ -70,6 +70,10 @@ def test_an_imported_mlp_fine_tunes_and_its_weights_go_back_to_torch(tmp_path):
         optimizer.step()
         losses.append(loss.item())
     assert losses[2] < losses[0]
+    from chainrule.explain import explain
+    head = dict(model.named_parameters())["5.bias"]
+    steps = str(explain(cr.nn.functional.cross_entropy(model(x[:2]), labels[:2]), wrt=head))
+    assert "affine" in steps                      # the chain rule, step by step, through the imported graph
     chainrule.io.save_state_dict(model, tmp_path / "tuned.safetensors")
     theirs.load_state_dict(safetensors.torch.load_file(tmp_path / "tuned.safetensors"), strict=True)
     numpy.testing.assert_allclose(run_theirs(theirs, x.numpy()), run_ours(model, x.numpy()), rtol=1e-5, atol=1e-5)
@@ -166,8 +170,45 @@ def test_chainrules_own_export_loads_back_with_the_same_outputs_and_weights(name
     x = make_input(3)
     numpy.testing.assert_allclose(run_ours(again, x), run_ours(ours, x), rtol=1e-5, atol=1e-6)
     loaded = again.state_dict()
-    if name not in ("lstm", "gru"):          # recurrent layers hold their weights in ONNX's gate order instead
+    if name not in ("lstm", "gru", "rnn"):          # recurrent layers hold their weights in ONNX's gate order instead
         assert {key for key, _ in ours.named_parameters()} <= set(loaded)
     for key, value in ours.state_dict().items():
         if key in loaded:
             assert numpy.array_equal(loaded[key].data, value.data), key
+
+
+def test_an_output_chainrule_does_not_compute_may_exist_but_not_be_used(good_file, tmp_path):
+    def use_pool_indices(proto):
+        proto.graph.node.insert(0, onnx.helper.make_node("MaxPool", ["input"], ["pooled", "indices"], kernel_shape=[2, 2]))
+        proto.graph.output.append(onnx.helper.make_tensor_value_info("indices", onnx.TensorProto.INT64, None))
+    with pytest.raises(chainrule.io.OnnxImportError, match=r"output 1 \('indices'\) of node .*MaxPool.* is used"):
+        chainrule.io.load_onnx(_tampered(good_file, tmp_path, use_pool_indices))
+
+
+def test_a_graph_asking_for_a_huge_tensor_is_refused_not_allocated(tmp_path):
+    huge = onnx.helper.make_node("Constant", [], ["shape"], value=onnx.numpy_helper.from_array(
+        numpy.array([10 ** 9, 10 ** 9], dtype=numpy.int64)))
+    fill = onnx.helper.make_node("ConstantOfShape", ["shape"], ["big"])
+    add = onnx.helper.make_node("Add", ["input", "big"], ["output"])
+    graph = onnx.helper.make_graph([huge, fill, add], "hostile",
+                                   [onnx.helper.make_tensor_value_info("input", onnx.TensorProto.FLOAT, [1])],
+                                   [onnx.helper.make_tensor_value_info("output", onnx.TensorProto.FLOAT, ["rows", "columns"])])
+    path = tmp_path / "hostile.onnx"
+    path.write_bytes(onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", 17)],
+                                            ir_version=8).SerializeToString())
+    model = chainrule.io.load_onnx(path)
+    with pytest.raises(chainrule.io.OnnxImportError, match=r"ConstantOfShape.*\(1000000000, 1000000000\)"):
+        model(cr.ones(1))
+
+
+def test_torchs_default_opset_imports_too(tmp_path):
+    _, theirs, make_input = model_pair("cnn")
+    path = tmp_path / "cnn20.onnx"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(theirs, (torch.from_numpy(make_input(2)),), str(path), input_names=["input"],
+                          dynamic_axes={"input": {0: "batch"}}, dynamo=False)
+    assert onnx.load(path).opset_import[0].version > 17
+    x = make_input(4)
+    numpy.testing.assert_allclose(run_ours(chainrule.io.load_onnx(path), x), run_theirs(theirs, x), rtol=1e-5,
+                                  atol=1e-5)

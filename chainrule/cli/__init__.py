@@ -6,6 +6,7 @@
     chainrule evaluate runs/lenet            # test-set metrics of the trained model
     chainrule predict runs/lenet digit.png   # the digit in an image (or a .npy array of images)
     chainrule lr-find --model cnn            # the learning-rate range test, with a plot
+    chainrule export runs/lenet --onnx lenet.onnx   # the trained model as ONNX (--safetensors for the weights)
     chainrule lab --help                     # the visual labs (chainrule.lab)
 
 Every command has ``--help``. Bad input (an unknown option value, a missing file, a

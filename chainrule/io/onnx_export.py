@@ -29,16 +29,6 @@ from chainrule.core.tensor import Tensor
 from chainrule.io.onnx_common import DEFAULT_OPSET, MIN_OPSET, onnx_elem_type, require_onnx
 from chainrule.nn import activation, conv, linear, normalization, pooling, rnn
 from chainrule.nn.module import Module
-from chainrule.nn.primitives import Affine, Standardize
-from chainrule.ops.binary import Add, Div, Maximum, Minimum, Mul, Pow, Sub, Where
-from chainrule.ops.elementwise import (
-    Abs, Acos, Asin, Atan, Cos, Cosh, Erf, Exp, Expm1, Log, Log1p, Neg, Relu, Sigmoid, Sin, Sinh, Softplus, Sqrt, Tan,
-    Tanh,
-)
-from chainrule.ops.indexing import Clamp, Gather, GetItem
-from chainrule.ops.matmul import Einsum, Matmul
-from chainrule.ops.reduce import Amax, Amin, Cumsum, LogSumExp, Norm, Prod, Sum
-from chainrule.ops.shape import Astype, Cat, Clone, ConstantPad, Expand, Flip, Permute, Reshape
 
 
 class OnnxExportError(ValueError):
@@ -70,6 +60,10 @@ class _Graph:
         self._used.add(name)
         return name
 
+    def unique(self, name):
+        """``name`` itself if no value has it yet (a layer called twice gets a numbered second copy)."""
+        return name if name not in self._used else self.fresh(name)
+
     def node(self, op_type, inputs, outputs=1, **attributes):
         """Append a node; returns its output name (or the list of names when ``outputs`` > 1)."""
         names = [self.fresh(op_type) for _ in range(outputs)] if isinstance(outputs, int) else list(outputs)
@@ -78,10 +72,13 @@ class _Graph:
         return names[0] if len(names) == 1 else names
 
     def constant(self, array, hint="constant", name=None):
-        """An initializer holding ``array``; returns its name."""
+        """An initializer holding ``array`` (copied to the host if it is a CuPy array); returns its name."""
+        if hasattr(array, "get"):
+            array = array.get()
         name = name or self.fresh(hint)
         self._used.add(name)
-        self.initializers.append(self.onnx.numpy_helper.from_array(numpy.ascontiguousarray(array), name))
+        # asarray, not ascontiguousarray: that one turns a 0-d array (a scalar index) into shape (1,).
+        self.initializers.append(self.onnx.numpy_helper.from_array(numpy.asarray(array, order="C"), name))
         return name
 
     def ints(self, values, hint="shape"):
@@ -156,14 +153,19 @@ def _affine(g, out, inputs, names, axes, params):
 
 
 def _matmul(g, out, inputs, names, axes, params):
-    x, y = inputs
+    """x @ y keeps the batch where it is a stacking dim, a row of x or a column of y; it may not be contracted."""
     axis = None
-    if axes[0] is not None:
-        axis = axes[0] + out.ndim - x.ndim if x.ndim > 1 and axes[0] < x.ndim - 1 else None
-        if x.ndim >= 2 and axes[0] == x.ndim - 1:
-            raise OnnxExportError("matmul: the batch axis is the contracted axis")
-    elif axes[1] is not None and y.ndim > 2 and axes[1] < y.ndim - 2:
-        axis = axes[1] + out.ndim - y.ndim
+    for side, (tensor, batch) in enumerate(zip(inputs, axes)):
+        if batch is None:
+            continue
+        contracted = tensor.ndim - 1 if side == 0 else max(tensor.ndim - 2, 0)
+        if batch == contracted:
+            raise OnnxExportError(f"matmul: the batch axis {batch} of the {'left' if side == 0 else 'right'} operand "
+                                  f"(shape {tensor.shape}) is summed over")
+        if tensor.ndim >= 2 and batch == tensor.ndim - 2 + side:          # x's rows or y's columns
+            axis = out.ndim - 2 + side if inputs[1 - side].ndim >= 2 else out.ndim - 1
+        else:                                                             # a leading (stacking) dim
+            axis = batch + out.ndim - tensor.ndim
     return g.node("MatMul", names), axis
 
 
@@ -268,9 +270,9 @@ def _getitem(g, out, inputs, names, axes, params):
         raise OnnxExportError("getitem: boolean-mask indexing gives a data-dependent shape, which ONNX export "
                               "cannot write")
     used = sum(1 for part in parts if part is not None and part is not Ellipsis)
-    if Ellipsis in [p if p is Ellipsis else None for p in parts]:
-        position = next(i for i, p in enumerate(parts) if p is Ellipsis)
-        parts[position:position + 1] = [slice(None)] * (x.ndim - used)
+    ellipses = [i for i, part in enumerate(parts) if part is Ellipsis]     # `is`: parts may be arrays
+    if ellipses:
+        parts[ellipses[0]:ellipses[0] + 1] = [slice(None)] * (x.ndim - used)
     parts += [slice(None)] * (x.ndim - sum(1 for part in parts if part is not None))
     arrays = [part for part in parts if hasattr(part, "shape")]
     if len(arrays) > 1:
@@ -326,6 +328,30 @@ def _flip(g, out, inputs, names, axes, params):
                             g.ints([-1] * count)]), axes[0]
 
 
+def _piecewise_constant(g, out, inputs, names, axes, params):
+    function = params["function"]
+    if function == "trunc":          # no ONNX Trunc: sign(x)·floor(|x|)
+        return g.node("Mul", [g.node("Sign", names), g.node("Floor", [g.node("Abs", names)])]), axes[0]
+    return g.node({"sign": "Sign", "floor": "Floor", "ceil": "Ceil", "round": "Round"}[function], names), axes[0]
+
+
+def _roll(g, out, inputs, names, axes, params):
+    shifts, dims = _as_tuple(params["shifts"]), params["dims"]
+    if dims is None:
+        raise OnnxExportError("roll: rolling the flattened tensor (dims=None) has no batch-size-free ONNX form")
+    value = names[0]
+    for shift, dim in zip(shifts, _as_tuple(dims)):
+        dim = int(dim) % out.ndim
+        if dim == axes[0]:
+            raise OnnxExportError("roll: rolling along the batch axis ties the graph to the example's batch")
+        size = out.shape[dim]
+        cut = size - int(shift) % size               # y = [x[cut:], x[:cut]] along dim
+        tail = g.node("Slice", [value, g.ints([cut]), g.ints([size]), g.ints([dim])])
+        head = g.node("Slice", [value, g.ints([0]), g.ints([cut]), g.ints([dim])])
+        value = g.node("Concat", [tail, head], axis=dim)
+    return value, axes[0]
+
+
 def _cumsum(g, out, inputs, names, axes, params):
     return g.node("CumSum", [names[0], g.ints(int(params["dim"]) % out.ndim, "axis")]), axes[0]
 
@@ -347,27 +373,29 @@ def _einsum(g, out, inputs, names, axes, params):
     return g.node("Einsum", names, equation=equation), axis
 
 
+# Keyed by the primitive's name (its ``name`` attribute), so the table does not depend on which file defines it.
 PRIMITIVE_CONVERTERS = {
-    Add: _elementwise("Add"), Sub: _elementwise("Sub"), Mul: _elementwise("Mul"),
-    Div: _elementwise("Div"), Pow: _elementwise("Pow"), Maximum: _elementwise("Max"),
-    Minimum: _elementwise("Min"), Where: _where,
-    Neg: _elementwise("Neg"), Exp: _elementwise("Exp"), Log: _elementwise("Log"),
-    Log1p: _log1p, Expm1: _expm1, Sqrt: _elementwise("Sqrt"),
-    Abs: _elementwise("Abs"), Sin: _elementwise("Sin"), Cos: _elementwise("Cos"),
-    Tan: _elementwise("Tan"), Asin: _elementwise("Asin"),
-    Acos: _elementwise("Acos"), Atan: _elementwise("Atan"),
-    Sinh: _elementwise("Sinh"), Cosh: _elementwise("Cosh"),
-    Tanh: _elementwise("Tanh"), Sigmoid: _elementwise("Sigmoid"),
-    Softplus: _elementwise("Softplus"), Relu: _elementwise("Relu"),
-    Erf: _elementwise("Erf"),
-    GetItem: _getitem, Gather: _gather, Clamp: _clamp,
-    Matmul: _matmul, Einsum: _einsum,
-    Sum: _sum_like("ReduceSum"), Amax: _sum_like("ReduceMax"), Amin: _sum_like("ReduceMin"),
-    Prod: _sum_like("ReduceProd"), LogSumExp: _sum_like("ReduceLogSumExp"), Norm: _norm,
-    Cumsum: _cumsum,
-    Reshape: _reshape, Permute: _permute, Expand: _expand, Flip: _flip, Cat: _cat,
-    ConstantPad: _pad, Astype: _astype, Clone: _identity,
-    Affine: _affine, Standardize: _standardize,
+    "add": _elementwise("Add"), "sub": _elementwise("Sub"), "mul": _elementwise("Mul"),
+    "div": _elementwise("Div"), "pow": _elementwise("Pow"), "maximum": _elementwise("Max"),
+    "minimum": _elementwise("Min"), "where": _where,
+    "neg": _elementwise("Neg"), "exp": _elementwise("Exp"), "log": _elementwise("Log"),
+    "log1p": _log1p, "expm1": _expm1, "sqrt": _elementwise("Sqrt"),
+    "abs": _elementwise("Abs"), "sin": _elementwise("Sin"), "cos": _elementwise("Cos"),
+    "tan": _elementwise("Tan"), "asin": _elementwise("Asin"),
+    "acos": _elementwise("Acos"), "atan": _elementwise("Atan"),
+    "sinh": _elementwise("Sinh"), "cosh": _elementwise("Cosh"),
+    "tanh": _elementwise("Tanh"), "sigmoid": _elementwise("Sigmoid"),
+    "softplus": _elementwise("Softplus"), "relu": _elementwise("Relu"),
+    "erf": _elementwise("Erf"),
+    "getitem": _getitem, "gather": _gather, "clamp": _clamp,
+    "matmul": _matmul, "einsum": _einsum,
+    "sum": _sum_like("ReduceSum"), "amax": _sum_like("ReduceMax"), "amin": _sum_like("ReduceMin"),
+    "prod": _sum_like("ReduceProd"), "logsumexp": _sum_like("ReduceLogSumExp"), "norm": _norm,
+    "cumsum": _cumsum,
+    "reshape": _reshape, "permute": _permute, "expand": _expand, "flip": _flip, "cat": _cat,
+    "pad": _pad, "astype": _astype, "clone": _identity, "to_device": _identity, "roll": _roll,
+    "piecewise_constant": _piecewise_constant,
+    "affine": _affine, "standardize": _standardize,
 }
 
 
@@ -390,12 +418,21 @@ def _weight_name(g, tensor):
     return g.names[id(tensor)]
 
 
+_ONNX_PAD_MODES = {"reflect": "reflect", "replicate": "edge"}
+
+
 def _conv(g, module, names, axes, call):
-    if module.padding_mode != "zeros":
-        raise OnnxExportError(f"{type(module).__name__}: padding_mode={module.padding_mode!r} has no ONNX Conv form; "
-                              "only zero padding does")
-    inputs = [names[0], _weight_name(g, module.weight)] + ([_weight_name(g, module.bias)] if module.bias is not None else [])
     pads = _spatial_pads(module.padding, module.kernel_size, module.dilation, module.stride, type(module).__name__)
+    x = names[0]
+    if module.padding_mode != "zeros":
+        if module.padding_mode not in _ONNX_PAD_MODES:
+            raise OnnxExportError(f"{type(module).__name__}: padding_mode={module.padding_mode!r} has no ONNX form "
+                                  f"here (zeros, reflect and replicate do)")
+        spatial = len(module.kernel_size)      # Pad lists all axes: none for batch and channels
+        full = [0, 0] + pads[:spatial] + [0, 0] + pads[spatial:]
+        x = g.node("Pad", [x, g.ints(full, "pads")], mode=_ONNX_PAD_MODES[module.padding_mode])
+        pads = [0] * len(pads)
+    inputs = [x, _weight_name(g, module.weight)] + ([_weight_name(g, module.bias)] if module.bias is not None else [])
     return [(g.node("Conv", inputs, kernel_shape=list(module.kernel_size), strides=list(module.stride),
                     dilations=list(module.dilation), pads=pads, group=module.groups), axes[0])]
 
@@ -420,11 +457,19 @@ def _pool_settings(module, spatial):
 def _max_pool(g, module, names, axes, call):
     if module.return_indices:
         raise OnnxExportError(f"{type(module).__name__}: return_indices=True has no ONNX export here")
-    spatial = call.inputs[0].ndim - 2
+    from chainrule.nn.functional import _pool_geometry
+
+    x = call.inputs[0]
+    spatial = x.ndim - 2
     kernel, stride, pads = _pool_settings(module, spatial)
     dilation = [int(module.dilation)] * spatial if isinstance(module.dilation, int) else list(module.dilation)
-    return [(g.node("MaxPool", names[:1], kernel_shape=kernel, strides=stride, pads=pads, dilations=dilation,
-                    ceil_mode=int(module.ceil_mode)), axes[0])]
+    if module.ceil_mode:
+        # PyTorch drops a last window that would start in the padding; ONNX's ceil_mode keeps it. The extra
+        # right padding that PyTorch's rule needs (padding counts as −∞) gives its size with ceil_mode off.
+        for i in range(spatial):
+            pads[spatial + i] += _pool_geometry(x.shape[2 + i], kernel[i], stride[i], pads[i], dilation[i], True)[1]
+    return [(g.node("MaxPool", names[:1], kernel_shape=kernel, strides=stride, pads=pads, dilations=dilation),
+             axes[0])]
 
 
 def _avg_pool(g, module, names, axes, call):
@@ -557,8 +602,8 @@ def _softmax(op_type):
 
 
 def _embedding(g, module, names, axes, call):
-    return [(g.node("Gather", [_weight_name(g, module.weight), names[0]], axis=0),
-             None if axes[0] is None else axes[0])]
+    # Gather's output is the indices' shape plus the row: the batch axis of the indices stays where it is.
+    return [(g.node("Gather", [_weight_name(g, module.weight), names[0]], axis=0), axes[0])]
 
 
 # ONNX stacks the gates in another order than PyTorch: these are the PyTorch blocks in ONNX's order.
@@ -579,6 +624,11 @@ def _recurrent(g, module, names, axes, call):
     x = call.inputs[0]
     if x.ndim != 3:
         raise OnnxExportError(f"{type(module).__name__}: export needs a batched (3-D) input, got {x.shape}")
+    batch_axis = 0 if module.batch_first else 1
+    if axes[0] is not None and axes[0] != batch_axis:
+        raise OnnxExportError(f"{type(module).__name__}: its input's batch is on axis {batch_axis} "
+                              f"(batch_first={module.batch_first}), but the dynamic axis reaching it is {axes[0]}; "
+                              f"pass dynamic_axes={{'input': {{{batch_axis}: 'batch'}}}}")
     mode, hidden, directions = module.mode, module.hidden_size, module.num_directions
     order = _ONNX_GATE_ORDER[mode]
     sequence = g.node("Transpose", names[:1], perm=[1, 0, 2]) if module.batch_first else names[0]
@@ -595,11 +645,12 @@ def _recurrent(g, module, names, axes, call):
             recurrences.append(_reorder_gates(weight_hh.data, order))
             if bias_ih is not None:
                 biases.append(numpy.concatenate([_reorder_gates(bias_ih.data, order), _reorder_gates(bias_hh.data, order)]))
-        prefix = f"{call.path}.l{layer}" if call.path else f"l{layer}"
-        inputs = [sequence, g.constant(numpy.stack(weights), name=g.fresh(f"{prefix}.W")),
-                  g.constant(numpy.stack(recurrences), name=g.fresh(f"{prefix}.R"))]
+        # ONNX stacks directions and both biases: new tensors, named after the PyTorch ones they hold.
+        prefix = f"{call.path}." if call.path else ""
+        inputs = [sequence, g.constant(numpy.stack(weights), name=g.unique(f"{prefix}onnx_W_l{layer}")),
+                  g.constant(numpy.stack(recurrences), name=g.unique(f"{prefix}onnx_R_l{layer}"))]
         if biases:
-            inputs.append(g.constant(numpy.stack(biases), name=g.fresh(f"{prefix}.B")))
+            inputs.append(g.constant(numpy.stack(biases), name=g.unique(f"{prefix}onnx_B_l{layer}")))
         count = 3 if op_type == "LSTM" else 2
         outputs = g.node(op_type, inputs, outputs=count, hidden_size=hidden,
                          direction="bidirectional" if directions == 2 else "forward", **extra)
@@ -707,14 +758,16 @@ def _normalize_dynamic_axes(dynamic_axes, input_names, output_names):
 
 def export(model, args, f, input_names=None, output_names=None, dynamic_axes=None, opset_version=None,
            check=True):
-    """Write ``model`` as an ONNX file at ``f``, the way ``torch.onnx.export(model, args, f, ...)`` does.
+    """Write ``model`` as an ONNX file at ``f`` (a path, or a file object), the way ``torch.onnx.export(model, args, f, ...)`` does.
 
     ``args`` is the example input (a tensor or NumPy array, or a tuple of them). The model runs once on
     it in eval mode; every primitive it records becomes ONNX nodes, every parameter and buffer an
     initializer named by its ``state_dict`` key. ``dynamic_axes`` ({input or output name: {axis: label}})
-    marks the axes left symbolic; by default axis 0 of every input and output, the batch, is dynamic,
-    so the file runs at any batch size. ``onnx.checker.check_model`` is run on the result
-    (``check=True``). Returns the ``onnx.ModelProto``.
+    marks the axes left symbolic; by default axis 0 of every input, the batch, is dynamic (and the
+    outputs' batch axis, wherever export follows it to), so the file computes onnx(x) = model(x) at any
+    batch size. With ``check=True`` (the default) ``onnx.checker.check_model`` must pass, and the graph,
+    run by ``load_onnx``'s interpreter, must agree with the model on a second input (other values,
+    twice the batch) before the file is written (atomically). Returns the ``onnx.ModelProto``.
 
     Example:
         >>> import os, tempfile, numpy, onnxruntime, chainrule as cr, chainrule.nn as nn, chainrule.io
@@ -749,16 +802,63 @@ def export(model, args, f, input_names=None, output_names=None, dynamic_axes=Non
         output_names = list(output_names or (["output"] if len(outputs) == 1 else [f"output_{i}" for i in range(len(outputs))]))
         if len(output_names) != len(outputs):
             raise OnnxExportError(f"export: {len(output_names)} output_names for the model's {len(outputs)} outputs")
+        # By default axis 0 of every input is the batch; outputs are labelled where export finds it.
         axes = _normalize_dynamic_axes(dynamic_axes, input_names, output_names) if dynamic_axes is not None else \
-            {name: {0: "batch"} for name in input_names + output_names}
+            {name: {0: "batch"} for name in input_names}
         proto = _build(onnx, model, opset, recorder, run_inputs, input_names, outputs, output_names, axes)
+        if check:
+            onnx.checker.check_model(proto, full_check=True)
+            _check_on_another_input(onnx, proto, opset, model, examples, [axes.get(name, {}) for name in input_names])
     finally:
         model.train(was_training)
-    if check:
-        onnx.checker.check_model(proto, full_check=True)
+    if hasattr(f, "write"):          # a file object (io.BytesIO, an open file), as torch.onnx.export takes
+        f.write(proto.SerializeToString())
+        return proto
     from chainrule.train.checkpoint import atomic_write_bytes   # the one atomic writer
     atomic_write_bytes(f, proto.SerializeToString())
     return proto
+
+
+def _another_input(example, labels):
+    """The example with other values (floats) and, along its dynamic axis, twice the batch."""
+    from chainrule import ops
+
+    x = example.detach()
+    if x.is_floating_point():
+        x = x * 0.75 + 0.25
+    if labels:
+        axis = next(iter(labels))
+        x = ops.cat([x, ops.flip(x, (axis,))], dim=axis)
+    return x
+
+
+def _check_on_another_input(onnx, proto, opset, model, examples, labels):
+    """Run the graph (with chainrule's importer) and the model on a second input: they must agree.
+
+    The walk sees only what was recorded. A value computed from the data outside the graph (a mask
+    from an unrecorded comparison, a number read with ``.item()``) would be frozen in the file at the
+    example's value, and a shape tied to the example's batch would break at another one; both show
+    here as a disagreement, before any file is written.
+    """
+    from chainrule.core.grad_mode import no_grad
+    from chainrule.io.onnx_import import OnnxModule
+
+    inputs = [_another_input(x, axis_labels) for x, axis_labels in zip(examples, labels)]
+    with no_grad():
+        expected = _tensors_in(model(*inputs))
+        got = OnnxModule(onnx, proto, opset)(*inputs)
+    got = list(got) if isinstance(got, tuple) else [got]
+    for index, (ours, theirs) in enumerate(zip(got, expected)):
+        want = numpy.asarray(theirs.data, dtype=numpy.float64)
+        have = numpy.asarray(ours.data, dtype=numpy.float64)
+        tolerance = 1e-4 * (1.0 + (numpy.abs(want).max() if want.size else 0.0))
+        if have.shape != want.shape or not numpy.allclose(have, want, rtol=1e-4, atol=tolerance, equal_nan=True):
+            difference = "shape " + str(have.shape) if have.shape != want.shape else \
+                f"max difference {numpy.abs(have - want).max():.3g}"
+            raise OnnxExportError(
+                f"export: the exported graph and the model disagree on a second input (output {index}: {difference}); "
+                "something computed from the data outside chainrule's graph (.item(), .numpy(), a comparison used "
+                "as a number) was frozen at the example's value, or a shape was tied to the example's batch")
 
 
 def _build(onnx, model, opset, recorder, inputs, input_names, outputs, output_names, dynamic_axes):
@@ -805,7 +905,7 @@ def _build(onnx, model, opset, recorder, inputs, input_names, outputs, output_na
             source = recorder.detached[id(tensor)][1]
             g.names[id(tensor)], g.batch_axes[id(tensor)] = g.names[id(source)], g.batch_axes[id(source)]
         elif tensor._op is not None:
-            converter = PRIMITIVE_CONVERTERS.get(tensor._op)
+            converter = PRIMITIVE_CONVERTERS.get(tensor._op.name)
             where = _module_of(tensor, recorder)
             if converter is None:
                 raise OnnxExportError(
@@ -826,7 +926,8 @@ def _build(onnx, model, opset, recorder, inputs, input_names, outputs, output_na
     for tensor, name in zip(outputs, output_names):
         g.node("Identity", [g.names[id(tensor)]], outputs=[name])
         axis = g.batch_axes[id(tensor)]
-        labels = dynamic_axes.get(name, {axis: "batch"} if axis is not None else {})
+        label = next((label for labels in dynamic_axes.values() for label in labels.values()), None)
+        labels = dynamic_axes.get(name, {axis: label} if axis is not None and label is not None else {})
         dims = [labels.get(i, size) for i, size in enumerate(tensor.shape)]
         graph_outputs.append(onnx.helper.make_tensor_value_info(name, onnx_elem_type(tensor.dtype), dims))
     graph = onnx.helper.make_graph(g.nodes, type(model).__name__, graph_inputs, graph_outputs, g.initializers)

@@ -22,9 +22,10 @@ from chainrule.core.tensor import Tensor
 from chainrule.io.onnx_common import numpy_dtype, require_onnx
 from chainrule.nn import functional as F
 from chainrule.nn.module import Module, Parameter
-from chainrule.nn.rnn import gru_sequence, lstm_sequence
+from chainrule.nn.rnn import gru_sequence, lstm_sequence, rnn_relu_cell, rnn_tanh_cell
 
 MIN_IMPORT_OPSET = 13
+MAX_FILE_BYTES = 2 ** 31 - 1      # protobuf's own ceiling on one message
 
 
 class OnnxImportError(ValueError):
@@ -139,12 +140,27 @@ def _gemm(inputs, attributes, context):
     return out
 
 
-def _symmetric_pads(attributes, spatial, op):
-    if attributes.get("auto_pad", "NOTSET") not in ("NOTSET", "VALID"):
-        raise OnnxImportError(f"{op}: auto_pad={attributes['auto_pad']!r} is not supported; re-export with explicit pads")
+def _begin_end_pads(attributes, x, op):
+    """(begins, ends) of the spatial padding, from ``pads`` or from ``auto_pad`` (SAME_UPPER puts the odd one last)."""
+    spatial = x.ndim - 2
+    auto_pad = attributes.get("auto_pad", "NOTSET")
+    if auto_pad == "VALID":
+        return [0] * spatial, [0] * spatial
+    if auto_pad in ("SAME_UPPER", "SAME_LOWER"):
+        kernel = attributes.get("kernel_shape")
+        strides = attributes.get("strides", [1] * spatial)
+        dilations = attributes.get("dilations", [1] * spatial)
+        begins, ends = [], []
+        for size, k, s, d in zip(x.shape[2:], kernel, strides, dilations):
+            total = max((-(-size // s) - 1) * s + d * (k - 1) + 1 - size, 0)
+            small, large = total // 2, total - total // 2
+            begins.append(small if auto_pad == "SAME_UPPER" else large)
+            ends.append(large if auto_pad == "SAME_UPPER" else small)
+        return begins, ends
+    if auto_pad != "NOTSET":
+        raise OnnxImportError(f"{op}: auto_pad={auto_pad!r} is not an ONNX padding mode")
     pads = attributes.get("pads", [0] * (2 * spatial))
-    begins, ends = pads[:spatial], pads[spatial:]
-    return begins, ends
+    return pads[:spatial], pads[spatial:]
 
 
 def _pad_if_asymmetric(x, begins, ends, value=0.0):
@@ -161,7 +177,9 @@ def _conv(inputs, attributes, context):
     x, weight = inputs[0], inputs[1]
     bias = inputs[2] if len(inputs) > 2 else None
     spatial = x.ndim - 2
-    begins, ends = _symmetric_pads(attributes, spatial, "Conv")
+    if "kernel_shape" not in attributes:
+        attributes = dict(attributes, kernel_shape=list(weight.shape[2:]))
+    begins, ends = _begin_end_pads(attributes, x, "Conv")
     x, padding = _pad_if_asymmetric(x, begins, ends)
     strides = tuple(attributes.get("strides", [1] * spatial))
     dilations = tuple(attributes.get("dilations", [1] * spatial))
@@ -179,7 +197,9 @@ def _conv_transpose(inputs, attributes, context):
     spatial = x.ndim - 2
     if "output_shape" in attributes:
         raise OnnxImportError("ConvTranspose: output_shape is not supported; re-export with pads and output_padding")
-    begins, ends = _symmetric_pads(attributes, spatial, "ConvTranspose")
+    if attributes.get("auto_pad", "NOTSET") not in ("NOTSET", "VALID"):
+        raise OnnxImportError(f"ConvTranspose: auto_pad={attributes['auto_pad']!r} is not supported")
+    begins, ends = _begin_end_pads(attributes, x, "ConvTranspose")
     if begins != ends:
         raise OnnxImportError(f"ConvTranspose: asymmetric pads {begins + ends} are not supported")
     settings = dict(stride=tuple(attributes.get("strides", [1] * spatial)), padding=tuple(begins),
@@ -198,7 +218,7 @@ def _pool(kind):
         spatial = x.ndim - 2
         kernel = tuple(attributes["kernel_shape"])
         strides = tuple(attributes.get("strides", [1] * spatial))       # ONNX's default stride is 1, not the kernel
-        begins, ends = _symmetric_pads(attributes, spatial, kind)
+        begins, ends = _begin_end_pads(attributes, x, kind)
         fill = -math.inf if kind == "MaxPool" else 0.0
         if begins != ends and kind == "AveragePool":
             raise OnnxImportError(f"AveragePool: asymmetric pads {begins + ends} are not supported")
@@ -324,7 +344,7 @@ def _shape(inputs, attributes, context):
 
 def _expand(inputs, attributes, context):
     x, target = inputs[0], _ints(inputs[1])
-    return x.expand(tuple(numpy.broadcast_shapes(x.shape, tuple(target))))
+    return x.expand(_bounded_shape(numpy.broadcast_shapes(x.shape, tuple(target)), "Expand"))
 
 
 def _where(inputs, attributes, context):
@@ -387,10 +407,21 @@ def _cumsum(inputs, attributes, context):
     return cr.cumsum(inputs[0], int(inputs[1].item()))
 
 
+# The most elements a node may create from a shape the graph computes (a bound on what a hostile file can ask for).
+MAX_CREATED_ELEMENTS = 2 ** 31
+
+
+def _bounded_shape(shape, op):
+    if any(size < 0 for size in shape) or math.prod(shape) > MAX_CREATED_ELEMENTS:
+        raise OnnxImportError(f"{op}: the graph asks for a tensor of shape {tuple(shape)}, beyond the "
+                              f"{MAX_CREATED_ELEMENTS} elements chainrule allows a node to create")
+    return tuple(shape)
+
+
 def _constant_of_shape(inputs, attributes, context):
     value = attributes.get("value", Tensor._wrap(numpy.zeros(1, numpy.float32)))
     dtype = context.float_dtype if value.is_floating_point() else value.dtype
-    return cr.full(tuple(_ints(inputs[0])), value.data.reshape(-1)[0].item(), dtype=dtype)
+    return cr.full(_bounded_shape(_ints(inputs[0]), "ConstantOfShape"), value.data.reshape(-1)[0].item(), dtype=dtype)
 
 
 def _mod(inputs, attributes, context):
@@ -417,7 +448,18 @@ def _identity(inputs, attributes, context):
 # ----- recurrent layers ---------------------------------------------------------------------------
 
 # Where PyTorch's gate blocks sit in ONNX's order (ONNX LSTM: i, o, f, c; GRU: z, r, h).
-_TORCH_FROM_ONNX = {"LSTM": (0, 2, 3, 1), "GRU": (1, 0, 2)}
+_TORCH_FROM_ONNX = {"LSTM": (0, 2, 3, 1), "GRU": (1, 0, 2), "RNN": (0,)}
+
+
+def _rnn_sequence(x, h, weight_ih, weight_hh, bias_ih, bias_hh, reverse, activation):
+    """The plain RNN, h_t = act(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh), stepped with nn.rnn's cells."""
+    cell = rnn_tanh_cell if activation == "Tanh" else rnn_relu_cell
+    steps = range(x.shape[0] - 1, -1, -1) if reverse else range(x.shape[0])
+    outputs = [None] * x.shape[0]
+    for t in steps:
+        h = cell(x[t], h, weight_ih, weight_hh, bias_ih, bias_hh)
+        outputs[t] = h
+    return cr.stack(outputs, dim=0), h
 
 
 def _torch_gates(tensor, kind):
@@ -433,9 +475,12 @@ def _recurrent(kind):
             raise OnnxImportError(f"{kind}: sequence_lens (variable-length batches) is not supported")
         if kind == "LSTM" and len(inputs) > 7 and inputs[7] is not None:
             raise OnnxImportError("LSTM: peephole weights (input P) are not supported")
-        for unsupported in ("clip", "activations", "input_forget"):
+        for unsupported in ("clip", "input_forget") + (() if kind == "RNN" else ("activations",)):
             if attributes.get(unsupported):
                 raise OnnxImportError(f"{kind}: the attribute {unsupported!r} is not supported")
+        activations = set(attributes.get("activations") or ["Tanh"])
+        if kind == "RNN" and not (activations <= {"Tanh"} or activations <= {"Relu"}):
+            raise OnnxImportError(f"RNN: activations {sorted(activations)} are not supported (Tanh or Relu)")
         if kind == "GRU" and not attributes.get("linear_before_reset", 0):
             raise OnnxImportError("GRU: only linear_before_reset=1 (PyTorch's GRU) is supported")
         if attributes.get("layout", 0):
@@ -458,9 +503,11 @@ def _recurrent(kind):
                 c0 = initial_c[d] if initial_c is not None else zeros
                 out, (h_n, c_n) = lstm_sequence(projected, h0, c0, weight_hh, reverse=reverse)
                 finals_c.append(c_n)
-            else:
+            elif kind == "GRU":
                 projected = x @ weight_ih.mT + (0.0 if bias is None else bias_ih)
                 out, h_n = gru_sequence(projected, h0, weight_hh, bias_hh, reverse=reverse)
+            else:
+                out, h_n = _rnn_sequence(x, h0, weight_ih, weight_hh, bias_ih, bias_hh, reverse, next(iter(activations)))
             outputs.append(out)
             finals_h.append(h_n)
         y = cr.stack(outputs, dim=1)                      # (seq, directions, batch, hidden)
@@ -479,6 +526,7 @@ OP_IMPORTERS = {
     "Sqrt": _unary(cr.sqrt), "Reciprocal": _unary(cr.reciprocal), "Sin": _unary(cr.sin), "Cos": _unary(cr.cos),
     "Tan": _unary(cr.tan), "Asin": _unary(cr.asin), "Acos": _unary(cr.acos), "Atan": _unary(cr.atan),
     "Sinh": _unary(cr.sinh), "Cosh": _unary(cr.cosh), "Tanh": _unary(cr.tanh), "Sigmoid": _unary(cr.sigmoid),
+    "Sign": _unary(cr.sign), "Floor": _unary(cr.floor), "Ceil": _unary(cr.ceil), "Round": _unary(cr.round),
     "Relu": _unary(cr.relu), "Erf": _unary(cr.erf), "Softplus": _unary(cr.softplus), "Mish": _unary(F.mish),
     "LeakyRelu": _leaky_relu, "Elu": _elu, "Selu": _selu, "PRelu": _prelu, "Clip": _clip, "Gelu": _gelu,
     "Softmax": _softmax(cr.softmax), "LogSoftmax": _softmax(cr.log_softmax),
@@ -493,15 +541,16 @@ OP_IMPORTERS = {
     "ReduceSum": _reduce("sum"), "ReduceMean": _reduce("mean"), "ReduceMax": _reduce("max"),
     "ReduceMin": _reduce("min"), "ReduceProd": _reduce("prod"), "ReduceL2": _reduce("l2"),
     "ReduceLogSumExp": _reduce("logsumexp"),
-    "LSTM": _recurrent("LSTM"), "GRU": _recurrent("GRU"),
+    "LSTM": _recurrent("LSTM"), "GRU": _recurrent("GRU"), "RNN": _recurrent("RNN"),
     "InstanceNormalization": _instance_norm, "ConstantOfShape": _constant_of_shape, "Mod": _mod,
     "Equal": _compare(cr.eq), "Less": _compare(cr.lt), "Greater": _compare(cr.gt), "LessOrEqual": _compare(cr.le),
     "GreaterOrEqual": _compare(cr.ge), "Not": _compare(cr.logical_not), "And": _compare(cr.logical_and),
     "Or": _compare(cr.logical_or),
 }
 
-# Outputs a node may declare that chainrule does not compute (Dropout's mask, MaxPool's indices).
-_OPTIONAL_OUTPUTS = {"Dropout": 1, "MaxPool": 1, "BatchNormalization": 1}
+# How many outputs chainrule computes for a node (1 unless listed): a further declared output (Dropout's
+# mask, MaxPool's indices, BatchNormalization's training statistics) may exist but nothing may use it.
+_COMPUTED_OUTPUTS = {"LSTM": 3, "GRU": 2, "RNN": 2}
 
 
 # ==============================================================================================
@@ -546,6 +595,10 @@ def _read_and_check(path):
     path = pathlib.Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"load_onnx: {path} does not exist")
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise OnnxImportError(f"load_onnx: {path} is {size} bytes; a protobuf holds at most {MAX_FILE_BYTES} "
+                              "(weights in external data files are not read)")
     data = path.read_bytes()
     try:
         proto = onnx.load_model_from_string(data)
@@ -567,8 +620,17 @@ def _read_and_check(path):
         raise OnnxImportError(
             f"load_onnx: {path} uses ops chainrule cannot run: {', '.join(unsupported)} (first at node "
             f"{first.name or first.output[0]!r}); supported: {', '.join(sorted(OP_IMPORTERS))}")
+    if proto.graph.sparse_initializer:
+        raise OnnxImportError(f"load_onnx: {path} holds sparse initializers, which chainrule does not read")
     for tensor in proto.graph.initializer:
         _check_tensor_proto(onnx, tensor, len(data), f"load_onnx: {path}: initializer {tensor.name!r}")
+    used = {name for node in proto.graph.node for name in node.input} | {value.name for value in proto.graph.output}
+    for node in proto.graph.node:
+        for position, name in enumerate(node.output[_COMPUTED_OUTPUTS.get(node.op_type, 1):], 1):
+            if name and name in used:
+                raise OnnxImportError(f"load_onnx: {path}: output {_COMPUTED_OUTPUTS.get(node.op_type, 1) + position - 1} "
+                                      f"({name!r}) of node {node.name or node.output[0]!r} ({node.op_type}) is used, "
+                                      "but chainrule does not compute it")
     for node in proto.graph.node:
         for attribute in node.attribute:
             if attribute.type == onnx.AttributeProto.TENSOR:
@@ -646,7 +708,7 @@ class OnnxModule(Module):
         object.__setattr__(self, "_nodes", nodes)
         object.__setattr__(self, "_places", places)
         object.__setattr__(self, "_constants", constants)
-        object.__setattr__(self, "_inputs", [(value.name, _declared_shape(value)) for value in graph.input
+        object.__setattr__(self, "_graph_inputs", [(value.name, _declared_shape(value)) for value in graph.input
                                              if value.name not in initializer_names])
         object.__setattr__(self, "_outputs", [value.name for value in graph.output])
 
@@ -672,12 +734,12 @@ class OnnxModule(Module):
 
     def forward(self, *inputs):
         """Run the graph on ``inputs`` (tensors or arrays, in the graph's input order); one output or a tuple."""
-        if len(inputs) != len(self._inputs):
-            raise TypeError(f"OnnxModule: the graph takes {len(self._inputs)} inputs "
-                            f"{[name for name, _ in self._inputs]}, got {len(inputs)}")
+        if len(inputs) != len(self._graph_inputs):
+            raise TypeError(f"OnnxModule: the graph takes {len(self._graph_inputs)} inputs "
+                            f"{[name for name, _ in self._graph_inputs]}, got {len(inputs)}")
         values = {}
         float_dtype = None
-        for (name, declared), value in zip(self._inputs, inputs):
+        for (name, declared), value in zip(self._graph_inputs, inputs):
             value = value if isinstance(value, Tensor) else cr.tensor(numpy.asarray(value))
             if declared is not None and (len(declared) != value.ndim or any(
                     d is not None and d != size for d, size in zip(declared, value.shape))):
@@ -704,12 +766,7 @@ class OnnxModule(Module):
                 except (ValueError, TypeError, IndexError, RuntimeError) as error:
                     raise RuntimeError(f"OnnxModule: node {node_name!r} ({op_type}) failed: {error}") from error
             results = list(result) if isinstance(result, (list, tuple)) else [result]
-            wanted = [name for name in output_names if name]
-            if len(results) < len(wanted) and not (op_type in _OPTIONAL_OUTPUTS and len(results) >= _OPTIONAL_OUTPUTS[op_type]
-                                                   and all(name not in self._outputs for name in wanted[len(results):])):
-                raise OnnxImportError(f"OnnxModule: node {node_name!r} ({op_type}) asks for {len(wanted)} outputs; "
-                                      f"chainrule computes {len(results)}")
-            for name, value in zip(output_names, results):
+            for name, value in zip(output_names, results):     # outputs past these are unused (checked at load)
                 if name:
                     values[name] = value
         outputs = tuple(values[name] for name in self._outputs)
@@ -759,4 +816,4 @@ def load_onnx(path):
     return OnnxModule(onnx, proto, opset, source=path)
 
 
-__all__ = ["OP_IMPORTERS", "OnnxImportError", "OnnxModule", "load_onnx"]
+__all__ = ["MAX_CREATED_ELEMENTS", "OP_IMPORTERS", "OnnxImportError", "OnnxModule", "load_onnx"]
