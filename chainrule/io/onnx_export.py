@@ -24,6 +24,7 @@ import math
 
 import numpy
 
+from chainrule.core.files import atomic_write
 from chainrule.core.grad_mode import enable_grad
 from chainrule.core.tensor import Tensor
 from chainrule.io.onnx_common import DEFAULT_OPSET, MIN_OPSET, onnx_elem_type, require_onnx
@@ -457,7 +458,7 @@ def _pool_settings(module, spatial):
 def _max_pool(g, module, names, axes, call):
     if module.return_indices:
         raise OnnxExportError(f"{type(module).__name__}: return_indices=True has no ONNX export here")
-    from chainrule.nn.functional import _pool_geometry
+    from chainrule.nn.functional.pooling import _pool_geometry
 
     x = call.inputs[0]
     spatial = x.ndim - 2
@@ -814,8 +815,8 @@ def export(model, args, f, input_names=None, output_names=None, dynamic_axes=Non
     if hasattr(f, "write"):          # a file object (io.BytesIO, an open file), as torch.onnx.export takes
         f.write(proto.SerializeToString())
         return proto
-    from chainrule.train.checkpoint import atomic_write_bytes   # the one atomic writer
-    atomic_write_bytes(f, proto.SerializeToString())
+    with atomic_write(f) as handle:
+        handle.write(proto.SerializeToString())
     return proto
 
 

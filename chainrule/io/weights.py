@@ -21,6 +21,7 @@ import struct
 
 import numpy
 
+from chainrule.core.files import atomic_write
 from chainrule.core.tensor import Tensor
 
 # safetensors' own ceiling on the JSON header; a larger claim is a damaged or hostile file.
@@ -123,9 +124,6 @@ def save_state_dict(model_or_state, path, metadata=None):
     """
     from safetensors.numpy import save as safetensors_save
 
-    # train/checkpoint.py owns the one atomic writer (temp file in the same folder, fsync, os.replace).
-    from chainrule.train.checkpoint import atomic_write_bytes
-
     state = model_or_state.state_dict() if hasattr(model_or_state, "state_dict") else model_or_state
     arrays = {}
     for name, value in state.items():
@@ -137,7 +135,8 @@ def save_state_dict(model_or_state, path, metadata=None):
         arrays[name] = numpy.ascontiguousarray(array)
     if metadata is not None and not all(isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()):
         raise TypeError("save_state_dict: metadata must map strings to strings (safetensors' header holds only text)")
-    atomic_write_bytes(path, safetensors_save(arrays, metadata=metadata))
+    with atomic_write(path) as handle:
+        handle.write(safetensors_save(arrays, metadata=metadata))
 
 
 __all__ = ["WeightsFileError", "check_weights_file", "load_state_dict", "save_state_dict"]
