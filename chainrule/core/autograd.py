@@ -130,14 +130,15 @@ def input_shares(tensor, grad, wanted):
     """Ask ``tensor``'s primitive for each wanted input's share of ∂L/∂tensor, at that input's shape and dtype."""
     if tensor._inputs is None:
         raise _freed_graph_error(tensor)
+    inputs = tensor._inputs
+    indices = [i for i, parent in enumerate(inputs) if parent.requires_grad and wanted.get(id(parent), False)]
     shares = []
-    for index, parent in enumerate(tensor._inputs):
-        if parent.requires_grad and wanted.get(id(parent), False):
-            share = tensor._op.vjp(index, grad, tensor, *tensor._inputs, **tensor._params)
-            share = unbroadcast(share, parent.shape)
-            if share.dtype != parent.dtype:
-                share = share.to(parent.dtype)
-            shares.append((index, parent, share))
+    for index, share in zip(indices, tensor._op.input_grads(indices, grad, tensor, *inputs, **tensor._params)):
+        parent = inputs[index]
+        share = unbroadcast(share, parent.shape)
+        if share.dtype != parent.dtype:
+            share = share.to(parent.dtype)
+        shares.append((index, parent, share))
     return shares
 
 
