@@ -102,18 +102,6 @@ def test_every_primitive_of_ops_is_exercised_by_a_check():
     assert not missing, f"primitives no check reaches (declare a Check on their card): {missing}"
 
 
-def test_the_ops_readme_table_names_every_primitive_in_its_file():
-    import pathlib
-    from chainrule.ops import PRIMITIVES
-    readme = (pathlib.Path(cr.__file__).parent / "ops" / "README.md").read_text()
-    rows = {line.split("|")[1].strip(" `"): line.split("|")[2] for line in readme.splitlines()
-            if line.startswith("| `")}
-    for op in PRIMITIVES:
-        file = op.__module__.rsplit(".", 1)[1] + ".py"
-        assert file in rows, f"ops/README.md has no row for {file}"
-        assert op.name in rows[file].replace("(", " ").replace(",", " ").split(), f"{op.name} missing from {file}'s row"
-
-
 def test_every_registered_primitive_of_every_folder_states_its_math():
     from chainrule.core.primitive import registered_primitives
     import chainrule.nn, chainrule.linalg, chainrule.probability.implicit  # noqa: F401  (their cards register)
