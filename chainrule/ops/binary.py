@@ -11,7 +11,9 @@ from chainrule.core.primitive import BINARY, Check, Primitive, apply
 from chainrule.core.tensor import Tensor
 from chainrule.ops.elementwise import floor, trunc
 
-__all__ = ["add", "sub", "mul", "div", "pow", "maximum", "minimum", "atan2", "where", "floor_divide", "remainder"]
+__all__ = [
+    "add", "sub", "mul", "div", "pow", "maximum", "minimum", "atan2", "logaddexp", "where", "floor_divide", "remainder",
+]
 
 
 def _binary(op, x, y):
@@ -358,6 +360,47 @@ def atan2(y, x):
         (tensor(0.5), tensor(-0.5))
     """
     return _binary(Atan2, y, x)
+
+
+class LogAddExp(Primitive):
+    name = "logaddexp"
+    formula = r"z = \ln(e^{x} + e^{y}) = \max(x, y) + \ln(1 + e^{-|x - y|})"
+    derivatives = (r"\bar{x} = \bar{z} / (1 + e^{y - x})", r"\bar{y} = \bar{z} / (1 + e^{x - y})")
+    checks = (Check("logaddexp", shapes=BINARY),)
+
+    @staticmethod
+    def forward(xp, x, y):
+        return xp.logaddexp(x, y)
+
+    @staticmethod
+    def grad_x(g, out, x, y):
+        # e^{x − z} = 1/(1 + e^{y − x}): never overflows to inf·0, and is PyTorch's form (same nan at −inf, −inf)
+        return g / (1 + (y - x).exp())
+
+    @staticmethod
+    def grad_y(g, out, x, y):
+        return g / (1 + (x - y).exp())
+
+    vjps = (grad_x, grad_y)
+
+
+def logaddexp(x, y):
+    """ln(eˣ + eʸ) elementwise with broadcasting, computed without overflow (as ``torch.logaddexp``).
+
+    z = max(x, y) + ln(1 + e^{−|x − y|}); ∂z/∂x = 1/(1 + e^{y−x}) = σ(x − y), ∂z/∂y = σ(y − x):
+    the two softmax weights of (x, y). Integers are added as floats.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.logaddexp(cr.tensor([1e4, 0.0, float("-inf")]), cr.tensor([1e4, -1e4, 0.0]))   # e^(1e4) overflows
+        tensor([10000.693,     0.   ,     0.   ])
+        >>> cr.func.grad(cr.logaddexp, argnums=(0, 1))(cr.tensor(0.0), cr.tensor(0.0))
+        (tensor(0.5), tensor(0.5))
+    """
+    x, y = promote_pair(x, y, "logaddexp")
+    if x.dtype.kind in "iub":
+        x, y = x.to(dtypes.get_default_dtype()), y.to(dtypes.get_default_dtype())
+    return _binary(LogAddExp, x, y)
 
 
 class Where(Primitive):
