@@ -130,11 +130,14 @@ def input_shares(tensor, grad, wanted):
     """Ask ``tensor``'s primitive for each wanted input's share of ∂L/∂tensor, at that input's shape and dtype."""
     if tensor._inputs is None:
         raise _freed_graph_error(tensor)
-    inputs = tensor._inputs
-    indices = [i for i, parent in enumerate(inputs) if parent.requires_grad and wanted.get(id(parent), False)]
+    op, inputs, params = tensor._op, tensor._inputs, tensor._params
+    # A card with one rule for all inputs (their gradients share work) is asked once.
+    every = None if op.vjp_all is None else op.vjp_all(grad, tensor, *inputs, **params)
     shares = []
-    for index, share in zip(indices, tensor._op.input_grads(indices, grad, tensor, *inputs, **tensor._params)):
-        parent = inputs[index]
+    for index, parent in enumerate(inputs):
+        if not (parent.requires_grad and wanted.get(id(parent), False)):
+            continue
+        share = op.vjp(index, grad, tensor, *inputs, **params) if every is None else every[index]
         share = unbroadcast(share, parent.shape)
         if share.dtype != parent.dtype:
             share = share.to(parent.dtype)

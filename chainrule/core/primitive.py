@@ -152,15 +152,6 @@ class Primitive:
         return rule(grad, out, *inputs, **params)
 
     @classmethod
-    def input_grads(cls, wanted, grad, out, /, *inputs, **params):
-        """The shares of the inputs at positions ``wanted``: one ``vjp_all`` call when the card has
-        one (its inputs' gradients share work), else one rule per wanted input."""
-        if cls.vjp_all is not None:
-            every = cls.vjp_all(grad, out, *inputs, **params)
-            return [every[index] for index in wanted]
-        return [cls.vjp(index, grad, out, *inputs, **params) for index in wanted]
-
-    @classmethod
     def describe(cls) -> str:
         """The forward formula and the derivative of each input, as LaTeX lines."""
         lines = [f"{cls.name}: {cls.formula}"]
