@@ -1,6 +1,6 @@
 """The one registry of ops that the core tests sweep, read from the ops' own cards.
 
-Each primitive's card (its class in chainrule/ops/…) and each composed op
+Each primitive's card (its class, in ops/, nn/primitives.py, linalg/) and each composed op
 (``@composite``) declares its checks: how to call it in chainrule and in PyTorch,
 which input shapes to try (chosen to exercise broadcasting, 0-d tensors and size-1
 dims), which domain to draw inputs from, and whether second derivatives exist
