@@ -23,17 +23,7 @@ from chainrule.core.random import (
     Generator, default_generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state,
 )
 from chainrule.core.tensor import Tensor, tensor
-from chainrule.ops import (
-    abs, acos, all, allclose, amax, amin, any, argmax, argmin, asin, atan, atan2, cat, ceil, chunk, clamp,
-    clone, cos, cosh, cumsum, diagonal, digamma, div, dot, einsum, eq, erf, erfinv, exp, expm1, flatten,
-    flip, floor, floor_divide, gather, ge, gt, index_select, isfinite, isinf, isnan, le, lgamma, log, log1p, log2, log10,
-    log_softmax, logical_and, logical_not, logical_or, logical_xor, logsumexp, lt, masked_fill, matmul,
-    max, maximum, mean, min, minimum, movedim, mul, mv, ne, neg, norm, one_hot, outer, pad, permute,
-    polygamma, pow, prod, reciprocal, relu, remainder, repeat, reshape, roll, round, rsqrt, scatter_add,
-    sigmoid, sign, sin, sinh, softmax, softplus, split, sqrt, square, squeeze, stack, std, sub, sum, t,
-    tan, tanh, transpose, tril, triu, trunc, unbind, unflatten, unsqueeze, var, where,
-)
-from chainrule.ops import add, expand  # noqa: F401  (also reachable as methods)
+from chainrule.ops import *  # noqa: F401,F403  (every public op: the __all__ of each file in chainrule/ops)
 
 bool = bool_  # noqa: A001  (PyTorch spells it chainrule.bool)
 float = float32  # noqa: A001

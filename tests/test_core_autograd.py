@@ -165,3 +165,23 @@ def test_a_primitive_without_forward_is_refused_when_defined():
     with pytest.raises(TypeError, match="primitive Incomplete must define forward"):
         class Incomplete(Primitive):
             name = "incomplete"
+
+
+def test_the_walk_shows_each_op_its_gradient_and_every_input_share_to_an_observer():
+    from chainrule.core.autograd import run_backward
+    w = cr.tensor([1.0, 2.0], requires_grad=True)
+    b = cr.tensor([[0.5], [1.5]], requires_grad=True)
+    loss = ((w * w) + b).sum()                     # w is used twice and b is broadcast (2, 1) → (2, 2)
+    seen = []
+    [dw, db] = run_backward([loss], [cr.tensor(1.0)], retain_graph=True, inputs=[w, b],
+                            observer=lambda tensor, grad, shares: seen.append((tensor._op.name, grad, shares)))
+    assert [name for name, _, _ in seen] == ["sum", "add", "mul"]
+    for name, grad, shares in seen:
+        for index, parent, share in shares:
+            assert share.shape == parent.shape        # already un-broadcast when the observer sees it
+    mul_shares = seen[2][2]
+    assert [index for index, _, _ in mul_shares] == [0, 1]
+    assert numpy.array_equal((mul_shares[0][2] + mul_shares[1][2]).numpy(), dw.numpy())
+    assert db.tolist() == [[2.0], [2.0]]
+    loss.backward()
+    assert numpy.array_equal(w.grad.numpy(), dw.numpy())   # the observed walk is the walk backward() takes

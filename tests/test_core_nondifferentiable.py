@@ -66,3 +66,18 @@ def test_binary_broadcasting_matches_pytorch_for_any_broadcastable_shapes(shapes
     assert x.grad.shape == tuple(shapes.input_shapes[0]) and y.grad.shape == tuple(shapes.input_shapes[1])
     numpy.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-10, atol=1e-12)
     numpy.testing.assert_allclose(y.grad.numpy(), ty.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", cr.ops.NON_DIFFERENTIABLE)
+def test_the_declared_non_differentiable_ops_record_no_graph(name):
+    x = cr.tensor([[0.5, -1.0], [2.0, 0.0]], requires_grad=True)
+    op = getattr(cr.ops, name)
+    if name == "one_hot":
+        out = op(cr.tensor([0, 2]))                       # class labels are integers: nothing to differentiate
+    elif name in ("eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_or", "logical_xor"):
+        out = op(x, x * 2)
+    else:
+        out = op(x)
+    assert not out.requires_grad and out.grad_fn is None
+    assert out.dtype in (cr.bool, cr.int64)
+    assert name in cr.ops.__all__

@@ -163,3 +163,19 @@ def test_float_division_by_zero_still_gives_inf_and_nan():
     with numpy.errstate(all="ignore"):
         numpy.testing.assert_array_equal((cr.tensor([5.0, -5.0]) // 0).numpy(), (torch.tensor([5.0, -5.0]) // 0).numpy())
         numpy.testing.assert_array_equal((cr.tensor([5.0, 0.0]) % 0).numpy(), (torch.tensor([5.0, 0.0]) % 0).numpy())
+
+
+@pytest.mark.parametrize("dtype", [cr.float32, cr.float64])
+def test_logaddexp_at_extremes_matches_pytorch(dtype):
+    x, y = [1e4, -numpy.inf, 0.0, -numpy.inf, numpy.inf, -1e4], [1e4, 0.0, -1e4, -numpy.inf, 1.0, -1e4]
+    torch_dtype = getattr(torch, str(numpy.dtype(dtype)))
+    ours = [cr.tensor(v, dtype=dtype, requires_grad=True) for v in (x, y)]
+    theirs = [torch.tensor(v, dtype=torch_dtype, requires_grad=True) for v in (x, y)]
+    with numpy.errstate(all="ignore"):
+        out = cr.logaddexp(*ours)
+        out.sum().backward()
+    expected = torch.logaddexp(*theirs)
+    expected.sum().backward()
+    numpy.testing.assert_allclose(out.detach().numpy(), expected.detach().numpy(), rtol=1e-6, equal_nan=True)
+    for mine, reference in zip(ours, theirs):
+        numpy.testing.assert_allclose(mine.grad.numpy(), reference.grad.numpy(), rtol=1e-6, equal_nan=True)

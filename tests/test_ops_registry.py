@@ -75,3 +75,42 @@ def test_every_primitive_states_its_math():
         assert op.formula, f"{op.__name__} has no formula"
         assert op.derivatives, f"{op.__name__} has no derivative formulas"
         assert op.name in op.describe()
+
+
+def _primitives_recorded(out, inputs):
+    """The primitives in the graph of ``out`` and in that of its gradient (second-order graphs included)."""
+    from chainrule.core.autograd import topological_order
+    cotangent = cr.ones(out.shape, dtype=out.dtype, requires_grad=True)   # so the adjoints get recorded too
+    grads = cr.autograd.grad(out, inputs, grad_outputs=cotangent, create_graph=True, allow_unused=True)
+    roots = [out] + [g for g in grads if g is not None and g.requires_grad]
+    return {t._op for t in topological_order(roots) if t._op is not None}
+
+
+# Not reachable from a float64 check: a device move needs a GPU, and a cast to a lower precision
+# hides the derivative from a float64 finite difference (tests/test_core_tensor.py covers both).
+UNCHECKED = {"ToDevice": "needs a GPU", "Astype": "changes precision"}
+
+
+def test_every_primitive_of_ops_is_exercised_by_a_check():
+    from chainrule.ops import PRIMITIVES
+    rng = numpy.random.default_rng(5)
+    exercised = set()
+    for spec in OPS:
+        ours, _ = make_inputs(spec, spec.shapes[0], rng)
+        exercised |= _primitives_recorded(spec.fn(*ours), ours)
+    missing = [op.__name__ for op in PRIMITIVES if op not in exercised and op.__name__ not in UNCHECKED]
+    assert not missing, f"primitives no check reaches (declare a Check on their card): {missing}"
+
+
+def test_every_registered_primitive_of_every_folder_states_its_math():
+    from chainrule.core.primitive import registered_primitives
+    import chainrule.nn, chainrule.linalg, chainrule.probability.implicit  # noqa: F401  (their cards register)
+    primitives = registered_primitives()
+    folders = {op.__module__.split(".")[1] for op in primitives}
+    assert {"ops", "nn", "linalg", "probability"} <= folders
+    for op in primitives:
+        assert op.formula, f"{op.__module__}.{op.__name__} does not state its formula"
+        # A rule comes with its LaTeX; a primitive without rules (an inner helper of another rule)
+        # states none, and asking it for a derivative raises, naming it.
+        has_rule = bool(op.vjps) or op.vjp_all is not None or "vjp" in vars(op)
+        assert bool(op.derivatives) == has_rule, f"{op.__name__}: derivative rules and their formulas disagree"

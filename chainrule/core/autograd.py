@@ -132,14 +132,18 @@ def input_shares(tensor, grad, wanted):
     """Ask ``tensor``'s primitive for each wanted input's share of ∂L/∂tensor, at that input's shape and dtype."""
     if tensor._inputs is None:
         raise _freed_graph_error(tensor)
+    op, inputs, params = tensor._op, tensor._inputs, tensor._params
+    # A card with one rule for all inputs (their gradients share work) is asked once.
+    every = None if op.vjp_all is None else op.vjp_all(grad, tensor, *inputs, **params)
     shares = []
-    for index, parent in enumerate(tensor._inputs):
-        if parent.requires_grad and wanted.get(id(parent), False):
-            share = tensor._op.vjp(index, grad, tensor, *tensor._inputs, **tensor._params)
-            share = unbroadcast(share, parent.shape)
-            if share.dtype != parent.dtype:
-                share = share.to(parent.dtype)
-            shares.append((index, parent, share))
+    for index, parent in enumerate(inputs):
+        if not (parent.requires_grad and wanted.get(id(parent), False)):
+            continue
+        share = op.vjp(index, grad, tensor, *inputs, **params) if every is None else every[index]
+        share = unbroadcast(share, parent.shape)
+        if share.dtype != parent.dtype:
+            share = share.to(parent.dtype)
+        shares.append((index, parent, share))
     return shares
 
 

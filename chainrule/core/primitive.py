@@ -1,23 +1,124 @@
 """Primitive ops: the small set of operations whose derivatives are written by hand.
 
-A primitive is a class with
+A primitive is a card, a class with
   * ``forward(xp, *arrays, **params)``: the value, computed on raw arrays with the
     array module ``xp`` (NumPy or CuPy);
   * ``vjps``: one rule per tensor input, ``rule(grad, out, *inputs, **params)``,
     that maps the upstream gradient ``grad`` (∂L/∂out) to that input's share of
-    ∂L/∂input. Rules are written with tensor ops, so the backward pass can itself
-    be recorded (``create_graph=True``) and differentiated again;
+    ∂L/∂input; or, where the inputs' gradients share work (a recurrent sweep), one
+    rule ``vjp_all(grad, out, *inputs, **params)`` returning every input's share at
+    once. Rules are written with tensor ops, so the backward pass can itself be
+    recorded (``create_graph=True``) and differentiated again;
   * ``formula`` and ``derivatives``: the LaTeX of the forward and of each rule, for
-    the docs, the explainer and error messages.
+    the docs, the explainer and error messages;
+  * ``checks``: how the tests exercise it (``Check``: the call, the shapes, the domain
+    to draw inputs from), which tests/op_registry.py reads;
+and, right below the class, the public function that applies it, with the docstring.
 
-Every other op in chainrule is composed from primitives and gets its derivative
-from the chain rule alone. ``apply`` runs a primitive and, when gradients are
-wanted, records the output's parents so that ``backward`` can walk back.
+Every primitive registers itself when its class is defined (``registered_primitives``),
+so no list of them is kept by hand. Every other op in chainrule is composed from
+primitives and gets its derivative from the chain rule alone. ``apply`` runs a
+primitive and, when gradients are wanted, records the output's parents so that
+``backward`` can walk back.
 """
+from dataclasses import dataclass
+
 from chainrule.backends import array_module
 from chainrule.core import anomaly
 from chainrule.core.grad_mode import is_grad_enabled
 from chainrule.core.tensor import Tensor
+
+
+# Shapes the checks try, chosen to exercise broadcasting, 0-d tensors and size-1 dims.
+UNARY = (((3, 4),), ((),), ((2, 1, 3),))
+BINARY = (((3, 4), (3, 4)), ((3, 1), (1, 4)), ((), (2, 3)), ((2, 1, 3), (3,)), ((4,), ()))
+MATRIX = (((3, 4),), ((2, 3, 4),))
+
+
+@dataclass(frozen=True)
+class Check:
+    """How the tests exercise an op, declared on its card (as MiniTorch declares each op's domain).
+
+    ``call(lib, *tensors)`` is the op written once for both libraries: the tests run it with
+    ``lib`` = chainrule and again, as its twin, with ``lib`` = torch (``torch_call`` where
+    PyTorch spells it differently); without a ``call`` it is ``lib.<name>(*tensors)``.
+    Inputs of ``shapes`` are drawn from ``domain``: real | positive | unit (−0.8..0.8) |
+    nonzero | away_from_int | distinct (no ties). Every check runs a float64 gradient check
+    (and a second-order one where ``second_order``) and a comparison with PyTorch.
+
+    Example:
+        >>> from chainrule.core.primitive import Check
+        >>> check = Check("log", domain="positive")
+        >>> import chainrule as cr
+        >>> check.call(cr, cr.tensor([1.0]))
+        tensor([0.])
+    """
+
+    name: str
+    call: object = None
+    shapes: tuple = UNARY
+    domain: str = "real"
+    second_order: bool = True
+    torch_call: object = None
+    atol: float = 1e-5
+    rtol: float = 1e-3
+
+    def __post_init__(self):
+        if self.call is None:
+            name = self.name
+            object.__setattr__(self, "call", lambda lib, *tensors: getattr(lib, name)(*tensors))
+
+
+_REGISTRY = {}   # "module.ClassName" → primitive class, in the order the classes are defined
+_COMPOSITES = {}  # "module.function" → (function, its checks), for ops composed from primitives
+
+
+def composite(*checks):
+    """Mark a function as an op composed from primitives and declare how the tests exercise it.
+
+    It returns the function itself; ``registered_checks`` then lists ``checks`` with those of
+    the primitives' cards. A composite needs no derivative: the chain rule gives it.
+
+    Example (ops/elementwise.py declares ``@composite(Check("reciprocal", domain="nonzero"))``):
+        >>> import chainrule as cr
+        >>> from chainrule.core.primitive import registered_checks
+        >>> [check.domain for check in registered_checks() if check.name == "reciprocal"]
+        ['nonzero']
+    """
+    def register(function):
+        _COMPOSITES[f"{function.__module__}.{function.__qualname__}"] = (function, checks)
+        return function
+    return register
+
+
+def registered_primitives(package="chainrule."):
+    """Every primitive defined in ``package`` (all of chainrule's by default), in definition order.
+
+    Primitives register themselves when their class is defined; the op table, the
+    tests' sweeps and ``chainrule.ops.PRIMITIVES`` read this list.
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule.core.primitive import registered_primitives
+        >>> from chainrule.ops.elementwise import Exp
+        >>> Exp in registered_primitives()
+        True
+    """
+    return tuple(cls for key, cls in _REGISTRY.items() if key.startswith(package))
+
+
+def registered_checks(package="chainrule."):
+    """The ``Check`` of every primitive card and every composite op defined in ``package``.
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule.core.primitive import registered_checks
+        >>> "exp" in [check.name for check in registered_checks()]
+        True
+    """
+    checks = [check for cls in registered_primitives(package) for check in cls.checks]
+    checks += [check for key, (_, declared) in _COMPOSITES.items() if key.startswith(package) for check in declared]
+    return tuple(checks)
 
 
 class Primitive:
@@ -27,16 +128,21 @@ class Primitive:
     formula = ""
     derivatives = ()
     vjps = ()
+    vjp_all = None
+    checks = ()
 
     def __init_subclass__(cls, **kwargs):
         # Checked when the class is defined, so a primitive without a forward never runs.
         super().__init_subclass__(**kwargs)
         if not callable(getattr(cls, "forward", None)):
             raise TypeError(f"primitive {cls.__name__} must define forward(xp, *arrays, **params)")
+        _REGISTRY[f"{cls.__module__}.{cls.__qualname__}"] = cls
 
     @classmethod
     def vjp(cls, index, grad, out, /, *inputs, **params):
         """Input ``index``'s share of the gradient: ``vjps[index](grad, out, *inputs, **params)``."""
+        if cls.vjp_all is not None:
+            return cls.vjp_all(grad, out, *inputs, **params)[index]
         rule = cls.vjps[index] if index < len(cls.vjps) else None
         if rule is None:
             raise RuntimeError(

@@ -12,6 +12,7 @@
 Every function is batched over leading dims; the derivative rules are written
 beside each forward with their published sources (see README.md).
 """
+from chainrule.core.primitive import registered_primitives
 from chainrule.linalg.decompositions import (
     QR, SVD, Cholesky, Eig, Eigh, Eigvalsh, Svdvals, cholesky, eig, eigh, eigvals, eigvalsh, qr, svd, svdvals,
 )
@@ -25,11 +26,9 @@ from chainrule.linalg.solvers import (
 )
 from chainrule.linalg.subspaces import gram_schmidt, project, projection_matrix
 
-# The primitives of this package, with their formulas (for the explainer and the docs, like ops.PRIMITIVES).
-PRIMITIVES = (
-    Solve, SolveTriangular, Inv, Det, Slogdet, Pinv,
-    Cholesky, Eigh, Eigvalsh, Eig, SVD, Svdvals, QR, MatrixExp,
-)
+# The primitives of this package, with their formulas (for the explainer and the docs, like ops.PRIMITIVES),
+# read from the registry each card joins when its class is defined.
+PRIMITIVES = registered_primitives("chainrule.linalg.")
 
 __all__ = [
     "solve", "solve_triangular", "inv", "det", "slogdet", "pinv", "lstsq",

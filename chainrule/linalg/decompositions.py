@@ -25,7 +25,7 @@ svdvals) have their own primitives whose rules do not divide and stay finite.
 """
 from collections import namedtuple
 
-from chainrule.core.primitive import Primitive, apply
+from chainrule.core.primitive import Check, Primitive, apply
 from chainrule.core.tensor import Tensor
 from chainrule.linalg._common import (
     as_float_tensor, check_matrix, check_square, diag_embed, explain_linalg_error, eye_like, matrix_diagonal, pack,
@@ -54,6 +54,8 @@ class Cholesky(Primitive):
         r"\bar{A} = \tfrac12 (S + S^{\top}),\ S = L^{-\top} \Phi(L^{\top} \bar{L}) L^{-1},\ "
         r"\Phi(X) = \operatorname{tril}(X) - \tfrac12 \operatorname{diag}(X)",
     )
+    checks = (Check("cholesky", call=lambda lib, a: lib.linalg.cholesky(a @ a.mT + 3 * lib.eye(3, dtype=a.dtype)),
+                    shapes=(((3, 3),), ((2, 3, 3),))),)
 
     @staticmethod
     def forward(xp, a):
@@ -174,6 +176,8 @@ class Eigvalsh(Primitive):
     name = "eigvalsh"
     formula = r"\lambda = \operatorname{eig}(A),\ A = A^{\top}"
     derivatives = (r"\bar{A} = V \operatorname{diag}(\bar{\lambda}) V^{\top}",)
+    checks = (Check("eigvalsh", call=lambda lib, a: lib.linalg.eigvalsh(a + a.mT),
+                    shapes=(((3, 3),), ((2, 3, 3),))),)
 
     @staticmethod
     def forward(xp, a, uplo):
@@ -369,6 +373,7 @@ class Svdvals(Primitive):
     name = "svdvals"
     formula = r"\sigma = \operatorname{svdvals}(A)"
     derivatives = (r"\bar{A} = U \operatorname{diag}(\bar{\sigma}) V^{\top}",)
+    checks = (Check("svdvals", call=lambda lib, a: lib.linalg.svdvals(a), shapes=(((3, 4),), ((2, 4, 3),))),)
 
     @staticmethod
     def forward(xp, a):

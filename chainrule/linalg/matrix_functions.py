@@ -8,7 +8,7 @@ the block-triangular identity (Najfeld & Havel 1995; Al-Mohy & Higham 2009):
 
     exp([[Aᵀ, Ḡ], [0, Aᵀ]]) = [[exp(Aᵀ), L(Aᵀ, Ḡ)], [0, exp(Aᵀ)]],   Ā = L(Aᵀ, Ḡ).
 """
-from chainrule.core.primitive import Primitive, apply
+from chainrule.core.primitive import Check, Primitive, apply
 from chainrule.linalg._common import as_float_tensor, check_square, eye_like
 from chainrule.core.tensor import Tensor
 from chainrule.ops import cat
@@ -39,6 +39,7 @@ class MatrixExp(Primitive):
     name = "matrix_exp"
     formula = r"e^{A} = \sum_{k \ge 0} A^k / k!"
     derivatives = (r"\bar{A} = L(A^{\top}, \bar{G}) = \big[\exp\begin{pmatrix} A^{\top} & \bar{G} \\ 0 & A^{\top} \end{pmatrix}\big]_{12}",)
+    checks = (Check("matrix_exp", call=lambda lib, a: lib.linalg.matrix_exp(a), shapes=(((3, 3),), ((2, 3, 3),))),)
 
     @staticmethod
     def forward(xp, a):

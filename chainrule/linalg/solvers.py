@@ -12,7 +12,7 @@ pseudo-inverses and nonlinear least squares problems", Thm 4.3.
 """
 from collections import namedtuple
 
-from chainrule.core.primitive import Primitive, apply
+from chainrule.core.primitive import Check, Primitive, apply
 from chainrule.linalg._common import (
     as_float_tensor, check_matrix, check_square, common_dtype, default_rtol, explain_linalg_error, eye_like,
     scipy_linalg,
@@ -42,6 +42,7 @@ class SolveTriangular(Primitive):
         r"\bar{A} = -\operatorname{tri}(\bar{B} X^{\top})\ (\text{left}),\ -\operatorname{tri}(X^{\top}\bar{B})\ (\text{right})",
         r"\bar{B} = A^{-\top} \bar{X}\ (\text{left}),\quad \bar{X} A^{-\top}\ (\text{right})",
     )
+    checks = (Check("solve_triangular", call=lambda lib, a, b: lib.linalg.solve_triangular((a + 6 * lib.eye(3, dtype=a.dtype)), b, upper=True), shapes=(((3, 3), (3, 2)), ((2, 3, 3), (2, 3, 2)))),)
 
     @staticmethod
     def forward(xp, a, b, upper, left, unitriangular):
@@ -114,6 +115,8 @@ class Solve(Primitive):
     name = "solve"
     formula = r"X = A^{-1} B"
     derivatives = (r"\bar{A} = -\bar{B} X^{\top}", r"\bar{B} = A^{-\top} \bar{X}")
+    checks = (Check("solve", call=lambda lib, a, b: lib.linalg.solve((a + 6 * lib.eye(3, dtype=a.dtype)), b),
+                    shapes=(((3, 3), (3, 2)), ((2, 3, 3), (2, 3, 2)))),)
 
     @staticmethod
     def forward(xp, a, b):
@@ -169,6 +172,8 @@ class Inv(Primitive):
     name = "inv"
     formula = r"Y = A^{-1}"
     derivatives = (r"\bar{A} = -Y^{\top} \bar{Y} Y^{\top}",)
+    checks = (Check("inv", call=lambda lib, a: lib.linalg.inv((a + 6 * lib.eye(3, dtype=a.dtype))),
+                    shapes=(((3, 3),), ((2, 3, 3),))),)
 
     @staticmethod
     def forward(xp, a):
@@ -204,6 +209,8 @@ class Det(Primitive):
     name = "det"
     formula = r"y = \det A"
     derivatives = (r"\bar{A} = \bar{y}\, y\, A^{-\top}",)
+    checks = (Check("det", call=lambda lib, a: lib.linalg.det((a + 6 * lib.eye(3, dtype=a.dtype))),
+                    shapes=(((3, 3),), ((2, 3, 3),))),)
 
     @staticmethod
     def forward(xp, a):
@@ -238,6 +245,8 @@ class Slogdet(Primitive):
     name = "slogdet"
     formula = r"(s, \ell) = (\operatorname{sign} \det A,\ \log |\det A|)"
     derivatives = (r"\bar{A} = \bar{\ell}\, A^{-\top}\ (\text{the sign is piecewise constant: } \bar{s} \text{ contributes } 0)",)
+    checks = (Check("slogdet", call=lambda lib, a: lib.linalg.slogdet((a + 6 * lib.eye(3, dtype=a.dtype)))[1],
+                    shapes=(((3, 3),), ((2, 3, 3),))),)
 
     @staticmethod
     def forward(xp, a):

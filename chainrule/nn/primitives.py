@@ -1,14 +1,16 @@
-"""The three primitives of nn: the affine map of Linear, fused standardization (the core of every
-normalization layer) and PyTorch's clamped binary cross-entropy. Everything else in nn is
-composed from chainrule.ops.
+"""The primitives of nn: the affine map of Linear, fused softmax cross-entropy, fused
+standardization (the core of every normalization layer), PyTorch's clamped binary
+cross-entropy and the window max of pooling. Everything else in nn is composed from
+chainrule.ops.
 
-Each has its forward on raw arrays (through ``xp``) and its derivative written with tensor
-ops beside it, so higher derivatives work; the tests check both against the composed
-formula and against PyTorch.
+Each is a card: its forward on raw arrays (through ``xp``), its derivative written with
+tensor ops beside it (so higher derivatives work) and its checks, which the op registry
+sweeps (gradcheck, gradgradcheck, PyTorch); the public functions that apply them are in
+nn/functional.py.
 """
 from chainrule import ops
 from chainrule.core.grad_mode import is_grad_enabled
-from chainrule.core.primitive import Primitive
+from chainrule.core.primitive import Check, Primitive
 from chainrule.core.tensor import Tensor
 
 
@@ -33,6 +35,8 @@ class Affine(Primitive):
     name = "affine"
     formula = r"y = x W^{\top} + b"
     derivatives = (r"\bar x = \bar y W", r"\bar W = \bar y^{\top} x", r"\bar b = \textstyle\sum_{\text{batch}} \bar y")
+    checks = (Check("linear", call=lambda lib, x, w, b: lib.nn.functional.linear(x, w, b),
+                    shapes=(((3, 4), (5, 4), (5,)), ((2, 3, 4), (5, 4), (5,)))),)
 
     @staticmethod
     def forward(xp, x, weight, bias=None):
@@ -81,6 +85,8 @@ class SoftmaxCrossEntropy(Primitive):
     name = "softmax_cross_entropy"
     formula = r"\ell_n = \log\textstyle\sum_c e^{x_{nc}} - x_{n y_n}"
     derivatives = (r"\bar x_{nc} = \bar\ell_n\,(\operatorname{softmax}(x_n)_c - [c = y_n])",)
+    checks = (Check("cross_entropy", call=lambda lib, x: lib.nn.functional.cross_entropy(x, lib.tensor([0, 3, 1])),
+                    shapes=(((3, 4),),)),)
 
     @staticmethod
     def forward(xp, logits, target, kept, reduction):
@@ -135,6 +141,8 @@ class Standardize(Primitive):
     name = "standardize"
     formula = r"\hat x = \frac{x - \mu}{\sqrt{\sigma^2 + \epsilon}}"
     derivatives = (r"\bar x = \frac{1}{\sqrt{\sigma^2+\epsilon}}\left(\bar y - \overline{\bar y} - \hat x\,\overline{\bar y \hat x}\right)",)
+    checks = (Check("layer_norm", call=lambda lib, x: lib.nn.functional.layer_norm(x, (4,)),
+                    shapes=(((3, 4),), ((2, 3, 4),))),)
 
     @staticmethod
     def forward(xp, x, axes, eps, statistics=None):
@@ -181,6 +189,7 @@ class BinaryCrossEntropy(Primitive):
     formula = r"\ell = -[y \max(\ln p, -100) + (1 - y)\max(\ln(1 - p), -100)]"
     derivatives = (r"\bar{p} = \bar{\ell}\, \frac{p - y}{\max(p(1 - p), 10^{-12})}",
                    r"\bar{y} = \bar{\ell}\, [\max(\ln(1 - p), -100) - \max(\ln p, -100)]")
+    checks = (Check("binary_cross_entropy", call=lambda lib, x: lib.nn.functional.binary_cross_entropy(lib.sigmoid(x), (x > 0).to(x.dtype)), shapes=(((3, 4),),)),)
 
     @staticmethod
     def forward(xp, p, y):
@@ -222,6 +231,8 @@ class WindowMax(Primitive):
     name = "window_max"
     formula = r"y_{c,m} = \max_k w_{c,k,m}"
     derivatives = (r"\bar w_{c,k,m} = \bar y_{c,m}\,[k = \text{first } \arg\max_k w_{c,k,m}]",)
+    checks = (Check("max_pool2d", call=lambda lib, x: lib.nn.functional.max_pool2d(x, 2),
+                    shapes=(((2, 3, 4, 4),),), domain="distinct"),)
 
     @staticmethod
     def forward(xp, windows, first_max):

@@ -32,7 +32,6 @@ import math
 
 from chainrule import ops
 from chainrule.core.creation import zeros
-from chainrule.core.grad_mode import is_grad_enabled
 from chainrule.core.primitive import Primitive, apply
 from chainrule.core.tensor import Tensor
 from chainrule.nn import functional as F
@@ -130,19 +129,8 @@ def _unroll(step, projected, state, reverse):
 #     (∂h_{t−1} from ∂gates_t W_hh), and gets ∂W_hh with one GEMM at the end, where the composed
 #     graph does two GEMMs per step and sums T partial ∂W_hh.
 #
-# One sweep yields the gradients of all inputs at once, but the backward walk asks each input's
-# rule separately. So each call gets a fresh dict, ``sweep``, as a parameter: the first rule to
-# run stores the sweep's results there and the other rules read them, as long as the incoming
-# gradient (by identity) and the grad mode are the same (otherwise, e.g. a second backward or a
-# create_graph backward, the sweep runs again).
-
-
-def _shared_sweep(run_sweep, g, sweep, *arguments):
-    """``run_sweep(g, *arguments)``, computed once per (gradient, grad mode) and shared through ``sweep``."""
-    recording = is_grad_enabled()  # True under create_graph: then the results must be differentiable
-    if sweep.get("grad") is not g or sweep.get("recording") != recording:
-        sweep.update(grad=g, recording=recording, result=run_sweep(g, *arguments))
-    return sweep["result"]
+# One sweep yields the gradients of all inputs at once, so each primitive has a single rule,
+# ``vjp_all``, that returns them together (the backward walk calls it once per node).
 
 
 def _sigmoid(x):
@@ -184,7 +172,7 @@ class LSTMSequence(Primitive):
     )
 
     @staticmethod
-    def forward(xp, projected, h0, c0, weight_hh, reverse, sweep):
+    def forward(xp, projected, h0, c0, weight_hh, reverse):
         hidden = h0.shape[-1]
         out = xp.empty(projected.shape[:2] + (2 * hidden,), dtype=projected.dtype)
         h, c = h0, c0
@@ -200,26 +188,13 @@ class LSTMSequence(Primitive):
         return out
 
     @staticmethod
-    def grad_projected(g, out, projected, h0, c0, weight_hh, reverse, sweep):
-        return _shared_sweep(_lstm_backward_sweep, g, sweep, out, projected, h0, c0, weight_hh, reverse)["projected"]
-
-    @staticmethod
-    def grad_h0(g, out, projected, h0, c0, weight_hh, reverse, sweep):
-        return _shared_sweep(_lstm_backward_sweep, g, sweep, out, projected, h0, c0, weight_hh, reverse)["h0"]
-
-    @staticmethod
-    def grad_c0(g, out, projected, h0, c0, weight_hh, reverse, sweep):
-        return _shared_sweep(_lstm_backward_sweep, g, sweep, out, projected, h0, c0, weight_hh, reverse)["c0"]
-
-    @staticmethod
-    def grad_weight_hh(g, out, projected, h0, c0, weight_hh, reverse, sweep):
-        return _shared_sweep(_lstm_backward_sweep, g, sweep, out, projected, h0, c0, weight_hh, reverse)["weight_hh"]
-
-    vjps = (grad_projected, grad_h0, grad_c0, grad_weight_hh)
+    def vjp_all(g, out, projected, h0, c0, weight_hh, reverse):
+        """(P̄, h̄₀, c̄₀, W̄_hh) from one reverse sweep: the four share every recomputed gate."""
+        return _lstm_backward_sweep(g, out, projected, h0, c0, weight_hh, reverse)
 
 
 def _lstm_backward_sweep(g, out, projected, h0, c0, weight_hh, reverse):
-    """All four gradients of LSTMSequence, by one reverse sweep in tensor ops."""
+    """All four gradients of LSTMSequence, in input order, by one reverse sweep in tensor ops."""
     hidden = h0.shape[-1]
     h_all, c_all = out[..., :hidden], out[..., hidden:]
     grad_h_all, grad_c_all = g[..., :hidden], g[..., hidden:]
@@ -253,7 +228,7 @@ def _lstm_backward_sweep(g, out, projected, h0, c0, weight_hh, reverse):
         grad_c_carry = grad_c * f
     grad_projected = ops.stack(grad_gates)
     grad_weight_hh = grad_projected.reshape(-1, 4 * hidden).t() @ h_previous.reshape(-1, hidden)
-    return {"projected": grad_projected, "h0": grad_h_carry, "c0": grad_c_carry, "weight_hh": grad_weight_hh}
+    return grad_projected, grad_h_carry, grad_c_carry, grad_weight_hh
 
 
 def lstm_sequence(projected, h0, c0, weight_hh, reverse=False):
@@ -268,7 +243,7 @@ def lstm_sequence(projected, h0, c0, weight_hh, reverse=False):
         ((5, 2, 3), (2, 3))
     """
     dtype = projected.dtype
-    out = apply(LSTMSequence, projected, h0.to(dtype), c0.to(dtype), weight_hh.to(dtype), reverse=reverse, sweep={})
+    out = apply(LSTMSequence, projected, h0.to(dtype), c0.to(dtype), weight_hh.to(dtype), reverse=reverse)
     hidden = h0.shape[-1]
     last = 0 if reverse else projected.shape[0] - 1
     return out[..., :hidden], (out[last, :, :hidden], out[last, :, hidden:])
@@ -293,7 +268,7 @@ class GRUSequence(Primitive):
     )
 
     @staticmethod
-    def forward(xp, projected, h0, weight_hh, bias_hh, reverse, sweep):
+    def forward(xp, projected, h0, weight_hh, bias_hh, reverse):
         hidden = h0.shape[-1]
         out = xp.empty(projected.shape[:2] + (hidden,), dtype=projected.dtype)
         h = h0
@@ -307,26 +282,13 @@ class GRUSequence(Primitive):
         return out
 
     @staticmethod
-    def grad_projected(g, out, projected, h0, weight_hh, bias_hh, reverse, sweep):
-        return _shared_sweep(_gru_backward_sweep, g, sweep, out, projected, h0, weight_hh, bias_hh, reverse)["projected"]
-
-    @staticmethod
-    def grad_h0(g, out, projected, h0, weight_hh, bias_hh, reverse, sweep):
-        return _shared_sweep(_gru_backward_sweep, g, sweep, out, projected, h0, weight_hh, bias_hh, reverse)["h0"]
-
-    @staticmethod
-    def grad_weight_hh(g, out, projected, h0, weight_hh, bias_hh, reverse, sweep):
-        return _shared_sweep(_gru_backward_sweep, g, sweep, out, projected, h0, weight_hh, bias_hh, reverse)["weight_hh"]
-
-    @staticmethod
-    def grad_bias_hh(g, out, projected, h0, weight_hh, bias_hh, reverse, sweep):
-        return _shared_sweep(_gru_backward_sweep, g, sweep, out, projected, h0, weight_hh, bias_hh, reverse)["bias_hh"]
-
-    vjps = (grad_projected, grad_h0, grad_weight_hh, grad_bias_hh)
+    def vjp_all(g, out, projected, h0, weight_hh, bias_hh, reverse):
+        """(P̄, h̄₀, W̄_hh, b̄_hh) from one reverse sweep: the four share every recomputed gate."""
+        return _gru_backward_sweep(g, out, projected, h0, weight_hh, bias_hh, reverse)
 
 
 def _gru_backward_sweep(g, out, projected, h0, weight_hh, bias_hh, reverse):
-    """All four gradients of GRUSequence, by one reverse sweep in tensor ops."""
+    """All four gradients of GRUSequence, in input order, by one reverse sweep in tensor ops."""
     hidden = h0.shape[-1]
     h_previous = _previous_states(h0, out, reverse)
 
@@ -350,12 +312,8 @@ def _gru_backward_sweep(g, out, projected, h0, weight_hh, bias_hh, reverse):
         grad_recurrent[t] = ops.cat([grad_reset_input, grad_update_input, grad_candidate_input * r], dim=-1)
         grad_h_carry = grad_h * z + grad_recurrent[t] @ weight_hh
     grad_recurrent = ops.stack(grad_recurrent).reshape(-1, 3 * hidden)
-    return {
-        "projected": ops.stack(grad_projected),
-        "h0": grad_h_carry,
-        "weight_hh": grad_recurrent.t() @ h_previous.reshape(-1, hidden),
-        "bias_hh": grad_recurrent.sum(dim=0),
-    }
+    grad_weight_hh = grad_recurrent.t() @ h_previous.reshape(-1, hidden)
+    return ops.stack(grad_projected), grad_h_carry, grad_weight_hh, grad_recurrent.sum(dim=0)
 
 
 def gru_sequence(projected, h0, weight_hh, bias_hh=None, reverse=False):
@@ -372,8 +330,7 @@ def gru_sequence(projected, h0, weight_hh, bias_hh=None, reverse=False):
     dtype = projected.dtype
     if bias_hh is None:
         bias_hh = _zeros((weight_hh.shape[0],), dtype, projected.xp)
-    out = apply(GRUSequence, projected, h0.to(dtype), weight_hh.to(dtype), bias_hh.to(dtype), reverse=reverse,
-                sweep={})
+    out = apply(GRUSequence, projected, h0.to(dtype), weight_hh.to(dtype), bias_hh.to(dtype), reverse=reverse)
     return out, out[0 if reverse else projected.shape[0] - 1]
 
 

@@ -1,4 +1,5 @@
-"""Elementwise primitives of two inputs, with NumPy broadcasting.
+"""Elementwise primitives of two inputs, with NumPy broadcasting, each on one card (the class,
+then its public function).
 
 Each rule returns the gradient at the broadcast shape; the backward walk sums it
 back to the input's shape (``unbroadcast`` in core/autograd.py, the one place that
@@ -6,15 +7,27 @@ does so).
 """
 from chainrule.core import dtypes
 from chainrule.core.convert import as_tensor, check_broadcast, promote_pair
-from chainrule.core.primitive import Primitive, apply
+from chainrule.core.primitive import BINARY, Check, Primitive, apply
 from chainrule.core.tensor import Tensor
 from chainrule.ops.elementwise import floor, trunc
+
+__all__ = [
+    "add", "sub", "mul", "div", "pow", "maximum", "minimum", "atan2", "logaddexp", "where", "floor_divide", "remainder",
+]
+
+
+def _binary(op, x, y):
+    x, y = promote_pair(x, y, op.name)
+    if x.shape != y.shape:
+        check_broadcast(op.name, x.shape, y.shape)
+    return apply(op, x, y)
 
 
 class Add(Primitive):
     name = "add"
     formula = r"z = x + y"
     derivatives = (r"\bar{x} = \bar{z}", r"\bar{y} = \bar{z}")
+    checks = (Check("add", shapes=BINARY),)
 
     @staticmethod
     def forward(xp, x, y):
@@ -31,10 +44,25 @@ class Add(Primitive):
     vjps = (grad_x, grad_y)
 
 
+def add(x, y):
+    """x + y with broadcasting: z = x + y; ∂z/∂x = 1, ∂z/∂y = 1 (summed over broadcast dimensions).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.add(cr.tensor([[1.0], [2.0]]), cr.tensor([10.0, 20.0, 30.0]))    # (2, 1) + (3,) → (2, 3)
+        tensor([[11., 21., 31.],
+                [12., 22., 32.]])
+        >>> cr.func.grad(lambda y: cr.add(cr.zeros(2, 3), y).sum())(cr.tensor([1.0, 2.0, 3.0]))
+        tensor([2., 2., 2.])
+    """
+    return _binary(Add, x, y)
+
+
 class Sub(Primitive):
     name = "sub"
     formula = r"z = x - y"
     derivatives = (r"\bar{x} = \bar{z}", r"\bar{y} = -\bar{z}")
+    checks = (Check("sub", shapes=BINARY),)
 
     @staticmethod
     def forward(xp, x, y):
@@ -51,10 +79,24 @@ class Sub(Primitive):
     vjps = (grad_x, grad_y)
 
 
+def sub(x, y):
+    """x − y with broadcasting: z = x − y; ∂z/∂x = 1, ∂z/∂y = −1.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.sub(cr.tensor([5.0, 3.0]), 1.5)
+        tensor([3.5, 1.5])
+        >>> cr.func.grad(cr.sub, argnums=(0, 1))(cr.tensor(5.0), cr.tensor(2.0))
+        (tensor(1.), tensor(-1.))
+    """
+    return _binary(Sub, x, y)
+
+
 class Mul(Primitive):
     name = "mul"
     formula = r"z = x \cdot y"
     derivatives = (r"\bar{x} = \bar{z}\, y", r"\bar{y} = \bar{z}\, x")
+    checks = (Check("mul", shapes=BINARY),)
 
     @staticmethod
     def forward(xp, x, y):
@@ -71,10 +113,25 @@ class Mul(Primitive):
     vjps = (grad_x, grad_y)
 
 
+def mul(x, y):
+    """x · y elementwise, with broadcasting: z = x·y; ∂z/∂x = y, ∂z/∂y = x.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.mul(cr.tensor([[1.0, 2.0], [3.0, 4.0]]), cr.tensor([10.0, 100.0]))
+        tensor([[ 10., 200.],
+                [ 30., 400.]])
+        >>> cr.func.grad(cr.mul, argnums=(0, 1))(cr.tensor(3.0), cr.tensor(2.0))
+        (tensor(2.), tensor(3.))
+    """
+    return _binary(Mul, x, y)
+
+
 class Div(Primitive):
     name = "div"
     formula = r"z = x / y"
     derivatives = (r"\bar{x} = \bar{z} / y", r"\bar{y} = -\bar{z}\, x / y^2")
+    checks = (Check("div", shapes=BINARY, domain="nonzero"),)
 
     @staticmethod
     def forward(xp, x, y):
@@ -89,185 +146,6 @@ class Div(Primitive):
         return -(g * x) / (y * y)
 
     vjps = (grad_x, grad_y)
-
-
-class Pow(Primitive):
-    name = "pow"
-    formula = r"z = x^{y}"
-    derivatives = (r"\bar{x} = \bar{z}\, y\, x^{y-1}", r"\bar{y} = \bar{z}\, x^{y} \ln x")
-
-    @staticmethod
-    def forward(xp, x, y):
-        return xp.power(x, y)
-
-    @staticmethod
-    def grad_x(g, out, x, y):
-        # y·x^(y−1); where y == 0 the derivative is 0 even at x = 0 (PyTorch does the same).
-        return where(y == 0, 0.0, g * y * pow(x, y - 1))
-
-    @staticmethod
-    def grad_y(g, out, x, y):
-        # x^y ln x; at x = 0 with y ≥ 0 the limit is 0, not nan.
-        at_zero = (x == 0) & (y >= 0)
-        safe_x = where(at_zero, 1.0, x)
-        return where(at_zero, 0.0, g * out * safe_x.log())
-
-    vjps = (grad_x, grad_y)
-
-
-class Maximum(Primitive):
-    name = "maximum"
-    formula = r"z = \max(x, y)"
-    derivatives = (
-        r"\bar{x} = \bar{z}\,(1 - [x < y] - \tfrac{1}{2}[x = y])",
-        r"\bar{y} = \bar{z}\,(1 - [y < x] - \tfrac{1}{2}[x = y])",
-    )
-
-    @staticmethod
-    def forward(xp, x, y):
-        return xp.maximum(x, y)
-
-    @staticmethod
-    def grad_x(g, out, x, y):
-        return g * _share(x, y)
-
-    @staticmethod
-    def grad_y(g, out, x, y):
-        return g * _share(y, x)
-
-    vjps = (grad_x, grad_y)
-
-
-class Minimum(Primitive):
-    name = "minimum"
-    formula = r"z = \min(x, y)"
-    derivatives = (
-        r"\bar{x} = \bar{z}\,(1 - [x > y] - \tfrac{1}{2}[x = y])",
-        r"\bar{y} = \bar{z}\,(1 - [y > x] - \tfrac{1}{2}[x = y])",
-    )
-
-    @staticmethod
-    def forward(xp, x, y):
-        return xp.minimum(x, y)
-
-    @staticmethod
-    def grad_x(g, out, x, y):
-        return g * _share(y, x)
-
-    @staticmethod
-    def grad_y(g, out, x, y):
-        return g * _share(x, y)
-
-    vjps = (grad_x, grad_y)
-
-
-def _share(winner, other):
-    """0 where ``other`` beats ``winner``, ½ at ties, 1 elsewhere: who gets the gradient of max.
-
-    "Elsewhere" includes a nan on either side: nan wins max and min, so both inputs of a nan
-    pair get the full gradient, as in PyTorch (a rule [winner > other] would give a nan 0).
-    """
-    loses = (other > winner).to(winner.dtype)
-    ties = (winner == other).to(winner.dtype)
-    return 1 - loses - ties * 0.5
-
-
-class Atan2(Primitive):
-    name = "atan2"
-    formula = r"z = \operatorname{atan2}(y, x)"
-    derivatives = (
-        r"\bar{y} = \bar{z}\, x / (x^2 + y^2)",
-        r"\bar{x} = -\bar{z}\, y / (x^2 + y^2)\ (\text{both } 0 \text{ at the origin})",
-    )
-
-    @staticmethod
-    def forward(xp, y, x):
-        return xp.arctan2(y, x)
-
-    @staticmethod
-    def grad_y(g, out, y, x):
-        return g * x * _inverse_squared_radius(y, x)
-
-    @staticmethod
-    def grad_x(g, out, y, x):
-        return g * -y * _inverse_squared_radius(y, x)
-
-    vjps = (grad_y, grad_x)
-
-
-def _inverse_squared_radius(y, x):
-    """1/(x² + y²), and 0 at the origin, where atan2 has no slope to follow (PyTorch gives 0 there, not nan)."""
-    radius_squared = x * x + y * y
-    at_origin = radius_squared == 0
-    return where(at_origin, 0.0, 1 / where(at_origin, 1.0, radius_squared))
-
-
-class Where(Primitive):
-    name = "where"
-    formula = r"z = \begin{cases} x & c \\ y & \neg c \end{cases}"
-    derivatives = (r"\bar{x} = \bar{z}\,[c]", r"\bar{y} = \bar{z}\,[\neg c]")
-
-    @staticmethod
-    def forward(xp, x, y, condition):
-        return xp.where(condition, x, y)
-
-    @staticmethod
-    def grad_x(g, out, x, y, condition):
-        return where(condition, g, 0.0)
-
-    @staticmethod
-    def grad_y(g, out, x, y, condition):
-        return where(condition, 0.0, g)
-
-    vjps = (grad_x, grad_y)
-
-
-def _binary(op, x, y):
-    x, y = promote_pair(x, y, op.name)
-    if x.shape != y.shape:
-        check_broadcast(op.name, x.shape, y.shape)
-    return apply(op, x, y)
-
-
-def add(x, y):
-    """x + y with broadcasting: z = x + y; ∂z/∂x = 1, ∂z/∂y = 1 (summed over broadcast dimensions).
-
-    Example:
-        >>> import chainrule as cr
-        >>> cr.add(cr.tensor([[1.0], [2.0]]), cr.tensor([10.0, 20.0, 30.0]))    # (2, 1) + (3,) → (2, 3)
-        tensor([[11., 21., 31.],
-                [12., 22., 32.]])
-        >>> cr.func.grad(lambda y: cr.add(cr.zeros(2, 3), y).sum())(cr.tensor([1.0, 2.0, 3.0]))
-        tensor([2., 2., 2.])
-    """
-    return _binary(Add, x, y)
-
-
-def sub(x, y):
-    """x − y with broadcasting: z = x − y; ∂z/∂x = 1, ∂z/∂y = −1.
-
-    Example:
-        >>> import chainrule as cr
-        >>> cr.sub(cr.tensor([5.0, 3.0]), 1.5)
-        tensor([3.5, 1.5])
-        >>> cr.func.grad(cr.sub, argnums=(0, 1))(cr.tensor(5.0), cr.tensor(2.0))
-        (tensor(1.), tensor(-1.))
-    """
-    return _binary(Sub, x, y)
-
-
-def mul(x, y):
-    """x · y elementwise, with broadcasting: z = x·y; ∂z/∂x = y, ∂z/∂y = x.
-
-    Example:
-        >>> import chainrule as cr
-        >>> cr.mul(cr.tensor([[1.0, 2.0], [3.0, 4.0]]), cr.tensor([10.0, 100.0]))
-        tensor([[ 10., 200.],
-                [ 30., 400.]])
-        >>> cr.func.grad(cr.mul, argnums=(0, 1))(cr.tensor(3.0), cr.tensor(2.0))
-        (tensor(2.), tensor(3.))
-    """
-    return _binary(Mul, x, y)
 
 
 def div(x, y, *, rounding_mode=None):
@@ -298,6 +176,36 @@ def div(x, y, *, rounding_mode=None):
     return _binary(Div, x, y)
 
 
+class Pow(Primitive):
+    name = "pow"
+    formula = r"z = x^{y}"
+    derivatives = (r"\bar{x} = \bar{z}\, y\, x^{y-1}", r"\bar{y} = \bar{z}\, x^{y} \ln x")
+    checks = (
+        Check("pow", shapes=BINARY, domain="positive"),
+        Check("pow_scalar", call=lambda lib, x: x ** 3),
+        Check("pow_fractional", call=lambda lib, x: x ** 1.5, domain="positive"),
+        Check("rpow", call=lambda lib, x: 2.0 ** x),
+    )
+
+    @staticmethod
+    def forward(xp, x, y):
+        return xp.power(x, y)
+
+    @staticmethod
+    def grad_x(g, out, x, y):
+        # y·x^(y−1); where y == 0 the derivative is 0 even at x = 0 (PyTorch does the same).
+        return where(y == 0, 0.0, g * y * pow(x, y - 1))
+
+    @staticmethod
+    def grad_y(g, out, x, y):
+        # x^y ln x; at x = 0 with y ≥ 0 the limit is 0, not nan.
+        at_zero = (x == 0) & (y >= 0)
+        safe_x = where(at_zero, 1.0, x)
+        return where(at_zero, 0.0, g * out * safe_x.log())
+
+    vjps = (grad_x, grad_y)
+
+
 def pow(x, y):
     """xʸ elementwise, with broadcasting: z = xʸ; ∂z/∂x = y·xʸ⁻¹, ∂z/∂y = xʸ ln x.
 
@@ -316,6 +224,30 @@ def pow(x, y):
     return _binary(Pow, x, y)
 
 
+class Maximum(Primitive):
+    name = "maximum"
+    formula = r"z = \max(x, y)"
+    derivatives = (
+        r"\bar{x} = \bar{z}\,(1 - [x < y] - \tfrac{1}{2}[x = y])",
+        r"\bar{y} = \bar{z}\,(1 - [y < x] - \tfrac{1}{2}[x = y])",
+    )
+    checks = (Check("maximum", shapes=BINARY, domain="distinct"),)
+
+    @staticmethod
+    def forward(xp, x, y):
+        return xp.maximum(x, y)
+
+    @staticmethod
+    def grad_x(g, out, x, y):
+        return g * _share(x, y)
+
+    @staticmethod
+    def grad_y(g, out, x, y):
+        return g * _share(y, x)
+
+    vjps = (grad_x, grad_y)
+
+
 def maximum(x, y):
     """max(x, y) elementwise; at ties each input gets half the gradient (as in PyTorch).
 
@@ -330,6 +262,41 @@ def maximum(x, y):
         (tensor(0.5), tensor(0.5))
     """
     return _binary(Maximum, x, y)
+
+
+class Minimum(Primitive):
+    name = "minimum"
+    formula = r"z = \min(x, y)"
+    derivatives = (
+        r"\bar{x} = \bar{z}\,(1 - [x > y] - \tfrac{1}{2}[x = y])",
+        r"\bar{y} = \bar{z}\,(1 - [y > x] - \tfrac{1}{2}[x = y])",
+    )
+    checks = (Check("minimum", shapes=BINARY, domain="distinct"),)
+
+    @staticmethod
+    def forward(xp, x, y):
+        return xp.minimum(x, y)
+
+    @staticmethod
+    def grad_x(g, out, x, y):
+        return g * _share(y, x)
+
+    @staticmethod
+    def grad_y(g, out, x, y):
+        return g * _share(x, y)
+
+    vjps = (grad_x, grad_y)
+
+
+def _share(winner, other):
+    """0 where ``other`` beats ``winner``, ½ at ties, 1 elsewhere: who gets the gradient of max.
+
+    "Elsewhere" includes a nan on either side: nan wins max and min, so both inputs of a nan
+    pair get the full gradient, as in PyTorch (a rule [winner > other] would give a nan 0).
+    """
+    loses = (other > winner).to(winner.dtype)
+    ties = (winner == other).to(winner.dtype)
+    return 1 - loses - ties * 0.5
 
 
 def minimum(x, y):
@@ -348,6 +315,37 @@ def minimum(x, y):
     return _binary(Minimum, x, y)
 
 
+class Atan2(Primitive):
+    name = "atan2"
+    formula = r"z = \operatorname{atan2}(y, x)"
+    derivatives = (
+        r"\bar{y} = \bar{z}\, x / (x^2 + y^2)",
+        r"\bar{x} = -\bar{z}\, y / (x^2 + y^2)\ (\text{both } 0 \text{ at the origin})",
+    )
+    checks = (Check("atan2", shapes=BINARY, domain="nonzero"),)
+
+    @staticmethod
+    def forward(xp, y, x):
+        return xp.arctan2(y, x)
+
+    @staticmethod
+    def grad_y(g, out, y, x):
+        return g * x * _inverse_squared_radius(y, x)
+
+    @staticmethod
+    def grad_x(g, out, y, x):
+        return g * -y * _inverse_squared_radius(y, x)
+
+    vjps = (grad_y, grad_x)
+
+
+def _inverse_squared_radius(y, x):
+    """1/(x² + y²), and 0 at the origin, where atan2 has no slope to follow (PyTorch gives 0 there, not nan)."""
+    radius_squared = x * x + y * y
+    at_origin = radius_squared == 0
+    return where(at_origin, 0.0, 1 / where(at_origin, 1.0, radius_squared))
+
+
 def atan2(y, x):
     """The angle of the point (x, y): atan2(y, x) ∈ (−π, π] (−π only for y = −0.0, x < 0).
 
@@ -362,6 +360,68 @@ def atan2(y, x):
         (tensor(0.5), tensor(-0.5))
     """
     return _binary(Atan2, y, x)
+
+
+class LogAddExp(Primitive):
+    name = "logaddexp"
+    formula = r"z = \ln(e^{x} + e^{y}) = \max(x, y) + \ln(1 + e^{-|x - y|})"
+    derivatives = (r"\bar{x} = \bar{z} / (1 + e^{y - x})", r"\bar{y} = \bar{z} / (1 + e^{x - y})")
+    checks = (Check("logaddexp", shapes=BINARY),)
+
+    @staticmethod
+    def forward(xp, x, y):
+        return xp.logaddexp(x, y)
+
+    @staticmethod
+    def grad_x(g, out, x, y):
+        # e^{x − z} = 1/(1 + e^{y − x}): never overflows to inf·0, and is PyTorch's form (same nan at −inf, −inf)
+        return g / (1 + (y - x).exp())
+
+    @staticmethod
+    def grad_y(g, out, x, y):
+        return g / (1 + (x - y).exp())
+
+    vjps = (grad_x, grad_y)
+
+
+def logaddexp(x, y):
+    """ln(eˣ + eʸ) elementwise with broadcasting, computed without overflow (as ``torch.logaddexp``).
+
+    z = max(x, y) + ln(1 + e^{−|x − y|}); ∂z/∂x = 1/(1 + e^{y−x}) = σ(x − y), ∂z/∂y = σ(y − x):
+    the two softmax weights of (x, y). Integers are added as floats.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.logaddexp(cr.tensor([1e4, 0.0, float("-inf")]), cr.tensor([1e4, -1e4, 0.0]))   # e^(1e4) overflows
+        tensor([10000.693,     0.   ,     0.   ])
+        >>> cr.func.grad(cr.logaddexp, argnums=(0, 1))(cr.tensor(0.0), cr.tensor(0.0))
+        (tensor(0.5), tensor(0.5))
+    """
+    x, y = promote_pair(x, y, "logaddexp")
+    if x.dtype.kind in "iub":
+        x, y = x.to(dtypes.get_default_dtype()), y.to(dtypes.get_default_dtype())
+    return _binary(LogAddExp, x, y)
+
+
+class Where(Primitive):
+    name = "where"
+    formula = r"z = \begin{cases} x & c \\ y & \neg c \end{cases}"
+    derivatives = (r"\bar{x} = \bar{z}\,[c]", r"\bar{y} = \bar{z}\,[\neg c]")
+    checks = (Check("where", call=lambda lib, a, b: lib.where(a > 0, a, b), shapes=BINARY, domain="nonzero"),)
+
+    @staticmethod
+    def forward(xp, x, y, condition):
+        return xp.where(condition, x, y)
+
+    @staticmethod
+    def grad_x(g, out, x, y, condition):
+        return where(condition, g, 0.0)
+
+    @staticmethod
+    def grad_y(g, out, x, y, condition):
+        return where(condition, 0.0, g)
+
+    vjps = (grad_x, grad_y)
 
 
 def where(condition, x, y):
@@ -387,6 +447,9 @@ def where(condition, x, y):
     if y.shape != shape:
         y = y.expand(shape)
     return apply(Where, x, y, condition=condition.data.astype(bool, copy=False))
+
+
+# ----- composed from the primitives above (their derivatives come from the chain rule)
 
 
 def floor_divide(x, y):

@@ -21,9 +21,12 @@ contiguous numbers rather than rows of OW, which measured 2-3× faster than the
 (n, i, j) order; the GEMM writes (O, OH·OW·N), one transpose away from (N, O, OH, OW),
 and the weight gradient is a single large GEMM rather than N small ones.
 Zero padding is applied inside the primitives (the padded copy is the same copy
-that moves the batch dim last), so it costs nothing extra.
+that moves the batch dim last), so it costs nothing extra. Each primitive is one
+card: the class, then the public function that applies it.
 """
-from chainrule.core.primitive import Primitive, apply
+from chainrule.core.primitive import Check, Primitive, apply
+
+__all__ = ["output_grid", "im2col", "col2im"]
 
 
 def _patch_slice(offset, stride, count):
@@ -35,6 +38,12 @@ class Unfold(Primitive):
     name = "unfold"
     formula = r"C_{(c,k_h,k_w),(i,j,n)} = x_{n,c,\,i s_h + k_h d_h - p_h,\,j s_w + k_w d_w - p_w}"
     derivatives = (r"\bar{x} = \operatorname{fold}(\bar{C})",)
+    checks = (
+        # PyTorch's unfold gives (N, C·KH·KW, L) without asymmetric padding: pad, then move the batch last.
+        Check("im2col", call=lambda lib, x: im2col(x, (2, 2), padding=((1, 0), (0, 1))), shapes=(((2, 3, 4, 5),),),
+              torch_call=lambda torch, x: torch.nn.functional.unfold(
+                  torch.nn.functional.pad(x, (0, 1, 1, 0)), (2, 2)).permute(1, 2, 0).flatten(1)),
+    )
 
     @staticmethod
     def forward(xp, x, kernel_size, dilation, stride, padding, grid):
@@ -58,35 +67,6 @@ class Unfold(Primitive):
                      stride=stride, padding=padding, grid=grid)
 
     vjps = (grad_x,)
-
-
-class Fold(Primitive):
-    name = "fold"
-    formula = (r"x_{n,c,h,w} = \sum_{(k_h,k_w,i,j):\ i s_h + k_h d_h - p_h = h,\ j s_w + k_w d_w - p_w = w}"
-               r" C_{(c,k_h,k_w),(i,j,n)}")
-    derivatives = (r"\bar{C} = \operatorname{unfold}(\bar{x})",)
-
-    @staticmethod
-    def forward(xp, columns, input_shape, kernel_size, dilation, stride, padding, grid):
-        batch, channels, height, width = input_shape
-        (kernel_h, kernel_w), (dilation_h, dilation_w), (stride_h, stride_w) = kernel_size, dilation, stride
-        (top, bottom), (left, right) = padding
-        out_h, out_w = grid
-        patches = columns.reshape(channels, kernel_h, kernel_w, out_h, out_w, batch)
-        image = xp.zeros((channels, height + top + bottom, width + left + right, batch), dtype=columns.dtype)
-        for kh in range(kernel_h):
-            rows = _patch_slice(kh * dilation_h, stride_h, out_h)
-            for kw in range(kernel_w):
-                image[:, rows, _patch_slice(kw * dilation_w, stride_w, out_w)] += patches[:, kh, kw]
-        # Drop the padding and put the batch dim first again (a view; the consumer copies if it must).
-        return image[:, top:top + height, left:left + width, :].transpose(3, 0, 1, 2)
-
-    @staticmethod
-    def grad_columns(g, out, columns, input_shape, kernel_size, dilation, stride, padding, grid):
-        return apply(Unfold, g, kernel_size=kernel_size, dilation=dilation, stride=stride, padding=padding,
-                     grid=grid)
-
-    vjps = (grad_columns,)
 
 
 def output_grid(input_hw, kernel_size, dilation, stride):
@@ -131,6 +111,39 @@ def im2col(x, kernel_size, dilation=(1, 1), stride=(1, 1), padding=((0, 0), (0, 
             f"{tuple(x.shape[2:])} padded by {padding}"
         )
     return apply(Unfold, x, kernel_size=kernel_size, dilation=dilation, stride=stride, padding=padding, grid=grid)
+
+
+class Fold(Primitive):
+    name = "fold"
+    formula = (r"x_{n,c,h,w} = \sum_{(k_h,k_w,i,j):\ i s_h + k_h d_h - p_h = h,\ j s_w + k_w d_w - p_w = w}"
+               r" C_{(c,k_h,k_w),(i,j,n)}")
+    derivatives = (r"\bar{C} = \operatorname{unfold}(\bar{x})",)
+    checks = (
+        Check("col2im", call=lambda lib, c: col2im(c, (2, 3, 4, 5), (2, 2)), shapes=(((12, 24),),),
+              torch_call=lambda torch, c: torch.nn.functional.fold(c.reshape(12, 12, 2).permute(2, 0, 1), (4, 5), (2, 2))),
+    )
+
+    @staticmethod
+    def forward(xp, columns, input_shape, kernel_size, dilation, stride, padding, grid):
+        batch, channels, height, width = input_shape
+        (kernel_h, kernel_w), (dilation_h, dilation_w), (stride_h, stride_w) = kernel_size, dilation, stride
+        (top, bottom), (left, right) = padding
+        out_h, out_w = grid
+        patches = columns.reshape(channels, kernel_h, kernel_w, out_h, out_w, batch)
+        image = xp.zeros((channels, height + top + bottom, width + left + right, batch), dtype=columns.dtype)
+        for kh in range(kernel_h):
+            rows = _patch_slice(kh * dilation_h, stride_h, out_h)
+            for kw in range(kernel_w):
+                image[:, rows, _patch_slice(kw * dilation_w, stride_w, out_w)] += patches[:, kh, kw]
+        # Drop the padding and put the batch dim first again (a view; the consumer copies if it must).
+        return image[:, top:top + height, left:left + width, :].transpose(3, 0, 1, 2)
+
+    @staticmethod
+    def grad_columns(g, out, columns, input_shape, kernel_size, dilation, stride, padding, grid):
+        return apply(Unfold, g, kernel_size=kernel_size, dilation=dilation, stride=stride, padding=padding,
+                     grid=grid)
+
+    vjps = (grad_columns,)
 
 
 def col2im(columns, input_shape, kernel_size, dilation=(1, 1), stride=(1, 1), padding=((0, 0), (0, 0)), grid=None):

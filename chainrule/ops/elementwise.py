@@ -1,20 +1,36 @@
 """Elementwise primitives of one input: y = f(x), so ∂L/∂x = ∂L/∂y · f'(x).
 
-Each derivative is written with tensor ops (so it can be differentiated again)
-and, where it is cheaper, in terms of the output y (e.g. exp' = y).
+Each primitive is one card: the class (forward, derivative rule, formulas, the checks
+the tests run) and, right below it, the public function with its docstring. Each
+derivative is written with tensor ops (so it can be differentiated again) and, where
+it is cheaper, in terms of the output y (e.g. exp' = y).
 """
 import math
 
 from chainrule.backends import special_module
 from chainrule.core import dtypes
 from chainrule.core.convert import as_tensor
-from chainrule.core.primitive import Primitive, apply
+from chainrule.core.primitive import Check, Primitive, apply, composite
+
+__all__ = [
+    "neg", "exp", "log", "log2", "log10", "log1p", "expm1", "sqrt", "rsqrt", "abs", "sin", "cos", "tan",
+    "asin", "acos", "atan", "sinh", "cosh", "tanh", "sigmoid", "softplus", "relu", "erf", "erfinv", "lgamma",
+    "digamma", "polygamma", "sign", "floor", "ceil", "round", "trunc", "square", "reciprocal",
+]
+
+
+def _float_input(x, op_name):
+    x = as_tensor(x)
+    if x.dtype.kind in "iub":
+        x = x.to(dtypes.get_default_dtype())
+    return x
 
 
 class Neg(Primitive):
     name = "neg"
     formula = r"y = -x"
     derivatives = (r"\bar{x} = -\bar{y}",)
+    checks = (Check("neg"),)
 
     @staticmethod
     def forward(xp, x):
@@ -27,10 +43,22 @@ class Neg(Primitive):
     vjps = (grad_x,)
 
 
+def neg(x):
+    """Negation, y = −x; dy/dx = −1.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.neg(cr.tensor([1.0, -2.5]))
+        tensor([-1. ,  2.5])
+    """
+    return apply(Neg, x)
+
+
 class Exp(Primitive):
     name = "exp"
     formula = r"y = e^{x}"
     derivatives = (r"\bar{x} = \bar{y}\, e^{x} = \bar{y}\, y",)
+    checks = (Check("exp"),)
 
     @staticmethod
     def forward(xp, x):
@@ -41,381 +69,6 @@ class Exp(Primitive):
         return g * out
 
     vjps = (grad_x,)
-
-
-class Log(Primitive):
-    name = "log"
-    formula = r"y = \ln x"
-    derivatives = (r"\bar{x} = \bar{y} / x",)
-
-    @staticmethod
-    def forward(xp, x):
-        return xp.log(x)
-
-    @staticmethod
-    def grad_x(g, out, x):
-        return g / x
-
-    vjps = (grad_x,)
-
-
-class Log1p(Primitive):
-    name = "log1p"
-    formula = r"y = \ln(1 + x)"
-    derivatives = (r"\bar{x} = \bar{y} / (1 + x)",)
-
-    @staticmethod
-    def forward(xp, x):
-        return xp.log1p(x)
-
-    @staticmethod
-    def grad_x(g, out, x):
-        return g / (x + 1)
-
-    vjps = (grad_x,)
-
-
-class Expm1(Primitive):
-    name = "expm1"
-    formula = r"y = e^{x} - 1"
-    derivatives = (r"\bar{x} = \bar{y}\, e^{x} = \bar{y}\,(y + 1)",)
-
-    @staticmethod
-    def forward(xp, x):
-        return xp.expm1(x)
-
-    @staticmethod
-    def grad_x(g, out, x):
-        return g * (out + 1)
-
-    vjps = (grad_x,)
-
-
-class Sqrt(Primitive):
-    name = "sqrt"
-    formula = r"y = \sqrt{x}"
-    derivatives = (r"\bar{x} = \bar{y} / (2\sqrt{x}) = \bar{y} / (2y)",)
-
-    @staticmethod
-    def forward(xp, x):
-        return xp.sqrt(x)
-
-    @staticmethod
-    def grad_x(g, out, x):
-        return g / (out * 2)
-
-    vjps = (grad_x,)
-
-
-class Abs(Primitive):
-    name = "abs"
-    formula = r"y = |x|"
-    derivatives = (r"\bar{x} = \bar{y}\,\operatorname{sign}(x)",)
-
-    @staticmethod
-    def forward(xp, x):
-        return xp.abs(x)
-
-    @staticmethod
-    def grad_x(g, out, x):
-        return g * sign(x)
-
-    vjps = (grad_x,)
-
-
-class Sin(Primitive):
-    name = "sin"
-    formula = r"y = \sin x"
-    derivatives = (r"\bar{x} = \bar{y} \cos x",)
-
-    @staticmethod
-    def forward(xp, x):
-        return xp.sin(x)
-
-    @staticmethod
-    def grad_x(g, out, x):
-        return g * cos(x)
-
-    vjps = (grad_x,)
-
-
-class Cos(Primitive):
-    name = "cos"
-    formula = r"y = \cos x"
-    derivatives = (r"\bar{x} = -\bar{y} \sin x",)
-
-    @staticmethod
-    def forward(xp, x):
-        return xp.cos(x)
-
-    @staticmethod
-    def grad_x(g, out, x):
-        return -(g * sin(x))
-
-    vjps = (grad_x,)
-
-
-class Tan(Primitive):
-    name = "tan"
-    formula = r"y = \tan x"
-    derivatives = (r"\bar{x} = \bar{y}\,(1 + y^2)",)
-
-    @staticmethod
-    def forward(xp, x):
-        return xp.tan(x)
-
-    @staticmethod
-    def grad_x(g, out, x):
-        return g * (out * out + 1)
-
-    vjps = (grad_x,)
-
-
-class Asin(Primitive):
-    name = "asin"
-    formula = r"y = \arcsin x"
-    derivatives = (r"\bar{x} = \bar{y} / \sqrt{1 - x^2}",)
-
-    @staticmethod
-    def forward(xp, x):
-        return xp.arcsin(x)
-
-    @staticmethod
-    def grad_x(g, out, x):
-        return g / sqrt(1 - x * x)
-
-    vjps = (grad_x,)
-
-
-class Acos(Primitive):
-    name = "acos"
-    formula = r"y = \arccos x"
-    derivatives = (r"\bar{x} = -\bar{y} / \sqrt{1 - x^2}",)
-
-    @staticmethod
-    def forward(xp, x):
-        return xp.arccos(x)
-
-    @staticmethod
-    def grad_x(g, out, x):
-        return -(g / sqrt(1 - x * x))
-
-    vjps = (grad_x,)
-
-
-class Atan(Primitive):
-    name = "atan"
-    formula = r"y = \arctan x"
-    derivatives = (r"\bar{x} = \bar{y} / (1 + x^2)",)
-
-    @staticmethod
-    def forward(xp, x):
-        return xp.arctan(x)
-
-    @staticmethod
-    def grad_x(g, out, x):
-        return g / (x * x + 1)
-
-    vjps = (grad_x,)
-
-
-class Sinh(Primitive):
-    name = "sinh"
-    formula = r"y = \sinh x"
-    derivatives = (r"\bar{x} = \bar{y} \cosh x",)
-
-    @staticmethod
-    def forward(xp, x):
-        return xp.sinh(x)
-
-    @staticmethod
-    def grad_x(g, out, x):
-        return g * cosh(x)
-
-    vjps = (grad_x,)
-
-
-class Cosh(Primitive):
-    name = "cosh"
-    formula = r"y = \cosh x"
-    derivatives = (r"\bar{x} = \bar{y} \sinh x",)
-
-    @staticmethod
-    def forward(xp, x):
-        return xp.cosh(x)
-
-    @staticmethod
-    def grad_x(g, out, x):
-        return g * sinh(x)
-
-    vjps = (grad_x,)
-
-
-class Tanh(Primitive):
-    name = "tanh"
-    formula = r"y = \tanh x"
-    derivatives = (r"\bar{x} = \bar{y}\,(1 - y^2)",)
-
-    @staticmethod
-    def forward(xp, x):
-        return xp.tanh(x)
-
-    @staticmethod
-    def grad_x(g, out, x):
-        return g * (1 - out * out)
-
-    vjps = (grad_x,)
-
-
-class Sigmoid(Primitive):
-    name = "sigmoid"
-    formula = r"y = \sigma(x) = \frac{1}{1 + e^{-x}}"
-    derivatives = (r"\bar{x} = \bar{y}\, y (1 - y)",)
-
-    @staticmethod
-    def forward(xp, x):
-        # σ(x) = exp(-log(1 + e^{-x})); logaddexp never overflows, so ±1e4 and ±inf are exact.
-        return xp.exp(-xp.logaddexp(0, -x)).astype(x.dtype, copy=False)
-
-    @staticmethod
-    def grad_x(g, out, x):
-        return g * out * (1 - out)
-
-    vjps = (grad_x,)
-
-
-class Softplus(Primitive):
-    name = "softplus"
-    formula = r"y = \ln(1 + e^{x})"
-    derivatives = (r"\bar{x} = \bar{y}\, \sigma(x)",)
-
-    @staticmethod
-    def forward(xp, x):
-        return xp.logaddexp(0, x).astype(x.dtype, copy=False)
-
-    @staticmethod
-    def grad_x(g, out, x):
-        return g * sigmoid(x)
-
-    vjps = (grad_x,)
-
-
-class Relu(Primitive):
-    name = "relu"
-    formula = r"y = \max(x, 0)"
-    derivatives = (r"\bar{x} = \bar{y}\,[x > 0]",)
-
-    @staticmethod
-    def forward(xp, x):
-        return xp.maximum(x, 0).astype(x.dtype, copy=False)
-
-    @staticmethod
-    def grad_x(g, out, x):
-        return g * (x > 0)  # float × bool: one pass, no cast
-
-    vjps = (grad_x,)
-
-
-class Erf(Primitive):
-    name = "erf"
-    formula = r"y = \operatorname{erf}(x) = \frac{2}{\sqrt{\pi}}\int_0^x e^{-t^2}\,dt"
-    derivatives = (r"\bar{x} = \bar{y}\,\frac{2}{\sqrt{\pi}} e^{-x^2}",)
-
-    @staticmethod
-    def forward(xp, x):
-        return special_module(xp).erf(x).astype(x.dtype, copy=False)
-
-    @staticmethod
-    def grad_x(g, out, x):
-        return g * exp(-(x * x)) * (2 / math.sqrt(math.pi))
-
-    vjps = (grad_x,)
-
-
-class Erfinv(Primitive):
-    name = "erfinv"
-    formula = r"y = \operatorname{erf}^{-1}(x)"
-    derivatives = (r"\bar{x} = \bar{y}\,\frac{\sqrt{\pi}}{2} e^{y^2}",)
-
-    @staticmethod
-    def forward(xp, x):
-        return special_module(xp).erfinv(x).astype(x.dtype, copy=False)
-
-    @staticmethod
-    def grad_x(g, out, x):
-        return g * exp(out * out) * (math.sqrt(math.pi) / 2)
-
-    vjps = (grad_x,)
-
-
-class Lgamma(Primitive):
-    name = "lgamma"
-    formula = r"y = \ln|\Gamma(x)|"
-    derivatives = (r"\bar{x} = \bar{y}\,\psi(x)",)
-
-    @staticmethod
-    def forward(xp, x):
-        return special_module(xp).gammaln(x).astype(x.dtype, copy=False)
-
-    @staticmethod
-    def grad_x(g, out, x):
-        return g * digamma(x)
-
-    vjps = (grad_x,)
-
-
-class Polygamma(Primitive):
-    name = "polygamma"
-    formula = r"y = \psi^{(n)}(x) = \frac{d^{n+1}}{dx^{n+1}} \ln\Gamma(x)"
-    derivatives = (r"\bar{x} = \bar{y}\,\psi^{(n+1)}(x)",)
-
-    @staticmethod
-    def forward(xp, x, n):
-        special = special_module(xp)
-        value = special.digamma(x) if n == 0 else special.polygamma(n, x)
-        return value.astype(x.dtype, copy=False)
-
-    @staticmethod
-    def grad_x(g, out, x, n):
-        return g * polygamma(n + 1, x)
-
-    vjps = (grad_x,)
-
-
-class PiecewiseConstant(Primitive):
-    """sign, floor, ceil, round, trunc: flat almost everywhere, so their derivative is 0 (as in PyTorch)."""
-
-    name = "piecewise_constant"
-    formula = r"y = f(x),\ f \in \{\operatorname{sign}, \lfloor\cdot\rfloor, \lceil\cdot\rceil, \operatorname{round}, \operatorname{trunc}\}"
-    derivatives = (r"\bar{x} = 0 \text{ (f is flat between its jumps)}",)
-
-    @staticmethod
-    def forward(xp, x, function):
-        return getattr(xp, function)(x)
-
-    @staticmethod
-    def grad_x(g, out, x, function):
-        return g * 0
-
-    vjps = (grad_x,)
-
-
-def _float_input(x, op_name):
-    x = as_tensor(x)
-    if x.dtype.kind in "iub":
-        x = x.to(dtypes.get_default_dtype())
-    return x
-
-
-def neg(x):
-    """Negation, y = −x; dy/dx = −1.
-
-    Example:
-        >>> import chainrule as cr
-        >>> cr.neg(cr.tensor([1.0, -2.5]))
-        tensor([-1. ,  2.5])
-    """
-    return apply(Neg, x)
 
 
 def exp(x):
@@ -431,6 +84,23 @@ def exp(x):
     return apply(Exp, _float_input(x, "exp"))
 
 
+class Log(Primitive):
+    name = "log"
+    formula = r"y = \ln x"
+    derivatives = (r"\bar{x} = \bar{y} / x",)
+    checks = (Check("log", domain="positive"),)
+
+    @staticmethod
+    def forward(xp, x):
+        return xp.log(x)
+
+    @staticmethod
+    def grad_x(g, out, x):
+        return g / x
+
+    vjps = (grad_x,)
+
+
 def log(x):
     """Natural logarithm ln x, elementwise (−inf at 0, nan below); dy/dx = 1/x.
 
@@ -444,6 +114,7 @@ def log(x):
     return apply(Log, _float_input(x, "log"))
 
 
+@composite(Check("log2", domain="positive"))
 def log2(x):
     """log₂ x = ln x / ln 2; dy/dx = 1/(x ln 2).
 
@@ -455,6 +126,7 @@ def log2(x):
     return log(x) / math.log(2)
 
 
+@composite(Check("log10", domain="positive"))
 def log10(x):
     """log₁₀ x = ln x / ln 10; dy/dx = 1/(x ln 10).
 
@@ -464,6 +136,23 @@ def log10(x):
         tensor([0., 1., 3.])
     """
     return log(x) / math.log(10)
+
+
+class Log1p(Primitive):
+    name = "log1p"
+    formula = r"y = \ln(1 + x)"
+    derivatives = (r"\bar{x} = \bar{y} / (1 + x)",)
+    checks = (Check("log1p", domain="positive"),)
+
+    @staticmethod
+    def forward(xp, x):
+        return xp.log1p(x)
+
+    @staticmethod
+    def grad_x(g, out, x):
+        return g / (x + 1)
+
+    vjps = (grad_x,)
 
 
 def log1p(x):
@@ -479,6 +168,23 @@ def log1p(x):
     return apply(Log1p, _float_input(x, "log1p"))
 
 
+class Expm1(Primitive):
+    name = "expm1"
+    formula = r"y = e^{x} - 1"
+    derivatives = (r"\bar{x} = \bar{y}\, e^{x} = \bar{y}\,(y + 1)",)
+    checks = (Check("expm1"),)
+
+    @staticmethod
+    def forward(xp, x):
+        return xp.expm1(x)
+
+    @staticmethod
+    def grad_x(g, out, x):
+        return g * (out + 1)
+
+    vjps = (grad_x,)
+
+
 def expm1(x):
     """eˣ − 1, accurate for small x; dy/dx = eˣ = y + 1.
 
@@ -490,6 +196,23 @@ def expm1(x):
         tensor([0.])
     """
     return apply(Expm1, _float_input(x, "expm1"))
+
+
+class Sqrt(Primitive):
+    name = "sqrt"
+    formula = r"y = \sqrt{x}"
+    derivatives = (r"\bar{x} = \bar{y} / (2\sqrt{x}) = \bar{y} / (2y)",)
+    checks = (Check("sqrt", domain="positive"),)
+
+    @staticmethod
+    def forward(xp, x):
+        return xp.sqrt(x)
+
+    @staticmethod
+    def grad_x(g, out, x):
+        return g / (out * 2)
+
+    vjps = (grad_x,)
 
 
 def sqrt(x):
@@ -505,6 +228,7 @@ def sqrt(x):
     return apply(Sqrt, _float_input(x, "sqrt"))
 
 
+@composite(Check("rsqrt", domain="positive"))
 def rsqrt(x):
     """1/√x = x^(−1/2); dy/dx = −½ x^(−3/2).
 
@@ -518,30 +242,21 @@ def rsqrt(x):
     return 1 / sqrt(x)
 
 
-def square(x):
-    """x²; dy/dx = 2x. Keeps the input's dtype (integers stay integers).
+class Abs(Primitive):
+    name = "abs"
+    formula = r"y = |x|"
+    derivatives = (r"\bar{x} = \bar{y}\,\operatorname{sign}(x)",)
+    checks = (Check("abs", domain="nonzero"),)
 
-    Example:
-        >>> import chainrule as cr
-        >>> cr.square(cr.tensor([-3.0, 0.5]))
-        tensor([9.  , 0.25])
-        >>> cr.func.grad(cr.square)(cr.tensor(3.0))    # 2·3
-        tensor(6.)
-    """
-    return x * x
+    @staticmethod
+    def forward(xp, x):
+        return xp.abs(x)
 
+    @staticmethod
+    def grad_x(g, out, x):
+        return g * sign(x)
 
-def reciprocal(x):
-    """1/x; dy/dx = −1/x². Integer inputs give floats (as in PyTorch).
-
-    Example:
-        >>> import chainrule as cr
-        >>> cr.reciprocal(cr.tensor([2, 4]))
-        tensor([0.5 , 0.25])
-        >>> cr.func.grad(cr.reciprocal)(cr.tensor(2.0))    # −1/2²
-        tensor(-0.25)
-    """
-    return 1 / _float_input(x, "reciprocal")
+    vjps = (grad_x,)
 
 
 def abs(x):
@@ -557,6 +272,23 @@ def abs(x):
     return apply(Abs, x)
 
 
+class Sin(Primitive):
+    name = "sin"
+    formula = r"y = \sin x"
+    derivatives = (r"\bar{x} = \bar{y} \cos x",)
+    checks = (Check("sin"),)
+
+    @staticmethod
+    def forward(xp, x):
+        return xp.sin(x)
+
+    @staticmethod
+    def grad_x(g, out, x):
+        return g * cos(x)
+
+    vjps = (grad_x,)
+
+
 def sin(x):
     """sin x (x in radians); dy/dx = cos x.
 
@@ -568,6 +300,23 @@ def sin(x):
         tensor(1.)
     """
     return apply(Sin, _float_input(x, "sin"))
+
+
+class Cos(Primitive):
+    name = "cos"
+    formula = r"y = \cos x"
+    derivatives = (r"\bar{x} = -\bar{y} \sin x",)
+    checks = (Check("cos"),)
+
+    @staticmethod
+    def forward(xp, x):
+        return xp.cos(x)
+
+    @staticmethod
+    def grad_x(g, out, x):
+        return -(g * sin(x))
+
+    vjps = (grad_x,)
 
 
 def cos(x):
@@ -584,6 +333,23 @@ def cos(x):
     return apply(Cos, _float_input(x, "cos"))
 
 
+class Tan(Primitive):
+    name = "tan"
+    formula = r"y = \tan x"
+    derivatives = (r"\bar{x} = \bar{y}\,(1 + y^2)",)
+    checks = (Check("tan", domain="unit"),)
+
+    @staticmethod
+    def forward(xp, x):
+        return xp.tan(x)
+
+    @staticmethod
+    def grad_x(g, out, x):
+        return g * (out * out + 1)
+
+    vjps = (grad_x,)
+
+
 def tan(x):
     """tan x = sin x / cos x; dy/dx = 1 + tan²x = 1/cos²x.
 
@@ -595,6 +361,23 @@ def tan(x):
         tensor(2.)
     """
     return apply(Tan, _float_input(x, "tan"))
+
+
+class Asin(Primitive):
+    name = "asin"
+    formula = r"y = \arcsin x"
+    derivatives = (r"\bar{x} = \bar{y} / \sqrt{1 - x^2}",)
+    checks = (Check("asin", domain="unit"),)
+
+    @staticmethod
+    def forward(xp, x):
+        return xp.arcsin(x)
+
+    @staticmethod
+    def grad_x(g, out, x):
+        return g / sqrt(1 - x * x)
+
+    vjps = (grad_x,)
 
 
 def asin(x):
@@ -610,6 +393,23 @@ def asin(x):
     return apply(Asin, _float_input(x, "asin"))
 
 
+class Acos(Primitive):
+    name = "acos"
+    formula = r"y = \arccos x"
+    derivatives = (r"\bar{x} = -\bar{y} / \sqrt{1 - x^2}",)
+    checks = (Check("acos", domain="unit"),)
+
+    @staticmethod
+    def forward(xp, x):
+        return xp.arccos(x)
+
+    @staticmethod
+    def grad_x(g, out, x):
+        return -(g / sqrt(1 - x * x))
+
+    vjps = (grad_x,)
+
+
 def acos(x):
     """arccos x ∈ [0, π], for x ∈ [−1, 1] (nan outside); dy/dx = −1/√(1 − x²).
 
@@ -621,6 +421,23 @@ def acos(x):
         tensor(-1.)
     """
     return apply(Acos, _float_input(x, "acos"))
+
+
+class Atan(Primitive):
+    name = "atan"
+    formula = r"y = \arctan x"
+    derivatives = (r"\bar{x} = \bar{y} / (1 + x^2)",)
+    checks = (Check("atan"),)
+
+    @staticmethod
+    def forward(xp, x):
+        return xp.arctan(x)
+
+    @staticmethod
+    def grad_x(g, out, x):
+        return g / (x * x + 1)
+
+    vjps = (grad_x,)
 
 
 def atan(x):
@@ -636,6 +453,23 @@ def atan(x):
     return apply(Atan, _float_input(x, "atan"))
 
 
+class Sinh(Primitive):
+    name = "sinh"
+    formula = r"y = \sinh x"
+    derivatives = (r"\bar{x} = \bar{y} \cosh x",)
+    checks = (Check("sinh"),)
+
+    @staticmethod
+    def forward(xp, x):
+        return xp.sinh(x)
+
+    @staticmethod
+    def grad_x(g, out, x):
+        return g * cosh(x)
+
+    vjps = (grad_x,)
+
+
 def sinh(x):
     """sinh x = (eˣ − e⁻ˣ)/2; dy/dx = cosh x.
 
@@ -647,6 +481,23 @@ def sinh(x):
         tensor(1.)
     """
     return apply(Sinh, _float_input(x, "sinh"))
+
+
+class Cosh(Primitive):
+    name = "cosh"
+    formula = r"y = \cosh x"
+    derivatives = (r"\bar{x} = \bar{y} \sinh x",)
+    checks = (Check("cosh"),)
+
+    @staticmethod
+    def forward(xp, x):
+        return xp.cosh(x)
+
+    @staticmethod
+    def grad_x(g, out, x):
+        return g * sinh(x)
+
+    vjps = (grad_x,)
 
 
 def cosh(x):
@@ -663,6 +514,23 @@ def cosh(x):
     return apply(Cosh, _float_input(x, "cosh"))
 
 
+class Tanh(Primitive):
+    name = "tanh"
+    formula = r"y = \tanh x"
+    derivatives = (r"\bar{x} = \bar{y}\,(1 - y^2)",)
+    checks = (Check("tanh"),)
+
+    @staticmethod
+    def forward(xp, x):
+        return xp.tanh(x)
+
+    @staticmethod
+    def grad_x(g, out, x):
+        return g * (1 - out * out)
+
+    vjps = (grad_x,)
+
+
 def tanh(x):
     """tanh x = (eˣ − e⁻ˣ)/(eˣ + e⁻ˣ); derivative 1 − tanh²x.
 
@@ -676,6 +544,24 @@ def tanh(x):
     return apply(Tanh, _float_input(x, "tanh"))
 
 
+class Sigmoid(Primitive):
+    name = "sigmoid"
+    formula = r"y = \sigma(x) = \frac{1}{1 + e^{-x}}"
+    derivatives = (r"\bar{x} = \bar{y}\, y (1 - y)",)
+    checks = (Check("sigmoid"),)
+
+    @staticmethod
+    def forward(xp, x):
+        # σ(x) = exp(-log(1 + e^{-x})); logaddexp never overflows, so ±1e4 and ±inf are exact.
+        return xp.exp(-xp.logaddexp(0, -x)).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def grad_x(g, out, x):
+        return g * out * (1 - out)
+
+    vjps = (grad_x,)
+
+
 def sigmoid(x):
     """σ(x) = 1/(1 + e⁻ˣ), computed without overflow; derivative σ(x)(1 − σ(x)).
 
@@ -685,6 +571,23 @@ def sigmoid(x):
         tensor([0. , 0.5, 1. ])
     """
     return apply(Sigmoid, _float_input(x, "sigmoid"))
+
+
+class Softplus(Primitive):
+    name = "softplus"
+    formula = r"y = \ln(1 + e^{x})"
+    derivatives = (r"\bar{x} = \bar{y}\, \sigma(x)",)
+    checks = (Check("softplus", torch_call=lambda torch, x: torch.nn.functional.softplus(x)),)
+
+    @staticmethod
+    def forward(xp, x):
+        return xp.logaddexp(0, x).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def grad_x(g, out, x):
+        return g * sigmoid(x)
+
+    vjps = (grad_x,)
 
 
 def softplus(x):
@@ -700,6 +603,23 @@ def softplus(x):
     return apply(Softplus, _float_input(x, "softplus"))
 
 
+class Relu(Primitive):
+    name = "relu"
+    formula = r"y = \max(x, 0)"
+    derivatives = (r"\bar{x} = \bar{y}\,[x > 0]",)
+    checks = (Check("relu", domain="nonzero"),)
+
+    @staticmethod
+    def forward(xp, x):
+        return xp.maximum(x, 0).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def grad_x(g, out, x):
+        return g * (x > 0)  # float × bool: one pass, no cast
+
+    vjps = (grad_x,)
+
+
 def relu(x):
     """max(x, 0); derivative [x > 0] (0 at 0, as in PyTorch).
 
@@ -711,6 +631,23 @@ def relu(x):
         tensor([0., 0., 1.])
     """
     return apply(Relu, x)
+
+
+class Erf(Primitive):
+    name = "erf"
+    formula = r"y = \operatorname{erf}(x) = \frac{2}{\sqrt{\pi}}\int_0^x e^{-t^2}\,dt"
+    derivatives = (r"\bar{x} = \bar{y}\,\frac{2}{\sqrt{\pi}} e^{-x^2}",)
+    checks = (Check("erf"),)
+
+    @staticmethod
+    def forward(xp, x):
+        return special_module(xp).erf(x).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def grad_x(g, out, x):
+        return g * exp(-(x * x)) * (2 / math.sqrt(math.pi))
+
+    vjps = (grad_x,)
 
 
 def erf(x):
@@ -726,6 +663,23 @@ def erf(x):
     return apply(Erf, _float_input(x, "erf"))
 
 
+class Erfinv(Primitive):
+    name = "erfinv"
+    formula = r"y = \operatorname{erf}^{-1}(x)"
+    derivatives = (r"\bar{x} = \bar{y}\,\frac{\sqrt{\pi}}{2} e^{y^2}",)
+    checks = (Check("erfinv", domain="unit"),)
+
+    @staticmethod
+    def forward(xp, x):
+        return special_module(xp).erfinv(x).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def grad_x(g, out, x):
+        return g * exp(out * out) * (math.sqrt(math.pi) / 2)
+
+    vjps = (grad_x,)
+
+
 def erfinv(x):
     """The inverse of erf on (−1, 1) (±inf at ±1, nan outside): y = erf⁻¹(x); derivative √π/2 · e^{y²}.
 
@@ -739,6 +693,23 @@ def erfinv(x):
     return apply(Erfinv, _float_input(x, "erfinv"))
 
 
+class Lgamma(Primitive):
+    name = "lgamma"
+    formula = r"y = \ln|\Gamma(x)|"
+    derivatives = (r"\bar{x} = \bar{y}\,\psi(x)",)
+    checks = (Check("lgamma", domain="positive"),)
+
+    @staticmethod
+    def forward(xp, x):
+        return special_module(xp).gammaln(x).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def grad_x(g, out, x):
+        return g * digamma(x)
+
+    vjps = (grad_x,)
+
+
 def lgamma(x):
     """ln|Γ(x)| (+inf at the poles 0, −1, −2, …); derivative ψ(x), the digamma function.
 
@@ -750,6 +721,26 @@ def lgamma(x):
         tensor(-0.5772)
     """
     return apply(Lgamma, _float_input(x, "lgamma"))
+
+
+class Polygamma(Primitive):
+    name = "polygamma"
+    formula = r"y = \psi^{(n)}(x) = \frac{d^{n+1}}{dx^{n+1}} \ln\Gamma(x)"
+    derivatives = (r"\bar{x} = \bar{y}\,\psi^{(n+1)}(x)",)
+    # digamma is polygamma(0, x); for n ≥ 1 SciPy's ψ⁽ⁿ⁺¹⁾ and PyTorch's differ by about 1e-9.
+    checks = (Check("digamma", domain="positive"),)
+
+    @staticmethod
+    def forward(xp, x, n):
+        special = special_module(xp)
+        value = special.digamma(x) if n == 0 else special.polygamma(n, x)
+        return value.astype(x.dtype, copy=False)
+
+    @staticmethod
+    def grad_x(g, out, x, n):
+        return g * polygamma(n + 1, x)
+
+    vjps = (grad_x,)
 
 
 def digamma(x):
@@ -779,6 +770,31 @@ def polygamma(n, x):
     if isinstance(n, bool) or not float(n).is_integer() or n < 0:
         raise ValueError(f"polygamma: the order n must be an integer ≥ 0 (0 is digamma), got {n!r}")
     return apply(Polygamma, _float_input(x, "polygamma"), n=int(n))
+
+
+class PiecewiseConstant(Primitive):
+    """sign, floor, ceil, round, trunc: flat almost everywhere, so their derivative is 0 (as in PyTorch)."""
+
+    name = "piecewise_constant"
+    formula = r"y = f(x),\ f \in \{\operatorname{sign}, \lfloor\cdot\rfloor, \lceil\cdot\rceil, \operatorname{round}, \operatorname{trunc}\}"
+    derivatives = (r"\bar{x} = 0 \text{ (f is flat between its jumps)}",)
+    checks = (
+        Check("sign", domain="nonzero"),
+        Check("floor", domain="away_from_int"),
+        Check("ceil", domain="away_from_int"),
+        Check("round", domain="away_from_int"),
+        Check("trunc", domain="away_from_int"),
+    )
+
+    @staticmethod
+    def forward(xp, x, function):
+        return getattr(xp, function)(x)
+
+    @staticmethod
+    def grad_x(g, out, x, function):
+        return g * 0
+
+    vjps = (grad_x,)
 
 
 def sign(x):
@@ -838,3 +854,34 @@ def trunc(x):
         tensor([-1.,  1.])
     """
     return apply(PiecewiseConstant, x, function="trunc")
+
+
+# ----- composed from the primitives above (their derivatives come from the chain rule)
+
+
+@composite(Check("square"))
+def square(x):
+    """x²; dy/dx = 2x. Keeps the input's dtype (integers stay integers).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.square(cr.tensor([-3.0, 0.5]))
+        tensor([9.  , 0.25])
+        >>> cr.func.grad(cr.square)(cr.tensor(3.0))    # 2·3
+        tensor(6.)
+    """
+    return x * x
+
+
+@composite(Check("reciprocal", domain="nonzero"))
+def reciprocal(x):
+    """1/x; dy/dx = −1/x². Integer inputs give floats (as in PyTorch).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.reciprocal(cr.tensor([2, 4]))
+        tensor([0.5 , 0.25])
+        >>> cr.func.grad(cr.reciprocal)(cr.tensor(2.0))    # −1/2²
+        tensor(-0.25)
+    """
+    return 1 / _float_input(x, "reciprocal")

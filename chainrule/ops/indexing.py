@@ -8,10 +8,14 @@ and their own gradients are reads again, so derivatives of any order work.
 import numpy
 
 from chainrule.core.convert import as_tensor
-from chainrule.core.primitive import Primitive, apply
+from chainrule.core.primitive import Check, Primitive, apply, composite
 from chainrule.core.tensor import Tensor
 from chainrule.ops.binary import maximum, minimum, where
 from chainrule.ops.shape import movedim, pad
+
+__all__ = [
+    "gather", "index_select", "scatter_add", "clamp", "masked_fill", "tril", "triu", "diagonal", "one_hot",
+]
 
 
 def normalize_index(index):
@@ -40,10 +44,25 @@ def _has_only_masks(index):
     )
 
 
+# ----- composed from the primitives above (their derivatives come from the chain rule)
+
+
+def zeros_like_tensor(x):
+    return Tensor._wrap(x.xp.zeros(x.shape, dtype=x.dtype))
+
+
 class GetItem(Primitive):
     name = "getitem"
     formula = r"y = x[i]"
     derivatives = (r"\bar{x} = \operatorname{zeros}(x);\ \bar{x}[i] \mathrel{+}= \bar{y}",)
+    checks = (
+        Check("getitem_basic", call=lambda lib, x: x[1:, ::2], shapes=(((3, 4),),)),
+        Check("getitem_int_none_ellipsis", call=lambda lib, x: x[..., 1, None], shapes=(((2, 3, 4),),)),
+        Check("getitem_repeated_indices", call=lambda lib, x: x[[0, 2, 0, 0]], shapes=(((3, 4),),)),
+        Check("getitem_two_arrays", call=lambda lib, x: x[[0, 1, 1], [2, 2, 0]], shapes=(((3, 4),),)),
+        Check("getitem_mask", call=lambda lib, x: x[x > 0], shapes=(((3, 4),),), domain="nonzero"),
+        Check("getitem_negative", call=lambda lib, x: x[-1, [-1, -2]], shapes=(((3, 4),),)),
+    )
 
     @staticmethod
     def forward(xp, x, index):
@@ -55,121 +74,6 @@ class GetItem(Primitive):
 
     vjps = (grad_x,)
 
-
-class IndexAdd(Primitive):
-    name = "index_add"
-    formula = r"y = \operatorname{zeros}(s);\ y[i] \mathrel{+}= g"
-    derivatives = (r"\bar{g} = \bar{y}[i]",)
-
-    @staticmethod
-    def forward(xp, g, shape, index):
-        out = xp.zeros(shape, dtype=g.dtype)
-        if _has_only_masks(index):
-            out[index] = g  # no position can be hit twice
-        else:
-            xp.add.at(out, index, g)
-        return out
-
-    @staticmethod
-    def grad_g(gy, out, g, shape, index):
-        return apply(GetItem, gy, index=index)
-
-    vjps = (grad_g,)
-
-
-def _full_index(xp, index, dim):
-    """The tuple that addresses ``a[..., index[...], ...]`` elementwise along ``dim`` (torch.gather semantics)."""
-    grids = list(xp.indices(index.shape, sparse=True))
-    grids[dim] = index
-    return tuple(grids)
-
-
-class Gather(Primitive):
-    name = "gather"
-    formula = r"y_{\dots i \dots} = x_{\dots \operatorname{index}_{\dots i \dots} \dots}"
-    derivatives = (r"\bar{x} = \operatorname{scatter\_add}(0, \operatorname{index}, \bar{y})",)
-
-    @staticmethod
-    def forward(xp, x, dim, index):
-        return x[_full_index(xp, index, dim)]
-
-    @staticmethod
-    def grad_x(g, out, x, dim, index):
-        return apply(ScatterAdd, zeros_like_tensor(x), g, dim=dim, index=index)
-
-    vjps = (grad_x,)
-
-
-class ScatterAdd(Primitive):
-    name = "scatter_add"
-    formula = r"y = x;\ y_{\dots \operatorname{index}_{\dots i \dots} \dots} \mathrel{+}= s_{\dots i \dots}"
-    derivatives = (r"\bar{x} = \bar{y}", r"\bar{s} = \operatorname{gather}(\bar{y}, \operatorname{index})")
-
-    @staticmethod
-    def forward(xp, x, source, dim, index):
-        out = x.copy()
-        source = source[tuple(slice(0, n) for n in index.shape)]
-        position = _full_index(xp, index, dim)
-        if index.shape[dim] == 1:
-            # One index per slice along dim, so no position repeats and plain indexed addition is
-            # exact (and many times faster than add.at; max pooling's backward takes this path).
-            out[position] += source
-        else:
-            xp.add.at(out, position, source)
-        return out
-
-    @staticmethod
-    def grad_x(g, out, x, source, dim, index):
-        return g
-
-    @staticmethod
-    def grad_source(g, out, x, source, dim, index):
-        gathered = apply(Gather, g, dim=dim, index=index)
-        if gathered.shape != source.shape:
-            widths = []
-            for n_source, n_index in zip(source.shape, index.shape):
-                widths += [0, n_source - n_index]
-            gathered = pad(gathered, tuple(reversed_pairs(widths)))
-        return gathered
-
-    vjps = (grad_x, grad_source)
-
-
-def reversed_pairs(widths):
-    """Per-dim (before, after) pairs, first dim first, as PyTorch's pad order (last dim first)."""
-    pairs = [widths[i:i + 2] for i in range(0, len(widths), 2)]
-    flat = []
-    for before, after in reversed(pairs):
-        flat += [before, after]
-    return flat
-
-
-class Clamp(Primitive):
-    name = "clamp"
-    formula = r"y = \min(\max(x, a), b)"
-    derivatives = (r"\bar{x} = \bar{y}\,[a \le x \le b]",)
-
-    @staticmethod
-    def forward(xp, x, low, high):
-        return xp.clip(x, low, high)
-
-    @staticmethod
-    def grad_x(g, out, x, low, high):
-        inside = x == x  # all True (False for nan)
-        if low is not None:
-            inside = inside & (x >= low)
-        if high is not None:
-            inside = inside & (x <= high)
-        return g * inside.to(g.dtype)
-
-    vjps = (grad_x,)
-
-
-def zeros_like_tensor(x):
-    return Tensor._wrap(x.xp.zeros(x.shape, dtype=x.dtype))
-
-
-# ----- functions ---------------------------------------------------------------------------
 
 def getitem(x, index):
     """``x[index]``: NumPy indexing (ints, slices, None, ..., integer arrays, boolean masks).
@@ -223,9 +127,58 @@ def _check_index(x, index):
         dim += _dims_used(part)
 
 
+class IndexAdd(Primitive):
+    name = "index_add"
+    formula = r"y = \operatorname{zeros}(s);\ y[i] \mathrel{+}= g"
+    derivatives = (r"\bar{g} = \bar{y}[i]",)
+
+    @staticmethod
+    def forward(xp, g, shape, index):
+        out = xp.zeros(shape, dtype=g.dtype)
+        if _has_only_masks(index):
+            out[index] = g  # no position can be hit twice
+        else:
+            xp.add.at(out, index, g)
+        return out
+
+    @staticmethod
+    def grad_g(gy, out, g, shape, index):
+        return apply(GetItem, gy, index=index)
+
+    vjps = (grad_g,)
+
+
+def _full_index(xp, index, dim):
+    """The tuple that addresses ``a[..., index[...], ...]`` elementwise along ``dim`` (torch.gather semantics)."""
+    grids = list(xp.indices(index.shape, sparse=True))
+    grids[dim] = index
+    return tuple(grids)
+
+
 def index_put_add(shape, index, values):
     """zeros(shape) with ``values`` added at ``index`` (repeats add up): the adjoint of ``getitem``."""
     return apply(IndexAdd, as_tensor(values), shape=tuple(shape), index=normalize_index(index))
+
+
+class Gather(Primitive):
+    name = "gather"
+    formula = r"y_{\dots i \dots} = x_{\dots \operatorname{index}_{\dots i \dots} \dots}"
+    derivatives = (r"\bar{x} = \operatorname{scatter\_add}(0, \operatorname{index}, \bar{y})",)
+    checks = (
+        Check("gather", call=lambda lib, x: x.gather(1, lib.tensor([[0, 0], [3, 1], [2, 2]])),
+              shapes=(((3, 4),),)),
+        Check("index_select", call=lambda lib, x: x.index_select(1, lib.tensor([3, 0, 3])), shapes=(((3, 4),),)),
+    )
+
+    @staticmethod
+    def forward(xp, x, dim, index):
+        return x[_full_index(xp, index, dim)]
+
+    @staticmethod
+    def grad_x(g, out, x, dim, index):
+        return apply(ScatterAdd, zeros_like_tensor(x), g, dim=dim, index=index)
+
+    vjps = (grad_x,)
 
 
 def gather(x, dim, index):
@@ -261,25 +214,6 @@ def _check_gather_index(x, dim, index, op_name):
             )
 
 
-def scatter_add(x, dim, index, src):
-    """A copy of ``x`` with ``src`` added at ``index`` along ``dim`` (repeated indices add up).
-
-    For dim=0: y = x, then y[index[i, j], j] += src[i, j] (and so on for other dims), as
-    ``torch.scatter_add``. The gradients are x̄ = ȳ and s̄rc = gather(ȳ, dim, index).
-
-    Example:
-        >>> import chainrule as cr
-        >>> cr.scatter_add(cr.zeros(3), 0, cr.tensor([0, 2, 0]), cr.tensor([1.0, 2.0, 3.0]))
-        tensor([4., 0., 2.])
-    """
-    x, src, index = as_tensor(x), as_tensor(src), as_tensor(index)
-    dim = dim % x.ndim
-    _check_gather_index(x, dim, index, "scatter_add")
-    if src.dtype != x.dtype:
-        src = src.to(x.dtype)
-    return apply(ScatterAdd, x, src, dim=dim, index=index.data)
-
-
 def index_select(x, dim, index):
     """The slices of ``x`` along ``dim`` at positions ``index`` (a 1-D integer tensor).
 
@@ -301,82 +235,93 @@ def index_select(x, dim, index):
     return getitem(x, (slice(None),) * (dim % x.ndim) + (index,))
 
 
-def masked_fill(x, mask, value):
-    """``x`` with ``value`` wherever ``mask`` is True (no gradient flows to those positions).
+class ScatterAdd(Primitive):
+    name = "scatter_add"
+    formula = r"y = x;\ y_{\dots \operatorname{index}_{\dots i \dots} \dots} \mathrel{+}= s_{\dots i \dots}"
+    derivatives = (r"\bar{x} = \bar{y}", r"\bar{s} = \operatorname{gather}(\bar{y}, \operatorname{index})")
+    checks = (Check("scatter_add", call=lambda lib, x, s: x.scatter_add(0, lib.tensor([[0, 1, 0, 0], [0, 2, 2, 1]]), s), shapes=(((3, 4), (2, 4)),)),)
 
-    yᵢ = value if maskᵢ else xᵢ (``mask`` broadcasts against ``x``); x̄ᵢ = ȳᵢ [not maskᵢ].
+    @staticmethod
+    def forward(xp, x, source, dim, index):
+        out = x.copy()
+        source = source[tuple(slice(0, n) for n in index.shape)]
+        position = _full_index(xp, index, dim)
+        if index.shape[dim] == 1:
+            # One index per slice along dim, so no position repeats and plain indexed addition is
+            # exact (and many times faster than add.at; max pooling's backward takes this path).
+            out[position] += source
+        else:
+            xp.add.at(out, position, source)
+        return out
 
-    Example:
-        >>> import chainrule as cr
-        >>> x = cr.tensor([1.0, 2.0, 3.0], requires_grad=True)
-        >>> y = cr.masked_fill(x, cr.tensor([True, False, True]), 0.0); y.tolist()
-        [0.0, 2.0, 0.0]
-        >>> y.sum().backward(); x.grad
-        tensor([0., 1., 0.])
-    """
-    return where(as_tensor(mask), value, x)
+    @staticmethod
+    def grad_x(g, out, x, source, dim, index):
+        return g
 
+    @staticmethod
+    def grad_source(g, out, x, source, dim, index):
+        gathered = apply(Gather, g, dim=dim, index=index)
+        if gathered.shape != source.shape:
+            widths = []
+            for n_source, n_index in zip(source.shape, index.shape):
+                widths += [0, n_source - n_index]
+            gathered = pad(gathered, tuple(reversed_pairs(widths)))
+        return gathered
 
-def tril(x, diagonal=0):
-    """The lower triangle (j ≤ i + diagonal) of the last two dims; zeros above.
-
-    yᵢⱼ = xᵢⱼ [j ≤ i + diagonal]; the gradient is masked the same way.
-
-    Example:
-        >>> import chainrule as cr
-        >>> cr.tril(cr.ones(3, 3))
-        tensor([[1., 0., 0.],
-                [1., 1., 0.],
-                [1., 1., 1.]])
-        >>> cr.tril(cr.ones(3, 3), diagonal=-1)
-        tensor([[0., 0., 0.],
-                [1., 0., 0.],
-                [1., 1., 0.]])
-    """
-    x = as_tensor(x)
-    keep = x.xp.tril(x.xp.ones(x.shape[-2:], dtype=bool), k=diagonal)
-    return masked_fill(x, as_tensor(~keep), 0)
-
-
-def triu(x, diagonal=0):
-    """The upper triangle (j ≥ i + diagonal) of the last two dims; zeros below.
-
-    yᵢⱼ = xᵢⱼ [j ≥ i + diagonal]; the gradient is masked the same way.
-
-    Example:
-        >>> import chainrule as cr
-        >>> cr.triu(cr.tensor([[1, 2], [3, 4]]))
-        tensor([[1, 2],
-                [0, 4]])
-        >>> cr.triu(cr.ones(3, 3), 1)
-        tensor([[0., 1., 1.],
-                [0., 0., 1.],
-                [0., 0., 0.]])
-    """
-    x = as_tensor(x)
-    keep = x.xp.triu(x.xp.ones(x.shape[-2:], dtype=bool), k=diagonal)
-    return masked_fill(x, as_tensor(~keep), 0)
+    vjps = (grad_x, grad_source)
 
 
-def diagonal(x, offset=0, dim1=0, dim2=1):
-    """The diagonal x[..., i, i + offset] of dims ``dim1``, ``dim2``, moved to the last axis.
+def reversed_pairs(widths):
+    """Per-dim (before, after) pairs, first dim first, as PyTorch's pad order (last dim first)."""
+    pairs = [widths[i:i + 2] for i in range(0, len(widths), 2)]
+    flat = []
+    for before, after in reversed(pairs):
+        flat += [before, after]
+    return flat
 
-    offset > 0 is above the main diagonal, offset < 0 below. The gradient puts ȳ back on that
-    diagonal of a zero tensor.
+
+def scatter_add(x, dim, index, src):
+    """A copy of ``x`` with ``src`` added at ``index`` along ``dim`` (repeated indices add up).
+
+    For dim=0: y = x, then y[index[i, j], j] += src[i, j] (and so on for other dims), as
+    ``torch.scatter_add``. The gradients are x̄ = ȳ and s̄rc = gather(ȳ, dim, index).
 
     Example:
         >>> import chainrule as cr
-        >>> x = cr.tensor([[1, 2, 3], [4, 5, 6]])
-        >>> cr.diagonal(x), cr.diagonal(x, offset=1), cr.diagonal(x, offset=-1)
-        (tensor([1, 5]), tensor([2, 6]), tensor([4]))
+        >>> cr.scatter_add(cr.zeros(3), 0, cr.tensor([0, 2, 0]), cr.tensor([1.0, 2.0, 3.0]))
+        tensor([4., 0., 2.])
     """
-    x = as_tensor(x)
-    moved = movedim(x, (dim1, dim2), (-2, -1))
-    rows, cols = moved.shape[-2:]
-    start_row, start_col = max(-offset, 0), max(offset, 0)
-    length = max(0, min(rows - start_row, cols - start_col))
-    i = x.xp.arange(length)
-    return moved[..., as_tensor(i + start_row), as_tensor(i + start_col)]
+    x, src, index = as_tensor(x), as_tensor(src), as_tensor(index)
+    dim = dim % x.ndim
+    _check_gather_index(x, dim, index, "scatter_add")
+    if src.dtype != x.dtype:
+        src = src.to(x.dtype)
+    return apply(ScatterAdd, x, src, dim=dim, index=index.data)
+
+
+class Clamp(Primitive):
+    name = "clamp"
+    formula = r"y = \min(\max(x, a), b)"
+    derivatives = (r"\bar{x} = \bar{y}\,[a \le x \le b]",)
+    checks = (
+        Check("clamp", call=lambda lib, x: x.clamp(-0.5, 0.7), domain="away_from_int"),
+        Check("clamp_min", call=lambda lib, x: x.clamp(min=0.1), domain="away_from_int"),
+    )
+
+    @staticmethod
+    def forward(xp, x, low, high):
+        return xp.clip(x, low, high)
+
+    @staticmethod
+    def grad_x(g, out, x, low, high):
+        inside = x == x  # all True (False for nan)
+        if low is not None:
+            inside = inside & (x >= low)
+        if high is not None:
+            inside = inside & (x <= high)
+        return g * inside.to(g.dtype)
+
+    vjps = (grad_x,)
 
 
 def clamp(x, min=None, max=None):
@@ -403,6 +348,88 @@ def clamp(x, min=None, max=None):
             out = minimum(out, max)
         return out
     return apply(Clamp, x, low=min, high=max)
+
+
+@composite(Check("masked_fill", call=lambda lib, a: a.masked_fill(a < 0, 2.0), domain="nonzero"))
+def masked_fill(x, mask, value):
+    """``x`` with ``value`` wherever ``mask`` is True (no gradient flows to those positions).
+
+    yᵢ = value if maskᵢ else xᵢ (``mask`` broadcasts against ``x``); x̄ᵢ = ȳᵢ [not maskᵢ].
+
+    Example:
+        >>> import chainrule as cr
+        >>> x = cr.tensor([1.0, 2.0, 3.0], requires_grad=True)
+        >>> y = cr.masked_fill(x, cr.tensor([True, False, True]), 0.0); y.tolist()
+        [0.0, 2.0, 0.0]
+        >>> y.sum().backward(); x.grad
+        tensor([0., 1., 0.])
+    """
+    return where(as_tensor(mask), value, x)
+
+
+@composite(Check("tril", call=lambda lib, x: x.tril(), shapes=(((4, 4),), ((2, 3, 4),))))
+def tril(x, diagonal=0):
+    """The lower triangle (j ≤ i + diagonal) of the last two dims; zeros above.
+
+    yᵢⱼ = xᵢⱼ [j ≤ i + diagonal]; the gradient is masked the same way.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.tril(cr.ones(3, 3))
+        tensor([[1., 0., 0.],
+                [1., 1., 0.],
+                [1., 1., 1.]])
+        >>> cr.tril(cr.ones(3, 3), diagonal=-1)
+        tensor([[0., 0., 0.],
+                [1., 0., 0.],
+                [1., 1., 0.]])
+    """
+    x = as_tensor(x)
+    keep = x.xp.tril(x.xp.ones(x.shape[-2:], dtype=bool), k=diagonal)
+    return masked_fill(x, as_tensor(~keep), 0)
+
+
+@composite(Check("triu", call=lambda lib, x: x.triu(1), shapes=(((4, 4),),)))
+def triu(x, diagonal=0):
+    """The upper triangle (j ≥ i + diagonal) of the last two dims; zeros below.
+
+    yᵢⱼ = xᵢⱼ [j ≥ i + diagonal]; the gradient is masked the same way.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.triu(cr.tensor([[1, 2], [3, 4]]))
+        tensor([[1, 2],
+                [0, 4]])
+        >>> cr.triu(cr.ones(3, 3), 1)
+        tensor([[0., 1., 1.],
+                [0., 0., 1.],
+                [0., 0., 0.]])
+    """
+    x = as_tensor(x)
+    keep = x.xp.triu(x.xp.ones(x.shape[-2:], dtype=bool), k=diagonal)
+    return masked_fill(x, as_tensor(~keep), 0)
+
+
+@composite(Check("diagonal", call=lambda lib, x: x.diagonal(1), shapes=(((3, 4),),)))
+def diagonal(x, offset=0, dim1=0, dim2=1):
+    """The diagonal x[..., i, i + offset] of dims ``dim1``, ``dim2``, moved to the last axis.
+
+    offset > 0 is above the main diagonal, offset < 0 below. The gradient puts ȳ back on that
+    diagonal of a zero tensor.
+
+    Example:
+        >>> import chainrule as cr
+        >>> x = cr.tensor([[1, 2, 3], [4, 5, 6]])
+        >>> cr.diagonal(x), cr.diagonal(x, offset=1), cr.diagonal(x, offset=-1)
+        (tensor([1, 5]), tensor([2, 6]), tensor([4]))
+    """
+    x = as_tensor(x)
+    moved = movedim(x, (dim1, dim2), (-2, -1))
+    rows, cols = moved.shape[-2:]
+    start_row, start_col = max(-offset, 0), max(offset, 0)
+    length = max(0, min(rows - start_row, cols - start_col))
+    i = x.xp.arange(length)
+    return moved[..., as_tensor(i + start_row), as_tensor(i + start_col)]
 
 
 def one_hot(indices, num_classes=-1):

@@ -8,6 +8,14 @@ and friends.
 from chainrule.core.convert import as_tensor, check_broadcast, promote_pair
 from chainrule.core.tensor import Tensor
 
+__all__ = [
+    "eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_or", "logical_xor", "logical_not",
+    "isnan", "isinf", "isfinite", "allclose",
+]
+
+# The ops whose outputs are piecewise constant (truth values and indices): they record no graph and
+# pass no gradient, declared rather than given a silent zero (tests/test_core_nondifferentiable.py
+# checks each of them on an input that requires grad).
 NON_DIFFERENTIABLE = (
     "eq", "ne", "lt", "le", "gt", "ge", "isnan", "isinf", "isfinite",
     "logical_and", "logical_or", "logical_xor", "logical_not", "argmax", "argmin", "all", "any", "one_hot",

@@ -6,7 +6,9 @@ one. Batch dimensions broadcast as in NumPy and are summed back by the walk.
 """
 from chainrule.core import dtypes
 from chainrule.core.convert import as_tensor, check_broadcast
-from chainrule.core.primitive import Primitive, apply
+from chainrule.core.primitive import Check, Primitive, apply, composite
+
+__all__ = ["matmul", "dot", "mv", "outer", "einsum"]
 
 
 def _blas_ready(xp, a):
@@ -25,6 +27,8 @@ class Matmul(Primitive):
     name = "matmul"
     formula = r"Z = X Y,\ Z_{ij} = \sum_k X_{ik} Y_{kj}"
     derivatives = (r"\bar{X} = \bar{Z} Y^{\top}", r"\bar{Y} = X^{\top} \bar{Z}")
+    checks = (Check("matmul", call=lambda lib, a, b: a @ b,
+                    shapes=(((3, 4), (4, 2)), ((2, 3, 4), (4, 5)), ((2, 1, 3, 4), (3, 4, 2)), ((4,), (4, 3)), ((3, 4), (4,)), ((4,), (4,)))),)
 
     @staticmethod
     def forward(xp, x, y):
@@ -80,6 +84,7 @@ def matmul(x, y):
     return out
 
 
+@composite(Check("dot", shapes=(((4,), (4,)),)))
 def dot(x, y):
     """The inner product of two 1-D tensors, Σ xᵢyᵢ.
 
@@ -112,6 +117,7 @@ def mv(matrix, vector):
     return matmul(matrix, vector)
 
 
+@composite(Check("outer", shapes=(((3,), (4,)),)))
 def outer(x, y):
     """The outer product xyᵀ of two vectors: Zᵢⱼ = xᵢ yⱼ.
 
@@ -130,6 +136,14 @@ class Einsum(Primitive):
     name = "einsum"
     formula = r"Z = \operatorname{einsum}(\text{spec}, X_1, \dots, X_n)"
     derivatives = (r"\bar{X}_k = \operatorname{einsum}(\text{out}, \{X_j\}_{j \ne k} \to \text{in}_k;\ \bar{Z}, \dots)",)
+    checks = (
+        Check("einsum_matmul", call=lambda lib, a, b: lib.einsum("ij,jk->ik", a, b), shapes=(((3, 4), (4, 2)),)),
+        Check("einsum_batch_trace_out", call=lambda lib, a, b: lib.einsum("bij,bjk->bk", a, b),
+              shapes=(((2, 3, 4), (2, 4, 2)),)),
+        Check("einsum_sum_only_in_one", call=lambda lib, a, b: lib.einsum("ij,k->i", a, b),
+              shapes=(((3, 4), (2,)),)),
+        Check("einsum_implicit", call=lambda lib, a, b: lib.einsum("ij,jk", a, b), shapes=(((3, 4), (4, 2)),)),
+    )
 
     @staticmethod
     def forward(xp, *arrays, inputs_spec, output_spec):

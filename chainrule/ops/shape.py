@@ -9,14 +9,20 @@ import math
 from chainrule.backends import cupy_module
 from chainrule.core import dtypes
 from chainrule.core.convert import as_tensor, check_broadcast, normalize_dims
-from chainrule.core.primitive import Primitive, apply
+from chainrule.core.primitive import Check, Primitive, apply, composite
 from chainrule.core.tensor import Tensor
+
+__all__ = [
+    "reshape", "flatten", "unflatten", "squeeze", "unsqueeze", "permute", "transpose", "t", "movedim", "expand",
+    "repeat", "flip", "roll", "cat", "stack", "pad", "clone", "split", "chunk", "unbind",
+]
 
 
 class Reshape(Primitive):
     name = "reshape"
     formula = r"y = \operatorname{reshape}(x, s)"
     derivatives = (r"\bar{x} = \operatorname{reshape}(\bar{y}, \operatorname{shape}(x))",)
+    checks = (Check("reshape", call=lambda lib, x: x.reshape(4, -1), shapes=(((3, 4),), ((2, 2, 3),),)),)
 
     @staticmethod
     def forward(xp, x, shape):
@@ -28,160 +34,6 @@ class Reshape(Primitive):
 
     vjps = (grad_x,)
 
-
-class Permute(Primitive):
-    name = "permute"
-    formula = r"y_{i_{\pi(1)} \dots i_{\pi(n)}} = x_{i_1 \dots i_n}"
-    derivatives = (r"\bar{x} = \operatorname{permute}(\bar{y}, \pi^{-1})",)
-
-    @staticmethod
-    def forward(xp, x, axes):
-        return xp.transpose(x, axes)
-
-    @staticmethod
-    def grad_x(g, out, x, axes):
-        inverse = [0] * len(axes)
-        for position, axis in enumerate(axes):
-            inverse[axis] = position
-        return g.permute(tuple(inverse))
-
-    vjps = (grad_x,)
-
-
-class Expand(Primitive):
-    name = "expand"
-    formula = r"y = \operatorname{broadcast}(x, s)"
-    derivatives = (r"\bar{x} = \sum_{\text{broadcast axes}} \bar{y}",)
-
-    @staticmethod
-    def forward(xp, x, shape):
-        return xp.broadcast_to(x, shape)
-
-    @staticmethod
-    def grad_x(g, out, x, shape):
-        # The backward walk un-broadcasts g to x's shape; nothing to do here.
-        return g
-
-    vjps = (grad_x,)
-
-
-class Flip(Primitive):
-    name = "flip"
-    formula = r"y_i = x_{n-1-i} \text{ along dims}"
-    derivatives = (r"\bar{x} = \operatorname{flip}(\bar{y})",)
-
-    @staticmethod
-    def forward(xp, x, dims):
-        return xp.flip(x, axis=dims)
-
-    @staticmethod
-    def grad_x(g, out, x, dims):
-        return g.flip(dims)
-
-    vjps = (grad_x,)
-
-
-class Roll(Primitive):
-    name = "roll"
-    formula = r"y_{(i + s) \bmod n} = x_i"
-    derivatives = (r"\bar{x} = \operatorname{roll}(\bar{y}, -s)",)
-
-    @staticmethod
-    def forward(xp, x, shifts, dims):
-        return xp.roll(x, shifts, axis=dims)
-
-    @staticmethod
-    def grad_x(g, out, x, shifts, dims):
-        return roll(g, tuple(-s for s in shifts), dims)
-
-    vjps = (grad_x,)
-
-
-class Cat(Primitive):
-    name = "cat"
-    formula = r"y = [x_1; x_2; \dots] \text{ along dim}"
-    derivatives = (r"\bar{x}_k = \bar{y}[\text{the rows of } x_k]",)
-
-    @staticmethod
-    def forward(xp, *arrays, dim):
-        return xp.concatenate(arrays, axis=dim)
-
-    @classmethod
-    def vjp(cls, index, g, out, /, *inputs, dim):
-        start = 0
-        for tensor in inputs[:index]:
-            start += tensor.shape[dim]
-        stop = start + inputs[index].shape[dim]
-        return g[(slice(None),) * dim + (slice(start, stop),)]
-
-
-class ConstantPad(Primitive):
-    name = "pad"
-    formula = r"y = \operatorname{pad}(x, \text{widths}, c)"
-    derivatives = (r"\bar{x} = \bar{y}[\text{the interior}]",)
-
-    @staticmethod
-    def forward(xp, x, widths, value):
-        return xp.pad(x, widths, mode="constant", constant_values=value)
-
-    @staticmethod
-    def grad_x(g, out, x, widths, value):
-        return g[tuple(slice(before, before + n) for (before, _), n in zip(widths, x.shape))]
-
-    vjps = (grad_x,)
-
-
-class Astype(Primitive):
-    name = "astype"
-    formula = r"y = \operatorname{cast}(x)"
-    derivatives = (r"\bar{x} = \operatorname{cast}^{-1}(\bar{y})",)
-
-    @staticmethod
-    def forward(xp, x, dtype):
-        return x.astype(dtype)
-
-    @staticmethod
-    def grad_x(g, out, x, dtype):
-        return g.to(x.dtype)
-
-    vjps = (grad_x,)
-
-
-class Clone(Primitive):
-    name = "clone"
-    formula = r"y = x"
-    derivatives = (r"\bar{x} = \bar{y}",)
-
-    @staticmethod
-    def forward(xp, x):
-        return x.copy()
-
-    @staticmethod
-    def grad_x(g, out, x):
-        return g
-
-    vjps = (grad_x,)
-
-
-class ToDevice(Primitive):
-    name = "to_device"
-    formula = r"y = x \text{ (on another device)}"
-    derivatives = (r"\bar{x} = \bar{y} \text{ (moved back)}",)
-
-    @staticmethod
-    def forward(xp, x, device):
-        if device == "cuda":
-            return cupy_module().asarray(x)
-        return x.get() if hasattr(x, "get") else x
-
-    @staticmethod
-    def grad_x(g, out, x, device):
-        return g.to(x.device)
-
-    vjps = (grad_x,)
-
-
-# ----- functions ---------------------------------------------------------------------------
 
 def reshape(x, shape):
     """The same elements in a new shape (one entry may be −1: inferred).
@@ -214,6 +66,7 @@ def reshape(x, shape):
     return apply(Reshape, x, shape=shape)
 
 
+@composite(Check("flatten", call=lambda lib, x: x.flatten(1), shapes=(((2, 3, 4),),)))
 def flatten(x, start_dim=0, end_dim=-1):
     """Merge dims start_dim..end_dim into one.
 
@@ -251,6 +104,66 @@ def unflatten(x, dim, sizes):
     return reshape(x, x.shape[:dim] + tuple(sizes) + x.shape[dim + 1:])
 
 
+@composite(Check("squeeze_unsqueeze", call=lambda lib, x: x.unsqueeze(1).squeeze(), shapes=(((3, 1, 4),),)))
+def squeeze(x, dim=None):
+    """Drop axes of size 1 (only ``dim`` if given; a dim whose size is not 1 is left alone, as in PyTorch).
+
+    A reshape, so the gradient is reshaped back.
+
+    Example:
+        >>> import chainrule as cr
+        >>> x = cr.zeros(1, 3, 1)
+        >>> cr.squeeze(x).shape, cr.squeeze(x, 0).shape, cr.squeeze(x, 1).shape
+        ((3,), (3, 1), (1, 3, 1))
+    """
+    x = as_tensor(x)
+    if dim is None:
+        shape = tuple(n for n in x.shape if n != 1)
+    else:
+        dims = normalize_dims(dim, x.ndim, "squeeze")
+        shape = tuple(n for i, n in enumerate(x.shape) if not (i in dims and n == 1))
+    return reshape(x, shape)
+
+
+def unsqueeze(x, dim):
+    """Insert an axis of size 1 at ``dim`` (−1 appends it last).
+
+    A reshape, so the gradient is reshaped back.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.unsqueeze(cr.tensor([1, 2]), 0)
+        tensor([[1, 2]])
+        >>> cr.unsqueeze(cr.zeros(2, 3), -1).shape
+        (2, 3, 1)
+    """
+    x = as_tensor(x)
+    if not -x.ndim - 1 <= dim <= x.ndim:
+        raise IndexError(f"unsqueeze: dim {dim} is out of range for a tensor with {x.ndim} dims")
+    dim = dim % (x.ndim + 1)
+    return reshape(x, x.shape[:dim] + (1,) + x.shape[dim:])
+
+
+class Permute(Primitive):
+    name = "permute"
+    formula = r"y_{i_{\pi(1)} \dots i_{\pi(n)}} = x_{i_1 \dots i_n}"
+    derivatives = (r"\bar{x} = \operatorname{permute}(\bar{y}, \pi^{-1})",)
+    checks = (Check("permute", call=lambda lib, x: x.permute(2, 0, 1), shapes=(((2, 3, 4),),)),)
+
+    @staticmethod
+    def forward(xp, x, axes):
+        return xp.transpose(x, axes)
+
+    @staticmethod
+    def grad_x(g, out, x, axes):
+        inverse = [0] * len(axes)
+        for position, axis in enumerate(axes):
+            inverse[axis] = position
+        return g.permute(tuple(inverse))
+
+    vjps = (grad_x,)
+
+
 def permute(x, dims):
     """Reorder the axes: output axis k is input axis ``dims[k]``.
 
@@ -273,6 +186,10 @@ def permute(x, dims):
     return apply(Permute, x, axes=axes)
 
 
+@composite(
+    Check("transpose", call=lambda lib, x: x.transpose(0, 1), shapes=(((3, 4),),)),
+    Check("mT", call=lambda lib, x: x.mT, shapes=(((2, 3, 4),),)),
+)
 def transpose(x, dim0, dim1):
     """Swap two axes: y[…, j, …, i, …] = x[…, i, …, j, …] (yᵢⱼ = xⱼᵢ for a matrix).
 
@@ -329,43 +246,22 @@ def movedim(x, source, destination):
     return permute(x, order)
 
 
-def squeeze(x, dim=None):
-    """Drop axes of size 1 (only ``dim`` if given; a dim whose size is not 1 is left alone, as in PyTorch).
+class Expand(Primitive):
+    name = "expand"
+    formula = r"y = \operatorname{broadcast}(x, s)"
+    derivatives = (r"\bar{x} = \sum_{\text{broadcast axes}} \bar{y}",)
+    checks = (Check("expand", call=lambda lib, x: x.expand(2, 3, 4), shapes=(((3, 1),), ((1, 3, 4),),)),)
 
-    A reshape, so the gradient is reshaped back.
+    @staticmethod
+    def forward(xp, x, shape):
+        return xp.broadcast_to(x, shape)
 
-    Example:
-        >>> import chainrule as cr
-        >>> x = cr.zeros(1, 3, 1)
-        >>> cr.squeeze(x).shape, cr.squeeze(x, 0).shape, cr.squeeze(x, 1).shape
-        ((3,), (3, 1), (1, 3, 1))
-    """
-    x = as_tensor(x)
-    if dim is None:
-        shape = tuple(n for n in x.shape if n != 1)
-    else:
-        dims = normalize_dims(dim, x.ndim, "squeeze")
-        shape = tuple(n for i, n in enumerate(x.shape) if not (i in dims and n == 1))
-    return reshape(x, shape)
+    @staticmethod
+    def grad_x(g, out, x, shape):
+        # The backward walk un-broadcasts g to x's shape; nothing to do here.
+        return g
 
-
-def unsqueeze(x, dim):
-    """Insert an axis of size 1 at ``dim`` (−1 appends it last).
-
-    A reshape, so the gradient is reshaped back.
-
-    Example:
-        >>> import chainrule as cr
-        >>> cr.unsqueeze(cr.tensor([1, 2]), 0)
-        tensor([[1, 2]])
-        >>> cr.unsqueeze(cr.zeros(2, 3), -1).shape
-        (2, 3, 1)
-    """
-    x = as_tensor(x)
-    if not -x.ndim - 1 <= dim <= x.ndim:
-        raise IndexError(f"unsqueeze: dim {dim} is out of range for a tensor with {x.ndim} dims")
-    dim = dim % (x.ndim + 1)
-    return reshape(x, x.shape[:dim] + (1,) + x.shape[dim:])
+    vjps = (grad_x,)
 
 
 def expand(x, shape):
@@ -397,6 +293,7 @@ def expand(x, shape):
     return apply(Expand, x, shape=shape)
 
 
+@composite(Check("repeat", call=lambda lib, x: x.repeat(2, 1, 3), shapes=(((3, 4),),)))
 def repeat(x, repeats):
     """Tile the tensor ``repeats[i]`` times along each dim (as ``torch.Tensor.repeat``).
 
@@ -420,6 +317,23 @@ def repeat(x, repeats):
     return expanded.reshape(tuple(r * n for r, n in zip(repeats, x.shape)))
 
 
+class Flip(Primitive):
+    name = "flip"
+    formula = r"y_i = x_{n-1-i} \text{ along dims}"
+    derivatives = (r"\bar{x} = \operatorname{flip}(\bar{y})",)
+    checks = (Check("flip", call=lambda lib, x: x.flip((0, 1)), shapes=(((3, 4),),)),)
+
+    @staticmethod
+    def forward(xp, x, dims):
+        return xp.flip(x, axis=dims)
+
+    @staticmethod
+    def grad_x(g, out, x, dims):
+        return g.flip(dims)
+
+    vjps = (grad_x,)
+
+
 def flip(x, dims):
     """Reverse the order of elements along ``dims``: yᵢ = x_{n−1−i}; the gradient is flipped back.
 
@@ -435,6 +349,26 @@ def flip(x, dims):
     """
     x = as_tensor(x)
     return apply(Flip, x, dims=normalize_dims(dims, x.ndim, "flip"))
+
+
+class Roll(Primitive):
+    name = "roll"
+    formula = r"y_{(i + s) \bmod n} = x_i"
+    derivatives = (r"\bar{x} = \operatorname{roll}(\bar{y}, -s)",)
+    checks = (
+        Check("roll", call=lambda lib, x: x.roll(2, 1), shapes=(((3, 4),),)),
+        Check("roll_flat", call=lambda lib, x: x.roll(5), shapes=(((3, 4),),)),
+    )
+
+    @staticmethod
+    def forward(xp, x, shifts, dims):
+        return xp.roll(x, shifts, axis=dims)
+
+    @staticmethod
+    def grad_x(g, out, x, shifts, dims):
+        return roll(g, tuple(-s for s in shifts), dims)
+
+    vjps = (grad_x,)
 
 
 def roll(x, shifts, dims=None):
@@ -458,6 +392,25 @@ def roll(x, shifts, dims=None):
     shifts = (shifts,) if isinstance(shifts, int) else tuple(shifts)
     dims = (dims,) if isinstance(dims, int) else tuple(dims)
     return apply(Roll, x, shifts=shifts, dims=tuple(d % x.ndim for d in dims))
+
+
+class Cat(Primitive):
+    name = "cat"
+    formula = r"y = [x_1; x_2; \dots] \text{ along dim}"
+    derivatives = (r"\bar{x}_k = \bar{y}[\text{the rows of } x_k]",)
+    checks = (Check("cat", call=lambda lib, a, b: lib.cat([a, b, a], 1), shapes=(((3, 2), (3, 4)),)),)
+
+    @staticmethod
+    def forward(xp, *arrays, dim):
+        return xp.concatenate(arrays, axis=dim)
+
+    @classmethod
+    def vjp(cls, index, g, out, /, *inputs, dim):
+        start = 0
+        for tensor in inputs[:index]:
+            start += tensor.shape[dim]
+        stop = start + inputs[index].shape[dim]
+        return g[(slice(None),) * dim + (slice(start, stop),)]
 
 
 def cat(tensors, dim=0):
@@ -487,6 +440,7 @@ def cat(tensors, dim=0):
     return apply(Cat, *tensors, dim=axis)
 
 
+@composite(Check("stack", call=lambda lib, a, b: lib.stack([a, b], -1), shapes=(((3, 4), (3, 4)),)))
 def stack(tensors, dim=0):
     """Join tensors of the same shape along a new dim: y[…, k, …] = x_k.
 
@@ -511,64 +465,30 @@ def stack(tensors, dim=0):
     return cat([unsqueeze(t, dim) for t in tensors], dim=dim)
 
 
-def split(x, split_size_or_sections, dim=0):
-    """Split into chunks of ``split_size`` (the last may be smaller) or of the given section sizes.
+class ConstantPad(Primitive):
+    name = "pad"
+    formula = r"y = \operatorname{pad}(x, \text{widths}, c)"
+    derivatives = (r"\bar{x} = \bar{y}[\text{the interior}]",)
+    checks = (
+        Check("pad_constant", call=lambda lib, x: lib.pad(x, (1, 2, 0, 1), value=0.5),
+              torch_call=lambda torch, x: torch.nn.functional.pad(x, (1, 2, 0, 1), value=0.5), shapes=(((3, 4),),)),
+        Check("pad_reflect", call=lambda lib, x: lib.pad(x, (2, 1), mode="reflect"),
+              torch_call=lambda torch, x: torch.nn.functional.pad(x, (2, 1), mode="reflect"), shapes=(((2, 3, 4),),)),
+        Check("pad_replicate", call=lambda lib, x: lib.pad(x, (2, 1, 1, 1), mode="replicate"),
+              torch_call=lambda torch, x: torch.nn.functional.pad(x, (2, 1, 1, 1), mode="replicate"), shapes=(((1, 2, 3, 4),),)),
+        Check("pad_circular", call=lambda lib, x: lib.pad(x, (2, 1), mode="circular"),
+              torch_call=lambda torch, x: torch.nn.functional.pad(x, (2, 1), mode="circular"), shapes=(((2, 3, 4),),)),
+    )
 
-    The pieces are slices of ``x``, so each one's gradient lands in its own rows of x̄.
+    @staticmethod
+    def forward(xp, x, widths, value):
+        return xp.pad(x, widths, mode="constant", constant_values=value)
 
-    Example:
-        >>> import chainrule as cr
-        >>> cr.split(cr.arange(5), 2)
-        (tensor([0, 1]), tensor([2, 3]), tensor([4]))
-        >>> cr.split(cr.arange(5), [1, 4])
-        (tensor([0]), tensor([1, 2, 3, 4]))
-    """
-    x = as_tensor(x)
-    axis = dim % x.ndim
-    n = x.shape[axis]
-    if isinstance(split_size_or_sections, int):
-        size = split_size_or_sections
-        sizes = [size] * (n // size) + ([n % size] if n % size else [])
-    else:
-        sizes = list(split_size_or_sections)
-        if sum(sizes) != n:
-            raise ValueError(f"split: section sizes {sizes} add to {sum(sizes)}, but dim {dim} has size {n}")
-    pieces, start = [], 0
-    for size in sizes:
-        pieces.append(x[(slice(None),) * axis + (slice(start, start + size),)])
-        start += size
-    return tuple(pieces)
+    @staticmethod
+    def grad_x(g, out, x, widths, value):
+        return g[tuple(slice(before, before + n) for (before, _), n in zip(widths, x.shape))]
 
-
-def chunk(x, chunks, dim=0):
-    """Split into ``chunks`` nearly equal pieces (as ``torch.chunk``).
-
-    Each piece has ⌈n / chunks⌉ elements along ``dim`` (the last may be smaller), so there can
-    be fewer than ``chunks`` pieces, as in PyTorch.
-
-    Example:
-        >>> import chainrule as cr
-        >>> cr.chunk(cr.arange(5), 2)
-        (tensor([0, 1, 2]), tensor([3, 4]))
-        >>> cr.chunk(cr.arange(6), 4)          # pieces of 2: only 3 of them
-        (tensor([0, 1]), tensor([2, 3]), tensor([4, 5]))
-    """
-    n = x.shape[dim]
-    return split(x, max(1, -(-n // chunks)), dim)
-
-
-def unbind(x, dim=0):
-    """The slices along ``dim``, as a tuple: the k-th is x[…, k, …], with ``dim`` removed.
-
-    Example:
-        >>> import chainrule as cr
-        >>> x = cr.tensor([[1, 2], [3, 4]])
-        >>> cr.unbind(x)
-        (tensor([1, 2]), tensor([3, 4]))
-        >>> cr.unbind(x, dim=1)
-        (tensor([1, 3]), tensor([2, 4]))
-    """
-    return tuple(x[(slice(None),) * (dim % x.ndim) + (i,)] for i in range(x.shape[dim]))
+    vjps = (grad_x,)
 
 
 def pad(x, pad, mode="constant", value=0.0):
@@ -627,6 +547,22 @@ def _pad_source_positions(n, before, after, mode, xp):
     return xp.where(folded >= n, period - folded, folded)
 
 
+class Astype(Primitive):
+    name = "astype"
+    formula = r"y = \operatorname{cast}(x)"
+    derivatives = (r"\bar{x} = \operatorname{cast}^{-1}(\bar{y})",)
+
+    @staticmethod
+    def forward(xp, x, dtype):
+        return x.astype(dtype)
+
+    @staticmethod
+    def grad_x(g, out, x, dtype):
+        return g.to(x.dtype)
+
+    vjps = (grad_x,)
+
+
 def astype(x, dtype):
     """Cast to ``dtype``; the gradient is cast back."""
     x = as_tensor(x)
@@ -635,6 +571,23 @@ def astype(x, dtype):
     if not x.requires_grad or dtype.kind != "f":
         return Tensor._wrap(x.data.astype(dtype))
     return apply(Astype, x, dtype=dtype)
+
+
+class Clone(Primitive):
+    name = "clone"
+    formula = r"y = x"
+    derivatives = (r"\bar{x} = \bar{y}",)
+    checks = (Check("clone", call=lambda lib, x: x.clone() * 2),)
+
+    @staticmethod
+    def forward(xp, x):
+        return x.copy()
+
+    @staticmethod
+    def grad_x(g, out, x):
+        return g
+
+    vjps = (grad_x,)
 
 
 def clone(x):
@@ -651,6 +604,24 @@ def clone(x):
     return apply(Clone, as_tensor(x))
 
 
+class ToDevice(Primitive):
+    name = "to_device"
+    formula = r"y = x \text{ (on another device)}"
+    derivatives = (r"\bar{x} = \bar{y} \text{ (moved back)}",)
+
+    @staticmethod
+    def forward(xp, x, device):
+        if device == "cuda":
+            return cupy_module().asarray(x)
+        return x.get() if hasattr(x, "get") else x
+
+    @staticmethod
+    def grad_x(g, out, x, device):
+        return g.to(x.device)
+
+    vjps = (grad_x,)
+
+
 def to_device(x, device):
     """Move to 'cpu' or 'cuda' (CuPy); the gradient moves back."""
     device = device.split(":")[0]
@@ -659,3 +630,69 @@ def to_device(x, device):
     if x.device == device:
         return x
     return apply(ToDevice, x, device=device)
+
+
+# ----- composed from the primitives above: slicing into pieces (getitem)
+
+
+@composite(Check("split", call=lambda lib, x: x.split(2, 1)[1] * 2 + x.split(2, 1)[0], shapes=(((3, 4),),)))
+def split(x, split_size_or_sections, dim=0):
+    """Split into chunks of ``split_size`` (the last may be smaller) or of the given section sizes.
+
+    The pieces are slices of ``x``, so each one's gradient lands in its own rows of x̄.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.split(cr.arange(5), 2)
+        (tensor([0, 1]), tensor([2, 3]), tensor([4]))
+        >>> cr.split(cr.arange(5), [1, 4])
+        (tensor([0]), tensor([1, 2, 3, 4]))
+    """
+    x = as_tensor(x)
+    axis = dim % x.ndim
+    n = x.shape[axis]
+    if isinstance(split_size_or_sections, int):
+        size = split_size_or_sections
+        sizes = [size] * (n // size) + ([n % size] if n % size else [])
+    else:
+        sizes = list(split_size_or_sections)
+        if sum(sizes) != n:
+            raise ValueError(f"split: section sizes {sizes} add to {sum(sizes)}, but dim {dim} has size {n}")
+    pieces, start = [], 0
+    for size in sizes:
+        pieces.append(x[(slice(None),) * axis + (slice(start, start + size),)])
+        start += size
+    return tuple(pieces)
+
+
+@composite(Check("chunk", call=lambda lib, x: x.chunk(3, 0)[2], shapes=(((5, 2),),)))
+def chunk(x, chunks, dim=0):
+    """Split into ``chunks`` nearly equal pieces (as ``torch.chunk``).
+
+    Each piece has ⌈n / chunks⌉ elements along ``dim`` (the last may be smaller), so there can
+    be fewer than ``chunks`` pieces, as in PyTorch.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.chunk(cr.arange(5), 2)
+        (tensor([0, 1, 2]), tensor([3, 4]))
+        >>> cr.chunk(cr.arange(6), 4)          # pieces of 2: only 3 of them
+        (tensor([0, 1]), tensor([2, 3]), tensor([4, 5]))
+    """
+    n = x.shape[dim]
+    return split(x, max(1, -(-n // chunks)), dim)
+
+
+@composite(Check("unbind", call=lambda lib, x: x.unbind(1)[2], shapes=(((3, 4),),)))
+def unbind(x, dim=0):
+    """The slices along ``dim``, as a tuple: the k-th is x[…, k, …], with ``dim`` removed.
+
+    Example:
+        >>> import chainrule as cr
+        >>> x = cr.tensor([[1, 2], [3, 4]])
+        >>> cr.unbind(x)
+        (tensor([1, 2]), tensor([3, 4]))
+        >>> cr.unbind(x, dim=1)
+        (tensor([1, 3]), tensor([2, 4]))
+    """
+    return tuple(x[(slice(None),) * (dim % x.ndim) + (i,)] for i in range(x.shape[dim]))
