@@ -67,6 +67,7 @@ def test_evaluate_reports_the_runs_test_metrics(workspace):
 def test_predict_reads_png_and_npy(workspace):
     import matplotlib.image
 
+    from chainrule.train import load_run
     from chainrule.train.job import load_trained, to_model_input
 
     folder, _ = workspace
@@ -78,9 +79,12 @@ def test_predict_reads_png_and_npy(workspace):
     assert result.returncode == 0, result.stderr
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert [line["file"] for line in lines] == ["digit.png", "three.npy[0]", "three.npy[1]", "three.npy[2]"]
-    model, extra, _ = load_trained(folder / "run")
+    model, extra, checkpoint = load_trained(folder / "run")
     expected = model(to_model_input(images, extra["config"])).detach().numpy().argmax(axis=1).tolist()
     assert [line["prediction"] for line in lines[1:]] == expected
+    run = load_run(folder / "run")  # the documented Python route gives the same answers
+    assert run.predict(images).tolist() == expected and run.checkpoint == checkpoint and run.epoch == 3
+    assert run.config.model == "mlp" and run.num_classes == 10
     assert lines[0]["prediction"] == expected[0]  # the inverted PNG reads as the same digit
     assert abs(sum(lines[1]["probabilities"].values()) - 1) < 0.5
 

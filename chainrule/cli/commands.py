@@ -253,18 +253,14 @@ def run_predict(arguments):
     import numpy
 
     from chainrule.cli.images import read_images
-    from chainrule.core.grad_mode import no_grad
-    from chainrule.train.job import load_trained, to_model_input
+    from chainrule.train.job import load_run
 
     _limit_threads(arguments)
     batches = [(path, read_images(path)) for path in arguments.files]  # read all first: a bad file fails early
     _announce_model_file(arguments.model_file)
-    model, extra, _ = load_trained(arguments.run, arguments.checkpoint, model_file=arguments.model_file)
+    run = load_run(arguments.run, arguments.checkpoint, model_file=arguments.model_file)
     for path, images in batches:
-        with no_grad():
-            logits = model(to_model_input(images, extra["config"])).numpy().astype(numpy.float64)
-        probabilities = numpy.exp(logits - logits.max(axis=1, keepdims=True))
-        probabilities /= probabilities.sum(axis=1, keepdims=True)
+        probabilities = run.probabilities(images)
         for index, row in enumerate(probabilities):
             name = path if len(images) == 1 else f"{path}[{index}]"
             ranked = numpy.argsort(-row, kind="stable")[:arguments.top]

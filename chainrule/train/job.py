@@ -28,6 +28,7 @@ import time
 
 import numpy
 
+from chainrule.core.grad_mode import no_grad
 from chainrule.core.random import Generator, manual_seed
 from chainrule.core.tensor import Tensor
 from chainrule.data import DataLoader, TensorDataset
@@ -514,6 +515,71 @@ def load_trained(path, which="latest", model_file=None):
     model.load_state_dict(weights)
     model.eval()
     return model, extra, checkpoint
+
+
+@dataclasses.dataclass
+class TrainedRun:
+    """A trained model with what it needs to be used: ``load_run``'s answer.
+
+    ``model`` (eval mode), ``config`` (the run's ``TrainConfig``), ``checkpoint`` (the
+    folder the weights came from), ``num_classes``, and ``step`` and ``epoch`` (how far
+    training had come). ``probabilities(images)`` and ``predict(images)`` take images
+    in [0, 1] of shape (N, C, H, W) (or (N, features) for an MLP on flat data) and
+    normalize them as the run did.
+
+    Example:
+        >>> import numpy as np
+        >>> run = TrainedRun(model=None, config=TrainConfig(), checkpoint=None, num_classes=10, step=0, epoch=0)
+        >>> run.config.model, run.num_classes
+        ('cnn', 10)
+    """
+
+    model: object
+    config: TrainConfig
+    checkpoint: pathlib.Path
+    num_classes: int
+    step: int
+    epoch: int
+
+    def probabilities(self, images):
+        """softmax(model(normalize(images))): an (N, classes) float64 array whose rows sum to 1."""
+        with no_grad():
+            logits = self.model(to_model_input(images, self.config.to_dict())).numpy().astype(numpy.float64)
+        shifted = numpy.exp(logits - logits.max(axis=1, keepdims=True))
+        return shifted / shifted.sum(axis=1, keepdims=True)
+
+    def predict(self, images):
+        """The most probable class of each image: argmax of the logits, an (N,) int64 array."""
+        return self.probabilities(images).argmax(axis=1)
+
+
+def load_run(path, which="latest", model_file=None):
+    """The trained model of a run folder (or of one checkpoint folder), ready to use: a ``TrainedRun``.
+
+    ``which`` is 'latest' (the finished model) or 'best' (the checkpoint with the best
+    ``monitor`` value, ties broken by the lower validation loss). Everything read is
+    checked first (see docs/training.md, "Checkpoints"); a run whose model came from
+    your own Python file needs that file named again as ``model_file``.
+
+    Example (trains a tiny run first, about 3 s):
+        >>> import tempfile, os
+        >>> from chainrule.data import load_digits
+        >>> from chainrule.train import load_run
+        >>> from chainrule.train.job import TrainConfig, run_training
+        >>> folder = os.path.join(tempfile.mkdtemp(), "run")
+        >>> _ = run_training(TrainConfig(model="mlp", model_kwargs={"hidden": [16]}, epochs=1, out=folder), echo=False)
+        >>> run = load_run(folder)
+        >>> run.config.model, run.epoch, run.checkpoint.name
+        ('mlp', 1, 'step-00000055')
+        >>> images, labels = load_digits("test")
+        >>> float((run.predict(images) == labels).mean()) > 0.7
+        True
+    """
+    model, extra, checkpoint = load_trained(path, which, model_file=model_file)
+    metadata = load_checkpoint(checkpoint)[1]
+    return TrainedRun(model=model, config=TrainConfig.from_dict(extra["config"]), checkpoint=pathlib.Path(checkpoint),
+                      num_classes=extra["num_classes"], step=int(metadata.get("step", 0)),
+                      epoch=int(metadata.get("epoch", 0)))
 
 
 def to_model_input(images, config):
