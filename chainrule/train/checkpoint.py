@@ -200,6 +200,9 @@ def atomic_write_bytes(path, data):
     try:
         _write_bytes(temporary, data)
         os.replace(temporary, path)
+    except OSError as error:  # name the file the caller meant, not the temporary one
+        temporary.unlink(missing_ok=True)
+        raise OSError(error.errno, error.strerror or str(error), str(path)) from error
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise

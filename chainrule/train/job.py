@@ -198,7 +198,10 @@ def build_scheduler(name, optimizer, lr, epochs, steps_per_epoch):
     if name == "none":
         return None
     if name == "onecycle":
-        return lr_scheduler.OneCycleLR(optimizer, max_lr=lr, epochs=epochs, steps_per_epoch=steps_per_epoch)
+        # The cycle also moves momentum (or beta1) against the rate; Adagrad has neither, so only the rate cycles.
+        has_momentum = all("momentum" in group or "betas" in group for group in optimizer.param_groups)
+        return lr_scheduler.OneCycleLR(optimizer, max_lr=lr, epochs=epochs, steps_per_epoch=steps_per_epoch,
+                                       cycle_momentum=has_momentum)
     if name == "cosine":
         return lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs * steps_per_epoch)
     if name == "step":
