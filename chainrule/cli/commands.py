@@ -4,6 +4,7 @@ import dataclasses
 import json
 import math
 import pathlib
+import sys
 
 DEFAULTS = None  # filled lazily with TrainConfig() so that `chainrule --help` stays fast
 
@@ -76,9 +77,9 @@ def _add_model_file(parser, help_text=MODEL_FILE_HELP):
 
 
 def _announce_model_file(path):
-    """Say which file will run before it runs: the user should never be surprised by code executing."""
+    """Say which file will run before it runs (on stderr, so that --json output stays one object a line)."""
     if path is not None:
-        print(f"model file: running {pathlib.Path(path).resolve()} (your Python code)", flush=True)
+        print(f"model file: running {pathlib.Path(path).resolve()} (your Python code)", file=sys.stderr, flush=True)
 DATA_HELP = ("'digits' (the bundled 5,000 MNIST digits, default), a folder of MNIST IDX files "
              "(train-images-idx3-ubyte ... t10k-labels-idx1-ubyte, optionally .gz), or a .csv file "
              "(label, then pixels, per row)")
