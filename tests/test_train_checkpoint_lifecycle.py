@@ -172,6 +172,23 @@ def test_a_second_process_on_one_folder_fails_at_once(tmp_path):
         pass
 
 
+def test_a_second_trainer_on_a_busy_folder_fails_before_touching_its_logs(tmp_path):
+    (tmp_path / "log.csv").write_text("the first run's log\n")
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(tmp_path / "checkpoints")],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "holding"
+        trainer, train_loader, val_loader = make_digit_trainer(tmp_path)  # CSVLogger comes before ModelCheckpoint
+        with pytest.raises(RuntimeError, match="is in use by another process"):
+            trainer.fit(train_loader, val_loader, epochs=1)
+    finally:
+        holder.kill()
+        holder.wait(timeout=30)
+    assert (tmp_path / "log.csv").read_text() == "the first run's log\n"
+    trainer.fit(train_loader, val_loader, epochs=1)  # once the other process is gone, training goes ahead
+    assert trainer.epoch == 1
+
+
 # Every optimizer under one-cycle (which also cycles momentum or beta1), every schedule under SGD with momentum
 # (whose buffer is created lazily, not by init_state).
 COMBINATIONS = [(name, "onecycle") for name in OPTIMIZERS] + [("sgd", name) for name in SCHEDULES if name != "onecycle"]

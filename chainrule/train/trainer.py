@@ -136,12 +136,16 @@ class Trainer:
         self.train_loader, self.val_loader = train_loader, val_loader
         self.batches_per_epoch = len(train_loader)
         self.target_epochs = epochs
-        for callback in self.callbacks:
-            callback.set_trainer(self)
-        if resume_from is not None:
-            self.load_checkpoint(resume_from)
-        self.stop_training = False
-        self._call("on_train_begin", {})
+        try:
+            for callback in self.callbacks:
+                callback.set_trainer(self)  # ModelCheckpoint takes its folder's lock here, before any file is touched
+            if resume_from is not None:
+                self.load_checkpoint(resume_from)
+            self.stop_training = False
+            self._call("on_train_begin", {})
+        except BaseException:
+            self._call("release")  # training never started: let go of what set_trainer took
+            raise
         try:
             while self.epoch < epochs and not self.stop_training:
                 self._run_epoch()
