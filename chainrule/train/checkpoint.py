@@ -748,10 +748,6 @@ class CheckpointManager:
         """Let another process write into the folder."""
         self.lock.release()
 
-    def remove_leftovers(self):
-        """Repair or delete what crashed writes left (``recover_checkpoints``), under the folder's lock."""
-        self.acquire()
-
     def path_for(self, step):
         return self.directory / f"step-{int(step):08d}"
 

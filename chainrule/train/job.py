@@ -499,16 +499,21 @@ def load_trained(path, which="latest", model_file=None):
         model, extra, checkpoint = load_trained("runs/lenet", which="best")
         logits = model(to_model_input(images, extra["config"]))
     """
+    model, extra, checkpoint, _ = _load_trained(path, which, model_file)
+    return model, extra, checkpoint
+
+
+def _load_trained(path, which, model_file):
+    """``load_trained``'s three values and the checkpoint's metadata, all from one reading of the checkpoint."""
     checkpoint = find_checkpoint(path, which)
     tensors, metadata = load_checkpoint(checkpoint)
     extra = _checked_extra(checkpoint, metadata)
     weights = {key[len("model/"):]: value for key, value in tensors.items() if key.startswith("model/")}
     spec = extra["model_spec"]
-    if "user_file" in spec:
-        config = _with_model_file(TrainConfig.from_dict(extra["config"]), model_file, f"checkpoint {checkpoint}")
-        model_file = config.model_file
-    else:
-        _with_model_file(TrainConfig.from_dict(extra["config"]), model_file, f"checkpoint {checkpoint}")
+    # A user-file model needs the caller to name the file; a built-in one refuses a file it does not need.
+    config = _with_model_file(TrainConfig.from_dict(extra["config"]), model_file, f"checkpoint {checkpoint}")
+    model_file = config.model_file if "user_file" in spec else None
+    if "user_file" not in spec:
         expected, stored = count_parameters(spec), sum(int(value.size) for value in weights.values())
         if expected != stored:  # checked before building: a lying spec allocates nothing
             raise CheckpointError(f"checkpoint {checkpoint}: its model spec {spec} has {expected:,} parameters but "
@@ -517,7 +522,7 @@ def load_trained(path, which="latest", model_file=None):
     check_tensors_fit(model.state_dict(), weights, f"checkpoint {checkpoint}")
     model.load_state_dict(weights)
     model.eval()
-    return model, extra, checkpoint
+    return model, extra, checkpoint, metadata
 
 
 @dataclasses.dataclass
@@ -578,8 +583,7 @@ def load_run(path, which="latest", model_file=None):
         >>> float((run.predict(images) == labels).mean()) > 0.7
         True
     """
-    model, extra, checkpoint = load_trained(path, which, model_file=model_file)
-    metadata = load_checkpoint(checkpoint)[1]
+    model, extra, checkpoint, metadata = _load_trained(path, which, model_file)
     return TrainedRun(model=model, config=TrainConfig.from_dict(extra["config"]), checkpoint=pathlib.Path(checkpoint),
                       num_classes=extra["num_classes"], step=int(metadata.get("step", 0)),
                       epoch=int(metadata.get("epoch", 0)))
