@@ -271,6 +271,10 @@ def broken_files(workspace):
         numpy.save(folder / "wrong.npy", numpy.zeros((5, 5)))
         (folder / "bad_model.py").write_text("raise RuntimeError('oops')\n")
         (folder / "exits.py").write_text("import sys\nsys.exit(3)\n")
+        (folder / "listconfig" / "checkpoints").mkdir(parents=True)
+        (folder / "listconfig" / "config.json").write_text("[1, 2]")
+        (folder / "twiceconfig").mkdir()
+        (folder / "twiceconfig" / "config.json").write_text('{"lr": 0.1, "lr": 1e9}')
         (folder / "notes.txt").write_text("hello\n")
     return folder
 
@@ -293,6 +297,8 @@ ERRORS = [
     (["train", "--resume", "nowhere"], 1, "nowhere does not exist"),
     (["train", "--resume", "run", "--lr", "0.1"], 1, "drop --lr"),
     (["evaluate", "corrupt"], 1, "but manifest.json records"),
+    (["evaluate", "listconfig"], 1, "config.json must hold a JSON object of settings, got list"),
+    (["train", "--resume", "twiceconfig"], 1, "config.json: the key 'lr' appears twice"),
     (["evaluate", "nowhere"], 1, "does not exist"),
     (["predict", "run", "missing.png"], 1, "missing.png does not exist"),
     (["predict", "run", "objects.npy"], 1, "cannot read objects.npy as a plain .npy array"),

@@ -42,7 +42,7 @@ from chainrule.train.callbacks import (
 )
 from chainrule.train.checkpoint import (
     CHECKPOINT_FILES, META_FILE, CheckpointError, CheckpointManager, FolderLock, atomic_write_json,
-    check_tensors_fit, load_checkpoint,
+    check_tensors_fit, load_checkpoint, parse_strict_json,
 )
 from chainrule.train.data_sources import describe_source, load_source
 
@@ -394,7 +394,7 @@ def find_checkpoint(path, which="latest"):
     if not checkpoints.is_dir():
         raise CheckpointError(f"{path} is neither a run folder nor a checkpoint folder")
     config = _read_json(path / "config.json") if (path / "config.json").exists() else {}
-    monitor = config.get("monitor", "val_accuracy")
+    monitor = config.get("monitor") if config.get("monitor") in MONITORS else "val_accuracy"
     manager = CheckpointManager(checkpoints, monitor=monitor, mode="min" if "loss" in str(monitor) else "max",
                                 read_only=True)
     found = manager.best() if which == "best" else manager.latest()
@@ -408,10 +408,14 @@ def find_checkpoint(path, which="latest"):
 
 
 def _read_json(path):
+    """A JSON object from a run folder's file, parsed strictly (no key given twice); ValueError naming the file."""
     try:
-        return json.loads(pathlib.Path(path).read_text("utf-8"))
-    except (OSError, ValueError) as error:
+        document = parse_strict_json(pathlib.Path(path).read_bytes(), str(path))
+    except OSError as error:
         raise ValueError(f"cannot read {path}: {error}") from None
+    if not isinstance(document, dict):
+        raise ValueError(f"{path} must hold a JSON object of settings, got {type(document).__name__}")
+    return document
 
 
 def _with_model_file(config, model_file, where):
@@ -448,8 +452,9 @@ def resume_training(path, progress=None, echo=True, model_file=None):
         folder = path if (path / "config.json").exists() else checkpoint.parent.parent
     if not (folder / "config.json").exists():
         raise FileNotFoundError(f"cannot find the run's config.json next to {checkpoint}")
+    settings = _read_json(folder / "config.json")
     try:
-        config = TrainConfig.from_dict(_read_json(folder / "config.json"))
+        config = TrainConfig.from_dict(settings)
         config.validate()
     except (TypeError, ValueError) as error:
         raise ValueError(f"{folder / 'config.json'}: {' '.join(str(error).split())}") from None
