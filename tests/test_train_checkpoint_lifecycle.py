@@ -105,6 +105,16 @@ def test_the_best_breaks_ties_by_validation_loss(tmp_path):
     manager.release()
 
 
+def test_choosing_the_best_never_blocks_on_a_pipe(tmp_path):
+    manager = CheckpointManager(tmp_path, keep_last=None, monitor="val_loss", mode="min")
+    manager.save(1, _weights(1.0), {}, metrics={"val_loss": 0.5})
+    manager.save(2, _weights(2.0), {}, metrics={"val_loss": 0.1})
+    (tmp_path / "step-00000002" / "meta.json").unlink()
+    os.mkfifo(tmp_path / "step-00000002" / "meta.json")  # reading it plainly would wait forever
+    assert manager.best().name == "step-00000001"
+    manager.release()
+
+
 def test_resuming_from_an_older_step_sets_the_later_ones_aside(tmp_path, capsys):
     trainer, train_loader, val_loader = make_digit_trainer(tmp_path)
     trainer.fit(train_loader, val_loader, epochs=2)

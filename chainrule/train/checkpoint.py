@@ -799,7 +799,7 @@ class CheckpointManager:
 
     def _metrics_of(self, path):
         try:
-            document = parse_strict_json((path / META_FILE).read_bytes(), str(path))
+            document = parse_strict_json(_read_regular_file(path / META_FILE, str(path)), str(path))
             return {name: float(value) for name, value in document["metadata"]["checkpoint_metrics"].items()
                     if isinstance(value, (int, float)) and not isinstance(value, bool) and not math.isnan(value)}
         except (OSError, CheckpointError, KeyError, TypeError, AttributeError):
