@@ -186,6 +186,7 @@ def test_a_run_killed_during_its_first_checkpoint_starts_over_on_resume(workspac
     (killed / "checkpoints" / ".tmp-step-00000004-99-0a1b2c3d").mkdir(parents=True)  # the torn first write
     (killed / "checkpoints" / ".tmp-step-00000004-99-0a1b2c3d" / "tensors.safetensors").write_bytes(b"\0" * 100)
     shutil.copy(folder / "run" / "config.json", killed / "config.json")
+    (killed / ".tmp-summary.json-99-0a1b2c3d").write_text('{"te')  # a torn atomic write of the killed run
     (killed / "log.csv").write_text("epoch,step\n")
     monkeypatch.chdir(folder)  # the config names its data relative to the folder it was trained in
     status, output, error = in_process(["train", "--resume", killed, "--no-progress"], capsys)
@@ -193,7 +194,7 @@ def test_a_run_killed_during_its_first_checkpoint_starts_over_on_resume(workspac
     assert "starting it over" in output
     for name in ("log.csv", "log.jsonl"):  # the restarted run is the original run, bitwise
         assert (killed / name).read_bytes() == (folder / "run" / name).read_bytes(), name
-    assert not list((killed / "checkpoints").glob(".tmp-*"))
+    assert not list((killed / "checkpoints").glob(".tmp-*")) and not list(killed.glob(".tmp-*"))
 
 
 def test_two_processes_on_one_run_folder(workspace, tmp_path, capsys):

@@ -364,7 +364,9 @@ def run_training(config, progress=None, echo=True):
     folder = pathlib.Path(config.out) if config.out else default_run_folder()
     if config.model == USER_FILE_MODEL and isinstance(config.model_file, str):
         config = dataclasses.replace(config, model_file=str(pathlib.Path(config.model_file).resolve()))
-    if folder.exists() and any(folder.iterdir()):
+    # A folder holding only a lock file and a torn first write (.tmp-config.json-…) never held a run.
+    if folder.exists() and any(not (entry.name == ".lock" or entry.name.startswith(".tmp-"))
+                               for entry in folder.iterdir()):
         if (folder / "config.json").is_file() and _latest_checkpoint(folder) is None:
             raise FileExistsError(f"output folder {folder} holds a run that stopped before its first checkpoint; "
                                   f"start it over with its saved settings with --resume {folder}, or delete the "
@@ -375,8 +377,16 @@ def run_training(config, progress=None, echo=True):
     job = Job(config, folder, progress=progress, echo=echo)  # loads the data first: a bad source fails before any file
     folder.mkdir(parents=True, exist_ok=True)
     with FolderLock(folder, "run folder"):  # a second process on this folder fails at once
+        _clear_torn_writes(folder)
         atomic_write_json(folder / "config.json", config.to_dict())
         return job.run()
+
+
+def _clear_torn_writes(folder):
+    """Delete the temporary files of atomic writes a killed process left (``.tmp-…``; never read by anything)."""
+    for leftover in pathlib.Path(folder).glob(".tmp-*"):
+        if leftover.is_file() and not leftover.is_symlink():
+            leftover.unlink()
 
 
 def _latest_checkpoint(folder):
@@ -460,6 +470,7 @@ def resume_training(path, progress=None, echo=True, model_file=None):
         raise ValueError(f"{folder / 'config.json'}: {' '.join(str(error).split())}") from None
     config = _with_model_file(dataclasses.replace(config, out=str(folder)), model_file, f"run {folder}")
     with FolderLock(folder, "run folder"):  # before anything is read or written: a second process fails at once
+        _clear_torn_writes(folder)
         if checkpoint is None and echo:
             print(f"run {folder} holds no checkpoint yet (it stopped before its first): starting it over with its "
                   "saved settings", flush=True)
