@@ -351,6 +351,7 @@ for _path, _value in [
     (("step",), 999_999), (("step",), -1), (("step",), 1.5), (("step",), "8"), (("step",), True),
     (("step",), 10 ** 30), (("epoch",), 2), (("epoch",), -3), (("batch_in_epoch",), 6), (("batch_in_epoch",), 99),
     (("task",), "regression"), (("model_keys",), "0.weight"), (("model_keys",), ["0.weight"]),
+    (("model_keys",), [["0.weight"], {"a": 1}]), (("model_keys",), ["0.weight", "0.bias", "2.weight", "2.weight"]),
     (("optimizer_class",), "SGD"), (("scheduler_class",), "StepLR"),
     (("optimizer", "param_groups", 0, "lr"), float("nan")), (("optimizer", "param_groups", 0, "lr"), -0.1),
     (("optimizer", "param_groups", 0, "lr"), float("inf")), (("optimizer", "param_groups", 0, "lr"), "0.1"),

@@ -339,9 +339,9 @@ class Trainer:
 
         own = self.model.state_dict()
         saved_keys = metadata["model_keys"]
-        if not isinstance(saved_keys, list) or set(saved_keys) != set(own) or len(saved_keys) != len(own):
-            keys = set(saved_keys) if isinstance(saved_keys, list) and all(isinstance(k, str) for k in saved_keys) \
-                else set()
+        names_only = isinstance(saved_keys, list) and all(isinstance(key, str) for key in saved_keys)
+        keys = set(saved_keys) if names_only else set()
+        if not names_only or keys != set(own) or len(saved_keys) != len(own):
             raise CheckpointError(f"checkpoint {path} holds a different model: parameters missing from it "
                                   f"{sorted(set(own) - keys)[:5]}, not in this model {sorted(keys - set(own))[:5]}")
         check_tensors_fit(own, {key: value for key, value in tensors.items() if key.startswith("model/")},
