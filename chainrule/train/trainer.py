@@ -355,21 +355,21 @@ class Trainer:
         if metadata["optimizer_class"] != type(self.optimizer).__name__:
             raise CheckpointError(f"checkpoint {path} was saved with a {metadata['optimizer_class']} optimizer, this "
                                   f"run uses {type(self.optimizer).__name__}")
-        check.optimizer(self._decode(path, metadata["optimizer"], tensors, "optimizer"), self.optimizer)
+        check.optimizer(self._decode(path, metadata["optimizer"], tensors, "optimizer"), self.optimizer,
+                        steps_done=metadata["step"])
         scheduler_class = type(self.scheduler).__name__ if self.scheduler is not None else None
         if metadata.get("scheduler_class") != scheduler_class:
             raise CheckpointError(f"checkpoint {path} was saved with scheduler {metadata.get('scheduler_class')}, this "
                                   f"run uses {scheduler_class}")
         if self.scheduler is not None:
             check.like(self._decode(path, metadata.get("scheduler"), tensors, "scheduler"),
-                       self.scheduler.state_dict(), "scheduler")
+                       self.scheduler.state_dict(), "scheduler", same_strings=True)
         check.like(metadata["default_generator"], get_rng_state(), "default_generator")
         for loader, key in ((self.train_loader, "train_loader"), (self.val_loader, "val_loader")):
             state = metadata.get(key)
             if loader is not None and state is not None and hasattr(loader, "state_dict"):
                 check.like(state, loader.state_dict(), key)
-        check.like(metadata["train_accumulator"], self.train_accumulator.state_dict(), "train_accumulator",
-                   none_is_unset=True)
+        check.accumulator(metadata["train_accumulator"], self.train_accumulator.state_dict())
         entries = metadata["callbacks"]
         if not isinstance(entries, list) or not all(
                 isinstance(entry, dict) and set(entry) == {"class", "state"} and isinstance(entry["class"], str)
