@@ -351,6 +351,7 @@ for _path, _value in [
     (("step",), 999_999), (("step",), -1), (("step",), 1.5), (("step",), "8"), (("step",), True),
     (("step",), 10 ** 30), (("epoch",), 2), (("epoch",), -3), (("batch_in_epoch",), 6), (("batch_in_epoch",), 99),
     (("task",), "regression"), (("model_keys",), "0.weight"), (("model_keys",), ["0.weight"]),
+    (("model_keys",), [["0.weight"], {"a": 1}]), (("model_keys",), ["0.weight", "0.bias", "2.weight", "2.weight"]),
     (("optimizer_class",), "SGD"), (("scheduler_class",), "StepLR"),
     (("optimizer", "param_groups", 0, "lr"), float("nan")), (("optimizer", "param_groups", 0, "lr"), -0.1),
     (("optimizer", "param_groups", 0, "lr"), float("inf")), (("optimizer", "param_groups", 0, "lr"), "0.1"),
@@ -364,6 +365,12 @@ for _path, _value in [
     (("scheduler", "_last_lr"), [float("nan")]), (("scheduler", "base_lrs"), [-1.0]),
     (("scheduler", "extra_field"), 1),
     (("history",), "history"), (("history", "steps"), []), (("history", "epochs"), [{"epoch": 1}] * 5),
+    (("history", "steps", 3, "loss"), "low"), (("history", "steps", 3, "step"), 7),
+    (("history", "steps", 3, "lr"), float("nan")), (("history", "epochs", 0, "val_loss"), "good"),
+    (("history", "grad_norms", "steps"), [99]), (("history", "grad_norms", "steps"), [2, 1]),
+    (("train_accumulator", "first"), [[1, 2, 3]]), (("train_accumulator", "second", 0), [1, 0]),
+    (("train_accumulator", "correct"), 1000), (("train_accumulator", "task"), "regression"),
+    (("scheduler", "anneal_strategy"), "sideways"),
     (("history", "grad_norms"), []),
     (("default_generator",), "seed"), (("default_generator", "seed"), "zero"),
     (("default_generator", "bit_generator", "bit_generator"), "MT19937"),
@@ -397,6 +404,8 @@ def _optimizer_buffer(edit_name):
                 buffers["step"] = -4
             elif edit_name == "step_nan":
                 buffers["step"] = float("nan")
+            elif edit_name == "step_ahead_of_the_run":
+                buffers["step"] = 9
             elif edit_name == "dangling":
                 buffers["exp_avg"] = {"__tensor__": "optimizer/nowhere"}
             elif edit_name == "unknown_parameter":
@@ -408,7 +417,8 @@ def _optimizer_buffer(edit_name):
     return damage
 
 
-for _edit in ("transposed", "float64", "missing", "extra", "step_negative", "step_nan", "dangling",
+for _edit in ("transposed", "float64", "missing", "extra", "step_negative", "step_nan", "step_ahead_of_the_run",
+              "dangling",
               "unknown_parameter", "items_malformed"):
     case(_optimizer_buffer(_edit))
 

@@ -21,6 +21,13 @@ def chainrule(*arguments, cwd):
                           capture_output=True, text=True, timeout=300)
 
 
+def in_process(arguments, capsys):
+    """Run the command in this process (no interpreter start-up): ``(status, stdout, stderr)``."""
+    status = main([str(argument) for argument in arguments])
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
 def _write_csv(path, count, split="train"):
     images, labels = load_digits(split)
     rows = spread_rows(len(labels), count)
@@ -67,6 +74,7 @@ def test_evaluate_reports_the_runs_test_metrics(workspace):
 def test_predict_reads_png_and_npy(workspace):
     import matplotlib.image
 
+    from chainrule.train import load_run
     from chainrule.train.job import load_trained, to_model_input
 
     folder, _ = workspace
@@ -78,9 +86,12 @@ def test_predict_reads_png_and_npy(workspace):
     assert result.returncode == 0, result.stderr
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert [line["file"] for line in lines] == ["digit.png", "three.npy[0]", "three.npy[1]", "three.npy[2]"]
-    model, extra, _ = load_trained(folder / "run")
+    model, extra, checkpoint = load_trained(folder / "run")
     expected = model(to_model_input(images, extra["config"])).detach().numpy().argmax(axis=1).tolist()
     assert [line["prediction"] for line in lines[1:]] == expected
+    run = load_run(folder / "run")  # the documented Python route gives the same answers
+    assert run.predict(images).tolist() == expected and run.checkpoint == checkpoint and run.epoch == 3
+    assert run.config.model == "mlp" and run.num_classes == 10
     assert lines[0]["prediction"] == expected[0]  # the inverted PNG reads as the same digit
     assert abs(sum(lines[1]["probabilities"].values()) - 1) < 0.5
 
@@ -102,14 +113,16 @@ def test_resume_through_the_command_continues_bitwise(workspace, tmp_path):
                        load_checkpoint(copy / "checkpoints" / last)[0])
 
 
-def test_resuming_from_an_older_checkpoint_starts_a_new_timeline(workspace, tmp_path):
+def test_resuming_from_an_older_checkpoint_starts_a_new_timeline(workspace, tmp_path, monkeypatch, capsys):
     folder, _ = workspace
+    monkeypatch.chdir(folder)  # the config names its data relative to the folder it was trained in
     copy = tmp_path / "run"
     shutil.copytree(folder / "run", copy)
     later = sorted(path.name for path in (copy / "checkpoints").glob("step-*") if int(path.name[5:]) > 12)
-    result = chainrule("train", "--resume", copy / "checkpoints" / "step-00000012", "--no-progress", cwd=folder)
-    assert result.returncode == 0, result.stderr
-    assert "abandoned timeline" in result.stdout
+    status, output, error = in_process(["train", "--resume", copy / "checkpoints" / "step-00000012", "--no-progress"],
+                                       capsys)
+    assert status == 0, error
+    assert "abandoned timeline" in output
     abandoned = list((copy / "checkpoints").glob("abandoned-*"))
     assert len(abandoned) == 1 and sorted(os.listdir(abandoned[0])) == later  # set aside, not deleted
     rewritten = sorted(path.name for path in (copy / "checkpoints").glob("step-*") if int(path.name[5:]) > 12)
@@ -122,7 +135,7 @@ def test_resuming_from_an_older_checkpoint_starts_a_new_timeline(workspace, tmp_
                        load_checkpoint(copy / "checkpoints" / later[-1])[0])
 
 
-def test_a_model_file_named_by_a_checkpoint_never_runs(workspace, tmp_path):
+def test_a_model_file_named_by_a_checkpoint_never_runs(workspace, tmp_path, capsys):
     """A run folder doctored to name a Python file: evaluate, predict and resume refuse, and the file never runs."""
     folder, _ = workspace
     copy = tmp_path / "run"
@@ -143,14 +156,14 @@ def test_a_model_file_named_by_a_checkpoint_never_runs(workspace, tmp_path):
     images = (load_digits("test")[0][:2, 0] * 255).astype(numpy.uint8)
     numpy.save(tmp_path / "two.npy", images)
     for command in (["evaluate", copy], ["predict", copy, tmp_path / "two.npy"], ["train", "--resume", copy]):
-        result = chainrule(*command, cwd=tmp_path)
-        assert result.returncode == 1, (command, result.stdout, result.stderr)
-        assert "never runs a file" in result.stderr and f"--model-file {tmp_path / 'model.py'}" in result.stderr
+        status, _, error = in_process(command, capsys)
+        assert status == 1, (command, error)
+        assert "never runs a file" in error and f"--model-file {tmp_path / 'model.py'}" in error
         assert not marker.exists(), command
     # Named by the user, it runs, and says so first (it does not fit the weights, which is refused).
-    result = chainrule("evaluate", copy, "--model-file", tmp_path / "model.py", cwd=tmp_path)
-    assert f"model file: running {tmp_path / 'model.py'}" in result.stdout and marker.exists()
-    assert result.returncode == 1 and "different model" in result.stderr
+    status, _, error = in_process(["evaluate", copy, "--model-file", tmp_path / "model.py"], capsys)
+    assert f"model file: running {tmp_path / 'model.py'}" in error and marker.exists()
+    assert status == 1 and "different model" in error
 
 
 def test_a_run_that_failed_before_its_first_checkpoint_says_what_to_do(workspace, monkeypatch, capsys):
@@ -167,22 +180,24 @@ def test_a_run_that_failed_before_its_first_checkpoint_says_what_to_do(workspace
     assert "chainrule train --resume nan-run starts it over" in capsys.readouterr().err
 
 
-def test_a_run_killed_during_its_first_checkpoint_starts_over_on_resume(workspace, tmp_path):
+def test_a_run_killed_during_its_first_checkpoint_starts_over_on_resume(workspace, tmp_path, monkeypatch, capsys):
     folder, _ = workspace
     killed = tmp_path / "killed"
     (killed / "checkpoints" / ".tmp-step-00000004-99-0a1b2c3d").mkdir(parents=True)  # the torn first write
     (killed / "checkpoints" / ".tmp-step-00000004-99-0a1b2c3d" / "tensors.safetensors").write_bytes(b"\0" * 100)
     shutil.copy(folder / "run" / "config.json", killed / "config.json")
+    (killed / ".tmp-summary.json-99-0a1b2c3d").write_text('{"te')  # a torn atomic write of the killed run
     (killed / "log.csv").write_text("epoch,step\n")
-    result = chainrule("train", "--resume", killed, "--no-progress", cwd=folder)
-    assert result.returncode == 0, result.stderr
-    assert "starting it over" in result.stdout
+    monkeypatch.chdir(folder)  # the config names its data relative to the folder it was trained in
+    status, output, error = in_process(["train", "--resume", killed, "--no-progress"], capsys)
+    assert status == 0, error
+    assert "starting it over" in output
     for name in ("log.csv", "log.jsonl"):  # the restarted run is the original run, bitwise
         assert (killed / name).read_bytes() == (folder / "run" / name).read_bytes(), name
-    assert not list((killed / "checkpoints").glob(".tmp-*"))
+    assert not list((killed / "checkpoints").glob(".tmp-*")) and not list(killed.glob(".tmp-*"))
 
 
-def test_two_processes_on_one_run_folder(workspace, tmp_path):
+def test_two_processes_on_one_run_folder(workspace, tmp_path, capsys):
     folder, _ = workspace
     copy = tmp_path / "run"
     shutil.copytree(folder / "run", copy)
@@ -192,13 +207,40 @@ def test_two_processes_on_one_run_folder(workspace, tmp_path):
     try:
         assert holder.stdout.readline().strip() == "holding"
         log_before = (copy / "log.csv").read_bytes()
-        result = chainrule("train", "--resume", copy, "--no-progress", cwd=folder)
+        status, _, error = in_process(["train", "--resume", copy, "--no-progress"], capsys)
     finally:
         holder.kill()
         holder.wait(timeout=30)
-    assert result.returncode == 1 and len(result.stderr.splitlines()) == 1
-    assert f"run folder {copy} is in use by another process (pid {holder.pid})" in result.stderr
+    assert status == 1 and len(error.splitlines()) == 1
+    assert f"run folder {copy} is in use by another process (pid {holder.pid})" in error
     assert (copy / "log.csv").read_bytes() == log_before  # it failed before touching anything
+
+
+def test_a_model_file_named_by_the_user_trains_resumes_and_evaluates(workspace, tmp_path, monkeypatch, capsys):
+    folder, _ = workspace
+    model_file = tmp_path / "my_model.py"
+    model_file.write_text("from chainrule import nn\n"
+                          "build_model = lambda: nn.Sequential(nn.Flatten(), nn.Linear(784, 10))\n")
+    run = tmp_path / "run"
+    monkeypatch.chdir(folder)
+    status, _, error = in_process(["train", "--model-file", model_file, "--data", "digits.csv", "--epochs", "2",
+                                   "--checkpoint-every", "5", "--out", run, "--no-progress"], capsys)
+    assert status == 0, error
+    assert f"model file: running {model_file}" in error
+    assert json.loads((run / "config.json").read_text())["model_file"] == str(model_file)
+    status, _, error = in_process(["evaluate", run], capsys)
+    assert status == 1 and f"--model-file {model_file}" in error
+    status, output, error = in_process(["evaluate", run, "--model-file", model_file, "--json"], capsys)
+    assert status == 0, error
+    summary = json.loads((run / "summary.json").read_text())
+    assert json.loads(output)["accuracy"] == summary["test"]["accuracy"]
+    log = (run / "log.csv").read_bytes()
+    for checkpoint in (run / "checkpoints").glob("step-*"):
+        if int(checkpoint.name[5:]) > 5:
+            shutil.rmtree(checkpoint)
+    status, _, error = in_process(["train", "--resume", run, "--model-file", model_file, "--no-progress"], capsys)
+    assert status == 0, error
+    assert (run / "log.csv").read_bytes() == log  # the resumed run ends where the first one did, bitwise
 
 
 def test_lr_find_writes_a_plot(workspace):
@@ -230,6 +272,10 @@ def broken_files(workspace):
         numpy.save(folder / "wrong.npy", numpy.zeros((5, 5)))
         (folder / "bad_model.py").write_text("raise RuntimeError('oops')\n")
         (folder / "exits.py").write_text("import sys\nsys.exit(3)\n")
+        (folder / "listconfig" / "checkpoints").mkdir(parents=True)
+        (folder / "listconfig" / "config.json").write_text("[1, 2]")
+        (folder / "twiceconfig").mkdir()
+        (folder / "twiceconfig" / "config.json").write_text('{"lr": 0.1, "lr": 1e9}')
         (folder / "notes.txt").write_text("hello\n")
     return folder
 
@@ -252,6 +298,8 @@ ERRORS = [
     (["train", "--resume", "nowhere"], 1, "nowhere does not exist"),
     (["train", "--resume", "run", "--lr", "0.1"], 1, "drop --lr"),
     (["evaluate", "corrupt"], 1, "but manifest.json records"),
+    (["evaluate", "listconfig"], 1, "config.json must hold a JSON object of settings, got list"),
+    (["train", "--resume", "twiceconfig"], 1, "config.json: the key 'lr' appears twice"),
     (["evaluate", "nowhere"], 1, "does not exist"),
     (["predict", "run", "missing.png"], 1, "missing.png does not exist"),
     (["predict", "run", "objects.npy"], 1, "cannot read objects.npy as a plain .npy array"),
@@ -267,7 +315,7 @@ def test_bad_input_gives_one_clean_line(broken_files, monkeypatch, capsys, argum
     monkeypatch.chdir(broken_files)
     assert main(arguments) == status
     captured = capsys.readouterr()
-    lines = captured.err.splitlines()
+    lines = [line for line in captured.err.splitlines() if not line.startswith("model file: running")]
     assert len(lines) == 1, captured.err
     assert message in lines[0] and lines[0].startswith("chainrule") and "Traceback" not in captured.err
 

@@ -2,6 +2,7 @@
 resumes that start a new timeline, one writer per folder, errors that name the file, the last batch checkpointed."""
 import errno
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -10,9 +11,13 @@ import time
 import numpy
 import pytest
 
-from chainrule.train import Callback, CheckpointManager, checkpoint, load_checkpoint
+import chainrule as cr
+from chainrule import nn
+from chainrule.data import DataLoader, TensorDataset, make_blobs
+from chainrule.train import Callback, CheckpointManager, ModelCheckpoint, Trainer, checkpoint, load_checkpoint
 from chainrule.train.checkpoint import FolderLock, recover_checkpoints, save_checkpoint
-from train_helpers import assert_same_arrays, make_digit_trainer
+from chainrule.train.job import OPTIMIZERS, SCHEDULES, build_optimizer, build_scheduler
+from train_helpers import assert_same_arrays, make_digit_trainer, parameters_of
 
 
 def _weights(value):
@@ -100,6 +105,16 @@ def test_the_best_breaks_ties_by_validation_loss(tmp_path):
     manager.release()
 
 
+def test_choosing_the_best_never_blocks_on_a_pipe(tmp_path):
+    manager = CheckpointManager(tmp_path, keep_last=None, monitor="val_loss", mode="min")
+    manager.save(1, _weights(1.0), {}, metrics={"val_loss": 0.5})
+    manager.save(2, _weights(2.0), {}, metrics={"val_loss": 0.1})
+    (tmp_path / "step-00000002" / "meta.json").unlink()
+    os.mkfifo(tmp_path / "step-00000002" / "meta.json")  # reading it plainly would wait forever
+    assert manager.best().name == "step-00000001"
+    manager.release()
+
+
 def test_resuming_from_an_older_step_sets_the_later_ones_aside(tmp_path, capsys):
     trainer, train_loader, val_loader = make_digit_trainer(tmp_path)
     trainer.fit(train_loader, val_loader, epochs=2)
@@ -165,3 +180,49 @@ def test_a_second_process_on_one_folder_fails_at_once(tmp_path):
         holder.wait(timeout=30)
     with FolderLock(tmp_path, "run folder"):  # the OS released the dead holder's lock
         pass
+
+
+def test_a_second_trainer_on_a_busy_folder_fails_before_touching_its_logs(tmp_path):
+    (tmp_path / "log.csv").write_text("the first run's log\n")
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(tmp_path / "checkpoints")],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "holding"
+        trainer, train_loader, val_loader = make_digit_trainer(tmp_path)  # CSVLogger comes before ModelCheckpoint
+        with pytest.raises(RuntimeError, match="is in use by another process"):
+            trainer.fit(train_loader, val_loader, epochs=1)
+    finally:
+        holder.kill()
+        holder.wait(timeout=30)
+    assert (tmp_path / "log.csv").read_text() == "the first run's log\n"
+    trainer.fit(train_loader, val_loader, epochs=1)  # once the other process is gone, training goes ahead
+    assert trainer.epoch == 1
+
+
+# Every optimizer under one-cycle (which also cycles momentum or beta1), every schedule under SGD with momentum
+# (whose buffer is created lazily, not by init_state).
+COMBINATIONS = [(name, "onecycle") for name in OPTIMIZERS] + [("sgd", name) for name in SCHEDULES if name != "onecycle"]
+
+
+@pytest.mark.parametrize("optimizer, schedule", COMBINATIONS, ids=[f"{a}-{b}" for a, b in COMBINATIONS])
+def test_every_optimizer_and_schedule_resumes_bitwise_through_the_checks(tmp_path, optimizer, schedule):
+    """The checks refuse lies, never an honest checkpoint: each optimizer and schedule of the main job resumes."""
+    def build(folder, seed):
+        cr.manual_seed(seed)
+        X, y = make_blobs(60, n_classes=3, seed=0)
+        loader = DataLoader(TensorDataset(X, y), batch_size=16, shuffle=True,
+                            generator=cr.Generator().manual_seed(seed))
+        model = nn.Sequential(nn.Linear(2, 4), nn.ReLU(), nn.Linear(4, 3))
+        built = build_optimizer(optimizer, model.parameters(), 0.01, weight_decay=0.01, momentum=0.9)
+        scheduler = build_scheduler(schedule, built, 0.01, 3, len(loader))
+        callbacks = [ModelCheckpoint(folder, every_n_steps=3, keep_last=None, monitor="val_loss")]
+        trainer = Trainer(model, built, scheduler=scheduler, callbacks=callbacks, progress=False)
+        return trainer, loader, DataLoader(TensorDataset(X, y), batch_size=60)
+
+    reference, loader, val_loader = build(tmp_path / "reference", 0)
+    reference.fit(loader, val_loader, epochs=3)
+    for step in (3, 4, 8):  # mid-epoch and at epoch ends (4 batches per epoch)
+        resumed, loader, val_loader = build(tmp_path / f"resumed-{step}", 7)
+        shutil.copytree(tmp_path / "reference" / f"step-{step:08d}", tmp_path / f"resumed-{step}" / f"step-{step:08d}")
+        resumed.fit(loader, val_loader, epochs=3, resume_from=tmp_path / f"resumed-{step}" / f"step-{step:08d}")
+        assert_same_arrays(parameters_of(reference.model), parameters_of(resumed.model))

@@ -4,6 +4,7 @@ import dataclasses
 import json
 import math
 import pathlib
+import sys
 
 DEFAULTS = None  # filled lazily with TrainConfig() so that `chainrule --help` stays fast
 
@@ -76,9 +77,9 @@ def _add_model_file(parser, help_text=MODEL_FILE_HELP):
 
 
 def _announce_model_file(path):
-    """Say which file will run before it runs: the user should never be surprised by code executing."""
+    """Say which file will run before it runs (on stderr, so that --json output stays one object a line)."""
     if path is not None:
-        print(f"model file: running {pathlib.Path(path).resolve()} (your Python code)", flush=True)
+        print(f"model file: running {pathlib.Path(path).resolve()} (your Python code)", file=sys.stderr, flush=True)
 DATA_HELP = ("'digits' (the bundled 5,000 MNIST digits, default), a folder of MNIST IDX files "
              "(train-images-idx3-ubyte ... t10k-labels-idx1-ubyte, optionally .gz), or a .csv file "
              "(label, then pixels, per row)")
@@ -267,18 +268,14 @@ def run_predict(arguments):
     import numpy
 
     from chainrule.cli.images import read_images
-    from chainrule.core.grad_mode import no_grad
-    from chainrule.train.job import load_trained, to_model_input
+    from chainrule.train.job import load_run
 
     _limit_threads(arguments)
     batches = [(path, read_images(path)) for path in arguments.files]  # read all first: a bad file fails early
     _announce_model_file(arguments.model_file)
-    model, extra, _ = load_trained(arguments.run, arguments.checkpoint, model_file=arguments.model_file)
+    run = load_run(arguments.run, arguments.checkpoint, model_file=arguments.model_file)
     for path, images in batches:
-        with no_grad():
-            logits = model(to_model_input(images, extra["config"])).numpy().astype(numpy.float64)
-        probabilities = numpy.exp(logits - logits.max(axis=1, keepdims=True))
-        probabilities /= probabilities.sum(axis=1, keepdims=True)
+        probabilities = run.probabilities(images)
         for index, row in enumerate(probabilities):
             name = path if len(images) == 1 else f"{path}[{index}]"
             ranked = numpy.argsort(-row, kind="stable")[:arguments.top]

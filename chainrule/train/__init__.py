@@ -7,8 +7,11 @@
     history = trainer.fit(train_loader, val_loader, epochs=10)
     history["val_accuracy"]                 # one value per epoch
 
+    run = load_run("runs/lenet")            # a finished run of `chainrule train`: model, config, checkpoint
+    run.predict(images)                     # images in [0, 1], normalized as the run did
+
 See docs/training.md for the loop written by hand, what the checkpoints hold,
-and how to resume bitwise.
+what loading one may and may not do, and how to resume bitwise.
 """
 from chainrule.train import metrics
 from chainrule.train.callbacks import (
@@ -19,6 +22,7 @@ from chainrule.train.checkpoint import (
     CheckpointError, CheckpointManager, decode_state, encode_state, load_checkpoint, save_checkpoint,
 )
 from chainrule.train.history import History
+from chainrule.train.job import TrainedRun, load_run
 from chainrule.train.metrics import (
     MetricAccumulator, accuracy, confusion_matrix, f1_score, mean_absolute_error, mean_squared_error, precision,
     precision_recall_f1, r2_score, recall, top_k_accuracy,
@@ -28,7 +32,7 @@ from chainrule.train.trainer import Trainer, fit
 __all__ = [
     "CSVLogger", "Callback", "CheckpointError", "CheckpointManager", "EarlyStopping", "EpochPrinter",
     "GradientNormRecorder", "History", "JSONLLogger", "LambdaCallback", "MetricAccumulator", "ModelCheckpoint",
-    "ProgressBar", "TensorBoardLogger", "Trainer", "accuracy", "confusion_matrix", "decode_state", "encode_state",
-    "f1_score", "fit", "load_checkpoint", "mean_absolute_error", "mean_squared_error", "metrics", "precision",
-    "precision_recall_f1", "r2_score", "recall", "save_checkpoint", "top_k_accuracy",
+    "ProgressBar", "TensorBoardLogger", "TrainedRun", "Trainer", "accuracy", "confusion_matrix", "decode_state",
+    "encode_state", "f1_score", "fit", "load_checkpoint", "load_run", "mean_absolute_error", "mean_squared_error",
+    "metrics", "precision", "precision_recall_f1", "r2_score", "recall", "save_checkpoint", "top_k_accuracy",
 ]

@@ -12,7 +12,9 @@ The hooks, in the order they run::
     on_train_end(logs)
 
 A callback reaches the trainer as ``self.trainer`` (model, optimizer, history, ...)
-and can stop training with ``self.trainer.stop_training = True``. A callback with
+and can stop training with ``self.trainer.stop_training = True``. ``set_trainer`` runs
+first, before a checkpoint is restored (``ModelCheckpoint`` takes its folder's lock
+there); ``release()`` runs if training fails to start, ``on_train_end`` once it ran. A callback with
 state that must survive a resume returns it from ``state_dict()`` (JSON-able)
 and takes it back in ``load_state_dict``; the trainer stores it in checkpoints.
 
@@ -55,6 +57,9 @@ class Callback:
 
     def set_trainer(self, trainer):
         self.trainer = trainer
+
+    def release(self):
+        """Let go of what ``set_trainer`` took, when training fails before it starts (nothing by default)."""
 
     def on_train_begin(self, logs): pass
     def on_train_end(self, logs): pass
@@ -190,8 +195,14 @@ class ModelCheckpoint(Callback):
         self.last_saved = None
         self.set_aside = []  # the abandoned timeline's checkpoints moved away at the start of training
 
+    def set_trainer(self, trainer):
+        super().set_trainer(trainer)
+        self.manager.acquire()  # before any callback writes a file: a second writer fails here, at once
+
+    def release(self):
+        self.manager.release()
+
     def on_train_begin(self, logs):
-        self.manager.acquire()
         self.set_aside = self.manager.set_aside_after(self.trainer.step)
         if self.set_aside:
             names = ", ".join(path.name for path in self.set_aside)
@@ -199,7 +210,7 @@ class ModelCheckpoint(Callback):
                   f"belong to an abandoned timeline; moved them to {self.set_aside[0].parent}", flush=True)
 
     def on_train_end(self, logs):
-        self.manager.release()
+        self.release()
 
     def save(self, metrics=None):
         tensors, metadata = self.trainer.checkpoint_state()

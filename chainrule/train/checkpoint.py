@@ -200,6 +200,9 @@ def atomic_write_bytes(path, data):
     try:
         _write_bytes(temporary, data)
         os.replace(temporary, path)
+    except OSError as error:  # name the file the caller meant, not the temporary one
+        temporary.unlink(missing_ok=True)
+        raise OSError(error.errno, error.strerror or str(error), str(path)) from error
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
@@ -345,28 +348,41 @@ def recover_checkpoints(directory):
 
 # ----- reading: trust nothing -----------------------------------------------------------------------
 def _read_regular_file(path, where, expected_bytes=None, limit=None):
-    """The bytes of ``path`` if it is a plain file (not a folder, link, pipe or device) of the expected size."""
+    """The bytes of ``path`` if it is a plain file (not a folder, link, pipe or device) of the expected size.
+
+    The file is opened without following a link and without blocking (a pipe put in its
+    place would otherwise hang the reader), and checked on the open descriptor, so it
+    cannot be swapped between the check and the read.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
     try:
-        status = os.lstat(path)
+        descriptor = os.open(path, flags)
     except FileNotFoundError:
         raise CheckpointError(f"{where} is incomplete: {path.name} is missing") from None
+    except IsADirectoryError:
+        raise CheckpointError(f"{where}: {path.name} is a folder, not a file") from None
     except OSError as error:
+        if os.path.islink(path):
+            raise CheckpointError(f"{where}: {path.name} is a link; a checkpoint's files are plain files, a link "
+                                  "is never followed") from None
         raise CheckpointError(f"{where}: cannot read {path.name} ({error.strerror})") from None
-    if stat.S_ISDIR(status.st_mode):
-        raise CheckpointError(f"{where}: {path.name} is a folder, not a file")
+    status = os.fstat(descriptor)
     if not stat.S_ISREG(status.st_mode):
-        raise CheckpointError(f"{where}: {path.name} is not a plain file (a link, pipe or device is never read)")
-    if limit is not None and status.st_size > limit:
-        raise CheckpointError(f"{where}: {path.name} is {status.st_size} bytes, more than the {limit} a "
-                              f"{path.name} can be")
-    if expected_bytes is not None and status.st_size != expected_bytes:
-        raise CheckpointError(f"{where}: {path.name} is {status.st_size} bytes but {MANIFEST_FILE} records "
-                              f"{expected_bytes}; it is damaged, truncated or from another checkpoint")
-    try:
-        with open(path, "rb") as handle:
+        os.close(descriptor)
+        if stat.S_ISDIR(status.st_mode):
+            raise CheckpointError(f"{where}: {path.name} is a folder, not a file")
+        raise CheckpointError(f"{where}: {path.name} is not a plain file (a pipe or device is never read)")
+    with os.fdopen(descriptor, "rb") as handle:
+        if limit is not None and status.st_size > limit:
+            raise CheckpointError(f"{where}: {path.name} is {status.st_size} bytes, more than the {limit} a "
+                                  f"{path.name} can be")
+        if expected_bytes is not None and status.st_size != expected_bytes:
+            raise CheckpointError(f"{where}: {path.name} is {status.st_size} bytes but {MANIFEST_FILE} records "
+                                  f"{expected_bytes}; it is damaged, truncated or from another checkpoint")
+        try:
             data = handle.read(status.st_size + 1)  # one byte more: a file that grew since is caught too
-    except OSError as error:
-        raise CheckpointError(f"{where}: cannot read {path.name} ({error.strerror})") from None
+        except OSError as error:
+            raise CheckpointError(f"{where}: cannot read {path.name} ({error.strerror})") from None
     if len(data) != status.st_size:
         raise CheckpointError(f"{where}: {path.name} changed while it was read")
     return data
@@ -745,10 +761,6 @@ class CheckpointManager:
         """Let another process write into the folder."""
         self.lock.release()
 
-    def remove_leftovers(self):
-        """Repair or delete what crashed writes left (``recover_checkpoints``), under the folder's lock."""
-        self.acquire()
-
     def path_for(self, step):
         return self.directory / f"step-{int(step):08d}"
 
@@ -787,7 +799,7 @@ class CheckpointManager:
 
     def _metrics_of(self, path):
         try:
-            document = parse_strict_json((path / META_FILE).read_bytes(), str(path))
+            document = parse_strict_json(_read_regular_file(path / META_FILE, str(path)), str(path))
             return {name: float(value) for name, value in document["metadata"]["checkpoint_metrics"].items()
                     if isinstance(value, (int, float)) and not isinstance(value, bool) and not math.isnan(value)}
         except (OSError, CheckpointError, KeyError, TypeError, AttributeError):

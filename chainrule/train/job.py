@@ -28,6 +28,7 @@ import time
 
 import numpy
 
+from chainrule.core.grad_mode import no_grad
 from chainrule.core.random import Generator, manual_seed
 from chainrule.core.tensor import Tensor
 from chainrule.data import DataLoader, TensorDataset
@@ -41,7 +42,7 @@ from chainrule.train.callbacks import (
 )
 from chainrule.train.checkpoint import (
     CHECKPOINT_FILES, META_FILE, CheckpointError, CheckpointManager, FolderLock, atomic_write_json,
-    check_tensors_fit, load_checkpoint,
+    check_tensors_fit, load_checkpoint, parse_strict_json,
 )
 from chainrule.train.data_sources import describe_source, load_source
 
@@ -197,7 +198,10 @@ def build_scheduler(name, optimizer, lr, epochs, steps_per_epoch):
     if name == "none":
         return None
     if name == "onecycle":
-        return lr_scheduler.OneCycleLR(optimizer, max_lr=lr, epochs=epochs, steps_per_epoch=steps_per_epoch)
+        # The cycle also moves momentum (or beta1) against the rate; Adagrad has neither, so only the rate cycles.
+        has_momentum = all("momentum" in group or "betas" in group for group in optimizer.param_groups)
+        return lr_scheduler.OneCycleLR(optimizer, max_lr=lr, epochs=epochs, steps_per_epoch=steps_per_epoch,
+                                       cycle_momentum=has_momentum)
     if name == "cosine":
         return lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs * steps_per_epoch)
     if name == "step":
@@ -372,7 +376,9 @@ def run_training(config, progress=None, echo=True):
     folder = pathlib.Path(config.out) if config.out else default_run_folder()
     if config.model == USER_FILE_MODEL and isinstance(config.model_file, str):
         config = dataclasses.replace(config, model_file=str(pathlib.Path(config.model_file).resolve()))
-    if folder.exists() and any(folder.iterdir()):
+    # A folder holding only a lock file and a torn first write (.tmp-config.json-…) never held a run.
+    if folder.exists() and any(not (entry.name == ".lock" or entry.name.startswith(".tmp-"))
+                               for entry in folder.iterdir()):
         if (folder / "config.json").is_file() and _latest_checkpoint(folder) is None:
             raise FileExistsError(f"output folder {folder} holds a run that stopped before its first checkpoint; "
                                   f"start it over with its saved settings with --resume {folder}, or delete the "
@@ -383,8 +389,16 @@ def run_training(config, progress=None, echo=True):
     job = Job(config, folder, progress=progress, echo=echo)  # loads the data first: a bad source fails before any file
     folder.mkdir(parents=True, exist_ok=True)
     with FolderLock(folder, "run folder"):  # a second process on this folder fails at once
+        _clear_torn_writes(folder)
         atomic_write_json(folder / "config.json", config.to_dict())
         return job.run()
+
+
+def _clear_torn_writes(folder):
+    """Delete the temporary files of atomic writes a killed process left (``.tmp-…``; never read by anything)."""
+    for leftover in pathlib.Path(folder).glob(".tmp-*"):
+        if leftover.is_file() and not leftover.is_symlink():
+            leftover.unlink()
 
 
 def _latest_checkpoint(folder):
@@ -402,7 +416,7 @@ def find_checkpoint(path, which="latest"):
     if not checkpoints.is_dir():
         raise CheckpointError(f"{path} is neither a run folder nor a checkpoint folder")
     config = _read_json(path / "config.json") if (path / "config.json").exists() else {}
-    monitor = config.get("monitor", "val_accuracy")
+    monitor = config.get("monitor") if config.get("monitor") in MONITORS else "val_accuracy"
     manager = CheckpointManager(checkpoints, monitor=monitor, mode="min" if "loss" in str(monitor) else "max",
                                 read_only=True)
     found = manager.best() if which == "best" else manager.latest()
@@ -416,10 +430,14 @@ def find_checkpoint(path, which="latest"):
 
 
 def _read_json(path):
+    """A JSON object from a run folder's file, parsed strictly (no key given twice); ValueError naming the file."""
     try:
-        return json.loads(pathlib.Path(path).read_text("utf-8"))
-    except (OSError, ValueError) as error:
+        document = parse_strict_json(pathlib.Path(path).read_bytes(), str(path))
+    except OSError as error:
         raise ValueError(f"cannot read {path}: {error}") from None
+    if not isinstance(document, dict):
+        raise ValueError(f"{path} must hold a JSON object of settings, got {type(document).__name__}")
+    return document
 
 
 def _with_model_file(config, model_file, where):
@@ -456,13 +474,15 @@ def resume_training(path, progress=None, echo=True, model_file=None):
         folder = path if (path / "config.json").exists() else checkpoint.parent.parent
     if not (folder / "config.json").exists():
         raise FileNotFoundError(f"cannot find the run's config.json next to {checkpoint}")
+    settings = _read_json(folder / "config.json")
     try:
-        config = TrainConfig.from_dict(_read_json(folder / "config.json"))
+        config = TrainConfig.from_dict(settings)
         config.validate()
     except (TypeError, ValueError) as error:
         raise ValueError(f"{folder / 'config.json'}: {' '.join(str(error).split())}") from None
     config = _with_model_file(dataclasses.replace(config, out=str(folder)), model_file, f"run {folder}")
     with FolderLock(folder, "run folder"):  # before anything is read or written: a second process fails at once
+        _clear_torn_writes(folder)
         if checkpoint is None and echo:
             print(f"run {folder} holds no checkpoint yet (it stopped before its first): starting it over with its "
                   "saved settings", flush=True)
@@ -507,16 +527,21 @@ def load_trained(path, which="latest", model_file=None):
         model, extra, checkpoint = load_trained("runs/lenet", which="best")
         logits = model(to_model_input(images, extra["config"]))
     """
+    model, extra, checkpoint, _ = _load_trained(path, which, model_file)
+    return model, extra, checkpoint
+
+
+def _load_trained(path, which, model_file):
+    """``load_trained``'s three values and the checkpoint's metadata, all from one reading of the checkpoint."""
     checkpoint = find_checkpoint(path, which)
     tensors, metadata = load_checkpoint(checkpoint)
     extra = _checked_extra(checkpoint, metadata)
     weights = {key[len("model/"):]: value for key, value in tensors.items() if key.startswith("model/")}
     spec = extra["model_spec"]
-    if "user_file" in spec:
-        config = _with_model_file(TrainConfig.from_dict(extra["config"]), model_file, f"checkpoint {checkpoint}")
-        model_file = config.model_file
-    else:
-        _with_model_file(TrainConfig.from_dict(extra["config"]), model_file, f"checkpoint {checkpoint}")
+    # A user-file model needs the caller to name the file; a built-in one refuses a file it does not need.
+    config = _with_model_file(TrainConfig.from_dict(extra["config"]), model_file, f"checkpoint {checkpoint}")
+    model_file = config.model_file if "user_file" in spec else None
+    if "user_file" not in spec:
         expected, stored = count_parameters(spec), sum(int(value.size) for value in weights.values())
         if expected != stored:  # checked before building: a lying spec allocates nothing
             raise CheckpointError(f"checkpoint {checkpoint}: its model spec {spec} has {expected:,} parameters but "
@@ -525,7 +550,71 @@ def load_trained(path, which="latest", model_file=None):
     check_tensors_fit(model.state_dict(), weights, f"checkpoint {checkpoint}")
     model.load_state_dict(weights)
     model.eval()
-    return model, extra, checkpoint
+    return model, extra, checkpoint, metadata
+
+
+@dataclasses.dataclass
+class TrainedRun:
+    """A trained model with what it needs to be used: ``load_run``'s answer.
+
+    ``model`` (eval mode), ``config`` (the run's ``TrainConfig``), ``checkpoint`` (the
+    folder the weights came from), ``num_classes``, and ``step`` and ``epoch`` (how far
+    training had come). ``probabilities(images)`` and ``predict(images)`` take images
+    in [0, 1] of shape (N, C, H, W) (or (N, features) for an MLP on flat data) and
+    normalize them as the run did.
+
+    Example:
+        >>> import numpy as np
+        >>> run = TrainedRun(model=None, config=TrainConfig(), checkpoint=None, num_classes=10, step=0, epoch=0)
+        >>> run.config.model, run.num_classes
+        ('cnn', 10)
+    """
+
+    model: object
+    config: TrainConfig
+    checkpoint: pathlib.Path
+    num_classes: int
+    step: int
+    epoch: int
+
+    def probabilities(self, images):
+        """softmax(model(normalize(images))): an (N, classes) float64 array whose rows sum to 1."""
+        with no_grad():
+            logits = self.model(to_model_input(images, self.config.to_dict())).numpy().astype(numpy.float64)
+        shifted = numpy.exp(logits - logits.max(axis=1, keepdims=True))
+        return shifted / shifted.sum(axis=1, keepdims=True)
+
+    def predict(self, images):
+        """The most probable class of each image: argmax of the logits, an (N,) int64 array."""
+        return self.probabilities(images).argmax(axis=1)
+
+
+def load_run(path, which="latest", model_file=None):
+    """The trained model of a run folder (or of one checkpoint folder), ready to use: a ``TrainedRun``.
+
+    ``which`` is 'latest' (the finished model) or 'best' (the checkpoint with the best
+    ``monitor`` value, ties broken by the lower validation loss). Everything read is
+    checked first (see docs/training.md, "Checkpoints"); a run whose model came from
+    your own Python file needs that file named again as ``model_file``.
+
+    Example (trains a tiny run first, about 3 s):
+        >>> import tempfile, os
+        >>> from chainrule.data import load_digits
+        >>> from chainrule.train import load_run
+        >>> from chainrule.train.job import TrainConfig, run_training
+        >>> folder = os.path.join(tempfile.mkdtemp(), "run")
+        >>> _ = run_training(TrainConfig(model="mlp", model_kwargs={"hidden": [16]}, epochs=1, out=folder), echo=False)
+        >>> run = load_run(folder)
+        >>> run.config.model, run.epoch, run.checkpoint.name
+        ('mlp', 1, 'step-00000055')
+        >>> images, labels = load_digits("test")
+        >>> float((run.predict(images) == labels).mean()) > 0.7
+        True
+    """
+    model, extra, checkpoint, metadata = _load_trained(path, which, model_file)
+    return TrainedRun(model=model, config=TrainConfig.from_dict(extra["config"]), checkpoint=pathlib.Path(checkpoint),
+                      num_classes=extra["num_classes"], step=int(metadata.get("step", 0)),
+                      epoch=int(metadata.get("epoch", 0)))
 
 
 def to_model_input(images, config):

@@ -84,13 +84,15 @@ class StateCheck:
                 self.fail(name, f"holds a {type(item).__name__}, where plain data was expected")
 
     # ----- a value shaped like a template -----------------------------------------------------
-    def like(self, saved, template, field, none_is_unset=False):
+    def like(self, saved, template, field, none_is_unset=False, same_strings=False):
         """``saved`` must have the fields and kinds of value of ``template`` (this run's own state).
 
         A template value of None (a field not set yet) accepts any plain value; a saved None
         where the template has a value is refused, unless ``none_is_unset`` (callback states,
         whose fields start as None and are checked again by their ``load_state_dict``). A
-        list is checked item by item against the template's items where it has them.
+        list is checked item by item against the template's items where it has them. With
+        ``same_strings`` a string must equal the template's (a scheduler's strings are its
+        settings, such as ``anneal_strategy``, which this run built the same way).
         """
         if template is None or (saved is None and none_is_unset):
             self.plain(saved, field)
@@ -113,12 +115,14 @@ class StateCheck:
         elif isinstance(template, str):
             if not isinstance(saved, str):
                 self.fail(field, f"must be a string, got {saved!r}")
+            if same_strings and saved != template:
+                self.fail(field, f"is {saved!r}, where this run has {template!r}")
         elif isinstance(template, (list, tuple)):
             if not isinstance(saved, (list, tuple)):
                 self.fail(field, f"must be a list, got {type(saved).__name__}")
             for index, item in enumerate(saved):
                 if index < len(template):
-                    self.like(item, template[index], f"{field}[{index}]", none_is_unset)
+                    self.like(item, template[index], f"{field}[{index}]", none_is_unset, same_strings)
                 else:
                     self.plain(item, f"{field}[{index}]")
         elif isinstance(template, dict):
@@ -128,7 +132,7 @@ class StateCheck:
                 self.fail(field, f"has the fields {sorted(map(str, saved))}, where this run has "
                                  f"{sorted(map(str, template))}")
             for key, item in template.items():
-                self.like(saved[key], item, f"{field}.{key}", none_is_unset)
+                self.like(saved[key], item, f"{field}.{key}", none_is_unset, same_strings)
         else:
             self.plain(saved, field)
 
@@ -141,7 +145,13 @@ class StateCheck:
 
     # ----- the records of a run ---------------------------------------------------------------
     def history(self, history, epochs, steps):
-        """The history holds one record per finished epoch and one per step, of plain values."""
+        """One record per finished epoch and per step, numbered in order, holding numbers only.
+
+        A step record is ``{"step", "epoch", "loss", "lr"}`` (the k-th has step k, a finite
+        loss and learning rate); an epoch record has ``epoch`` k and ``step``, then metrics
+        (numbers, NaN allowed: a metric may be undefined); ``grad_norms`` lists its steps and,
+        per layer, one norm (or null) for each.
+        """
         if not isinstance(history, dict) or set(history) != {"epochs", "steps", "grad_norms"}:
             self.fail("history", "must be an object with epochs, steps and grad_norms")
         for name, count in (("epochs", epochs), ("steps", steps)):
@@ -151,17 +161,85 @@ class StateCheck:
             if len(records) != count:
                 self.fail(f"history.{name}", f"holds {len(records)} records, but the checkpoint says {count} "
                                              f"{name} were done")
-            self.plain(records, f"history.{name}", allow_nan=True)
-        if steps and history["steps"][-1].get("step") != steps:
-            self.fail("history.steps", f"ends at step {history['steps'][-1].get('step')!r}, not at step {steps}")
+        for index, record in enumerate(history["steps"]):
+            field = f"history.steps[{index}]"
+            if not {"step", "epoch", "loss", "lr"} <= set(record) or record["step"] != index + 1:
+                self.fail(field, f"must be {{'step': {index + 1}, 'epoch', 'loss', 'lr'}}, got {record!r}"[:200])
+            self.count(record["epoch"], f"{field}.epoch")
+            self.finite(record["loss"], f"{field}.loss")
+            self.finite(record["lr"], f"{field}.lr", minimum=0)
+            for name, value in record.items():  # fields a callback or a later version adds: numbers only
+                if not isinstance(name, str) or not _is_number(value):
+                    self.fail(f"{field}.{name}", f"must be a number, got {value!r}")
+        for index, record in enumerate(history["epochs"]):
+            field = f"history.epochs[{index}]"
+            if record.get("epoch") != index + 1 or not _is_whole(record.get("step")):
+                self.fail(field, f"must hold epoch {index + 1} and its step, got {record!r}"[:200])
+            for name, value in record.items():
+                if not isinstance(name, str) or not _is_number(value):
+                    self.fail(f"{field}.{name}", f"must be a number, got {value!r}")
         norms = history["grad_norms"]
         if not (isinstance(norms, dict) and set(norms) == {"steps", "layers"} and isinstance(norms["steps"], list)
                 and isinstance(norms["layers"], dict)):
             self.fail("history.grad_norms", "must be an object with steps and layers")
-        self.plain(norms, "history.grad_norms", allow_nan=True)
+        previous = 0
+        for index, step in enumerate(norms["steps"]):
+            if self.count(step, f"history.grad_norms.steps[{index}]") <= previous or step > steps:
+                self.fail(f"history.grad_norms.steps[{index}]", f"is {step}: the recorded steps rise from 1 to at most "
+                                                                f"{steps}")
+            previous = step
+        for layer, values in norms["layers"].items():
+            field = f"history.grad_norms.layers.{layer}"
+            if not isinstance(values, list) or len(values) != len(norms["steps"]):
+                self.fail(field, f"must list one norm for each of the {len(norms['steps'])} recorded steps")
+            for index, value in enumerate(values):
+                if value is not None:
+                    self.finite(value, f"{field}[{index}]", minimum=0)
 
-    def optimizer(self, saved, optimizer):
-        """Hyperparameters that pass the optimizer's own checks; each buffer exactly as ``init_state`` makes it."""
+    def accumulator(self, saved, template):
+        """The epoch's running metrics: counts that add up, labels in range, one entry per image seen."""
+        self.like(saved, template, "train_accumulator", none_is_unset=True, same_strings=True)
+        field = "train_accumulator"
+        count, num_classes = saved["count"], saved["num_classes"]
+        self.count(count, f"{field}.count")
+        self.finite(saved["loss_sum"], f"{field}.loss_sum")
+        if num_classes is not None and (not _is_whole(num_classes) or not 1 <= num_classes <= 1 << 16):
+            self.fail(f"{field}.num_classes", f"must be a whole number of classes, got {num_classes!r}")
+        classification = saved["task"] == "classification"
+        parts = ("first", "second", "targets") if classification else ("first", "targets")
+        batches = [saved[part] for part in parts]
+        if not all(isinstance(part, list) and len(part) == len(batches[0]) for part in batches) or (
+                not classification and saved["second"] != []):
+            self.fail(field, f"must hold one entry per batch in each of {list(parts)}")
+        seen = 0
+        for index, batch in enumerate(zip(*batches)):
+            if not all(isinstance(entry, list) and len(entry) == len(batch[0]) for entry in batch):
+                self.fail(f"{field}[{index}]", "must hold as many values in each part as images in the batch")
+            seen += len(batch[0])
+            if classification:
+                predicted, in_top5, targets = batch
+                if not all(_is_whole(label) and 0 <= label < (num_classes or 1 << 16) for label in predicted + targets):
+                    self.fail(f"{field}.first[{index}]", "must hold class labels in range")
+                if not all(isinstance(hit, bool) for hit in in_top5):
+                    self.fail(f"{field}.second[{index}]", "must hold true or false for each image")
+            else:
+                self.plain(batch, f"{field}[{index}]")
+                if not all(isinstance(row, list) and all(_is_number(value) for value in row)
+                           for entry in batch for row in entry):
+                    self.fail(f"{field}[{index}]", "must hold rows of numbers")
+        if seen != count:
+            self.fail(f"{field}.count", f"is {count}, but the saved batches hold {seen} images")
+        if classification:
+            right = sum(p == t for first, targets in zip(saved["first"], saved["targets"])
+                        for p, t in zip(first, targets))
+            if saved["correct"] != right:
+                self.fail(f"{field}.correct", f"is {saved['correct']!r}, but the saved predictions get {right} right")
+
+    def optimizer(self, saved, optimizer, steps_done=MAX_COUNT):
+        """Hyperparameters that pass the optimizer's own checks; each buffer exactly as ``init_state`` makes it.
+
+        A parameter's step counter cannot exceed ``steps_done``, the optimizer steps of the run.
+        """
         if not isinstance(saved, dict) or set(saved) != {"state", "param_groups"}:
             self.fail("optimizer", "must be an object with state and param_groups")
         groups = saved["param_groups"]
@@ -205,15 +283,20 @@ class StateCheck:
                 self.fail(field, f"refers to parameter {index!r}, but the optimizer has {len(params_by_index)}")
             parameter = params_by_index[index]
             expected = optimizer.init_state(parameter.data, group_of_index[index], array_module(parameter.data))
-            if not isinstance(buffers, dict) or set(buffers) != set(expected):
+            # An optimizer that declares its state (init_state) must find exactly that; one that creates
+            # it lazily in its update (SGD's momentum buffer) may hold buffers of the parameter's shape.
+            names_ok = isinstance(buffers, dict) and (set(buffers) == set(expected) if expected else all(
+                isinstance(name, str) for name in buffers))
+            if not names_ok:
                 names = sorted(buffers) if isinstance(buffers, dict) else buffers
                 self.fail(field, f"holds {names}, where {type(optimizer).__name__} keeps {sorted(expected)}")
-            for name, template in expected.items():
-                value = buffers[name]
+            for name, value in buffers.items():
+                template = expected.get(name, value)
                 if hasattr(template, "shape") and hasattr(template, "dtype"):   # an array of NumPy or CuPy
                     self.tensor(value, tuple(parameter.shape), numpy.dtype(str(parameter.dtype)), f"{field}.{name}")
                 elif _is_whole(template):
-                    self.count(value, f"{field}.{name}")
+                    if self.count(value, f"{field}.{name}") > steps_done and name == "step":
+                        self.fail(f"{field}.{name}", f"is {value}, more than the {steps_done} steps the run took")
                 elif _is_number(template):
                     self.finite(value, f"{field}.{name}")
                 else:

@@ -141,12 +141,16 @@ class Trainer:
         self.train_loader, self.val_loader = train_loader, val_loader
         self.batches_per_epoch = len(train_loader)
         self.target_epochs = epochs
-        for callback in self.callbacks:
-            callback.set_trainer(self)
-        if resume_from is not None:
-            self.load_checkpoint(resume_from)
-        self.stop_training = False
-        self._call("on_train_begin", {})
+        try:
+            for callback in self.callbacks:
+                callback.set_trainer(self)  # ModelCheckpoint takes its folder's lock here, before any file is touched
+            if resume_from is not None:
+                self.load_checkpoint(resume_from)
+            self.stop_training = False
+            self._call("on_train_begin", {})
+        except BaseException:
+            self._call("release")  # training never started: let go of what set_trainer took
+            raise
         try:
             while self.epoch < epochs and not self.stop_training:
                 self._run_epoch()
@@ -344,9 +348,9 @@ class Trainer:
 
         own = self.model.state_dict()
         saved_keys = metadata["model_keys"]
-        if not isinstance(saved_keys, list) or set(saved_keys) != set(own) or len(saved_keys) != len(own):
-            keys = set(saved_keys) if isinstance(saved_keys, list) and all(isinstance(k, str) for k in saved_keys) \
-                else set()
+        names_only = isinstance(saved_keys, list) and all(isinstance(key, str) for key in saved_keys)
+        keys = set(saved_keys) if names_only else set()
+        if not names_only or keys != set(own) or len(saved_keys) != len(own):
             raise CheckpointError(f"checkpoint {path} holds a different model: parameters missing from it "
                                   f"{sorted(set(own) - keys)[:5]}, not in this model {sorted(keys - set(own))[:5]}")
         check_tensors_fit(own, {key: value for key, value in tensors.items() if key.startswith("model/")},
@@ -360,21 +364,21 @@ class Trainer:
         if metadata["optimizer_class"] != type(self.optimizer).__name__:
             raise CheckpointError(f"checkpoint {path} was saved with a {metadata['optimizer_class']} optimizer, this "
                                   f"run uses {type(self.optimizer).__name__}")
-        check.optimizer(self._decode(path, metadata["optimizer"], tensors, "optimizer"), self.optimizer)
+        check.optimizer(self._decode(path, metadata["optimizer"], tensors, "optimizer"), self.optimizer,
+                        steps_done=metadata["step"])
         scheduler_class = type(self.scheduler).__name__ if self.scheduler is not None else None
         if metadata.get("scheduler_class") != scheduler_class:
             raise CheckpointError(f"checkpoint {path} was saved with scheduler {metadata.get('scheduler_class')}, this "
                                   f"run uses {scheduler_class}")
         if self.scheduler is not None:
             check.like(self._decode(path, metadata.get("scheduler"), tensors, "scheduler"),
-                       self.scheduler.state_dict(), "scheduler")
+                       self.scheduler.state_dict(), "scheduler", same_strings=True)
         check.like(metadata["default_generator"], get_rng_state(), "default_generator")
         for loader, key in ((self.train_loader, "train_loader"), (self.val_loader, "val_loader")):
             state = metadata.get(key)
             if loader is not None and state is not None and hasattr(loader, "state_dict"):
                 check.like(state, loader.state_dict(), key)
-        check.like(metadata["train_accumulator"], self.train_accumulator.state_dict(), "train_accumulator",
-                   none_is_unset=True)
+        check.accumulator(metadata["train_accumulator"], self.train_accumulator.state_dict())
         entries = metadata["callbacks"]
         if not isinstance(entries, list) or not all(
                 isinstance(entry, dict) and set(entry) == {"class", "state"} and isinstance(entry["class"], str)
