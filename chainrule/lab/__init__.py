@@ -77,6 +77,8 @@ LABS = {
                        "networks", "convolution"),
     "backprop": Lab("Backpropagation", "the chain rule step by step on a small network, and its graph with gradients",
                     "networks", "backprop"),
+    "sgd": Lab("Mini-batch SGD and schedules", "real mini-batches of a real loss: batch size against the noise of the "
+               "path; every learning-rate schedule over one run", "optimization", "sgd"),
     "lr-finder": Lab("Learning-rate finder", "the range test: loss against an exponentially growing learning rate",
                      "optimization", "lr_finder"),
     "curvature": Lab("Curvature", "Hessian eigenvalues, trace and spectral density from Hessian-vector products; "
