@@ -243,7 +243,8 @@ def lr_finder(out_dir, num_iter=100, batch_size=32):
     )
     lab = LabResult("lr-finder", "The learning-rate finder", figures, text,
                     numbers={"suggestion_steepest": result.suggestion_steepest, "suggestion_valley": result.suggestion_valley,
-                             "lowest_loss_lr": result.lrs[best], "diverged": result.diverged},
+                             "lowest_loss_lr": result.lrs[best], "diverged": result.diverged,
+                             "y_range": result.y_range()},
                     data={"lrs": numpy.array(result.lrs), "losses": numpy.array(result.losses),
                           "raw_losses": numpy.array(result.raw_losses)})
     return finish(lab, out_dir)
