@@ -43,8 +43,8 @@ def test_a_rotation_is_drawn_as_a_rotation_and_a_scaling(linear_map):
     assert linear_map.numbers["cases"]["rotation-scaling"]["kind"] == "complex"
     eigenvalues = numpy.linalg.eigvals(A)
     a, b = eigenvalues[0].real, abs(eigenvalues[0].imag)
-    # In the basis (Re v, Im v), A is [[a, b], [−b, a]] = |λ| times a rotation by θ.
-    numpy.testing.assert_allclose(A @ P, P @ numpy.array([[a, b], [-b, a]]), atol=1e-12)
+    # In the basis (Re v, Im v) of the eigenvector for a − ib, A is [[a, −b], [b, a]] = |λ| times the rotation by θ.
+    numpy.testing.assert_allclose(A @ P, P @ numpy.array([[a, -b], [b, a]]), atol=1e-12)
     assert abs(numpy.linalg.det(P)) > 1e-3
     orbit = case["orbit"]
     numpy.testing.assert_allclose(orbit[1:], orbit[:-1] @ A.T, atol=1e-12)       # x, Ax, A²x, …
@@ -87,6 +87,8 @@ def test_pca_matches_the_covariance_eigendecomposition(pca):
     numpy.testing.assert_allclose(pca.data["embedding"], centered @ components[:2].T, atol=1e-9)
     cumulative = numpy.cumsum(eigenvalues) / eigenvalues.sum()
     assert pca.numbers["components_for_90_percent"] == int(numpy.argmax(cumulative >= 0.9)) + 1
+    # The variance plot reaches the component its title names.
+    assert pca.numbers["components_drawn"] >= pca.numbers["components_for_90_percent"]
 
 
 def test_pca_uses_all_ten_digits(pca):

@@ -127,7 +127,7 @@ def draw_linear_map(before, after, matrix):
     if kind == "complex":
         eigen_text = (f"Eigenvalues λ = {numpy.round(eigenvalues, 4).tolist()} are complex: no direction is only "
                       f"stretched. With v = Re v + i Im v an eigenvector for λ = a − ib, A [Re v, Im v] = [Re v, Im v] "
-                      f"[[a, b], [−b, a]] = r·(a rotation by θ) with r = |λ| = {abs(eigenvalues[0]):.4f}, "
+                      f"[[a, −b], [b, a]] = r·(the rotation by θ) with r = |λ| = {abs(eigenvalues[0]):.4f}, "
                       f"θ = {numpy.degrees(abs(numpy.angle(eigenvalues[0]))):.2f}°: the orbit x, Ax, A²x, … turns by θ "
                       f"and grows or shrinks by r each step.")
     elif kind == "defective":
@@ -193,23 +193,28 @@ def pca(out_dir, n_samples=600, n_images=8):
     embedding = model.transform(X).numpy()[:, :2]
     needed_90 = int(numpy.searchsorted(cumulative, 0.9) + 1)
 
-    figure = Figure(figsize=(13, 4.2), layout="constrained")
-    grid = figure.add_gridspec(2, 3 + n_images // 2, width_ratios=[3, 0.3] + [1] * (n_images // 2) + [3])
+    figure = Figure(figsize=(14, 4.4), layout="constrained")
+    columns = n_images // 2
+    grid = figure.add_gridspec(2, 3 + columns, width_ratios=[3, 0.3] + [1] * columns + [3])
     variance = figure.add_subplot(grid[:, 0])
-    k = numpy.arange(1, 51)
-    variance.bar(k, ratios[:50], color="C0", label="per component")
-    variance.plot(k, cumulative[:50], color="C1", marker=".", label="cumulative")
+    shown = max(50, needed_90 + 10)                 # the axis reaches past the component that crosses 90 %
+    k = numpy.arange(1, shown + 1)
+    variance.bar(k, ratios[:shown], color="C0", label="per component")
+    variance.plot(k, cumulative[:shown], color="C1", marker=".", ms=3, label="cumulative")
     variance.axhline(0.9, color="gray", ls=":")
+    variance.axvline(needed_90, color="C3", ls="--", label=f"90% reached at component {needed_90}")
     variance.set_xlabel("component")
     variance.set_ylabel("fraction of variance")
     variance.set_title(f"{needed_90} components keep 90% of the variance", fontsize=9)
-    variance.legend(fontsize=7)
+    variance.legend(fontsize=7, loc="center right")
+    limit = float(numpy.abs(components[:n_images]).max())       # one scale for all, so one colour bar reads them
     for i in range(n_images):
-        ax = figure.add_subplot(grid[i % 2, 2 + i // 2])
-        limit = numpy.abs(components[i]).max()
-        ax.imshow(components[i].reshape(28, 28), cmap="RdBu_r", vmin=-limit, vmax=limit)
+        ax = figure.add_subplot(grid[i // columns, 2 + i % columns])          # row by row: PC 1…4, then 5…8
+        image = ax.imshow(components[i].reshape(28, 28), cmap="RdBu_r", vmin=-limit, vmax=limit)
         ax.set_title(f"PC {i + 1}: {100 * ratios[i]:.1f}%", fontsize=7)
-        ax.axis("off")
+        ax.set_xticks([])
+        ax.set_yticks([])
+    figure.colorbar(image, ax=figure.axes[1:], location="bottom", shrink=0.6, label="pixel weight in the component")
     scatter_ax = figure.add_subplot(grid[:, -1])
     points = scatter_ax.scatter(embedding[:, 0], embedding[:, 1], c=labels, cmap="tab10", s=4)
     figure.colorbar(points, ax=scatter_ax, ticks=range(10), label="digit")
@@ -226,6 +231,7 @@ def pca(out_dir, n_samples=600, n_images=8):
     )
     result = LabResult("pca", "PCA of the digits", figures, text,
                        numbers={"explained_variance_ratio": ratios[:10].tolist(), "components_for_90_percent": needed_90,
+                                "components_drawn": shown,
                                 "first_two_cumulative": float(cumulative[1])},
                        data={"X": X.numpy(), "components": components[:n_images], "embedding": embedding,
                              "explained_variance": model.explained_variance_.numpy(), "labels": labels})
