@@ -145,7 +145,7 @@ def landscape(out_dir, grid_points=21, slice_points=41):
     coordinates = project_path(path, center, d1, d2)
     span_a = numpy.abs(coordinates[:, 0]).max() * 1.3
     span_b = max(numpy.abs(coordinates[:, 1]).max() * 1.3, 0.3 * span_a)
-    unit = numpy.linspace(-1.0, 1.0, grid_points)      # symmetric, with an exact 0 in the middle: θ* itself
+    unit = numpy.linspace(-1.0, 1.0, grid_points)      # symmetric, with an exact 0 in the middle: θ_T itself
     alphas, betas = span_a * unit, span_b * unit
     surface = loss_surface_2d(model, loss_fn, batch, d1, d2, alphas, betas)
 
@@ -165,6 +165,12 @@ def landscape(out_dir, grid_points=21, slice_points=41):
     hessian_slice = loss_slice_1d(model, loss_fn, batch, top_direction, hessian_line)
     loss_at_center = float(loss_fn(model(batch[0]), batch[1]).item())
     gradient = parameter_gradient(model, loss_fn, batch)
+    gradient_norm = float(numpy.linalg.norm(gradient))
+    # Is the end of training a minimum? Not if the slice itself holds lower points, or the gradient is not ~0.
+    lowest = numpy.unravel_index(int(numpy.argmin(surface)), surface.shape)      # (β index, α index)
+    lowest_in_slice = float(surface[lowest])
+    converged = lowest_in_slice >= loss_at_center - 1e-6 and gradient_norm < 1e-3
+    end_label = "end of training θ_T" + ("" if converged else " (not a minimum)")
     quadratic = loss_at_center + hessian_line * float(gradient @ top_direction) + 0.5 * top[0] * hessian_line ** 2
     step = 1e-3
     second_difference = (loss_slice_1d(model, loss_fn, batch, top_direction, [-step, 0.0, step]) @ [1, -2, 1]) / step ** 2
@@ -177,41 +183,53 @@ def landscape(out_dir, grid_points=21, slice_points=41):
         figure.colorbar(contour, ax=ax, label="loss")
         inside = (numpy.abs(path_xy[:, 0]) <= a[-1]) & (numpy.abs(path_xy[:, 1]) <= b[-1])
         ax.plot(path_xy[inside, 0], path_xy[inside, 1], "w.-", ms=3, lw=0.8, label="SGD + momentum path")
-        ax.plot(0, 0, "r*", ms=12, label="end θ*")
+        ax.plot(0, 0, "r*", ms=12, label=end_label)
         ax.set_xlim(a[0], a[-1])
         ax.set_ylim(b[0], b[-1])
         ax.legend(fontsize=7, loc="lower right")
+    surface_ax.plot(alphas[lowest[1]], betas[lowest[0]], "wX", ms=9, mec="black",
+                    label=f"lowest loss in this slice: {lowest_in_slice:.4f}")
+    surface_ax.legend(fontsize=7, loc="upper right")
     surface_ax.set_xlabel("α (1st principal direction of the path)")
     surface_ax.set_ylabel("β (2nd)")
-    surface_ax.set_title(f"L(θ* + αd₁ + βd₂): the path's plane holds {100 * explained:.1f}% of it", fontsize=9)
+    surface_ax.set_title(f"L(θ_T + αd₁ + βd₂): the path's plane holds {100 * explained:.1f}% of it"
+                         + ("" if converged else f"\ntraining had not converged: ‖∇L(θ_T)‖ = {gradient_norm:.3g}"),
+                         fontsize=9)
     eigen_ax.set_xlabel(f"α along v₁ (λ₁ = {top[0]:.3g})")
     eigen_ax.set_ylabel(f"β along v₂ (λ₂ = {top[1]:.3g})")
     eigen_ax.set_title("the plane of the top two Hessian eigenvectors", fontsize=9)
     random_ax.plot(line, random_slice)
     random_ax.set_xlabel("α")
     random_ax.set_ylabel("loss")
-    random_ax.set_title("L(θ* + αd), d random, filter-normalized (Li et al. 2018)", fontsize=9)
-    hessian_ax.plot(hessian_line, hessian_slice, label="L(θ* + αv₁)")
-    hessian_ax.plot(hessian_line, quadratic, "--", label=f"L* + αg·v₁ + ½λ₁α², λ₁ = {top[0]:.3g}")
+    random_ax.set_title("L(θ_T + αd), d random, filter-normalized (Li et al. 2018)", fontsize=9)
+    hessian_ax.plot(hessian_line, hessian_slice, label="L(θ_T + αv₁)")
+    hessian_ax.plot(hessian_line, quadratic, "--", label=f"L(θ_T) + αg·v₁ + ½λ₁α², λ₁ = {top[0]:.3g}")
     hessian_ax.set_xlabel("α")
+    hessian_ax.set_ylabel("loss")
     hessian_ax.set_title("along the Hessian's top eigenvector v₁", fontsize=9)
     hessian_ax.legend(fontsize=7)
     figures = save_figure(figure, out_dir, "landscape")
 
     text = (
-        "A loss landscape is the loss along a line or a plane through parameter space: f(α) = L(θ* + αd), "
-        "f(α, β) = L(θ* + αd₁ + βd₂).\n"
-        f"The plane of the path: the two principal directions of the offsets θₖ − θ* of the {len(path) - 1} "
+        "A loss landscape is the loss along a line or a plane through parameter space: f(α) = L(θ_T + αd), "
+        "f(α, β) = L(θ_T + αd₁ + βd₂), through θ_T, where training stopped.\n"
+        + (f"θ_T is a minimum to the grid's resolution (‖∇L‖ = {gradient_norm:.2g}).\n" if converged else
+           f"θ_T is NOT a minimum: training had not converged after {len(path) - 1} steps. ‖∇L(θ_T)‖ = "
+           f"{gradient_norm:.3g}, and the path's plane holds lower points (lowest {lowest_in_slice:.4f} against "
+           f"L(θ_T) = {loss_at_center:.4f}, marked ×): the path was still descending when it ended.\n")
+        + f"The plane of the path: the two principal directions of the offsets θₖ − θ_T of the {len(path) - 1} "
         f"optimizer steps, which hold {100 * explained:.1f}% of their squared length; the path is drawn by least-squares "
         f"projection onto the plane.\nRandom directions are filter-normalized (each filter of d scaled to the norm of "
-        f"the same filter of θ*, biases left out) so that slices of differently scaled networks compare.\n"
+        f"the same filter of θ_T, biases left out) so that slices of differently scaled networks compare.\n"
         f"Along the top Hessian eigenvector v₁ the curvature d²f/dα² at 0 is {second_difference:.4g} by a second "
-        f"difference, against λ₁ = {top[0]:.4g} from Lanczos: the sharpest direction through θ*. In the plane of "
-        f"v₁ and v₂ (λ₂ = {top[1]:.4g}) the contours near θ* are ellipses with axis ratio √(λ₁/λ₂) = "
+        f"difference, against λ₁ = {top[0]:.4g} from Lanczos: the sharpest direction through θ_T. In the plane of "
+        f"v₁ and v₂ (λ₂ = {top[1]:.4g}) the contours near θ_T are ellipses with axis ratio √(λ₁/λ₂) = "
         f"{numpy.sqrt(top[0] / top[1]):.3g}, the longer axis along the flatter v₂."
     )
     result = LabResult("landscape", "Loss landscapes", figures, text,
                        numbers={"loss_at_center": loss_at_center, "path_variance_explained": explained,
+                                "gradient_norm": gradient_norm, "lowest_in_slice": lowest_in_slice,
+                                "converged": converged,
                                 "top_eigenvalue": float(top[0]), "second_eigenvalue": float(top[1]),
                                 "second_difference": float(second_difference)},
                        data={"alphas": alphas, "betas": betas, "surface": surface, "coordinates": coordinates,
