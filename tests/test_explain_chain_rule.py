@@ -185,7 +185,7 @@ def test_a_student_can_recompute_a_gradient_from_the_printed_text():
     # per-row loss ℓ, the labels y_n and the output L stay apart.
     assert "\\" not in text and "textstyle" not in text
     assert "W = 2.weight" in text and "x = 2.weight" not in text and "b = 0.bias" in text
-    assert "ℓ_n = log Σ_c e^(x_nc) - x_(n,y_n)" in text and "y = L" not in text
+    assert "ℓ_n = log Σ_c e^(x_nc) - x_(n y_n)" in text and "y = L" not in text
     assert "y_n = the label of row n = [0, 1, 1, 0]" in text
     assert "L = (1/N) Σ_n ℓ_n, the mean over the N = 4 rows, so ∂L/∂ℓ_n = 1/N = 0.25" in text
     # From the printed numbers and formulas alone: ∂L/∂v3_nc = (1/N)(softmax(v3_n)_c − [c = y_n]) …
