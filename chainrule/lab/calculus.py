@@ -130,6 +130,8 @@ def taylor(out_dir, x0=0.5, orders=(1, 2, 3, 5, 7)):
         curves_ax.plot(xs, p(xs), label=f"order {n}")
     curves_ax.axvline(x0, color="gray", ls=":")
     curves_ax.set_ylim(-2, 2)
+    curves_ax.set_xlabel("x")
+    curves_ax.set_ylabel("sin x and pₙ(x)")
     curves_ax.legend(fontsize=7)
     curves_ax.set_title(f"Taylor polynomials of sin at x₀ = {x0:g}", fontsize=9)
     for n in orders:
@@ -194,6 +196,7 @@ def integrals(out_dir, repetitions=20):
     mc_ax.loglog(mc_ns, mc_rms, "o-", label=f"Monte Carlo RMS error over {repetitions} runs: slope {mc_slope:.2f}")
     mc_ax.loglog(mc_ns, sigma / numpy.sqrt(mc_ns), "k--", label="σ/√n (theory)")
     mc_ax.set_xlabel("samples n")
+    mc_ax.set_ylabel("|error| (RMS over the runs)")
     mc_ax.set_title("Monte Carlo: error ∝ 1/√n in any dimension", fontsize=9)
     mc_ax.legend(fontsize=7)
     figures = save_figure(figure, out_dir, "integrals")
@@ -237,6 +240,7 @@ def limits(out_dir, iterations=30):
     terms_ax.plot(fixed_point, "o-", ms=3)
     terms_ax.axhline(limit_cos, color="gray", ls=":", label=f"limit ≈ {limit_cos:.6f}")
     terms_ax.set_xlabel("k")
+    terms_ax.set_ylabel("xₖ")
     terms_ax.set_title("xₖ₊₁ = cos xₖ", fontsize=9)
     terms_ax.legend(fontsize=7)
     errors_ax.semilogy(numpy.abs(numpy.array(fixed_point) - limit_cos) + 1e-17, "o-", ms=3,
@@ -251,6 +255,7 @@ def limits(out_dir, iterations=30):
     e_ax.axhline(math.e, color="gray", ls=":", label="e")
     e_ax.axhline(richardson.value, color="C3", ls="--", label=f"Richardson: {richardson.value:.8f}")
     e_ax.set_xlabel("n")
+    e_ax.set_ylabel("(1 + 1/n)ⁿ")
     e_ax.set_title("(1 + 1/n)ⁿ → e, error ~ e/(2n)", fontsize=9)
     e_ax.legend(fontsize=7)
     figures = save_figure(figure, out_dir, "limits")
