@@ -149,8 +149,9 @@ def curvature(out_dir, trace_samples=200, probes=8, lanczos_steps=20, k=3):
         f"2/λ_max is the limit of plain gradient descent. The classifier above was trained with SGD + momentum "
         f"0.9, whose limit is 2(1 + μ)/λ_max: {momentum_advice}.\n"
         f"Its twin trained with Adam (lr 0.02): {adam_advice}. What Adam's lr must respect is the sharpness of the "
-        f"loss as Adam sees it, after dividing by √v̂; it is not bounded by 2/λ_max of H, and λ_max alone cannot "
-        f"tell whether an Adam run is stable."
+        f"loss as Adam sees it, after dividing by √v̂; that limit can lie far above or far below 2/λ_max of H (here "
+        f"{adam_advice.max_stable_lr:.3g} against {adam_advice.gd_limit:.3g}), so λ_max alone cannot tell whether an "
+        f"Adam run is stable."
     )
     result = LabResult("curvature", "Curvature: the Hessian through its products", figures, text,
                        numbers={"top_eigenvalues": top.tolist(), "exact_top_eigenvalues": exact[:k].tolist(),
