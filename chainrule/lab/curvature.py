@@ -219,7 +219,7 @@ def landscape(out_dir, grid_points=21, slice_points=41):
         ax.set_xlim(a[0], a[-1])
         ax.set_ylim(b[0], b[-1])
         ax.legend(fontsize=7, loc="lower right")
-    surface_ax.plot(alphas[lowest[1]], betas[lowest[0]], "wX", ms=9, mec="black",
+    surface_ax.plot(alphas[lowest[1]], betas[lowest[0]], "wX", ms=9, mec="black", clip_on=False, zorder=5,
                     label=f"lowest loss in this slice: {lowest_in_slice:.4f}")
     surface_ax.legend(fontsize=7, loc="upper right")
     surface_ax.set_xlabel("α (1st principal direction of the path)")

@@ -327,7 +327,7 @@ def schedules(total_steps=100, base_lr=0.5):
         "LambdaLR 1/(1 + t/10)": lambda o: S.LambdaLR(o, lambda t: 1 / (1 + t / 10)),
         "SequentialLR (warm-up, cosine)": lambda o: S.SequentialLR(
             o, [S.LinearLR(o, start_factor=0.1, total_iters=10), S.CosineAnnealingLR(o, T_max=total_steps - 10)], [10]),
-        "ReduceLROnPlateau": lambda o: S.ReduceLROnPlateau(o, factor=0.5, patience=5, threshold=1e-3),
+        "ReduceLROnPlateau": lambda o: S.ReduceLROnPlateau(o, factor=0.5, patience=5, threshold=1e-2),
     }
     runs = {}
     for name, make in makers.items():
