@@ -386,18 +386,21 @@ def sgd(out_dir, batch_sizes=(1, 8, 64, 256)):
     noise_ax.set_title("mini-batch gradient noise ∝ 1/B", fontsize=9)
     noise_ax.legend(fontsize=7)
     cells = [(row, column) for row in range(3) for column in range(3, 7)]
-    for (row, column), (name, (lrs, losses)) in zip(cells, runs.items()):
+    for i, ((row, column), (name, (lrs, losses))) in enumerate(zip(cells, runs.items())):
         ax = figure.add_subplot(grid[row, column])
-        ax.plot(lrs, color="C0")
+        ax.plot(lrs, color=f"C{i % 10}")
         ax.set_ylim(0, 0.55)
         ax.set_title(f"{name}: final loss {losses[-1]:.4f}", fontsize=7.5)
         ax.set_xlabel("step", fontsize=7)
-        ax.set_ylabel("learning rate", fontsize=7, color="C0")
+        ax.set_ylabel("learning rate", fontsize=7)
         ax.tick_params(labelsize=6)
-        loss_ax = ax.twinx()
-        loss_ax.plot(losses, color="C3", lw=0.8)
-        loss_ax.set_ylabel("loss", fontsize=7, color="C3")
-        loss_ax.tick_params(labelsize=6)
+    loss_ax = figure.add_subplot(grid[cells[len(runs)]])
+    for i, (name, (_, losses)) in enumerate(runs.items()):
+        loss_ax.semilogy(losses, color=f"C{i % 10}", lw=0.8, ls="-" if i < 10 else "--")
+    loss_ax.set_title("the loss of each run (colours as the panels)", fontsize=7.5)
+    loss_ax.set_xlabel("step", fontsize=7)
+    loss_ax.set_ylabel("full-batch loss", fontsize=7)
+    loss_ax.tick_params(labelsize=6)
     figures = save_figure(figure, out_dir, "sgd")
 
     final_loss = {b: float(_logistic_losses(X, y, cr.tensor(p[-1], dtype=cr.float64)).mean().item()) for b, p in paths.items()}
@@ -411,7 +414,8 @@ def sgd(out_dir, batch_sizes=(1, 8, 64, 256)):
         "Full loss L(w) at the end of each path: " + ", ".join(f"B = {b}: {v:.4f}" for b, v in final_loss.items())
         + " — with a constant rate, small-batch SGD does not settle but keeps jittering about the minimum, more for "
         "smaller B (a larger lr/B, a larger jitter).\n"
-        "Learning-rate schedules, each over one run of 100 steps from the same start (lr in blue, loss in red): "
+        "Learning-rate schedules, each over one run of 100 steps from the same start (one panel each; their losses "
+        "together in the last): "
         + "; ".join(f"{name} ends at lr {lrs[-1]:.3g}, loss {losses[-1]:.4f}" for name, (lrs, losses) in runs.items())
         + "."
     )
