@@ -54,6 +54,7 @@ class Node:
     value: numpy.ndarray
     formula: str = ""       # the primitive's LaTeX formula ('' for leaves)
     params: dict = field(default_factory=dict)   # the op's non-tensor arguments (labels, reduction, …)
+    letters: dict = field(default_factory=dict)  # the formula's letters → the symbols they stand for here
 
 
 @dataclass
@@ -139,11 +140,12 @@ class Explanation:
 
     # ----- plain text ------------------------------------------------------------------
     def _letters(self):
-        """node symbol → {formula letter: symbol}, from the steps through that node (its output and its inputs)."""
-        letters = {}
+        """node symbol → {formula letter: symbol}: the node's own letters (every input, on the path or not),
+        completed by the steps through it."""
+        letters = {node.symbol: dict(node.letters) for node in self.nodes if node.letters}
         for step in self.steps:
             mapping = letters.setdefault(step.node, {step.output_letter: step.node})
-            mapping[step.input_letter] = step.input
+            mapping.setdefault(step.input_letter, step.input)
         return letters
 
     def _loss_lines(self, node, indent):
@@ -323,6 +325,15 @@ def _input_letter(derivative):
     """The letter a derivative rule gives its input: '\\bar{x} = …' and '\\bar W = …' alike."""
     match = re.match(r"\s*\\bar\s*\{?\s*(\\ell|[A-Za-z])", derivative)
     return latex_to_text(match.group(1)) if match else "x"
+
+
+def _formula_letters(op, symbol, inputs):
+    """The letters of an op's formula → symbols: its output letter → ``symbol``, and the letter each
+    derivative rule gives its input (x̄ = …, W̄ = …) → that input's symbol."""
+    letters = {_output_letter(op.formula): symbol}
+    for derivative, input_symbol in zip(op.derivatives, inputs):
+        letters.setdefault(_input_letter(derivative), input_symbol)
+    return letters
 
 
 def _reduction_of(node):
@@ -580,6 +591,8 @@ def explain(output, wrt, names=None, gradient=None, output_name="L", max_full=FU
             shape=tensor.shape, value=as_host_array(tensor).copy(),
             formula=tensor._op.formula if tensor._op is not None else "",
             params=dict(tensor._params) if tensor._op is not None else {},
+            letters=_formula_letters(tensor._op, symbols[id(tensor)], [symbols[id(p)] for p in tensor._inputs])
+            if tensor._op is not None else {},
         ))
     parents_on_path = {id(t): [p for p in (t._inputs or ()) if id(p) in path_ids] for t in on_path}
     gradients, paths = {}, {}

@@ -397,7 +397,7 @@ def sgd(out_dir, batch_sizes=(1, 8, 64, 256)):
     loss_ax = figure.add_subplot(grid[cells[len(runs)]])
     for i, (name, (_, losses)) in enumerate(runs.items()):
         loss_ax.semilogy(losses, color=f"C{i % 10}", lw=0.8, ls="-" if i < 10 else "--")
-    loss_ax.set_title("the loss of each run (colours as the panels)", fontsize=7.5)
+    loss_ax.set_title("each run's loss (colours as above)", fontsize=7.5)
     loss_ax.set_xlabel("step", fontsize=7)
     loss_ax.set_ylabel("full-batch loss", fontsize=7)
     loss_ax.tick_params(labelsize=6)
