@@ -200,3 +200,12 @@ def test_a_student_can_recompute_a_gradient_from_the_printed_text():
     printed_gradient = _printed(_line_after(text.split("Result")[1], "∂L/∂2.weight"))
     numpy.testing.assert_allclose(by_hand.T @ hidden, printed_gradient, atol=1e-3)
     numpy.testing.assert_allclose(printed_gradient, explanation.gradients["2.weight"], atol=1e-4)
+
+
+def test_constants_off_the_path_get_their_letters_too():
+    import re
+    t, _, loss = two_layer_network()
+    text = explain(loss, wrt={"W1": t["W1"]}, names={"x": t["x"], "y": t["y"]}).text()
+    # pow's exponent is the constant c1: its letter y must not read as the labels, which are named y here.
+    assert re.search(r"in these symbols: ∂L/∂v\d+ = ∂L/∂v\d+ (c\d+) v\d+\^\(\1-1\)", text)
+    assert re.search(r"\(z = v\d+, x = v\d+, y = y\)", text)          # sub(v5, y): there y IS the labels
