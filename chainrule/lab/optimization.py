@@ -20,7 +20,7 @@ from chainrule.optim.testfunctions import Beale, QuadraticBowl, Rosenbrock
 # The rates are ones that work for each method on each function; the noise turns GD into a model of SGD.
 OPTIMIZERS = {
     "GD": (lambda params, lr: optim.SGD(params, lr=lr), 1.5e-3, 0.05, 0.0, 0.0),
-    "SGD (noisy gradient)": (lambda params, lr: optim.SGD(params, lr=lr), 1.5e-3, 0.05, 20.0, 0.3),
+    "GD + gradient noise": (lambda params, lr: optim.SGD(params, lr=lr), 1.5e-3, 0.05, 20.0, 0.3),
     "momentum": (lambda params, lr: optim.SGD(params, lr=lr, momentum=0.9), 1.5e-3, 0.02, 0.0, 0.0),
     "Nesterov": (lambda params, lr: optim.SGD(params, lr=lr, momentum=0.9, nesterov=True), 1.5e-3, 0.01, 0.0, 0.0),
     "Adagrad": (lambda params, lr: optim.Adagrad(params, lr=lr), 1.0, 0.5, 0.0, 0.0),
@@ -119,7 +119,7 @@ def step_size_regimes(steps=400, tolerance=1e-6):
 
 
 def gradient_descent(out_dir, rosenbrock_steps=1000, beale_steps=500):
-    """Paths of GD, noisy SGD, momentum, Nesterov, Adagrad, RMSprop and Adam on Rosenbrock and Beale,
+    """Paths of GD, GD with gradient noise, momentum, Nesterov, Adagrad, RMSprop and Adam on Rosenbrock and Beale,
     and gradient descent on a quadratic with a learning rate too small, the fastest, and divergent."""
     rosenbrock, beale = Rosenbrock(), Beale()
     paths = {"Rosenbrock": optimizer_paths(rosenbrock, rosenbrock_steps, "rosenbrock"),
@@ -186,8 +186,8 @@ def gradient_descent(out_dir, rosenbrock_steps=1000, beale_steps=500):
     text = (
         "Gradient descent θ ← θ − η∇f; momentum v ← μv + ∇f, θ ← θ − ηv (Nesterov evaluates the gradient "
         "after the momentum step); Adagrad divides by √(Σ g²), RMSprop by √(moving average of g²), Adam combines "
-        "momentum with RMSprop and bias correction. 'SGD (noisy gradient)' adds Gaussian noise to the exact gradient "
-        "as a model of sampling (the sgd lab uses real mini-batches). With a constant rate, RMSprop and noisy SGD do "
+        "momentum with RMSprop and bias correction. 'GD + gradient noise' adds Gaussian noise to the exact gradient "
+        "as a model of sampling (the sgd lab uses real mini-batches). With a constant rate, RMSprop and noisy GD do "
         "not settle: their steps keep a size of about lr (RMSprop) or of the noise, so they hover around the minimum.\n"
         "Distance from the end of each path to the minimum:\n" + "\n".join(lines) + "\n"
         f"The learning rate on a quadratic ½xᵀAx with eigenvalues λ_min = {lambda_min:.4g}, λ_max = {lambda_max:.4g}: "
