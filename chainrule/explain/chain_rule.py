@@ -237,8 +237,8 @@ class Explanation:
             out.append(f"**Step {step.number}.** ${node} = \\operatorname{{{_latex_escape(step.op)}}}(\\dots)$, "
                        f"input {step.input_index} is ${inp}$")
             out.append("")
-            out.append(f"- formula: ${step.formula}$ with ${step.output_letter} = {node}$, "
-                       f"${step.input_letter} = {inp}$")
+            out.append(f"- formula: ${step.formula}$ with ${_latex_letter(step.output_letter)} = {node}$, "
+                       f"${_latex_letter(step.input_letter)} = {inp}$")
             out.append(f"- local derivative: ${step.derivative}$")
             out.append(f"- upstream: $\\partial {L}/\\partial {node}$ = `{format_values(step.upstream, self.max_full)}`")
             out.append(f"- chain rule: $\\frac{{\\partial {L}}}{{\\partial {node}}}\\frac{{\\partial {node}}}"
@@ -287,7 +287,7 @@ class Explanation:
         for step in self.steps:
             node, inp = _latex_symbol(step.node), _latex_symbol(step.input)
             lines.append(rf"&\text{{Step {step.number}: }} {step.derivative}"
-                         rf"\quad ({step.output_letter} = {node},\ {step.input_letter} = {inp}) \\")
+                         rf"\quad ({_latex_letter(step.output_letter)} = {node},\ {_latex_letter(step.input_letter)} = {inp}) \\")
             lines.append(rf"\bar{{{node}}} &= {format_values_latex(step.upstream, self.max_full)} \\")
             lines.append(rf"\bar{{{node}}}\,\frac{{\partial {node}}}{{\partial {inp}}} &= "
                          rf"{format_values_latex(step.contribution, self.max_full)} \\")
@@ -307,6 +307,15 @@ def _latex_symbol(symbol):
     if match:
         return f"{match.group(1)}_{{{match.group(2)}}}"
     return symbol.replace("_", r"\_")
+
+
+def _latex_letter(letter):
+    """A formula letter back in LaTeX: ℓ → \\ell, x̂ → \\hat{x}, plain letters as they are."""
+    if letter == "ℓ":
+        return r"\ell"
+    if letter.endswith("\u0302"):
+        return rf"\hat{{{letter[0]}}}"
+    return letter
 
 
 def _latex_escape(name):
