@@ -185,7 +185,7 @@ def test_a_student_can_recompute_a_gradient_from_the_printed_text():
     # per-row loss ℓ, the labels y_n and the output L stay apart.
     assert "\\" not in text and "textstyle" not in text
     assert "W = 2.weight" in text and "x = 2.weight" not in text and "b = 0.bias" in text
-    assert "ℓ_n = log Σ_c e^(x_nc) - x_(n,y_n)" in text and "y = L" not in text
+    assert "ℓ_n = log Σ_c e^(x_nc) - x_(n y_n)" in text and "y = L" not in text
     assert "y_n = the label of row n = [0, 1, 1, 0]" in text
     assert "L = (1/N) Σ_n ℓ_n, the mean over the N = 4 rows, so ∂L/∂ℓ_n = 1/N = 0.25" in text
     # From the printed numbers and formulas alone: ∂L/∂v3_nc = (1/N)(softmax(v3_n)_c − [c = y_n]) …
@@ -200,3 +200,12 @@ def test_a_student_can_recompute_a_gradient_from_the_printed_text():
     printed_gradient = _printed(_line_after(text.split("Result")[1], "∂L/∂2.weight"))
     numpy.testing.assert_allclose(by_hand.T @ hidden, printed_gradient, atol=1e-3)
     numpy.testing.assert_allclose(printed_gradient, explanation.gradients["2.weight"], atol=1e-4)
+
+
+def test_constants_off_the_path_get_their_letters_too():
+    import re
+    t, _, loss = two_layer_network()
+    text = explain(loss, wrt={"W1": t["W1"]}, names={"x": t["x"], "y": t["y"]}).text()
+    # pow's exponent is the constant c1: its letter y must not read as the labels, which are named y here.
+    assert re.search(r"in these symbols: ∂L/∂v\d+ = ∂L/∂v\d+ (c\d+) v\d+\^\(\1-1\)", text)
+    assert re.search(r"\(z = v\d+, x = v\d+, y = y\)", text)          # sub(v5, y): there y IS the labels

@@ -27,7 +27,7 @@ def test_dot_text_has_every_node_edge_and_formula():
     source = drawing.source
     assert source.startswith("digraph chainrule {") and source.rstrip().endswith("}")
     for label in ("v1 = matmul", "v2 = add", "v3 = sigmoid", "L = sum", "W (leaf)", "x (constant)", "shape (2, 3)",
-                  "y = σ(x) = (1)/(1 + e^(-x))"):
+                  "y = σ(x) = 1/(1 + e^(-x))"):
         assert label in source, label
     # 7 tensors (x, W, b, v1, v2, v3, L) and 6 edges: x→v1, W→v1, v1→v2, b→v2, v2→v3, v3→L.
     assert source.count("[label=") == 7 and source.count("->") == 6

@@ -87,3 +87,32 @@ def test_landscape_slices_and_path(landscape):
     offsets = numpy.stack([p - data["path"][-1] for p in data["path"]])
     in_plane = numpy.linalg.norm(offsets @ numpy.stack([d1, d2], 1)) ** 2 / numpy.linalg.norm(offsets) ** 2
     assert abs(in_plane - numbers["path_variance_explained"]) < 1e-10
+
+
+def test_landscape_says_when_the_end_of_training_is_not_a_minimum(landscape):
+    data, numbers = landscape.data, landscape.numbers
+    model, loss_fn, batch = data["model"], data["loss_fn"], data["batch"]
+    X, y = torch.tensor(batch[0].numpy()), torch.tensor(batch[1].numpy())
+    parameters = [torch.tensor(p.detach().numpy(), requires_grad=True) for p in model.parameters()]
+    W1, b1, W2, b2 = parameters
+    torch.nn.functional.cross_entropy(torch.tanh(X @ W1.T + b1) @ W2.T + b2, y).backward()
+    gradient_norm = float(torch.cat([p.grad.ravel() for p in parameters]).norm())
+    assert abs(numbers["gradient_norm"] - gradient_norm) < 1e-10
+    assert numbers["lowest_in_slice"] == data["surface"].min()
+    # After 150 steps this run is still descending: the picture must not pass its end off as a minimum.
+    assert numbers["lowest_in_slice"] < numbers["loss_at_center"] and not numbers["converged"]
+    assert "NOT a minimum" in landscape.text and "had not converged" in landscape.text
+
+
+def test_curvature_advice_for_the_optimizer_that_trained(curvature):
+    numbers = curvature.numbers
+    top = numbers["exact_top_eigenvalues"][0]
+    assert abs(numbers["momentum_limit"] - 2 * 1.9 / top) < 1e-6 * numbers["momentum_limit"]
+    model, loss_fn, batch, adam = curvature.data["adam"]
+    hessian = torch_hessian(model, batch)
+    state = [adam.state[p] for p in model.parameters()]
+    P = numpy.concatenate([numpy.sqrt(s["exp_avg_sq"].ravel() / (1 - 0.999 ** s["step"])) + 1e-8 for s in state])
+    sharpness = numpy.linalg.eigvalsh(hessian / numpy.sqrt(numpy.outer(P, P))).max()
+    assert abs(numbers["adam_preconditioned_lambda_max"] - sharpness) < 1e-6 * sharpness
+    assert abs(numbers["adam_limit"] - 38 / sharpness) < 1e-6 * numbers["adam_limit"]
+    assert "not of Adam" in curvature.text and "2(1 + μ)/λ_max" in curvature.text

@@ -37,6 +37,30 @@ def test_linear_map_draws_eigenvectors_and_singular_axes(linear_map):
     assert abs(radii.max() - S[0]) < 1e-4 and abs(radii.min() - S[1]) < 1e-4
 
 
+def test_a_rotation_is_drawn_as_a_rotation_and_a_scaling(linear_map):
+    case = linear_map.data["cases"]["rotation-scaling"]
+    A, P = case["matrix"], case["rotation_basis"]
+    assert linear_map.numbers["cases"]["rotation-scaling"]["kind"] == "complex"
+    eigenvalues = numpy.linalg.eigvals(A)
+    a, b = eigenvalues[0].real, abs(eigenvalues[0].imag)
+    # In the basis (Re v, Im v) of the eigenvector for a − ib, A is [[a, −b], [b, a]] = |λ| times the rotation by θ.
+    numpy.testing.assert_allclose(A @ P, P @ numpy.array([[a, -b], [b, a]]), atol=1e-12)
+    assert abs(numpy.linalg.det(P)) > 1e-3
+    orbit = case["orbit"]
+    numpy.testing.assert_allclose(orbit[1:], orbit[:-1] @ A.T, atol=1e-12)       # x, Ax, A²x, …
+    assert "turns" in linear_map.text and f"{abs(eigenvalues[0]):.4f}" in linear_map.text
+
+
+def test_the_defective_shear_has_one_eigenvector(linear_map):
+    case = linear_map.data["cases"]["defective"]
+    assert linear_map.numbers["cases"]["defective"]["kind"] == "defective"
+    vectors = case["eigenvectors"]
+    assert vectors.shape == (2, 1)
+    numpy.testing.assert_allclose(case["matrix"] @ vectors[:, 0], 2 * vectors[:, 0], atol=1e-12)
+    assert numpy.linalg.matrix_rank(case["matrix"] - 2 * numpy.eye(2)) == 1     # geometric multiplicity 1
+    assert "ONE eigenvector" in linear_map.text
+
+
 def test_linear_map_determinant_is_the_area_ratio(linear_map):
     determinant = numpy.linalg.det(linear_map.data["matrix"])
     assert abs(linear_map.numbers["determinant"] - determinant) < 1e-12
@@ -63,6 +87,8 @@ def test_pca_matches_the_covariance_eigendecomposition(pca):
     numpy.testing.assert_allclose(pca.data["embedding"], centered @ components[:2].T, atol=1e-9)
     cumulative = numpy.cumsum(eigenvalues) / eigenvalues.sum()
     assert pca.numbers["components_for_90_percent"] == int(numpy.argmax(cumulative >= 0.9)) + 1
+    # The variance plot reaches the component its title names.
+    assert pca.numbers["components_drawn"] >= pca.numbers["components_for_90_percent"]
 
 
 def test_pca_uses_all_ten_digits(pca):

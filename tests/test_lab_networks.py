@@ -15,7 +15,7 @@ def labs(tmp_path_factory):
 
 
 TORCH_ACTIVATIONS = {
-    "ReLU": torch.relu, "LeakyReLU": torch.nn.functional.leaky_relu, "ELU": torch.nn.functional.elu,
+    "ReLU": torch.relu, "LeakyReLU": lambda x: torch.nn.functional.leaky_relu(x, 0.1), "ELU": torch.nn.functional.elu,
     "GELU": torch.nn.functional.gelu, "SiLU": torch.nn.functional.silu, "Sigmoid": torch.sigmoid,
     "Tanh": torch.tanh, "Softplus": torch.nn.functional.softplus,
 }
@@ -30,6 +30,9 @@ def test_activation_curves_and_derivatives_match_torch(labs):
         (slope,) = torch.autograd.grad(y.sum(), x)
         numpy.testing.assert_allclose(values, y.detach().numpy(), rtol=1e-12, atol=1e-14, err_msg=name)
         numpy.testing.assert_allclose(slopes, slope.numpy(), rtol=1e-12, atol=1e-14, err_msg=name)
+    # LeakyReLU is drawn visibly apart from ReLU: at x = −4 it is −0.4, not 0.
+    relu, leaky = result.data["curves"]["ReLU"][0], result.data["curves"]["LeakyReLU"][0]
+    assert numpy.abs(relu - leaky).max() > 0.3
     sigmoid = 1 / (1 + numpy.exp(-result.data["x"]))
     assert abs(result.numbers["sigmoid_max_slope"] - (sigmoid * (1 - sigmoid)).max()) < 1e-15
     assert 0.2499 < result.numbers["sigmoid_max_slope"] <= 0.25

@@ -91,6 +91,14 @@ def test_lr_finder_curve_is_the_smoothed_raw_losses(finder):
     assert lrs[0] <= finder.numbers["suggestion_steepest"] <= lrs[-1]
 
 
+def test_lr_finder_plot_is_clipped_to_the_informative_part(finder):
+    losses = finder.data["losses"]
+    low, high = finder.numbers["y_range"]
+    lowest = int(numpy.argmin(losses))
+    assert low < losses.min() and high > losses[:lowest + 1].max()        # the fall is all visible
+    assert finder.numbers["diverged"] and losses.max() > high             # the final blow-up is clipped
+
+
 def test_the_suggested_rate_trains_faster_than_a_tiny_one(finder):
     def train(lr, steps=40):
         model, X, y = moons_model_and_data()

@@ -22,6 +22,8 @@ def test_gradients_through_time(lab):
     assert ratios["LSTM, forget bias 3"] > 0.05                         # the cell state carries it
     assert lab.numbers["decay_per_step"]["tanh RNN"] < 0.8 < lab.numbers["decay_per_step"]["LSTM, forget bias 3"]
     assert lab.numbers["unrolled_difference"] < 1e-5
+    digits = lab.numbers["digit_first_to_last"]                        # the same on digits read row by row
+    assert digits["tanh RNN"] < 1e-6 < digits["LSTM, forget bias 3"] and digits["LSTM, forget bias 3"] > 0.05
 
 
 def test_the_measured_gradients_are_torch_s(lab):

@@ -11,7 +11,7 @@ from chainrule.train.report import SECTIONS, build_report, write_report
 from chainrule.data import DataLoader, TensorDataset
 from train_helpers import small_digits, tiny_cnn
 
-PLOTTED = ("loss", "accuracy", "learning-rate", "confusion-matrix", "worst-digits", "filters", "feature-maps",
+PLOTTED = ("loss", "accuracy", "learning-rate", "lr-loss", "confusion-matrix", "worst-digits", "filters", "feature-maps",
            "gradient-norms")
 
 
@@ -82,3 +82,17 @@ def test_a_model_without_convolutions_gets_notes_instead_of_maps():
     assert len(_pngs(sections["filters"])) == 1  # Linear rows drawn as 14×14 images
     assert "14×14" in sections["filters"]
     assert _pngs(sections["feature-maps"]) == [] and "no convolution" in sections["feature-maps"]
+
+
+def test_loss_against_learning_rate_plots_every_step():
+    from chainrule.train.report import plot_loss_against_learning_rate
+
+    class History:
+        steps = [{"step": i, "lr": 0.1 * 0.9 ** i, "loss": 2.0 / (1 + i)} for i in range(20)]
+
+    figure = plot_loss_against_learning_rate(History())
+    axes = figure.axes[0]
+    offsets = axes.collections[0].get_offsets()
+    assert len(offsets) == 20 and axes.get_xscale() == "log"
+    assert abs(offsets[5][0] - 0.1 * 0.9 ** 5) < 1e-12 and abs(offsets[5][1] - 2.0 / 6) < 1e-12
+    assert axes.get_xlabel() == "learning rate" and "loss" in axes.get_ylabel()

@@ -216,7 +216,7 @@ def run_evaluate(arguments):
     from chainrule.core.tensor import Tensor
     from chainrule.train.data_sources import load_split
     from chainrule.train.job import load_trained, to_model_input
-    from chainrule.train.metrics import MetricAccumulator, precision_recall_f1
+    from chainrule.train.metrics import MetricAccumulator, confusion_matrix, precision_recall_f1
 
     _limit_threads(arguments)
     _announce_model_file(arguments.model_file)
@@ -237,15 +237,37 @@ def run_evaluate(arguments):
     metrics = accumulator.compute()
     _, _, per_class_f1 = precision_recall_f1(accumulator.targets, accumulator.predictions,
                                              accumulator.num_classes, average=None)
+    matrix = confusion_matrix(accumulator.targets, accumulator.predictions, accumulator.num_classes)
     if arguments.json:
         print(json.dumps({"checkpoint": str(checkpoint), "split": arguments.split, "images": int(len(labels)),
-                          **metrics, "per_class_f1": numpy.round(per_class_f1, 6).tolist()}))
+                          **metrics, "per_class_f1": numpy.round(per_class_f1, 6).tolist(),
+                          "confusion_matrix": matrix.tolist()}))
         return 0
     print(f"checkpoint {checkpoint}  ({arguments.split} split, {len(labels)} images)")
     for name in ("loss", "accuracy", "top5_accuracy", "precision", "recall", "f1"):
         print(f"  {name:<14} {metrics[name]:.4f}")
     print("  per-class F1   " + "  ".join(f"{index}:{value:.3f}" for index, value in enumerate(per_class_f1)))
+    print(format_confusion_matrix(matrix))
     return 0
+
+
+def format_confusion_matrix(matrix):
+    """The confusion matrix as text: row i = true class i, column j = predicted j, the diagonal is right.
+
+    Example:
+        >>> import numpy
+        >>> print(format_confusion_matrix(numpy.array([[5, 1], [0, 4]])))
+          confusion matrix (rows: true class, columns: predicted)
+                0   1
+            0   5   1
+            1   0   4
+    """
+    width = max(4, len(str(int(matrix.max(initial=0)))) + 1)
+    lines = ["  confusion matrix (rows: true class, columns: predicted)",
+             "     " + "".join(f"{column:>{width}}" for column in range(matrix.shape[1]))]
+    for row, counts in enumerate(matrix):
+        lines.append(f"    {row}" + "".join(f"{int(count):>{width}}" for count in counts))
+    return "\n".join(lines)
 
 
 # ----- predict -----------------------------------------------------------------------------------------

@@ -53,6 +53,7 @@ class Node:
     value: numpy.ndarray
     formula: str = ""       # the primitive's LaTeX formula ('' for leaves)
     params: dict = field(default_factory=dict)   # the op's non-tensor arguments (labels, reduction, …)
+    letters: dict = field(default_factory=dict)  # the formula's letters → the symbols they stand for here
 
 
 @dataclass
@@ -138,11 +139,12 @@ class Explanation:
 
     # ----- plain text ------------------------------------------------------------------
     def _letters(self):
-        """node symbol → {formula letter: symbol}, from the steps through that node (its output and its inputs)."""
-        letters = {}
+        """node symbol → {formula letter: symbol}: the node's own letters (every input, on the path or not),
+        completed by the steps through it."""
+        letters = {node.symbol: dict(node.letters) for node in self.nodes if node.letters}
         for step in self.steps:
             mapping = letters.setdefault(step.node, {step.output_letter: step.node})
-            mapping[step.input_letter] = step.input
+            mapping.setdefault(step.input_letter, step.input)
         return letters
 
     def _loss_lines(self, node, indent):
@@ -234,8 +236,8 @@ class Explanation:
             out.append(f"**Step {step.number}.** ${node} = \\operatorname{{{_latex_escape(step.op)}}}(\\dots)$, "
                        f"input {step.input_index} is ${inp}$")
             out.append("")
-            out.append(f"- formula: ${step.formula}$ with ${step.output_letter} = {node}$, "
-                       f"${step.input_letter} = {inp}$")
+            out.append(f"- formula: ${step.formula}$ with ${_latex_letter(step.output_letter)} = {node}$, "
+                       f"${_latex_letter(step.input_letter)} = {inp}$")
             out.append(f"- local derivative: ${step.derivative}$")
             out.append(f"- upstream: $\\partial {L}/\\partial {node}$ = `{format_values(step.upstream, self.max_full)}`")
             out.append(f"- chain rule: $\\frac{{\\partial {L}}}{{\\partial {node}}}\\frac{{\\partial {node}}}"
@@ -284,7 +286,7 @@ class Explanation:
         for step in self.steps:
             node, inp = _latex_symbol(step.node), _latex_symbol(step.input)
             lines.append(rf"&\text{{Step {step.number}: }} {step.derivative}"
-                         rf"\quad ({step.output_letter} = {node},\ {step.input_letter} = {inp}) \\")
+                         rf"\quad ({_latex_letter(step.output_letter)} = {node},\ {_latex_letter(step.input_letter)} = {inp}) \\")
             lines.append(rf"\bar{{{node}}} &= {format_values_latex(step.upstream, self.max_full)} \\")
             lines.append(rf"\bar{{{node}}}\,\frac{{\partial {node}}}{{\partial {inp}}} &= "
                          rf"{format_values_latex(step.contribution, self.max_full)} \\")
@@ -306,6 +308,15 @@ def _latex_symbol(symbol):
     return symbol.replace("_", r"\_")
 
 
+def _latex_letter(letter):
+    """A formula letter back in LaTeX: ℓ → \\ell, x̂ → \\hat{x}, plain letters as they are."""
+    if letter == "ℓ":
+        return r"\ell"
+    if letter.endswith("\u0302"):
+        return rf"\hat{{{letter[0]}}}"
+    return letter
+
+
 def _latex_escape(name):
     return name.replace("_", r"\_")
 
@@ -322,6 +333,15 @@ def _input_letter(derivative):
     """The letter a derivative rule gives its input: '\\bar{x} = …' and '\\bar W = …' alike."""
     match = re.match(r"\s*\\bar\s*\{?\s*(\\ell|[A-Za-z])", derivative)
     return latex_to_text(match.group(1)) if match else "x"
+
+
+def _formula_letters(op, symbol, inputs):
+    """The letters of an op's formula → symbols: its output letter → ``symbol``, and the letter each
+    derivative rule gives its input (x̄ = …, W̄ = …) → that input's symbol."""
+    letters = {_output_letter(op.formula): symbol}
+    for derivative, input_symbol in zip(op.derivatives, inputs):
+        letters.setdefault(_input_letter(derivative), input_symbol)
+    return letters
 
 
 def _reduction_of(node):
@@ -564,6 +584,8 @@ def explain(output, wrt, names=None, gradient=None, output_name="L", max_full=FU
             shape=tensor.shape, value=as_host_array(tensor).copy(),
             formula=tensor._op.formula if tensor._op is not None else "",
             params=dict(tensor._params) if tensor._op is not None else {},
+            letters=_formula_letters(tensor._op, symbols[id(tensor)], [symbols[id(p)] for p in tensor._inputs])
+            if tensor._op is not None else {},
         ))
     parents_on_path = {id(t): [p for p in (t._inputs or ()) if id(p) in path_ids] for t in on_path}
     gradients, paths = {}, {}

@@ -90,10 +90,25 @@ def _accent(letters, mark):
     return "".join(ch + mark if ch.isalpha() else ch for ch in letters)
 
 
+def _group(term):
+    """A fraction's numerator or denominator: bare when it is one symbol (x, 2, σ), else in parentheses."""
+    term = term.strip()
+    return term if re.fullmatch(r"[\w.\u0300-\u036f]+|√?\([^()]*\)", term) else f"({term})"
+
+
+def _fraction(match):
+    """a/b, in parentheses when a factor follows at once: \\frac{x}{2}(1 + y) → (x/2)(1 + y)."""
+    fraction = f"{_group(match.group(1))}/{_group(match.group(2))}"
+    return f"({fraction})" if match.group(3) and (match.group(3).isalnum() or match.group(3) in "(\\") else fraction
+
+
 def _subscript(match):
-    """x_{nc} → x_nc, but x_{n y_n} → x_(n,y_n): a subscript of several parts keeps its grouping."""
-    parts = match.group(1).replace(",", " ").split()
-    return "_" + parts[0] if len(parts) == 1 else "_(" + ",".join(parts) + ")"
+    """x_{nc} → x_nc, but x_{n y_n} → x_(n y_n) and x_{n,c} → x_(n,c): a subscript of several parts keeps its grouping."""
+    inside = match.group(1).strip()
+    if "," in inside:
+        return "_(" + ",".join(part.strip() for part in inside.split(",")) + ")"
+    parts = inside.split()
+    return "_" + parts[0] if len(parts) == 1 else "_(" + " ".join(parts) + ")"
 
 
 def latex_to_text(latex):
@@ -101,13 +116,13 @@ def latex_to_text(latex):
 
     Example:
         >>> latex_to_text(r"y = \\sigma(x) = \\frac{1}{1 + e^{-x}}")
-        'y = σ(x) = (1)/(1 + e^(-x))'
+        'y = σ(x) = 1/(1 + e^(-x))'
         >>> latex_to_text(r"\\bar{X} = \\bar{Z} Y^{\\top}")
         'X̄ = Z̄ Yᵀ'
         >>> latex_to_text(r"\\begin{cases} x & x > 0 \\\\ a x & x \\le 0 \\end{cases}")
         '{x if x > 0; a x if x ≤ 0}'
         >>> latex_to_text(r"\\ell_n = \\log\\textstyle\\sum_c e^{x_{nc}} - x_{n y_n}")
-        'ℓ_n = log Σ_c e^(x_nc) - x_(n,y_n)'
+        'ℓ_n = log Σ_c e^(x_nc) - x_(n y_n)'
         >>> latex_to_text(r"\\bar x_{nc} = \\bar\\ell_n\\,(p_c - [c = y_n])")
         'x̄_nc = ℓ̄_n (p_c - [c = y_n])'
     """
@@ -115,21 +130,21 @@ def latex_to_text(latex):
     text = re.sub(r"\\(?:textstyle|displaystyle|scriptstyle)(?![A-Za-z])\s*", " ", text)
     text = re.sub(r"\\ell(?![A-Za-z])", "ℓ", text)
     # Accents: \bar{x}, \bar x, \bar\ell, \hat x, \overline{…} put a combining mark on each letter.
-    for command, mark in (("bar", "\u0304"), ("overline", "\u0305"), ("hat", "\u0302"), ("tilde", "\u0303")):
+    for command, mark in (("bar", "\u0304"), ("hat", "\u0302"), ("tilde", "\u0303"), ("overline", "\u0305")):
         for _ in range(2):   # \overline{\bar y} nests
             text = re.sub(rf"\\{command}\s*\{{([^{{}}]*)\}}", lambda m: _accent(m.group(1), mark), text)
         text = re.sub(rf"\\{command}\s*([A-Za-zℓ])", lambda m: m.group(1) + mark, text)
     for command in ("operatorname", "text", "mathrm", "mathbf"):
         text = re.sub(rf"\\{command}\{{([^{{}}]*)\}}", r"\1", text)
     text = text.replace(r"^{\top}", "ᵀ")
+    for name, letter in _GREEK.items():
+        text = re.sub(rf"\\{name}(?![A-Za-z])", letter, text)
     text = re.sub(r"\\sqrt\s*(\w)", r"√\1", text)
     for _ in range(3):  # innermost braces first: powers and indices, then roots and fractions
         text = re.sub(r"\^\{([^{}]*)\}", r"^(\1)", text)
         text = re.sub(r"_\{([^{}]*)\}", _subscript, text)
         text = re.sub(r"\\sqrt\{([^{}]*)\}", r"√(\1)", text)
-        text = re.sub(r"\\t?frac\{([^{}]*)\}\{([^{}]*)\}", r"(\1)/(\2)", text)
-    for name, letter in _GREEK.items():
-        text = re.sub(rf"\\{name}(?![A-Za-z])", letter, text)
+        text = re.sub(r"\\t?frac\{([^{}]*)\}\{([^{}]*)\}(?=(.?))", _fraction, text)
     for command, symbol in sorted(_SYMBOLS.items(), key=lambda item: -len(item[0])):
         text = re.sub(re.escape(command) + r"(?![A-Za-z])", symbol, text)
     text = text.replace(r"\,", " ").replace(r"\ ", " ").replace(r"\;", " ").replace(r"\quad", "  ")

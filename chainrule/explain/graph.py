@@ -234,15 +234,21 @@ def plot_graph(tensor, ax=None, show_values=False, show_grads=False, names=None,
         width = max(6.0, 3.2 * max(sum(1 for p in positions.values() if p[1] == y) for y in {p[1] for p in positions.values()}))
         _, ax = plt.subplots(figsize=(width, 1.5 * (1 - min(p[1] for p in positions.values())) + 1))
     colors = {"leaf": "#cfe2ff", "constant": "#e9ecef", "op": "#fff3cd"}
-    for node in nodes:
-        for parent in node.inputs:
-            (x0, y0), (x1, y1) = positions[parent], positions[node.key]
-            ax.annotate("", xy=(x1, y1 + 0.22), xytext=(x0, y0 - 0.22),
-                        arrowprops=dict(arrowstyle="->", color="#555555", lw=0.8))
+    boxes = {}
     for node in nodes:
         x, y = positions[node.key]
-        ax.text(x, y, "\n".join(_label_lines(node, show_values, show_grads)), ha="center", va="center", fontsize=7,
-                bbox=dict(boxstyle="round,pad=0.3", facecolor=colors[node.kind], edgecolor="#333333", lw=0.6))
+        boxes[node.key] = ax.text(x, y, "\n".join(_label_lines(node, show_values, show_grads)), ha="center",
+                                  va="center", fontsize=7, zorder=2,
+                                  bbox=dict(boxstyle="round,pad=0.3", facecolor=colors[node.kind], edgecolor="#333333",
+                                            lw=0.6))
+    # Each arrow runs from its input's box to its op's box and stops at the box edges (patchA/patchB),
+    # so the arrowhead shows where the data flows.
+    for node in nodes:
+        for parent in node.inputs:
+            ax.annotate("", xy=positions[node.key], xytext=positions[parent], zorder=1,
+                        arrowprops=dict(arrowstyle="-|>", color="#555555", lw=0.8, mutation_scale=10,
+                                        patchA=boxes[parent].get_bbox_patch(), patchB=boxes[node.key].get_bbox_patch(),
+                                        shrinkA=1, shrinkB=1))
     xs = [p[0] for p in positions.values()]
     ys = [p[1] for p in positions.values()]
     ax.set_xlim(min(xs) - 0.8, max(xs) + 0.8)

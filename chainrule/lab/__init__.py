@@ -66,8 +66,9 @@ LABS = {
                        "cross-entropy is maximum likelihood", "information", "information"),
     "softmax": Lab("Softmax", "temperature from one-hot to uniform; the softmax Jacobian as a heatmap; log-sum-exp "
                    "against the naive formula overflowing", "softmax", "softmax"),
-    "gradient-descent": Lab("Gradient descent", "GD, SGD, momentum, Nesterov, Adagrad, RMSprop, Adam on Rosenbrock "
-                            "and Beale; learning rates too small to divergent", "optimization", "gradient_descent"),
+    "gradient-descent": Lab("Gradient descent", "GD, momentum, Nesterov, Adagrad, RMSprop, Adam on Rosenbrock and "
+                            "Beale; the step size too small, the fastest 2/(λ_max + λ_min), divergent past 2/λ_max",
+                            "optimization", "gradient_descent"),
     "regularization": Lab("Regularization", "L1 against L2 weight paths (sparsity appears); over-fitting with and "
                           "without weight decay and dropout, train against validation", "regularization", "regularization"),
     "activations": Lab("Activations", "each activation and its derivative; vanishing gradients through depth",
@@ -78,6 +79,8 @@ LABS = {
                        "networks", "convolution"),
     "backprop": Lab("Backpropagation", "the chain rule step by step on a small network, and its graph with gradients",
                     "networks", "backprop"),
+    "sgd": Lab("Mini-batch SGD and schedules", "real mini-batches of a real loss: batch size against the noise of the "
+               "path; every learning-rate schedule over one run", "optimization", "sgd"),
     "lr-finder": Lab("Learning-rate finder", "the range test: loss against an exponentially growing learning rate",
                      "optimization", "lr_finder"),
     "curvature": Lab("Curvature", "Hessian eigenvalues, trace and spectral density from Hessian-vector products; "

@@ -11,6 +11,16 @@ from chainrule.lab.common import LabResult, finish, new_figure, save_figure
 EPS = float(numpy.finfo(numpy.float64).eps)
 
 
+def smoothed_log_errors(errors, window=5):
+    """log₁₀ |error| averaged over ``window`` neighbours (inf at the ends, where the window does not fit)."""
+    log_errors = numpy.log10(numpy.maximum(numpy.asarray(errors), 1e-300))
+    smoothed = numpy.convolve(log_errors, numpy.ones(window) / window, mode="same")
+    half = window // 2
+    smoothed[:half] = numpy.inf
+    smoothed[len(smoothed) - half:] = numpy.inf
+    return smoothed
+
+
 def smoothed_best_step(steps, errors, window=5):
     """The step at the bottom of the V after averaging log-errors over ``window`` neighbours.
 
@@ -18,12 +28,7 @@ def smoothed_best_step(steps, errors, window=5):
     luck at a single step), so the plain argmin jumps around; the running mean of
     log |error| finds the bottom of the curve rather than its luckiest point.
     """
-    log_errors = numpy.log10(numpy.maximum(numpy.asarray(errors), 1e-300))
-    smoothed = numpy.convolve(log_errors, numpy.ones(window) / window, mode="same")
-    half = window // 2
-    smoothed[:half] = numpy.inf
-    smoothed[len(smoothed) - half:] = numpy.inf
-    return float(numpy.asarray(steps)[int(numpy.argmin(smoothed))])
+    return float(numpy.asarray(steps)[int(numpy.argmin(smoothed_log_errors(errors, window)))])
 
 
 def _f(x):
@@ -66,19 +71,25 @@ def derivatives(out_dir, x0=1.0):
     values_ax.plot(xs, autodiff, label="f'(x) by autodiff", lw=2.5, alpha=0.6)
     values_ax.plot(xs, finite, "--", label=f"f'(x) by central differences, h = {fd_step:g}")
     values_ax.set_xlabel("x")
+    values_ax.set_ylabel("f(x), f'(x)")
     values_ax.legend(fontsize=7)
     values_ax.set_title("autodiff is exact; finite differences approximate", fontsize=9)
     for color, method in (("C0", "forward"), ("C1", "central")):
         search = searches[method]
         error_ax.loglog(search.steps, numpy.maximum(search.errors, 1e-17), ".-", color=color, label=f"{method} difference")
         error_ax.axvline(theory[method], color=color, ls=":", label=f"theoretical best h = {theory[method]:.1e}")
-        bottom = int(numpy.argmin(numpy.abs(search.steps - measured[method])))
-        error_ax.plot(measured[method], max(search.errors[bottom], 1e-17), "v", color=color, ms=9,
-                      label=f"bottom of the measured V: {measured[method]:.1e}")
+        smoothed = smoothed_log_errors(search.errors)
+        inside = numpy.isfinite(smoothed)
+        error_ax.loglog(search.steps[inside], 10 ** smoothed[inside], "-", color=color, lw=2.5, alpha=0.35,
+                        label="its running mean (5 steps, in log)")
+        bottom = int(numpy.argmin(smoothed))
+        error_ax.plot(search.steps[bottom], 10 ** smoothed[bottom], "v", color=color, ms=10, mec="black", zorder=5,
+                      label=f"bottom of the smoothed V: h = {measured[method]:.1e}")
     error_ax.set_xlabel("step h")
     error_ax.set_ylabel(f"|error| of f'({x0:g})")
     error_ax.set_title("truncation (right) vs rounding (left): the V", fontsize=9)
-    error_ax.legend(fontsize=7, loc="lower left")
+    error_ax.legend(fontsize=6.5, loc="upper center", ncols=2)
+    error_ax.set_ylim(top=1e5)        # room above the V for the legend
     figures = save_figure(figure, out_dir, "derivatives")
 
     text = (
@@ -119,6 +130,8 @@ def taylor(out_dir, x0=0.5, orders=(1, 2, 3, 5, 7)):
         curves_ax.plot(xs, p(xs), label=f"order {n}")
     curves_ax.axvline(x0, color="gray", ls=":")
     curves_ax.set_ylim(-2, 2)
+    curves_ax.set_xlabel("x")
+    curves_ax.set_ylabel("sin x and pₙ(x)")
     curves_ax.legend(fontsize=7)
     curves_ax.set_title(f"Taylor polynomials of sin at x₀ = {x0:g}", fontsize=9)
     for n in orders:
@@ -183,6 +196,7 @@ def integrals(out_dir, repetitions=20):
     mc_ax.loglog(mc_ns, mc_rms, "o-", label=f"Monte Carlo RMS error over {repetitions} runs: slope {mc_slope:.2f}")
     mc_ax.loglog(mc_ns, sigma / numpy.sqrt(mc_ns), "k--", label="σ/√n (theory)")
     mc_ax.set_xlabel("samples n")
+    mc_ax.set_ylabel("|error| (RMS over the runs)")
     mc_ax.set_title("Monte Carlo: error ∝ 1/√n in any dimension", fontsize=9)
     mc_ax.legend(fontsize=7)
     figures = save_figure(figure, out_dir, "integrals")
@@ -226,6 +240,7 @@ def limits(out_dir, iterations=30):
     terms_ax.plot(fixed_point, "o-", ms=3)
     terms_ax.axhline(limit_cos, color="gray", ls=":", label=f"limit ≈ {limit_cos:.6f}")
     terms_ax.set_xlabel("k")
+    terms_ax.set_ylabel("xₖ")
     terms_ax.set_title("xₖ₊₁ = cos xₖ", fontsize=9)
     terms_ax.legend(fontsize=7)
     errors_ax.semilogy(numpy.abs(numpy.array(fixed_point) - limit_cos) + 1e-17, "o-", ms=3,
@@ -240,6 +255,7 @@ def limits(out_dir, iterations=30):
     e_ax.axhline(math.e, color="gray", ls=":", label="e")
     e_ax.axhline(richardson.value, color="C3", ls="--", label=f"Richardson: {richardson.value:.8f}")
     e_ax.set_xlabel("n")
+    e_ax.set_ylabel("(1 + 1/n)ⁿ")
     e_ax.set_title("(1 + 1/n)ⁿ → e, error ~ e/(2n)", fontsize=9)
     e_ax.legend(fontsize=7)
     figures = save_figure(figure, out_dir, "limits")

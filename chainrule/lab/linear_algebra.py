@@ -17,31 +17,62 @@ def _polygon_area(points):
     return 0.5 * abs(float(x @ numpy.roll(y, -1) - y @ numpy.roll(x, -1)))
 
 
-def linear_map(out_dir, matrix=DEFAULT_MATRIX):
-    """A 2×2 matrix A bending the unit circle and the grid, with its eigenvectors and singular axes.
+def _label(ax, tip, text, color, side):
+    """Write ``text`` beside the arrow tip ``tip``, pushed off the arrow to ``side`` (+1 or −1) so that
+    labels of nearby arrows do not sit on each other."""
+    tip = numpy.asarray(tip, dtype=float)
+    length = numpy.linalg.norm(tip) or 1.0
+    normal = numpy.array([-tip[1], tip[0]]) / length
+    position = tip * (1 + 0.12 / length) + side * 0.22 * normal
+    ax.text(*position, text, color=color, fontsize=8, ha="center", va="center",
+            bbox=dict(boxstyle="round,pad=0.1", fc="white", ec="none", alpha=0.8))
+
+
+def eigen_structure(A):
+    """What the eigen-decomposition of a real 2×2 matrix says about its picture.
+
+    'real': two independent real eigenvectors (A = VΛV⁻¹); 'defective': one repeated eigenvalue with a
+    single eigenvector direction (A is not diagonalizable, e.g. a shear); 'complex': eigenvalues
+    r e^{±iθ}, no real eigenvector: in the basis (Re v, Im v) of an eigenvector v, A is r times a rotation by θ.
+    Returns (kind, eigenvalues, eigenvectors as columns, basis P of the rotation–scaling form or None).
+    """
+    eig = linalg.eig(A)
+    eigenvalues = numpy.asarray(eig.eigenvalues.data)
+    eigenvectors = numpy.asarray(eig.eigenvectors.data)
+    if numpy.abs(eigenvalues.imag).max() > 1e-12:
+        v = eigenvectors[:, 0] if eigenvalues[0].imag < 0 else eigenvectors[:, 1]   # λ = a − ib, b > 0
+        basis = numpy.stack([v.real, v.imag], 1)
+        return "complex", eigenvalues, eigenvectors, basis
+    eigenvectors = eigenvectors.real
+    if abs(numpy.linalg.det(eigenvectors)) < 1e-6:
+        return "defective", eigenvalues.real, eigenvectors[:, :1], None
+    return "real", eigenvalues.real, eigenvectors, None
+
+
+def draw_linear_map(before, after, matrix):
+    """Draw what the 2×2 ``matrix`` does to the plane on the axes ``before`` and ``after``; returns
+    (text, numbers, data) of what was drawn.
 
     A sends the unit circle to an ellipse whose semi-axes are σ₁u₁ and σ₂u₂ (the
     SVD A = UΣVᵀ maps the orthonormal vᵢ to σᵢuᵢ); eigenvectors are the
     directions A only stretches, A v = λ v; every area is multiplied by |det A|.
+    A matrix with complex eigenvalues r e^{±iθ} has no such direction: it turns
+    the plane by θ and scales it by r (in the basis of Re v, Im v), drawn as the
+    spiral x, Ax, A²x, …; a defective matrix has a single eigenvector direction.
     """
     A = cr.tensor(matrix, dtype=cr.float64)
     angles = numpy.linspace(0, 2 * numpy.pi, 721)[:-1]
     circle = cr.tensor(numpy.stack([numpy.cos(angles), numpy.sin(angles)], 1))
     image = (circle @ A.mT).numpy()
-    eig = linalg.eig(A)
-    eigenvalues = numpy.asarray(eig.eigenvalues.data)
-    if numpy.abs(eigenvalues.imag).max() > 1e-12:
-        raise ValueError(f"linear_map: A has complex eigenvalues {eigenvalues}; its eigenvectors cannot be drawn in the plane")
-    eigenvalues = eigenvalues.real
-    eigenvectors = numpy.asarray(eig.eigenvectors.data).real
+    kind, eigenvalues, eigenvectors, basis = eigen_structure(A)
     U, S, Vh = linalg.svd(A)
     U, S, V = U.numpy(), S.numpy(), Vh.numpy().T
     determinant = float(linalg.det(A).item())
     area_ratio = _polygon_area(image) / _polygon_area(circle.numpy())
     square = numpy.array([[0, 0], [1, 0], [1, 1], [0, 1]], dtype=float)
     parallelogram = (cr.tensor(square) @ A.mT).numpy()
+    reach = max(2.6, 1.15 * float(numpy.abs(image).max()), 1.15 * float(numpy.abs(parallelogram).max()))
 
-    figure, (before, after) = new_figure(2, 1)
     lines = numpy.linspace(-2, 2, 9)
     t = numpy.linspace(-2, 2, 50)
     for c in lines:
@@ -55,34 +86,91 @@ def linear_map(out_dir, matrix=DEFAULT_MATRIX):
     after.fill(*parallelogram.T, color="C2", alpha=0.3, label=f"A · square (area {abs(determinant):.3g})")
     for i in range(2):
         before.annotate("", xy=V[:, i], xytext=(0, 0), arrowprops=dict(arrowstyle="->", color="C3", lw=1.5))
+        _label(before, V[:, i], f"v{i + 1}", "C3", -1)
         after.annotate("", xy=S[i] * U[:, i], xytext=(0, 0), arrowprops=dict(arrowstyle="->", color="C3", lw=1.5))
-        after.text(*(S[i] * U[:, i] * 1.08), f"σ{i + 1}u{i + 1}", color="C3")
-        v = eigenvectors[:, i]
-        for ax, scale in ((before, 1.0), (after, eigenvalues[i])):
-            ax.plot([-2.5 * v[0], 2.5 * v[0]], [-2.5 * v[1], 2.5 * v[1]], color="C1", lw=0.8, ls="--")
-            ax.annotate("", xy=scale * v, xytext=(0, 0), arrowprops=dict(arrowstyle="->", color="C1", lw=2))
-        after.text(*(eigenvalues[i] * v * 1.1 + 0.05), f"λ{i + 1}v{i + 1}", color="C1")
-    for ax, title in ((before, "before: the plane, v₁ v₂ (red), eigenvectors (orange)"),
-                      (after, f"after A: det A = {determinant:.3g} = area ratio")):
+        _label(after, S[i] * U[:, i], f"σ{i + 1}u{i + 1}", "C3", -1)
+    orbit = None
+    if kind == "complex":
+        modulus, turn = float(abs(eigenvalues[0])), float(abs(numpy.angle(eigenvalues[0])))
+        orbit = [numpy.array([1.0, 0.0])]
+        for _ in range(12):
+            orbit.append((A @ cr.tensor(orbit[-1], dtype=cr.float64)).numpy())
+        orbit = numpy.array(orbit)
+        inside = numpy.abs(orbit).max(1) < reach
+        after.plot(*orbit[inside].T, "o-", color="C1", ms=3, lw=1, label="x, Ax, A²x, … from x = (1, 0)")
+        for i, name in enumerate(("Re v", "Im v")):
+            before.annotate("", xy=basis[:, i], xytext=(0, 0), arrowprops=dict(arrowstyle="->", color="C1", lw=2))
+            _label(before, basis[:, i], name, "C1", 1)
+        eigen_title = (f"complex λ = r·e^(±iθ), r = {modulus:.3g}, θ = {numpy.degrees(turn):.1f}°: no real eigenvector;\n"
+                       f"A turns the plane by θ and scales it by r")
+    else:
+        for i in range(eigenvectors.shape[1]):
+            v = eigenvectors[:, i]
+            for ax, scale in ((before, 1.0), (after, eigenvalues[i])):
+                ax.plot([-reach * v[0], reach * v[0]], [-reach * v[1], reach * v[1]], color="C1", lw=0.8, ls="--")
+                ax.annotate("", xy=scale * v, xytext=(0, 0), arrowprops=dict(arrowstyle="->", color="C1", lw=2))
+            _label(after, eigenvalues[i] * v, f"λ{i + 1}v{i + 1}", "C1", 1)
+            _label(before, v, f"q{i + 1}", "C1", 1)
+        eigen_title = ("defective: λ = {0:.3g} twice, ONE eigenvector direction".format(eigenvalues[0])
+                       if kind == "defective" else "eigenvectors q (orange) only stretch")
+    for ax, title in ((before, f"before: v₁, v₂ (red); {'Re v, Im v' if kind == 'complex' else 'eigenvectors'} "
+                                f"(orange)"),
+                      (after, f"after A: det A = {determinant:.3g} = area ratio\n{eigen_title}")):
         ax.set_aspect("equal")
-        ax.set_xlim(-2.6, 2.6)
-        ax.set_ylim(-2.6, 2.6)
-        ax.set_title(title, fontsize=9)
+        ax.set_xlim(-reach, reach)
+        ax.set_ylim(-reach, reach)
+        ax.set_xlabel("x₁")
+        ax.set_ylabel("x₂")
+        ax.set_title(title, fontsize=8.5)
         ax.legend(loc="lower right", fontsize=7)
-    figures = save_figure(figure, out_dir, "linear-map")
 
+    if kind == "complex":
+        eigen_text = (f"Eigenvalues λ = {numpy.round(eigenvalues, 4).tolist()} are complex: no direction is only "
+                      f"stretched. With v = Re v + i Im v an eigenvector for λ = a − ib, A [Re v, Im v] = [Re v, Im v] "
+                      f"[[a, −b], [b, a]] = r·(the rotation by θ) with r = |λ| = {abs(eigenvalues[0]):.4f}, "
+                      f"θ = {numpy.degrees(abs(numpy.angle(eigenvalues[0]))):.2f}°: the orbit x, Ax, A²x, … turns by θ "
+                      f"and grows or shrinks by r each step.")
+    elif kind == "defective":
+        eigen_text = (f"λ = {eigenvalues[0]:.4g} is a double root of det(A − λI) but A − λI has rank 1: only ONE "
+                      f"eigenvector direction {numpy.round(eigenvectors[:, 0], 4).tolist()} (a shear plus a scaling; "
+                      f"A is not diagonalizable).")
+    else:
+        eigen_text = (f"Eigenvectors (A v = λ v, the dashed lines A maps onto themselves): "
+                      f"λ = {eigenvalues.round(4).tolist()}.")
     text = (
-        f"A = {numpy.array(matrix).tolist()} maps the unit circle to an ellipse.\n"
-        f"Eigenvectors (A v = λ v, the dashed lines A maps onto themselves): λ = {eigenvalues.round(4).tolist()}.\n"
+        f"A = {numpy.array(matrix).tolist()} maps the unit circle to an ellipse.\n{eigen_text}\n"
         f"Singular values (the ellipse's semi-axes, A vᵢ = σᵢ uᵢ): σ = {S.round(4).tolist()}.\n"
         f"det A = {determinant:.4f}; the ellipse's area / the circle's = {area_ratio:.4f} "
         f"(= |det A| = σ₁σ₂ = |λ₁λ₂|: every area is scaled by |det A|)."
     )
-    result = LabResult("linear-map", "A matrix as a map of the plane", figures, text,
-                       numbers={"eigenvalues": eigenvalues.tolist(), "singular_values": S.tolist(),
-                                "determinant": determinant, "area_ratio": area_ratio},
-                       data={"matrix": numpy.array(matrix, dtype=float), "eigenvectors": eigenvectors, "U": U, "V": V,
-                             "circle_image": image})
+    numbers = {"kind": kind, "singular_values": S.tolist(), "determinant": determinant, "area_ratio": area_ratio}
+    numbers["eigenvalues"] = (eigenvalues.tolist() if kind != "complex"
+                              else [complex(value) for value in eigenvalues])
+    data = {"matrix": numpy.array(matrix, dtype=float), "eigenvectors": eigenvectors, "U": U, "V": V,
+            "circle_image": image, "rotation_basis": basis, "orbit": orbit}
+    return text, numbers, data
+
+
+ROTATION_SCALING = ((0.9, -0.5), (0.4, 1.0))
+SHEAR = ((2.0, 1.0), (0.0, 2.0))
+
+
+def linear_map(out_dir, matrix=DEFAULT_MATRIX):
+    """Three 2×2 matrices as maps of the plane: ``matrix`` (two real eigenvectors), a rotation–scaling
+    (complex eigenvalues) and the defective shear [[2, 1], [0, 2]] (one eigenvector); each bends the unit
+    circle and the grid, with its eigenvectors and singular axes. ``numbers`` and ``data`` describe
+    ``matrix``; ``numbers['cases']`` and ``data['cases']`` the other two."""
+    figure, axes = new_figure(2, 3, size=(4.8, 4.4))
+    text, numbers, data = draw_linear_map(axes[0], axes[1], matrix)
+    cases = {}
+    for row, (name, other) in enumerate((("rotation-scaling", ROTATION_SCALING), ("defective", SHEAR)), start=1):
+        case_text, case_numbers, case_data = draw_linear_map(axes[2 * row], axes[2 * row + 1], other)
+        cases[name] = (case_text, case_numbers, case_data)
+        text += "\n\n" + case_text
+    figures = save_figure(figure, out_dir, "linear-map")
+    numbers["cases"] = {name: case[1] for name, case in cases.items()}
+    data["cases"] = {name: case[2] for name, case in cases.items()}
+    result = LabResult("linear-map", "A matrix as a map of the plane", figures, text, numbers=numbers, data=data)
     return finish(result, out_dir)
 
 
@@ -105,23 +193,28 @@ def pca(out_dir, n_samples=600, n_images=8):
     embedding = model.transform(X).numpy()[:, :2]
     needed_90 = int(numpy.searchsorted(cumulative, 0.9) + 1)
 
-    figure = Figure(figsize=(13, 4.2), layout="constrained")
-    grid = figure.add_gridspec(2, 3 + n_images // 2, width_ratios=[3, 0.3] + [1] * (n_images // 2) + [3])
+    figure = Figure(figsize=(14, 4.4), layout="constrained")
+    columns = n_images // 2
+    grid = figure.add_gridspec(2, 3 + columns, width_ratios=[3, 0.3] + [1] * columns + [3])
     variance = figure.add_subplot(grid[:, 0])
-    k = numpy.arange(1, 51)
-    variance.bar(k, ratios[:50], color="C0", label="per component")
-    variance.plot(k, cumulative[:50], color="C1", marker=".", label="cumulative")
+    shown = max(50, needed_90 + 10)                 # the axis reaches past the component that crosses 90 %
+    k = numpy.arange(1, shown + 1)
+    variance.bar(k, ratios[:shown], color="C0", label="per component")
+    variance.plot(k, cumulative[:shown], color="C1", marker=".", ms=3, label="cumulative")
     variance.axhline(0.9, color="gray", ls=":")
+    variance.axvline(needed_90, color="C3", ls="--", label=f"90% reached at component {needed_90}")
     variance.set_xlabel("component")
     variance.set_ylabel("fraction of variance")
     variance.set_title(f"{needed_90} components keep 90% of the variance", fontsize=9)
-    variance.legend(fontsize=7)
+    variance.legend(fontsize=7, loc="center right")
+    limit = float(numpy.abs(components[:n_images]).max())       # one scale for all, so one colour bar reads them
     for i in range(n_images):
-        ax = figure.add_subplot(grid[i % 2, 2 + i // 2])
-        limit = numpy.abs(components[i]).max()
-        ax.imshow(components[i].reshape(28, 28), cmap="RdBu_r", vmin=-limit, vmax=limit)
+        ax = figure.add_subplot(grid[i // columns, 2 + i % columns])          # row by row: PC 1…4, then 5…8
+        image = ax.imshow(components[i].reshape(28, 28), cmap="RdBu_r", vmin=-limit, vmax=limit)
         ax.set_title(f"PC {i + 1}: {100 * ratios[i]:.1f}%", fontsize=7)
-        ax.axis("off")
+        ax.set_xticks([])
+        ax.set_yticks([])
+    figure.colorbar(image, ax=figure.axes[1:], location="bottom", shrink=0.6, label="pixel weight in the component")
     scatter_ax = figure.add_subplot(grid[:, -1])
     points = scatter_ax.scatter(embedding[:, 0], embedding[:, 1], c=labels, cmap="tab10", s=4)
     figure.colorbar(points, ax=scatter_ax, ticks=range(10), label="digit")
@@ -138,6 +231,7 @@ def pca(out_dir, n_samples=600, n_images=8):
     )
     result = LabResult("pca", "PCA of the digits", figures, text,
                        numbers={"explained_variance_ratio": ratios[:10].tolist(), "components_for_90_percent": needed_90,
+                                "components_drawn": shown,
                                 "first_two_cumulative": float(cumulative[1])},
                        data={"X": X.numpy(), "components": components[:n_images], "embedding": embedding,
                              "explained_variance": model.explained_variance_.numpy(), "labels": labels})
@@ -168,7 +262,7 @@ def nudged_solutions(matrix, b, size, count=400):
     return x, solutions, float(amplification.max())
 
 
-def solve_against_inverse(sizes=(4, 6, 8, 10, 11), repeats=20, timing_size=200):
+def solve_against_inverse(sizes=(4, 6, 8, 10, 11), repeats=5, timing_size=200):
     """Forward error ‖x̂ − x‖/‖x‖ and residual ‖Ax̂ − b‖/(‖A‖‖x̂‖) of ``solve(A, b)`` and of ``inv(A) @ b``
     on Hilbert matrices with a known x = 1, and the time of each on a random ``timing_size`` system."""
     import time

@@ -15,6 +15,8 @@ from chainrule.explain.formatting import latex_to_text
 from chainrule.lab.common import LabResult, finish, save_figure, seeded
 
 ACTIVATIONS = (nn.ReLU, nn.LeakyReLU, nn.ELU, nn.GELU, nn.SiLU, nn.Sigmoid, nn.Tanh, nn.Softplus)
+# LeakyReLU is drawn with slope 0.1 below 0 (its default, 0.01, would look just like ReLU at this scale).
+DRAWN_WITH = {nn.LeakyReLU: {"negative_slope": 0.1}}
 
 
 def activation_curves(xs):
@@ -22,7 +24,7 @@ def activation_curves(xs):
     curves = {}
     for activation in ACTIVATIONS:
         x = cr.tensor(xs, dtype=cr.float64, requires_grad=True)
-        y = activation()(x)
+        y = activation(**DRAWN_WITH.get(activation, {}))(x)
         y.sum().backward()      # elementwise: ∂(Σ yᵢ)/∂xᵢ = f'(xᵢ)
         curves[activation.__name__] = (y.detach().numpy(), x.grad.numpy())
     return curves
@@ -81,7 +83,11 @@ def activations(out_dir):
         ax.plot(xs, slopes, label="f'(x) (autodiff)")
         ax.axhline(0, color="gray", lw=0.5)
         ax.set_ylim(-1.5, 4)
-        ax.set_title(activation.__name__ + "\n" + latex_to_text(activation.formula)[:60], fontsize=8)
+        settings = ", ".join(f"{key} = {value:g}" for key, value in DRAWN_WITH.get(activation, {}).items())
+        ax.set_title(activation.__name__ + (f" ({settings})" if settings else "") + "\n"
+                     + latex_to_text(activation.formula)[:60], fontsize=8)
+        ax.set_xlabel("x", fontsize=8)
+        ax.set_ylabel("f(x), f'(x)", fontsize=8)
         if i == 0:
             ax.legend(fontsize=7)
     flow_ax = figure.add_subplot(grid[:, 4])

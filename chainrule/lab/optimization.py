@@ -3,8 +3,11 @@ import math
 
 import numpy
 
+from matplotlib.figure import Figure
+
 import chainrule as cr
 import chainrule.nn as nn
+import chainrule.nn.functional as F
 from chainrule import optim
 from chainrule.core.tensor import Tensor
 from chainrule.data import DataLoader, TensorDataset, make_moons
@@ -17,7 +20,7 @@ from chainrule.optim.testfunctions import Beale, QuadraticBowl, Rosenbrock
 # The rates are ones that work for each method on each function; the noise turns GD into a model of SGD.
 OPTIMIZERS = {
     "GD": (lambda params, lr: optim.SGD(params, lr=lr), 1.5e-3, 0.05, 0.0, 0.0),
-    "SGD (noisy gradient)": (lambda params, lr: optim.SGD(params, lr=lr), 1.5e-3, 0.05, 20.0, 0.3),
+    "GD + gradient noise": (lambda params, lr: optim.SGD(params, lr=lr), 1.5e-3, 0.05, 20.0, 0.3),
     "momentum": (lambda params, lr: optim.SGD(params, lr=lr, momentum=0.9), 1.5e-3, 0.02, 0.0, 0.0),
     "Nesterov": (lambda params, lr: optim.SGD(params, lr=lr, momentum=0.9, nesterov=True), 1.5e-3, 0.01, 0.0, 0.0),
     "Adagrad": (lambda params, lr: optim.Adagrad(params, lr=lr), 1.0, 0.5, 0.0, 0.0),
@@ -116,7 +119,7 @@ def step_size_regimes(steps=400, tolerance=1e-6):
 
 
 def gradient_descent(out_dir, rosenbrock_steps=1000, beale_steps=500):
-    """Paths of GD, noisy SGD, momentum, Nesterov, Adagrad, RMSprop and Adam on Rosenbrock and Beale,
+    """Paths of GD, GD with gradient noise, momentum, Nesterov, Adagrad, RMSprop and Adam on Rosenbrock and Beale,
     and gradient descent on a quadratic with a learning rate too small, the fastest, and divergent."""
     rosenbrock, beale = Rosenbrock(), Beale()
     paths = {"Rosenbrock": optimizer_paths(rosenbrock, rosenbrock_steps, "rosenbrock"),
@@ -183,8 +186,8 @@ def gradient_descent(out_dir, rosenbrock_steps=1000, beale_steps=500):
     text = (
         "Gradient descent θ ← θ − η∇f; momentum v ← μv + ∇f, θ ← θ − ηv (Nesterov evaluates the gradient "
         "after the momentum step); Adagrad divides by √(Σ g²), RMSprop by √(moving average of g²), Adam combines "
-        "momentum with RMSprop and bias correction. 'SGD (noisy gradient)' adds Gaussian noise to the exact gradient "
-        "as a model of sampling (the sgd lab uses real mini-batches). With a constant rate, RMSprop and noisy SGD do "
+        "momentum with RMSprop and bias correction. 'GD + gradient noise' adds Gaussian noise to the exact gradient "
+        "as a model of sampling (the sgd lab uses real mini-batches). With a constant rate, RMSprop and noisy GD do "
         "not settle: their steps keep a size of about lr (RMSprop) or of the noise, so they hover around the minimum.\n"
         "Distance from the end of each path to the minimum:\n" + "\n".join(lines) + "\n"
         f"The learning rate on a quadratic ½xᵀAx with eigenvalues λ_min = {lambda_min:.4g}, λ_max = {lambda_max:.4g}: "
@@ -240,7 +243,185 @@ def lr_finder(out_dir, num_iter=100, batch_size=32):
     )
     lab = LabResult("lr-finder", "The learning-rate finder", figures, text,
                     numbers={"suggestion_steepest": result.suggestion_steepest, "suggestion_valley": result.suggestion_valley,
-                             "lowest_loss_lr": result.lrs[best], "diverged": result.diverged},
+                             "lowest_loss_lr": result.lrs[best], "diverged": result.diverged,
+                             "y_range": result.y_range()},
                     data={"lrs": numpy.array(result.lrs), "losses": numpy.array(result.losses),
                           "raw_losses": numpy.array(result.raw_losses)})
     return finish(lab, out_dir)
+
+
+def logistic_problem(n_samples=256, seed=0):
+    """Logistic regression with two weights (no bias) on the standardized two moons: a real loss
+    L(w) = (1/N) Σ ℓᵢ(w), ℓᵢ = log(1 + exp(−ỹᵢ xᵢ·w)) with ỹ = ±1, whose parameter plane can be drawn."""
+    X, y = make_moons(n_samples, noise=0.2, seed=seed)
+    X = (X - X.mean(0)) / X.std(0)
+    return cr.tensor(X, dtype=cr.float64), cr.tensor(y, dtype=cr.float64)
+
+
+def _logistic_losses(X, y, w):
+    """ℓᵢ(w) for every row (w of shape (2,), or (N, 2) for one copy of w per row)."""
+    logits = (X * w).sum(-1)
+    return F.binary_cross_entropy_with_logits(logits, y, reduction="none")
+
+
+def per_sample_gradients(X, y, w):
+    """∇ℓᵢ(w) for every sample, in one backward pass: each row gets its own copy of w, and ℓᵢ
+    depends only on copy i, so ∂(Σⱼ ℓⱼ)/∂(copy i) = ∇ℓᵢ."""
+    copies = cr.tensor(numpy.tile(numpy.asarray(w, dtype=numpy.float64), (X.shape[0], 1)), requires_grad=True)
+    _logistic_losses(X, y, copies).sum().backward()
+    return copies.grad.numpy()
+
+
+def minibatch_paths(X, y, batch_sizes, start=(-2.5, 2.5), lr=0.5, steps=120, seed=0):
+    """SGD on the logistic loss with real mini-batches (a fresh permutation each epoch, no replacement),
+    one path per batch size, all with the same rate and number of steps."""
+    paths = {}
+    for batch_size in batch_sizes:
+        loader = DataLoader(TensorDataset(X, y), batch_size=batch_size, shuffle=True,
+                            generator=cr.Generator().manual_seed(seed))
+        w = cr.tensor(start, dtype=cr.float64, requires_grad=True)
+        optimizer = optim.SGD([w], lr=lr)
+        path = [w.detach().numpy().copy()]
+        while len(path) <= steps:
+            for inputs, targets in loader:
+                optimizer.zero_grad()
+                _logistic_losses(inputs, targets, w).mean().backward()
+                optimizer.step()
+                path.append(w.detach().numpy().copy())
+                if len(path) > steps:
+                    break
+        paths[batch_size] = numpy.array(path)
+    return paths
+
+
+def gradient_noise(X, y, w, batch_sizes, draws=300, seed=1):
+    """E‖g_B − ∇L‖² over random mini-batches of each size (drawn without replacement), measured, and the
+    theory (tr Σ / B)(N − B)/(N − 1) with Σ the covariance of the per-sample gradients."""
+    gradients = per_sample_gradients(X, y, w)
+    full = gradients.mean(0)
+    n = len(gradients)
+    trace = float(((gradients - full) ** 2).sum(1).sum() / (n - 1))   # tr Σ, unbiased
+    generator = cr.Generator().manual_seed(seed)
+    measured, predicted = {}, {}
+    for batch_size in batch_sizes:
+        errors = [((gradients[generator.permutation(n)[:batch_size]].mean(0) - full) ** 2).sum() for _ in range(draws)]
+        measured[batch_size] = float(numpy.mean(errors))
+        predicted[batch_size] = trace / batch_size * (n - batch_size) / (n - 1)
+    return measured, predicted, gradients
+
+
+def schedules(total_steps=100, base_lr=0.5):
+    """Every learning-rate schedule of chainrule.optim.lr_scheduler over one run of ``total_steps`` SGD steps
+    on the logistic loss; returns name → (learning rates, losses). ReduceLROnPlateau watches the run's loss."""
+    S = optim.lr_scheduler
+    X, y = logistic_problem()
+    makers = {
+        "StepLR(30, γ=0.5)": lambda o: S.StepLR(o, 30, gamma=0.5),
+        "MultiStepLR([40, 70])": lambda o: S.MultiStepLR(o, [40, 70], gamma=0.3),
+        "ExponentialLR(γ=0.97)": lambda o: S.ExponentialLR(o, 0.97),
+        "LinearLR (warm-up 20)": lambda o: S.LinearLR(o, start_factor=0.05, total_iters=20),
+        "CosineAnnealingLR": lambda o: S.CosineAnnealingLR(o, T_max=total_steps),
+        "CosineAnnealingWarmRestarts": lambda o: S.CosineAnnealingWarmRestarts(o, T_0=25),
+        "OneCycleLR": lambda o: S.OneCycleLR(o, max_lr=base_lr, total_steps=total_steps),
+        "CyclicLR (triangular)": lambda o: S.CyclicLR(o, base_lr=0.05, max_lr=base_lr, step_size_up=20),
+        "LambdaLR 1/(1 + t/10)": lambda o: S.LambdaLR(o, lambda t: 1 / (1 + t / 10)),
+        "SequentialLR (warm-up, cosine)": lambda o: S.SequentialLR(
+            o, [S.LinearLR(o, start_factor=0.1, total_iters=10), S.CosineAnnealingLR(o, T_max=total_steps - 10)], [10]),
+        "ReduceLROnPlateau": lambda o: S.ReduceLROnPlateau(o, factor=0.5, patience=5, threshold=1e-2),
+    }
+    runs = {}
+    for name, make in makers.items():
+        w = cr.tensor((-2.5, 2.5), dtype=cr.float64, requires_grad=True)
+        optimizer = optim.SGD([w], lr=base_lr, momentum=0.9 if name in ("OneCycleLR", "CyclicLR (triangular)") else 0.0)
+        scheduler = make(optimizer)
+        lrs, losses = [], []
+        for _ in range(total_steps):
+            lrs.append(optimizer.param_groups[0]["lr"])
+            optimizer.zero_grad()
+            loss = _logistic_losses(X, y, w).mean()
+            loss.backward()
+            optimizer.step()
+            losses.append(loss.item())
+            scheduler.step(loss.item()) if name == "ReduceLROnPlateau" else scheduler.step()
+        runs[name] = (numpy.array(lrs), numpy.array(losses))
+    return runs
+
+
+def sgd(out_dir, batch_sizes=(1, 8, 64, 256)):
+    """Mini-batch SGD on a real loss: paths for batch sizes 1 to the full set, the mini-batch gradient's
+    noise against its theory, and every learning-rate schedule over one run."""
+    X, y = logistic_problem()
+    paths = minibatch_paths(X, y, batch_sizes)
+    start = paths[batch_sizes[0]][0]
+    measured, predicted, _ = gradient_noise(X, y, start, batch_sizes[:-1] + (32, 128))
+    runs = schedules()
+
+    figure = Figure(figsize=(19, 7.5), layout="constrained")
+    grid = figure.add_gridspec(3, 7)
+    path_ax = figure.add_subplot(grid[:, :2])
+    noise_ax = figure.add_subplot(grid[:2, 2])
+    xs, ys = numpy.linspace(-3.5, 3.5, 120), numpy.linspace(-3.5, 3.5, 120)
+    plane = numpy.stack(numpy.meshgrid(xs, ys), -1).reshape(-1, 2)
+    plane_logits = X @ cr.tensor(plane, dtype=cr.float64).mT                 # (N, grid points): every w at once
+    surface = F.binary_cross_entropy_with_logits(plane_logits, y.unsqueeze(1).expand(*plane_logits.shape),
+                                                 reduction="none").mean(0).numpy()
+    path_ax.contour(xs, ys, surface.reshape(len(ys), len(xs)), levels=25, colors="#bbbbbb", linewidths=0.6)
+    for i, (batch_size, path) in enumerate(paths.items()):
+        label = "full batch (GD)" if batch_size == len(X) else f"batch {batch_size}"
+        path_ax.plot(path[:, 0], path[:, 1], ".-", color=f"C{i}", ms=2, lw=0.8, label=label)
+    path_ax.plot(*start, "ko", ms=5)
+    lowest = plane[int(numpy.argmin(surface))]
+    path_ax.plot(*lowest, "r*", ms=12, label="lowest loss on the grid")
+    path_ax.set_xlabel("w₁")
+    path_ax.set_ylabel("w₂")
+    path_ax.set_aspect("equal")
+    path_ax.set_title(f"SGD on the logistic loss of the moons, lr 0.5, {len(paths[batch_sizes[0]]) - 1} steps each:\n"
+                      "smaller batches, noisier paths", fontsize=9)
+    path_ax.legend(fontsize=8)
+    sizes = sorted(measured)
+    noise_ax.loglog(sizes, [measured[b] for b in sizes], "o", label="measured over 300 batches")
+    noise_ax.loglog(sizes, [predicted[b] for b in sizes], "k--", label="(tr Σ / B)(N − B)/(N − 1)")
+    noise_ax.set_xlabel("batch size B")
+    noise_ax.set_ylabel("E‖g_B − ∇L‖²")
+    noise_ax.set_title("mini-batch gradient noise ∝ 1/B", fontsize=9)
+    noise_ax.legend(fontsize=7)
+    cells = [(row, column) for row in range(3) for column in range(3, 7)]
+    for i, ((row, column), (name, (lrs, losses))) in enumerate(zip(cells, runs.items())):
+        ax = figure.add_subplot(grid[row, column])
+        ax.plot(lrs, color=f"C{i % 10}")
+        ax.set_ylim(0, 0.55)
+        ax.set_title(f"{name}: final loss {losses[-1]:.4f}", fontsize=7.5)
+        ax.set_xlabel("step", fontsize=7)
+        ax.set_ylabel("learning rate", fontsize=7)
+        ax.tick_params(labelsize=6)
+    loss_ax = figure.add_subplot(grid[cells[len(runs)]])
+    for i, (name, (_, losses)) in enumerate(runs.items()):
+        loss_ax.semilogy(losses, color=f"C{i % 10}", lw=0.8, ls="-" if i < 10 else "--")
+    loss_ax.set_title("each run's loss (colours as above)", fontsize=7.5)
+    loss_ax.set_xlabel("step", fontsize=7)
+    loss_ax.set_ylabel("full-batch loss", fontsize=7)
+    loss_ax.tick_params(labelsize=6)
+    figures = save_figure(figure, out_dir, "sgd")
+
+    final_loss = {b: float(_logistic_losses(X, y, cr.tensor(p[-1], dtype=cr.float64)).mean().item()) for b, p in paths.items()}
+    text = (
+        "Mini-batch SGD replaces the gradient of L(w) = (1/N) Σ ℓᵢ(w) by the mean over a random batch of B samples, "
+        "g_B = (1/B) Σ_{i∈batch} ∇ℓᵢ: unbiased, E g_B = ∇L, with variance (tr Σ / B)(N − B)/(N − 1) when the batch is "
+        "drawn without replacement (Σ the covariance of the per-sample gradients). The paths here use real mini-batches "
+        f"of the logistic loss on {len(X)} points of the moons (a DataLoader reshuffled each epoch).\n"
+        "Noise at the start, measured against theory: "
+        + ", ".join(f"B = {b}: {measured[b]:.4g} vs {predicted[b]:.4g}" for b in sizes) + ".\n"
+        "Full loss L(w) at the end of each path: " + ", ".join(f"B = {b}: {v:.4f}" for b, v in final_loss.items())
+        + " — with a constant rate, small-batch SGD does not settle but keeps jittering about the minimum, more for "
+        "smaller B (a larger lr/B, a larger jitter).\n"
+        "Learning-rate schedules, each over one run of 100 steps from the same start (one panel each; their losses "
+        "together in the last): "
+        + "; ".join(f"{name} ends at lr {lrs[-1]:.3g}, loss {losses[-1]:.4f}" for name, (lrs, losses) in runs.items())
+        + "."
+    )
+    result = LabResult("sgd", "Mini-batch SGD and learning-rate schedules", figures, text,
+                       numbers={"noise_measured": measured, "noise_predicted": predicted,
+                                "final_loss": final_loss,
+                                "schedule_final_loss": {name: float(l[-1]) for name, (_, l) in runs.items()}},
+                       data={"X": X.numpy(), "y": y.numpy(), "paths": paths, "schedules": runs, "surface": surface})
+    return finish(result, out_dir)

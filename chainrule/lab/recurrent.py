@@ -6,6 +6,7 @@ from matplotlib.patches import FancyBboxPatch
 
 import chainrule as cr
 import chainrule.nn as nn
+from chainrule.data import load_digits
 from chainrule.lab.common import LabResult, finish, save_figure, seeded
 
 STEPS, BATCH, HIDDEN = 40, 32, 16
@@ -14,10 +15,10 @@ STEPS, BATCH, HIDDEN = 40, 32, 16
 class SequenceClassifier(nn.Module):
     """A recurrent layer (RNN or LSTM) over the sequence, and a linear head on its last hidden state."""
 
-    def __init__(self, cell, forget_bias=None):
+    def __init__(self, cell, forget_bias=None, input_size=1, classes=2):
         super().__init__()
-        self.rnn = cell(1, HIDDEN, batch_first=True)
-        self.head = nn.Linear(HIDDEN, 2)
+        self.rnn = cell(input_size, HIDDEN, batch_first=True)
+        self.head = nn.Linear(HIDDEN, classes)
         if forget_bias is not None:      # the LSTM's gates are [i, f, g, o]: open f by its bias
             with cr.no_grad():
                 self.rnn.bias_ih_l0.data[HIDDEN:2 * HIDDEN] = forget_bias
@@ -33,6 +34,13 @@ def memory_task(generator, batch=BATCH, steps=STEPS):
     the network must carry x₁ through T − 1 updates (the classic long-range dependency test)."""
     x = cr.randn(batch, steps, 1, generator=generator)
     return x, (x[:, 0, 0] > 0).long()
+
+
+def digit_rows(count=BATCH, seed=0):
+    """Bundled digits read row by row: 28 steps of 28 pixels each, labelled by the digit (0–9)."""
+    images, labels = load_digits("train")
+    chosen = cr.Generator().manual_seed(seed).permutation(len(labels))[:count]
+    return cr.tensor(images[chosen, 0]), cr.tensor(labels[chosen])
 
 
 def unrolled_tanh_rnn(rnn, x):
@@ -87,6 +95,13 @@ def recurrent(out_dir, forget_bias=3.0):
         with seeded(0):
             models[name] = SequenceClassifier(cell, bias)
         norms[name] = gradients_through_time(models[name], x, y)
+    digits, digit_labels = digit_rows()
+    digit_norms = {}
+    for name, (cell, bias) in variants.items():
+        with seeded(0):
+            model = SequenceClassifier(cell, bias, input_size=28, classes=10)
+        digit_norms[name] = gradients_through_time(model, digits, digit_labels)
+    digit_ratios = {name: float(n[0] / n[-1]) for name, n in digit_norms.items()}
     rnn = models["tanh RNN"].rnn
     unrolled = unrolled_tanh_rnn(rnn, x)
     with cr.no_grad():
@@ -97,9 +112,9 @@ def recurrent(out_dir, forget_bias=3.0):
     # The fitted factor per step BACK in time: log ‖∂L/∂xₜ‖ falls by −slope as t decreases by one.
     decay = {name: float(numpy.exp(-numpy.polyfit(numpy.arange(STEPS), numpy.log(n), 1)[0])) for name, n in norms.items()}
 
-    figure = Figure(figsize=(15, 4.2), layout="constrained")
-    grid = figure.add_gridspec(1, 3, width_ratios=[1.5, 1, 1])
-    diagram_ax, norm_ax, state_ax = (figure.add_subplot(grid[0, i]) for i in range(3))
+    figure = Figure(figsize=(19, 4.2), layout="constrained")
+    grid = figure.add_gridspec(1, 4, width_ratios=[1.5, 1, 1, 1])
+    diagram_ax, norm_ax, digits_ax, state_ax = (figure.add_subplot(grid[0, i]) for i in range(4))
     _draw_unrolled(diagram_ax)
     for i, (name, n) in enumerate(norms.items()):
         norm_ax.semilogy(numpy.arange(1, STEPS + 1), n, "o-", ms=2.5, color=f"C{i}",
@@ -108,8 +123,17 @@ def recurrent(out_dir, forget_bias=3.0):
     norm_ax.set_ylabel("‖∂L/∂xₜ‖ (mean over the batch)")
     norm_ax.set_title(f"what the loss at t = {STEPS} hears of each step", fontsize=9)
     norm_ax.legend(fontsize=7, loc="lower right")
-    for name, n in norms.items():
-        state_ax.bar(name.replace(", ", "\n"), ratios[name], color="C0" if "RNN" in name else "C1")
+    for i, (name, n) in enumerate(digit_norms.items()):
+        digits_ax.semilogy(numpy.arange(1, 29), n, "o-", ms=2.5, color=f"C{i}", label=name)
+    digits_ax.set_xlabel("row t of the digit (the top rows are blank)")
+    digits_ax.set_ylabel("‖∂L/∂xₜ‖ (mean over the batch)")
+    digits_ax.set_title("the same on digits read row by row (T = 28)", fontsize=9)
+    digits_ax.legend(fontsize=7, loc="lower right")
+    positions = numpy.arange(len(norms))
+    state_ax.bar(positions - 0.2, [ratios[name] for name in norms], 0.4, color="C0", label=f"memory task, T = {STEPS}")
+    state_ax.bar(positions + 0.2, [digit_ratios[name] for name in norms], 0.4, color="C1", label="digit rows, T = 28")
+    state_ax.set_xticks(positions, [name.replace(", ", "\n") for name in norms])
+    state_ax.legend(fontsize=7, loc="upper left")
     state_ax.set_yscale("log")
     state_ax.set_ylabel("‖∂L/∂x₁‖ / ‖∂L/∂x_T‖")
     state_ax.set_xlabel("recurrent layer")
@@ -132,9 +156,11 @@ def recurrent(out_dir, forget_bias=3.0):
         f"Measured on the memory task (the label is the sign of x₁, T = {STEPS}, batch {BATCH}, hidden {HIDDEN}), "
         "‖∂L/∂x₁‖ / ‖∂L/∂x_T‖ at initialisation:\n"
         + "\n".join(f"  {name}: {ratios[name]:.2e} (fitted decay ×{decay[name]:.4f} per step back)" for name in norms)
+        + "\nThe same on real data, bundled digits read row by row (28 steps of 28 pixels, labelled 0–9): "
+        + ", ".join(f"{name} {digit_ratios[name]:.2e}" for name in norms) + "."
     )
     result = LabResult("rnn", "Recurrent networks and gradients through time", figures, text,
-                       numbers={"first_to_last": ratios, "decay_per_step": decay, "open_forget_gate": open_gate,
+                       numbers={"first_to_last": ratios, "digit_first_to_last": digit_ratios, "decay_per_step": decay, "open_forget_gate": open_gate,
                                 "unrolled_difference": unrolled_difference, "recurrent_norm": recurrent_norm},
-                       data={"norms": norms, "x": x.numpy(), "y": y.numpy(), "models": models})
+                       data={"norms": norms, "digit_norms": digit_norms, "x": x.numpy(), "y": y.numpy(), "models": models})
     return finish(result, out_dir)

@@ -66,8 +66,19 @@ class LRFinderResult:
     suggestion_valley: float = None
     diverged: bool = False
 
+    def y_range(self):
+        """The informative loss range: from the lowest smoothed loss to the highest one before it, with a
+        margin. The final blow-up is left off, so the fall the suggestions read stays visible (fastai clips alike)."""
+        if not self.losses:
+            return None
+        lowest = min(range(len(self.losses)), key=self.losses.__getitem__)
+        low, high = self.losses[lowest], max(self.losses[:lowest + 1])
+        margin = 0.1 * (high - low) or 0.1 * abs(high) or 0.1
+        return low - margin, high + margin
+
     def plot(self, ax=None):
-        """Draw the curve with both suggestions (needs matplotlib); returns the axes."""
+        """Draw the curve with both suggestions (needs matplotlib), the y-axis clipped to ``y_range()``;
+        returns the axes."""
         import matplotlib.pyplot as plt
 
         if ax is None:
@@ -76,6 +87,8 @@ class LRFinderResult:
         ax.set_xscale("log")
         ax.set_xlabel("learning rate")
         ax.set_ylabel("loss")
+        if self.losses:
+            ax.set_ylim(*self.y_range())
         for value, name, style in ((self.suggestion_steepest, "steepest", "--"), (self.suggestion_valley, "valley", ":")):
             if value is not None:
                 ax.axvline(value, linestyle=style, color="gray", label=f"{name}: {value:.2e}")

@@ -8,6 +8,7 @@ Sections (each an HTML ``<section id=...>``):
 | `loss`             | training loss per step and per epoch, validation loss per epoch            |
 | `accuracy`         | training and validation accuracy per epoch                                 |
 | `learning-rate`    | the learning rate at every step (the schedule as it ran)                   |
+| `lr-loss`          | each step's training loss against the learning rate it was taken with      |
 | `confusion-matrix` | counts of true class (rows) against predicted class (columns) on the test set |
 | `worst-digits`     | the test images with the highest loss: what the model gets most wrong      |
 | `filters`          | the first layer's weights drawn as images                                  |
@@ -32,7 +33,7 @@ from chainrule.core.tensor import Tensor
 from chainrule.train.checkpoint import atomic_write_bytes
 from chainrule.train.metrics import confusion_matrix, precision_recall_f1
 
-SECTIONS = ("summary", "loss", "accuracy", "learning-rate", "confusion-matrix", "worst-digits", "filters",
+SECTIONS = ("summary", "loss", "accuracy", "learning-rate", "lr-loss", "confusion-matrix", "worst-digits", "filters",
             "feature-maps", "gradient-norms", "per-class", "config")
 
 
@@ -98,6 +99,25 @@ def plot_learning_rate(history):
     axes.plot([record["step"] for record in history.steps], [record["lr"] for record in history.steps])
     axes.set_xlabel("step")
     axes.set_ylabel("learning rate")
+    axes.grid(alpha=0.3)
+    return figure
+
+
+def plot_loss_against_learning_rate(history):
+    """Each step's batch loss against its learning rate, coloured by step: where the schedule's rates
+    trained (the loss fell) and where they did not."""
+    figure = _figure(6.4, 3.6)
+    axes = figure.add_subplot()
+    steps = history.steps
+    if steps:
+        points = axes.scatter([record["lr"] for record in steps], [record["loss"] for record in steps],
+                              c=[record["step"] for record in steps], cmap="viridis", s=6)
+        figure.colorbar(points, ax=axes, label="step")
+        if len({record["lr"] for record in steps}) > 1 and min(record["lr"] for record in steps) > 0:
+            axes.set_xscale("log")
+        axes.set_yscale("log")
+    axes.set_xlabel("learning rate")
+    axes.set_ylabel("training loss (batch)")
     axes.grid(alpha=0.3)
     return figure
 
@@ -316,6 +336,9 @@ def build_report(history, model, test_images, test_display_images, test_labels, 
     parts.append(_section("accuracy", "Accuracy", _img(plot_accuracy(history), "accuracy curves")))
     parts.append(_section("learning-rate", "Learning rate", _img(plot_learning_rate(history), "learning rate"),
                           "The schedule as it ran, one point per optimizer step."))
+    parts.append(_section("lr-loss", "Loss against the learning rate",
+                          _img(plot_loss_against_learning_rate(history), "loss against learning rate"),
+                          "One point per step: the batch loss against the rate the step used, coloured by step."))
     parts.append(_section("confusion-matrix", "Confusion matrix (test set)",
                           _img(plot_confusion_matrix(matrix, class_names), "confusion matrix"),
                           "Row i, column j: test images of class i predicted as j. The diagonal is right."))
