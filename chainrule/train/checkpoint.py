@@ -34,6 +34,7 @@ import uuid
 
 import numpy
 
+from chainrule.core.files import fsync_folder
 from chainrule.core.tensor import Tensor
 
 try:
@@ -169,20 +170,6 @@ def _write_bytes(path, data):
         raise OSError(error.errno, error.strerror or str(error), str(path)) from error
 
 
-def _fsync_folder(path):
-    """Make a folder's entries (new names, renames) durable; a no-op where folders cannot be opened."""
-    try:
-        descriptor = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(descriptor)
-    except OSError:
-        pass
-    finally:
-        os.close(descriptor)
-
-
 def atomic_write_bytes(path, data):
     """Replace the file at ``path`` with ``data`` all at once: temp file in the same folder, fsync, os.replace.
 
@@ -206,7 +193,7 @@ def atomic_write_bytes(path, data):
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
-    _fsync_folder(path.parent)
+    fsync_folder(path.parent)
 
 
 def atomic_write_json(path, document):
@@ -272,20 +259,20 @@ def save_checkpoint(path, tensors, metadata):
     try:
         for name in (TENSORS_FILE, META_FILE, MANIFEST_FILE):  # the manifest last: its presence means complete
             _write_bytes(temporary / name, files[name])
-        _fsync_folder(temporary)
+        fsync_folder(temporary)
         if path.exists():
             # os.replace cannot put a folder over a non-empty one: move the old one aside first. Should
             # the process die between the two renames, recover_checkpoints finds the complete new folder
             # (.tmp-) beside the old one (.old-) and finishes the move.
             retired = path.parent / f".old-{path.name}-{tag}"
             os.replace(path, retired)
-            _fsync_folder(path.parent)
+            fsync_folder(path.parent)
             os.replace(temporary, path)
-            _fsync_folder(path.parent)
+            fsync_folder(path.parent)
             _remove_folder(retired)
         else:
             os.replace(temporary, path)
-            _fsync_folder(path.parent)
+            fsync_folder(path.parent)
     except BaseException:
         shutil.rmtree(temporary, ignore_errors=True)
         raise
@@ -300,7 +287,7 @@ def _remove_folder(path):
         os.replace(path, doomed)
     except FileNotFoundError:
         return
-    _fsync_folder(path.parent)
+    fsync_folder(path.parent)
     shutil.rmtree(doomed, ignore_errors=True)
 
 
@@ -336,7 +323,7 @@ def recover_checkpoints(directory):
             _remove_folder(old)
         except (CheckpointError, OSError):
             os.replace(old, target)
-        _fsync_folder(directory)
+        fsync_folder(directory)
         restored.append(name)
     for leftover in [*directory.glob(".tmp-*"), *directory.glob(".old-*"), *directory.glob(".del-*")]:
         if leftover.is_dir():
@@ -794,7 +781,7 @@ class CheckpointManager:
         aside.mkdir()
         for path in later:
             os.replace(path, aside / path.name)
-        _fsync_folder(self.directory)
+        fsync_folder(self.directory)
         return [aside / path.name for path in later]
 
     def _metrics_of(self, path):
