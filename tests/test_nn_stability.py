@@ -202,3 +202,38 @@ def test_adaptive_max_pool_agrees_with_max_pool_on_ties():
     _, (adaptive,) = _run(lambda t: F.adaptive_max_pool2d(t, 2), [x])
     _, (windowed,) = _run(lambda t: F.max_pool2d(t, 2), [x])
     numpy.testing.assert_array_equal(adaptive.numpy(), windowed.numpy())
+
+
+NAN = numpy.nan
+NAN_WINDOWS = [[[NAN, NAN], [NAN, NAN]], [[NAN, 1.0], [NAN, NAN]], [[1.0, NAN], [NAN, 2.0]], [[NAN, 1.0], [2.0, 3.0]]]
+
+
+def _nan_heavy_input():
+    x = numpy.random.default_rng(5).integers(0, 3, (2, 3, 7, 7)).astype(float)
+    x[numpy.random.default_rng(6).random(x.shape) < 0.4] = NAN
+    return x
+
+
+@pytest.mark.parametrize("pool", ["max_pool2d k2", "max_pool2d k3 s1 p1", "max_pool2d k3 s2 ceil", "adaptive (3, 2)"])
+def test_max_pooling_sends_the_gradient_of_a_nan_window_where_pytorch_does(pool):
+    """PyTorch's kernels keep ``value > max or isnan(value)``: the last NaN of a window takes the gradient."""
+    calls = {
+        "max_pool2d k2": (lambda f, t: f.max_pool2d(t, 2)),
+        "max_pool2d k3 s1 p1": (lambda f, t: f.max_pool2d(t, 3, stride=1, padding=1)),
+        "max_pool2d k3 s2 ceil": (lambda f, t: f.max_pool2d(t, 3, stride=2, ceil_mode=True)),
+        "adaptive (3, 2)": (lambda f, t: f.adaptive_max_pool2d(t, (3, 2))),
+    }
+    for x in [numpy.array([[window]]) for window in NAN_WINDOWS] + [_nan_heavy_input()]:
+        out, (grad,) = _run(lambda t: calls[pool](F, t), [x])
+        expected, (expected_grad,) = _run_torch(lambda t: calls[pool](TF, t), [x])
+        numpy.testing.assert_array_equal(out.detach().numpy(), expected.detach().numpy())   # NaN where PyTorch's is
+        # The same elements take the gradient (overlapping windows add theirs in another order: 1 ulp).
+        numpy.testing.assert_array_equal(grad.numpy() != 0, expected_grad.numpy() != 0)
+        numpy.testing.assert_allclose(grad.numpy(), expected_grad.numpy(), rtol=1e-14, atol=0)
+
+
+def test_max_pool_indices_of_nan_windows_match_pytorch():
+    x = _nan_heavy_input()
+    _, indices = F.max_pool2d(cr.tensor(x), 3, stride=2, padding=1, return_indices=True)
+    _, expected = TF.max_pool2d(torch.tensor(x), 3, stride=2, padding=1, return_indices=True)
+    numpy.testing.assert_array_equal(indices.numpy(), expected.numpy())

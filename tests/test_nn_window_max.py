@@ -43,9 +43,9 @@ def test_window_max_matches_gather_at_the_first_maximum(with_ties):
         assert gradgradcheck(lambda w: fused(w) ** 2, (windows,))
 
 
-def test_first_max_of_a_window_with_nan_is_its_first_nan():
+def test_the_gradient_of_a_window_with_nan_goes_to_its_last_nan_as_in_pytorch():
     values = numpy.array([[[1.0, 2.0], [numpy.nan, 5.0], [numpy.nan, numpy.nan], [3.0, 0.0]]])  # (1, 4, 2)
     first_max = _first_max_of_window(numpy, values)
-    numpy.testing.assert_array_equal(first_max.argmax(axis=1), [[1, 2]])
+    numpy.testing.assert_array_equal(first_max.argmax(axis=1), [[2, 2]])
     assert (first_max.sum(axis=1) == 1).all()
     assert numpy.isnan(WindowMax.forward(numpy, values, first_max)).all()

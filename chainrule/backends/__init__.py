@@ -16,7 +16,7 @@ __all__ = ["array_module", "special_module", "numpy_module", "cupy_module", "is_
 def cupy_module():
     """Return the ``cupy`` module, or raise a clear error if it cannot be used."""
     try:
-        import cupy
+        import cupy   # optional: only a tensor on 'cuda' needs it
     except ImportError as error:  # pragma: no cover - depends on the machine
         raise RuntimeError(
             "device 'cuda' needs CuPy: install it with `pip install chainrule[cuda]` "
@@ -51,6 +51,7 @@ def array_module(array):
 
 def special_module(xp):
     """Special functions (erf, erfinv, gammaln, digamma, ...) for the array module ``xp``."""
+    # Imported on first use: CuPy is optional, and SciPy is not needed by `import chainrule`.
     if xp.__name__ == "cupy":
         import cupyx.scipy.special as special
         return special

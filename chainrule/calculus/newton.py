@@ -13,6 +13,7 @@ from collections import namedtuple
 
 from chainrule.core import dtypes
 from chainrule.core.tensor import Tensor, tensor
+from chainrule.func import grad, hessian, jacobian
 from chainrule.linalg.solvers import solve
 
 NewtonResult = namedtuple("NewtonResult", ["x", "converged", "iterations", "history", "residual"])
@@ -71,8 +72,6 @@ def newton_root(F, x0, *, tol=1e-12, max_iterations=50):
         >>> newton_root(circle_and_line, [1.0, 0.0]).x          # (1/√2, 1/√2)
         tensor([0.7071, 0.7071], dtype=float64)
     """
-    from chainrule.func import jacobian
-
     x, scalar = _start_point(x0, "newton_root")
     function = _vector_function(F, scalar, "newton_root", x.shape[0])
     value = function(x)
@@ -121,8 +120,6 @@ def newton_minimize(f, x0, *, tol=1e-10, max_iterations=100, line_search=True):
         >>> newton_minimize(rosenbrock, [-1.2, 1.0]).x
         tensor([1., 1.], dtype=float64)
     """
-    from chainrule.func import grad, hessian
-
     x, scalar = _start_point(x0, "newton_minimize")
 
     def objective(v):

@@ -9,6 +9,7 @@ import numbers
 
 import numpy
 
+from chainrule.core.random import default_generator
 from chainrule.core.tensor import Tensor
 
 
@@ -163,8 +164,6 @@ def random_split(dataset, lengths, generator=None):
         >>> len(train), len(val)
         (8, 2)
     """
-    from chainrule.core.random import default_generator
-
     total = len(dataset)
     lengths = list(lengths)
     if not lengths:

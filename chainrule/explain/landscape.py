@@ -19,6 +19,8 @@ import numpy
 from chainrule.core import dtypes
 from chainrule.core.grad_mode import no_grad
 from chainrule.core.random import Generator
+from chainrule.core.tensor import tensor
+from chainrule.linalg import svd
 
 
 def _parameters(model):
@@ -186,9 +188,6 @@ def path_directions(path, center):
         >>> np.abs(d1).round(6).tolist(), np.abs(d2).round(6).tolist(), round(explained, 6)   # it lies in the xy-plane
         ([1.0, 0.0, 0.0], [0.0, 1.0, 0.0], 1.0)
     """
-    from chainrule.core.tensor import tensor
-    from chainrule.linalg import svd
-
     offsets = numpy.stack([numpy.asarray(p, dtype=numpy.float64) - center for p in path])
     _, singular_values, vh = svd(tensor(offsets, dtype=dtypes.float64), full_matrices=False)
     s = numpy.asarray(singular_values.data)

@@ -25,6 +25,7 @@ from chainrule.core import autograd
 from chainrule.core.grad_mode import enable_grad, is_grad_enabled
 from chainrule.core.tensor import Tensor
 from chainrule.func.pytree import tree_flatten, tree_unflatten
+from chainrule.ops import stack
 
 
 def _argnums_tuple(argnums, nargs, transform):
@@ -302,7 +303,6 @@ def _jacobian(f, argnums, mode):
     def jacobian_f(*args):
         nums = _argnums_tuple(argnums, len(args), transform)
         linear = _Linearization(f, args, nums, transform)
-        from chainrule.ops import stack
         outs, ins = linear.out_leaves, linear.inputs
         if mode == "rev":
             # One reverse pass per output element gives one row of J.

@@ -16,6 +16,7 @@ import numpy
 from chainrule.core import dtypes
 from chainrule.core.tensor import Tensor
 from chainrule.core.convert import as_tensor
+from chainrule.ops import diagonal
 
 
 def as_float_tensor(x, op_name):
@@ -72,7 +73,8 @@ def explain_linalg_error(op_name, shape, fix):
 
 
 def scipy_linalg(xp):
-    """``scipy.linalg`` for NumPy arrays, ``cupyx.scipy.linalg`` for CuPy arrays."""
+    """``scipy.linalg`` for NumPy arrays, ``cupyx.scipy.linalg`` for CuPy arrays (imported on first use:
+    CuPy is optional, and only triangular solves need SciPy's linalg)."""
     if xp.__name__ == "cupy":  # pragma: no cover - needs a GPU
         import cupyx.scipy.linalg as linalg
         return linalg
@@ -93,7 +95,6 @@ def diag_embed(v):
 
 def matrix_diagonal(x):
     """The diagonals (..., n) of matrices (..., n, n)."""
-    from chainrule.ops import diagonal
     return diagonal(x, 0, -2, -1)
 
 

@@ -9,6 +9,7 @@ runs in the caller's grad mode, because a Hessian-vector product needs autograd.
 from collections import namedtuple
 
 from chainrule.core import dtypes
+from chainrule.core.creation import randn
 from chainrule.core.random import default_generator
 from chainrule.core.tensor import Tensor
 
@@ -40,7 +41,6 @@ def _as_matvec(operator, n, op_name):
 
 def _start_vector(n, dtype, generator):
     generator = generator or default_generator()
-    from chainrule.core.creation import randn
     v = randn(n, generator=generator, dtype=dtype).data
     return v / (v @ v) ** 0.5
 

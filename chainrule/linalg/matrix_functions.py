@@ -10,6 +10,7 @@ the block-triangular identity (Najfeld & Havel 1995; Al-Mohy & Higham 2009):
 """
 from chainrule.core.primitive import Check, Primitive, apply
 from chainrule.linalg._common import as_float_tensor, check_square, eye_like
+from chainrule.linalg.solvers import inv
 from chainrule.core.tensor import Tensor
 from chainrule.ops import cat
 
@@ -105,8 +106,6 @@ def matrix_power(A, n):
                 [0., 1.]]), tensor([[ 1., -1.],
                 [ 0.,  1.]]))
     """
-    from chainrule.linalg.solvers import inv
-
     if isinstance(n, bool) or not hasattr(n, "__index__"):
         raise TypeError(f"matrix_power: the exponent must be an integer, got {n!r}; for real powers use eigh or matrix_exp")
     n = int(n)

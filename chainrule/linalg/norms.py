@@ -7,7 +7,10 @@ import math
 
 from chainrule.core.tensor import Tensor
 from chainrule.linalg._common import as_float_tensor, check_matrix, check_square
+from chainrule.linalg.decompositions import svdvals
+from chainrule.linalg.solvers import inv
 from chainrule.ops import abs, amax, amin, movedim, ne, sum
+from chainrule.ops import norm as p_norm   # ops' p-norm; this module defines its own norm()
 
 _MATRIX_ORDS = ("fro", "nuc", 2, -2, 1, -1, math.inf, -math.inf)
 
@@ -45,8 +48,7 @@ def vector_norm(x, ord=2, dim=None, keepdim=False):
     if order == 0:
         return sum(ne(x, 0).to(x.dtype), dim, keepdim)
     if order > 0:
-        from chainrule.ops import norm
-        return norm(x, p=order, dim=dim, keepdim=keepdim)
+        return p_norm(x, p=order, dim=dim, keepdim=keepdim)
     return sum(abs(x) ** order, dim, keepdim) ** (1.0 / order)
 
 
@@ -67,8 +69,6 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False):
         >>> cr.linalg.matrix_norm(A, ord=1), cr.linalg.matrix_norm(A, ord=float('inf'))
         (tensor(6.), tensor(7.))
     """
-    from chainrule.linalg.decompositions import svdvals
-
     A = as_float_tensor(A, "matrix_norm")
     check_matrix(A, "matrix_norm")
     order = _normalize_inf(ord)
@@ -142,8 +142,6 @@ def matrix_rank(A, *, atol=None, rtol=None, hermitian=False):
         >>> cr.linalg.matrix_rank(cr.tensor([[1.0, 2.0], [2.0, 4.0]]))
         tensor(1)
     """
-    from chainrule.linalg.decompositions import svdvals
-
     A = as_float_tensor(A, "matrix_rank")
     check_matrix(A, "matrix_rank")
     singular_values = svdvals(A.detach())
@@ -163,9 +161,6 @@ def cond(A, p=None):
         >>> cr.linalg.cond(cr.tensor([[2.0, 0.0], [0.0, 0.5]]))
         tensor(4.)
     """
-    from chainrule.linalg.decompositions import svdvals
-    from chainrule.linalg.solvers import inv
-
     A = as_float_tensor(A, "cond")
     check_matrix(A, "cond")
     order = 2 if p is None else _normalize_inf(p)

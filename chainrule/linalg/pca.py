@@ -1,4 +1,5 @@
 """Principal component analysis through the SVD of the centered data."""
+from chainrule.core.tensor import Tensor
 from chainrule.linalg._common import as_float_tensor
 from chainrule.linalg.decompositions import svd
 
@@ -70,7 +71,6 @@ class PCA:
         xp = Vh.xp
         rows = xp.arange(Vh.shape[0])
         largest = Vh.data[rows, xp.argmax(xp.abs(Vh.data), axis=1)]
-        from chainrule.core.tensor import Tensor
         return Tensor._wrap(xp.where(largest < 0, -1.0, 1.0).astype(Vh.dtype))
 
     def _check_fitted(self, op_name):

@@ -5,6 +5,7 @@ the orthogonal projection onto span(B) is P = Q Qᵀ for an orthonormal basis Q 
 it, the closest point of the subspace to v: P v = argmin_{u ∈ span B} ‖v − u‖.
 """
 from chainrule.linalg._common import as_float_tensor, check_matrix, matrix_diagonal
+from chainrule.linalg.decompositions import qr
 from chainrule.ops import stack
 
 
@@ -52,7 +53,6 @@ def gram_schmidt(vectors, *, tol=None):
 
 
 def _orthonormal_basis(basis, orthonormal, op_name):
-    from chainrule.linalg.decompositions import qr
 
     B = as_float_tensor(basis, op_name)
     check_matrix(B, op_name)

@@ -114,7 +114,7 @@ def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
         >>> bool(w.abs().max() <= 0.04)
         True
     """
-    from scipy.special import ndtr, ndtri  # the normal CDF and its inverse
+    from scipy.special import ndtr, ndtri  # the normal CDF and its inverse (SciPy: imported when first used)
 
     low, high = ndtr((a - mean) / std), ndtr((b - mean) / std)
     uniform = _generator(generator).uniform(tensor.shape, low, high, "float64")

@@ -79,7 +79,7 @@ class LRFinderResult:
     def plot(self, ax=None):
         """Draw the curve with both suggestions (needs matplotlib), the y-axis clipped to ``y_range()``;
         returns the axes."""
-        import matplotlib.pyplot as plt
+        import matplotlib.pyplot as plt   # optional and heavy: only plotting needs it
 
         if ax is None:
             _, ax = plt.subplots()

@@ -10,6 +10,9 @@ and one for their values in ``support``, as torch.distributions does.
     >>> constraints.positive.check(numpy.array([1.0, 0.0])).tolist(), constraints.positive.describe()
     ([True, False], '> 0.0')
 """
+import numpy
+
+from chainrule.backends import array_module
 
 
 class Constraint:
@@ -119,7 +122,6 @@ class _LowerCholesky(Constraint):
     event_dim = 2
 
     def check(self, array):
-        from chainrule.backends import array_module
         xp = array_module(array)
         upper = xp.triu(array, k=1)
         diagonal = xp.diagonal(array, axis1=-2, axis2=-1)
@@ -131,7 +133,6 @@ class _PositiveDefinite(Constraint):
     event_dim = 2
 
     def check(self, array):
-        import numpy
         host = numpy.asarray(array.get() if hasattr(array, "get") else array, dtype=numpy.float64)
         symmetric = numpy.allclose(host, numpy.swapaxes(host, -1, -2), rtol=1e-5, atol=1e-8)
         if not symmetric:

@@ -10,9 +10,10 @@ import math
 
 import numpy
 
+from chainrule.core.tensor import Tensor
 from chainrule.ops import digamma, erf, erfinv, exp, expm1, lgamma, log, log1p, sign, where
 from chainrule.probability import constraints
-from chainrule.probability.distribution import Distribution, broadcast_parameters
+from chainrule.probability.distribution import Distribution, _first_bad, as_float_tensor, broadcast_parameters
 from chainrule.probability.implicit import standard_gamma
 
 HALF_LOG_TWO_PI = 0.5 * math.log(2 * math.pi)
@@ -26,7 +27,6 @@ def open_uniform(generator, shape, dtype, xp):
 
 
 def _tensor_like(array, like):
-    from chainrule.core.tensor import Tensor
     return Tensor._wrap(like.xp.asarray(array, dtype=like.dtype))
 
 
@@ -94,7 +94,6 @@ class Normal(Distribution):
 
 def check_probability_argument(distribution, value):
     """The argument of ``icdf`` as a tensor, checked to lie in [0, 1]."""
-    from chainrule.probability.distribution import _first_bad, as_float_tensor
     value = as_float_tensor(value, distribution._dtype)
     ok = (value.data >= 0) & (value.data <= 1)
     if distribution._validate_args and not bool(ok.all()):
@@ -173,7 +172,6 @@ class Uniform(Distribution):
     def __init__(self, low, high, validate_args=True):
         self.low, self.high = broadcast_parameters("Uniform", low=low, high=high)
         if validate_args and not bool((self.low.data < self.high.data).all()):
-            from chainrule.probability.distribution import _first_bad
             ok = self.low.data < self.high.data
             raise ValueError(
                 f"Uniform: low must be smaller than high, but got low = {_first_bad(ok, self.low.data)} and "

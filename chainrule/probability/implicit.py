@@ -21,8 +21,11 @@ with probability below ~1e-12.
 """
 import math
 
+import numpy
+
 from chainrule.backends import special_module
 from chainrule.core.primitive import Primitive, apply
+from chainrule.ops import exp, lgamma, log
 
 
 def _lower_gamma_derivative_in_shape(xp, alpha, x):
@@ -93,7 +96,6 @@ class StandardGammaQuantile(Primitive):
 
     @staticmethod
     def grad_alpha(g, out, alpha, uniform):
-        from chainrule.ops.elementwise import exp, lgamma, log
         log_density = (alpha - 1) * log(out) - out - lgamma(alpha)
         dP_dalpha = apply(RegularizedGammaDerivativeA, alpha, out)
         return -(g * dP_dalpha * exp(-log_density))
@@ -103,7 +105,6 @@ class StandardGammaQuantile(Primitive):
 
 def standard_gamma(concentration, shape, generator):
     """Differentiable Gamma(α, 1) draws of ``shape`` (α is broadcast to it)."""
-    import numpy
     uniform = generator.uniform(shape, 0.0, 1.0, numpy.float64, concentration.xp)
     if concentration.shape != tuple(shape):
         concentration = concentration.expand(shape)

@@ -12,6 +12,7 @@ import numpy
 
 from chainrule.core.creation import ones_like
 from chainrule.ops import digamma, exp, lgamma, log, softplus, where
+from chainrule.linalg import solve_triangular
 from chainrule.probability.continuous import (
     Beta, Exponential, Gamma, Laplace, LogNormal, Normal, Uniform, log_beta_function,
 )
@@ -85,7 +86,6 @@ def _kl_lognormal_lognormal(p, q):
 @register_kl(MultivariateNormal, MultivariateNormal)
 def _kl_mvn_mvn(p, q):
     """½ [tr(Σq⁻¹Σp) + (μq − μp)ᵀ Σq⁻¹ (μq − μp) − k + ln det Σq − ln det Σp], via M = Lq⁻¹ Lp."""
-    from chainrule.linalg import solve_triangular
     if p.event_shape != q.event_shape:
         raise ValueError(f"kl_divergence: MultivariateNormal dimensions differ: {p.event_shape} and {q.event_shape}")
     k = p.event_shape[0]

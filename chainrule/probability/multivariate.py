@@ -9,6 +9,7 @@ import math
 
 import numpy
 
+from chainrule.linalg import cholesky, solve_triangular
 from chainrule.ops import digamma, lgamma, log, matmul
 from chainrule.probability import constraints
 from chainrule.probability.continuous import HALF_LOG_TWO_PI, _tensor_like
@@ -23,7 +24,6 @@ def _matrix_diagonal(matrix):
 
 def mahalanobis_solve(scale_tril, vectors):
     """z with L z = v for each vector v (the last axis), by forward substitution."""
-    from chainrule.linalg import solve_triangular
     return solve_triangular(scale_tril, vectors.unsqueeze(-1), upper=False).squeeze(-1)
 
 
@@ -61,7 +61,6 @@ class MultivariateNormal(Distribution):
         if covariance_matrix is not None:
             if validate_args:
                 check_parameter(self, "covariance_matrix", matrix, constraints.positive_definite)
-            from chainrule.linalg import cholesky
             self.scale_tril = cholesky(matrix)
         else:
             self.scale_tril = matrix

@@ -86,21 +86,27 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
 
 
 def _first_max_of_window(xp, windows):
-    """A boolean mask of (C, K, M), True at the first maximum along axis 1 of each window.
+    """A boolean mask of (C, K, M), True at the one position of each window (along axis 1) that takes the
+    gradient: its first maximum, or, in a window holding NaN, its last NaN.
 
     Marks every maximum, then walks the K offsets clearing those after the first (K passes
-    over a boolean array: 7× faster than the int64 argmax it replaces). A window holding
-    NaN marks its first NaN, so the gradient goes where PyTorch sends it.
+    over a boolean array: 7× faster than the int64 argmax it replaces). NaN is where
+    PyTorch sends it: its kernel keeps ``value > max or isnan(value)``, so a later NaN wins.
     """
     largest = windows.max(axis=1, keepdims=True)
-    first_max = windows == largest
-    has_nan = xp.isnan(largest)
-    if has_nan.any():
-        first_max |= has_nan & xp.isnan(windows)
+    first_max = windows == largest                       # a window holding NaN marks nothing here
     taken = first_max[:, 0].copy()
     for k in range(1, windows.shape[1]):
         first_max[:, k] &= ~taken
         taken |= first_max[:, k]
+    has_nan = xp.isnan(largest)
+    if has_nan.any():
+        last_nan = has_nan & xp.isnan(windows)
+        taken = last_nan[:, -1].copy()
+        for k in range(windows.shape[1] - 2, -1, -1):
+            last_nan[:, k] &= ~taken
+            taken |= last_nan[:, k]
+        first_max |= last_nan
     return first_max
 
 
@@ -234,7 +240,7 @@ def adaptive_avg_pool2d(input, output_size):
 
 def adaptive_max_pool2d(input, output_size, return_indices=False):
     """Largest value over PyTorch's adaptive bins (one slice per bin of each axis, never per pixel); the
-    gradient goes to the first maximum of each bin, as in PyTorch.
+    gradient goes to the first maximum of each bin (the last NaN, if it holds one), as in PyTorch.
 
     Example:
         >>> import chainrule as cr, chainrule.nn.functional as F
@@ -246,13 +252,26 @@ def adaptive_max_pool2d(input, output_size, return_indices=False):
     if return_indices:
         raise ValueError(f"{name}: return_indices=True is not supported; use max_pool2d(..., return_indices=True)")
     out_h, out_w = _adaptive_output_size(input, output_size, name)
-    # Separable: the max over a rectangle is the max over its rows of the max over its columns. max(dim) sends
-    # the gradient to its first maximum (amax would split ties), so a tie's gradient goes to the first maximum
-    # in row-major order (the first row holding it, its first column there), as in max_pool2d and PyTorch.
-    by_columns = ops.stack([input[..., start:end].max(-1).values
-                           for start, end in _adaptive_bins(input.shape[3], out_w)], -1)
-    return ops.stack([by_columns[..., start:end, :].max(-2).values
-                     for start, end in _adaptive_bins(input.shape[2], out_h)], -2)
+    # Separable: the max over a rectangle is the max over its rows of the max over its columns. Each max sends
+    # its gradient to one element (amax would split ties), so a tie's gradient goes to the first maximum in
+    # row-major order (the first row holding it, its first column there) and a NaN's to the last NaN, as in
+    # max_pool2d and PyTorch.
+    by_columns = ops.stack([_max_along(input[..., start:end], -1)
+                            for start, end in _adaptive_bins(input.shape[3], out_w)], -1)
+    return ops.stack([_max_along(by_columns[..., start:end, :], -2)
+                      for start, end in _adaptive_bins(input.shape[2], out_h)], -2)
+
+
+def _max_along(x, dim):
+    """The max along ``dim`` with its gradient sent to one element, where max pooling sends it: the first
+    maximum, or the last NaN where there is one (see _first_max_of_window)."""
+    xp = x.xp
+    index = x.data.argmax(axis=dim)
+    nan = xp.isnan(x.data)
+    if nan.any():
+        last_nan = x.shape[dim] - 1 - xp.flip(nan, axis=dim).argmax(axis=dim)
+        index = xp.where(nan.any(axis=dim), last_nan, index)
+    return x.gather(dim, Tensor._wrap(xp.expand_dims(index, dim))).squeeze(dim)
 
 
 def adaptive_avg_pool1d(input, output_size):
