@@ -19,11 +19,6 @@ PACKAGE = ROOT / "chainrule"
 DESIGN = ROOT / "docs" / "design.md"
 FACADE = "chainrule/__init__.py"
 
-# The one knot being untied concurrently (issue #13, part 3, first bullet: core <-> ops, by house-ops):
-# core/tensor.py imports ops at its bottom, and the rules import sibling ops modules. Only this knot is set
-# aside, and its own two tests below are strict expected failures: the day the knot is untied they pass,
-# fail as XPASS, and the lead deletes this line and the marks.
-PENDING = {("core", "ops")}
 
 
 # ----- the table of rooms, from docs/design.md ------------------------------------------------------
@@ -168,7 +163,7 @@ def test_no_room_imports_a_room_the_table_does_not_allow():
     or through the rooms it may import). The facade is above every room it imports, so none of them uses it."""
     closure = _allowed_closure()
     upward = {pair: places for pair, places in ROOM_IMPORTS.items()
-              if pair[1] not in closure[pair[0]] and pair not in PENDING}
+              if pair[1] not in closure[pair[0]]}
     report = [f"{room} imports {other} ({', '.join(places[:3])}{', ...' if len(places) > 3 else ''})"
               for (room, other), places in sorted(upward.items())]
     assert not report, "imports that point up the table of rooms in docs/design.md:\n  " + "\n  ".join(report)
@@ -209,8 +204,7 @@ def _cycles(edges):
 def test_no_cycle_between_rooms():
     edges = {}
     for room, other in ROOM_IMPORTS:
-        if (room, other) not in PENDING:
-            edges.setdefault(room, set()).add(other)
+        edges.setdefault(room, set()).add(other)
     assert not _cycles(edges), f"rooms that import each other: {_cycles(edges)}"
 
 
@@ -218,35 +212,27 @@ def _module_cycles():
     edges = {}
     for module, imports in IMPORTS.items():
         for imported, _ in imports:
-            if (_room_of_module(module), _room_of_module(imported)) not in PENDING:
-                edges.setdefault(module, set()).add(imported)
+            edges.setdefault(module, set()).add(imported)
     return _cycles(edges)
 
 
-def _inside_the_pending_knot(cycle):
-    return all(_room_of_module(module) in {room for pair in PENDING for room in pair} for module in cycle)
+# The one pair of modules allowed to know each other, inside core: Tensor.backward() starts the walk
+# (core/autograd.py), and the walk makes Tensors (the gradients it hands back). Each imports the other
+# where it is used, inside a function; splitting either file would only hide the same dependence.
+KNOWN_PAIRS = [["chainrule.core.autograd", "chainrule.core.tensor"]]
 
 
 def test_no_cycle_between_modules():
     """Within a room too: e.g. linalg's decompositions and solvers, nn.functional and nn.attention."""
-    cycles = [cycle for cycle in _module_cycles() if not _inside_the_pending_knot(cycle)]
+    cycles = [cycle for cycle in _module_cycles() if cycle not in KNOWN_PAIRS]
     assert not cycles, "modules that import each other (directly or around a loop):\n  " + "\n  ".join(
         " <-> ".join(cycle) for cycle in cycles)
 
 
-PENDING_WORK = "house-ops is untying core <-> ops (issue #13 part 3, first bullet); when this passes, delete the mark"
-
-
-@pytest.mark.xfail(strict=True, reason=PENDING_WORK)
 def test_core_imports_nothing_from_ops():
+    """The knot of issue #13: Tensor's methods reach ops because ops hands itself to core, not by an import."""
     places = ROOM_IMPORTS.get(("core", "ops"), [])
     assert not places, f"core imports ops at {places}"
-
-
-@pytest.mark.xfail(strict=True, reason=PENDING_WORK + " (the rules import sibling ops modules, the same knot)")
-def test_no_cycle_between_the_modules_of_core_and_ops():
-    cycles = [cycle for cycle in _module_cycles() if _inside_the_pending_knot(cycle)]
-    assert not cycles, f"modules of core and ops that import each other: {cycles}"
 
 
 def test_the_parser_sees_imports_inside_functions_and_resolves_each_to_a_module(tmp_path):

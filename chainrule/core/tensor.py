@@ -13,23 +13,17 @@ from chainrule.core import dtypes
 from chainrule.core.grad_mode import is_grad_enabled
 
 
-class _OpsOnFirstUse:
-    """Stands in for ``chainrule.ops`` until a Tensor method first needs it, then steps aside.
-
-    Why: the methods below are doors to the ops (``x + y`` is ``ops.add(x, y)``, which
-    ops/binary.py defines next to its primitive ``Add``), but ops is built on core, so
-    core cannot import it while core itself is being imported. The first method call
-    imports ops and rebinds the name ``ops`` to the module, so later calls cost nothing extra.
-    """
-
-    def __getattr__(self, name):
-        global ops
-        from chainrule import ops as module  # at first use; see the docstring for why not at the top
-        ops = module
-        return getattr(module, name)
+# Tensor's methods are doors to the ops (``x + y`` is ``ops.add(x, y)``, which ops/binary.py
+# defines next to its primitive ``Add``), but ops is built on core, so core never imports it.
+# Instead chainrule/ops/__init__.py hands itself over when it loads (``connect_ops``), and
+# ``import chainrule`` (or any ``chainrule.*``) always loads ops first: no arrow points up.
+ops = None
 
 
-ops = _OpsOnFirstUse()
+def connect_ops(module):
+    """Called once, by chainrule/ops/__init__.py: ``module`` is where Tensor's methods find their ops."""
+    global ops
+    ops = module
 
 
 class Tensor:

@@ -17,8 +17,9 @@ import re
 
 import numpy
 
-import chainrule as cr
-from chainrule.core.tensor import Tensor
+from chainrule import ops
+from chainrule.core import creation, dtypes
+from chainrule.core.tensor import Tensor, tensor as make_tensor
 from chainrule.io.onnx_common import numpy_dtype, require_onnx
 from chainrule.nn import functional as F
 from chainrule.nn.module import Module, Parameter
@@ -90,7 +91,7 @@ def _selu(inputs, attributes, context):
 
 def _prelu(inputs, attributes, context):
     x, slope = inputs
-    return cr.where(x > 0, x, x * slope)
+    return ops.where(x > 0, x, x * slope)
 
 
 def _clip(inputs, attributes, context):
@@ -100,7 +101,7 @@ def _clip(inputs, attributes, context):
         high = None if len(inputs) < 3 or inputs[2] is None else float(inputs[2].item())
     else:
         low, high = attributes.get("min"), attributes.get("max")
-    return cr.clamp(x, low, high)
+    return ops.clamp(x, low, high)
 
 
 def _gelu(inputs, attributes, context):
@@ -170,7 +171,7 @@ def _pad_if_asymmetric(x, begins, ends, value=0.0):
     widths = []
     for before, after in reversed(list(zip(begins, ends))):
         widths += [before, after]
-    return cr.pad(x, widths, mode="constant", value=value), (0,) * len(begins)
+    return ops.pad(x, widths, mode="constant", value=value), (0,) * len(begins)
 
 
 def _conv(inputs, attributes, context):
@@ -289,7 +290,7 @@ def _transpose(inputs, attributes, context):
 
 
 def _concat(inputs, attributes, context):
-    return cr.cat([t for t in inputs if t is not None], dim=attributes["axis"])
+    return ops.cat([t for t in inputs if t is not None], dim=attributes["axis"])
 
 
 def _slice(inputs, attributes, context):
@@ -348,7 +349,7 @@ def _expand(inputs, attributes, context):
 
 
 def _where(inputs, attributes, context):
-    return cr.where(inputs[0], inputs[1], inputs[2])
+    return ops.where(inputs[0], inputs[1], inputs[2])
 
 
 def _pad(inputs, attributes, context):
@@ -365,8 +366,8 @@ def _pad(inputs, attributes, context):
     for axis in reversed(range(min(per_axis), x.ndim)):
         widths += list(per_axis.get(axis, (0, 0)))
     if mode == "constant":
-        return cr.pad(x, widths, mode="constant", value=value)
-    return cr.pad(x, widths, mode=mode)
+        return ops.pad(x, widths, mode="constant", value=value)
+    return ops.pad(x, widths, mode=mode)
 
 
 def _reduce(kind):
@@ -393,18 +394,18 @@ def _reduce(kind):
             return x.prod(dims, keepdim=keepdim)
         if kind == "l2":
             return x.norm(2, dims, keepdim=keepdim)
-        return cr.logsumexp(x, dims, keepdim=keepdim)
+        return ops.logsumexp(x, dims, keepdim=keepdim)
     return run
 
 
 def _einsum(inputs, attributes, context):
-    return cr.einsum(attributes["equation"], *inputs)
+    return ops.einsum(attributes["equation"], *inputs)
 
 
 def _cumsum(inputs, attributes, context):
     if attributes.get("exclusive", 0) or attributes.get("reverse", 0):
         raise OnnxImportError("CumSum: exclusive and reverse are not supported")
-    return cr.cumsum(inputs[0], int(inputs[1].item()))
+    return ops.cumsum(inputs[0], int(inputs[1].item()))
 
 
 # The most elements a node may create from a shape the graph computes (a bound on what a hostile file can ask for).
@@ -421,14 +422,14 @@ def _bounded_shape(shape, op):
 def _constant_of_shape(inputs, attributes, context):
     value = attributes.get("value", Tensor._wrap(numpy.zeros(1, numpy.float32)))
     dtype = context.float_dtype if value.is_floating_point() else value.dtype
-    return cr.full(_bounded_shape(_ints(inputs[0]), "ConstantOfShape"), value.data.reshape(-1)[0].item(), dtype=dtype)
+    return creation.full(_bounded_shape(_ints(inputs[0]), "ConstantOfShape"), value.data.reshape(-1)[0].item(), dtype=dtype)
 
 
 def _mod(inputs, attributes, context):
     x, y = inputs
     if attributes.get("fmod", 0):      # C's fmod: the sign of x
-        return x - cr.trunc(x / y) * y if x.is_floating_point() else Tensor._wrap(numpy.fmod(x.data, y.data))
-    return cr.remainder(x, y)
+        return x - ops.trunc(x / y) * y if x.is_floating_point() else Tensor._wrap(numpy.fmod(x.data, y.data))
+    return ops.remainder(x, y)
 
 
 def _compare(function):
@@ -459,12 +460,12 @@ def _rnn_sequence(x, h, weight_ih, weight_hh, bias_ih, bias_hh, reverse, activat
     for t in steps:
         h = cell(x[t], h, weight_ih, weight_hh, bias_ih, bias_hh)
         outputs[t] = h
-    return cr.stack(outputs, dim=0), h
+    return ops.stack(outputs, dim=0), h
 
 
 def _torch_gates(tensor, kind):
-    blocks = cr.chunk(tensor, len(_TORCH_FROM_ONNX[kind]), dim=0)
-    return cr.cat([blocks[i] for i in _TORCH_FROM_ONNX[kind]], dim=0)
+    blocks = ops.chunk(tensor, len(_TORCH_FROM_ONNX[kind]), dim=0)
+    return ops.cat([blocks[i] for i in _TORCH_FROM_ONNX[kind]], dim=0)
 
 
 def _recurrent(kind):
@@ -490,7 +491,7 @@ def _recurrent(kind):
         initial_h = inputs[5] if len(inputs) > 5 else None
         initial_c = inputs[6] if len(inputs) > 6 else None
         outputs, finals_h, finals_c = [], [], []
-        zeros = cr.zeros(batch, hidden, dtype=x.dtype)
+        zeros = creation.zeros(batch, hidden, dtype=x.dtype)
         for d in range(directions):
             weight_ih, weight_hh = _torch_gates(weight[d], kind), _torch_gates(recurrence[d], kind)
             gates = weight_ih.shape[0]
@@ -510,9 +511,9 @@ def _recurrent(kind):
                 out, h_n = _rnn_sequence(x, h0, weight_ih, weight_hh, bias_ih, bias_hh, reverse, next(iter(activations)))
             outputs.append(out)
             finals_h.append(h_n)
-        y = cr.stack(outputs, dim=1)                      # (seq, directions, batch, hidden)
-        y_h = cr.stack(finals_h, dim=0)
-        results = [y, y_h] + ([cr.stack(finals_c, dim=0)] if kind == "LSTM" else [])
+        y = ops.stack(outputs, dim=1)                      # (seq, directions, batch, hidden)
+        y_h = ops.stack(finals_h, dim=0)
+        results = [y, y_h] + ([ops.stack(finals_c, dim=0)] if kind == "LSTM" else [])
         if attributes.get("layout", 0):
             results = [results[0].permute(2, 0, 1, 3)] + [r.transpose(0, 1) for r in results[1:]]
         return results
@@ -520,18 +521,18 @@ def _recurrent(kind):
 
 
 OP_IMPORTERS = {
-    "Add": _binary(cr.add), "Sub": _binary(cr.sub), "Mul": _binary(cr.mul), "Div": _binary(cr.div),
-    "Pow": _binary(cr.pow), "Max": _variadic(cr.maximum), "Min": _variadic(cr.minimum), "Sum": _variadic(cr.add),
-    "Neg": _unary(cr.neg), "Abs": _unary(cr.abs), "Exp": _unary(cr.exp), "Log": _unary(cr.log),
-    "Sqrt": _unary(cr.sqrt), "Reciprocal": _unary(cr.reciprocal), "Sin": _unary(cr.sin), "Cos": _unary(cr.cos),
-    "Tan": _unary(cr.tan), "Asin": _unary(cr.asin), "Acos": _unary(cr.acos), "Atan": _unary(cr.atan),
-    "Sinh": _unary(cr.sinh), "Cosh": _unary(cr.cosh), "Tanh": _unary(cr.tanh), "Sigmoid": _unary(cr.sigmoid),
-    "Sign": _unary(cr.sign), "Floor": _unary(cr.floor), "Ceil": _unary(cr.ceil), "Round": _unary(cr.round),
-    "Relu": _unary(cr.relu), "Erf": _unary(cr.erf), "Softplus": _unary(cr.softplus), "Mish": _unary(F.mish),
+    "Add": _binary(ops.add), "Sub": _binary(ops.sub), "Mul": _binary(ops.mul), "Div": _binary(ops.div),
+    "Pow": _binary(ops.pow), "Max": _variadic(ops.maximum), "Min": _variadic(ops.minimum), "Sum": _variadic(ops.add),
+    "Neg": _unary(ops.neg), "Abs": _unary(ops.abs), "Exp": _unary(ops.exp), "Log": _unary(ops.log),
+    "Sqrt": _unary(ops.sqrt), "Reciprocal": _unary(ops.reciprocal), "Sin": _unary(ops.sin), "Cos": _unary(ops.cos),
+    "Tan": _unary(ops.tan), "Asin": _unary(ops.asin), "Acos": _unary(ops.acos), "Atan": _unary(ops.atan),
+    "Sinh": _unary(ops.sinh), "Cosh": _unary(ops.cosh), "Tanh": _unary(ops.tanh), "Sigmoid": _unary(ops.sigmoid),
+    "Sign": _unary(ops.sign), "Floor": _unary(ops.floor), "Ceil": _unary(ops.ceil), "Round": _unary(ops.round),
+    "Relu": _unary(ops.relu), "Erf": _unary(ops.erf), "Softplus": _unary(ops.softplus), "Mish": _unary(F.mish),
     "LeakyRelu": _leaky_relu, "Elu": _elu, "Selu": _selu, "PRelu": _prelu, "Clip": _clip, "Gelu": _gelu,
-    "Softmax": _softmax(cr.softmax), "LogSoftmax": _softmax(cr.log_softmax),
+    "Softmax": _softmax(ops.softmax), "LogSoftmax": _softmax(ops.log_softmax),
     "Identity": _identity, "Dropout": _identity, "Cast": _cast, "Constant": _constant,
-    "Gemm": _gemm, "MatMul": _binary(cr.matmul), "Einsum": _einsum,
+    "Gemm": _gemm, "MatMul": _binary(ops.matmul), "Einsum": _einsum,
     "Conv": _conv, "ConvTranspose": _conv_transpose, "MaxPool": _pool("MaxPool"), "AveragePool": _pool("AveragePool"),
     "GlobalAveragePool": _global_pool("mean"), "GlobalMaxPool": _global_pool("max"),
     "BatchNormalization": _batch_norm, "LayerNormalization": _layer_norm,
@@ -543,9 +544,9 @@ OP_IMPORTERS = {
     "ReduceLogSumExp": _reduce("logsumexp"),
     "LSTM": _recurrent("LSTM"), "GRU": _recurrent("GRU"), "RNN": _recurrent("RNN"),
     "InstanceNormalization": _instance_norm, "ConstantOfShape": _constant_of_shape, "Mod": _mod,
-    "Equal": _compare(cr.eq), "Less": _compare(cr.lt), "Greater": _compare(cr.gt), "LessOrEqual": _compare(cr.le),
-    "GreaterOrEqual": _compare(cr.ge), "Not": _compare(cr.logical_not), "And": _compare(cr.logical_and),
-    "Or": _compare(cr.logical_or),
+    "Equal": _compare(ops.eq), "Less": _compare(ops.lt), "Greater": _compare(ops.gt), "LessOrEqual": _compare(ops.le),
+    "GreaterOrEqual": _compare(ops.ge), "Not": _compare(ops.logical_not), "And": _compare(ops.logical_and),
+    "Or": _compare(ops.logical_or),
 }
 
 # How many outputs chainrule computes for a node (1 unless listed): a further declared output (Dropout's
@@ -740,7 +741,7 @@ class OnnxModule(Module):
         values = {}
         float_dtype = None
         for (name, declared), value in zip(self._graph_inputs, inputs):
-            value = value if isinstance(value, Tensor) else cr.tensor(numpy.asarray(value))
+            value = value if isinstance(value, Tensor) else make_tensor(numpy.asarray(value))
             if declared is not None and (len(declared) != value.ndim or any(
                     d is not None and d != size for d, size in zip(declared, value.shape))):
                 expected = ", ".join("?" if d is None else str(d) for d in declared)
@@ -752,7 +753,7 @@ class OnnxModule(Module):
                 float_dtype = values[name].dtype
         values.update(self._constants)
         if float_dtype is None:
-            float_dtype = next((v.dtype for v in values.values() if v.is_floating_point()), cr.get_default_dtype())
+            float_dtype = next((v.dtype for v in values.values() if v.is_floating_point()), dtypes.get_default_dtype())
         context = _Context(self._opset, float_dtype)
         for op_type, input_names, output_names, attributes, node_name in self._nodes:
             arguments = [values[name] if name else None for name in input_names]

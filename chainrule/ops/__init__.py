@@ -8,6 +8,9 @@ comparisons). Each file's ``__all__`` names its public ops, and this package
 exports them all. ``PRIMITIVES`` is read from the registry that every primitive
 joins when its class is defined, so no list of them is kept by hand.
 """
+import sys
+
+from chainrule.core import tensor as core_tensor
 from chainrule.core.primitive import registered_primitives
 from chainrule.ops import binary, convolution, elementwise, indexing, logic, matmul, reduce, shape  # noqa: F401
 
@@ -30,3 +33,7 @@ from chainrule.ops.logic import NON_DIFFERENTIABLE  # noqa: F401
 from chainrule.ops.shape import astype, to_device  # noqa: F401
 
 PRIMITIVES = registered_primitives("chainrule.ops.")
+
+# Tensor's methods (x + y, x.sum(), ...) call the functions of this package: hand it to core,
+# which may not import a room above it (see core/tensor.py).
+core_tensor.connect_ops(sys.modules[__name__])
