@@ -14,6 +14,7 @@ from chainrule.core.creation import (
     arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like, linspace, logspace, ones,
     ones_like, rand, rand_like, randint, randint_like, randn, randn_like, randperm, zeros, zeros_like,
 )
+from chainrule.core.device import device, get_default_device, set_default_device
 from chainrule.core.dtypes import (
     bool_, double, float16, float32, float64, get_default_dtype, half, int8, int16, int32, int64, long,
     promote_types, set_default_dtype, uint8,
@@ -43,3 +44,4 @@ __version__ = "0.1.0"
 
 from chainrule import calculus, explain, information, linalg, nn, optim, probability, stats  # noqa: E402  (they build on the names above)
 from chainrule.io.dlpack import from_dlpack  # noqa: E402,F401  (DLPack: zero-copy from torch, NumPy, CuPy)
+from chainrule import accelerator, cuda  # noqa: E402,F401  (is there a GPU? CuPy's, honestly answered)

@@ -3,18 +3,14 @@ import numbers
 
 import numpy
 
-from chainrule.backends import cupy_module, numpy_module
 from chainrule.core import dtypes
+from chainrule.core.device import array_module_for
 from chainrule.core.random import default_generator
 from chainrule.core.tensor import Tensor, _shape_args
 
 
 def _xp(device):
-    if device is None or str(device).startswith("cpu"):
-        return numpy_module()
-    if str(device).startswith("cuda"):
-        return cupy_module()
-    raise ValueError(f"unknown device {device!r}; use 'cpu' or 'cuda'")
+    return array_module_for(device)   # None: the default device (set_default_device)
 
 
 def _float_dtype(dtype):

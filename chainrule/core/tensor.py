@@ -8,8 +8,9 @@ doors to it (``x + y`` is ``ops.add(x, y)``: the next file to read is ops/binary
 """
 import numpy
 
-from chainrule.backends import array_module
+from chainrule.backends import array_module, is_cupy_array
 from chainrule.core import dtypes
+from chainrule.core.device import array_module_for, device_of, require_cuda, split_to_arguments
 from chainrule.core.grad_mode import is_grad_enabled
 
 
@@ -100,8 +101,8 @@ class Tensor:
 
     @property
     def device(self):
-        """'cpu' for NumPy data, 'cuda' for CuPy data."""
-        return "cuda" if self.xp.__name__ == "cupy" else "cpu"
+        """Where the data lives: ``device(type='cpu')`` for NumPy data, ``device(type='cuda', index=N)`` for CuPy's."""
+        return device_of(self.data)
 
     @property
     def is_leaf(self):
@@ -233,16 +234,15 @@ class Tensor:
         return id(self)
 
     # ----- dtype and device ------------------------------------------------------------
-    def to(self, *args, dtype=None, device=None):
-        """Convert dtype and/or device: ``x.to(cr.float64)``, ``x.to('cuda')``, ``x.to('cpu', cr.float32)``."""
-        for arg in args:
-            if isinstance(arg, str) and arg.split(":")[0] in ("cpu", "cuda"):
-                device = arg
-            else:
-                dtype = arg
+    def to(self, *args, dtype=None, device=None, non_blocking=False):
+        """Convert dtype and/or device: ``x.to(cr.float64)``, ``x.to('cuda')``, ``x.to(cr.device('cpu'), cr.float32)``, ``x.to(other)``.
+
+        Copies are synchronous, so ``non_blocking`` (a hint in PyTorch) changes nothing here.
+        """
+        target, dtype = split_to_arguments(args, dtype, device)
         out = self
-        if device is not None:
-            out = ops.to_device(out, device)
+        if target is not None:
+            out = _move(out, target)
         if dtype is not None and dtypes.to_dtype(dtype) != out.dtype:
             out = ops.astype(out, dtypes.to_dtype(dtype))
         return out
@@ -250,8 +250,10 @@ class Tensor:
     def cpu(self):
         return self.to("cpu")
 
-    def cuda(self):
-        return self.to("cuda")
+    def cuda(self, device=None, non_blocking=False):
+        """This tensor on a GPU (CuPy); a clear error where CUDA is not available."""
+        require_cuda("Tensor.cuda()")
+        return self.to("cuda" if device is None else _cuda_argument(device))
 
     def float(self):
         return self.to(dtypes.float32)
@@ -529,6 +531,27 @@ class Tensor:
         return self.data.__dlpack_device__()
 
 
+def _cuda_argument(where):
+    """``x.cuda(1)`` and ``x.cuda('cuda:1')`` both mean GPU 1."""
+    return f"cuda:{where}" if isinstance(where, int) else where
+
+
+def _move(x, target):
+    """``x`` on ``target`` (a chainrule.device), through the ToDevice primitive so the gradient moves back."""
+    here = x.device
+    if here.type == target.type:
+        if target.index is None or target.index == here.index or here.type == "cpu":
+            return x
+        raise RuntimeError(f"to({str(target)!r}): the tensor is on {here}; chainrule moves tensors between the CPU "
+                           f"and a GPU, so go through the CPU: x.cpu().to({str(target)!r})")
+    if target.type == "cpu":
+        return ops.to_device(x, "cpu")
+    cupy = require_cuda(f"to({str(target)!r})")
+    gpu = cupy.cuda.runtime.getDevice() if target.index is None else target.index
+    with cupy.cuda.Device(gpu):
+        return ops.to_device(x, "cuda")
+
+
 def _shape_args(args):
     """Accept both ``x.reshape(2, 3)`` and ``x.reshape((2, 3))``."""
     if len(args) == 1 and isinstance(args[0], (tuple, list)):
@@ -552,9 +575,10 @@ def tensor(data, dtype=None, requires_grad=False, device=None):
     if isinstance(data, Tensor):
         data = data.data
     xp = array_module(data)
-    if device == "cuda":
-        from chainrule.backends import cupy_module
-        xp = cupy_module()
+    if device is not None or xp.__name__ != "cupy":
+        xp = array_module_for(device, "tensor")      # None: the default device (set_default_device)
+    if xp.__name__ == "numpy" and is_cupy_array(data):
+        data = data.get()                               # a CuPy array asked onto the CPU
     dtype = dtypes.to_dtype(dtype)
     if dtype is not None:
         array = xp.array(data, dtype=dtype)

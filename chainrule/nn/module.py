@@ -19,6 +19,7 @@ from collections import OrderedDict
 import numpy
 
 from chainrule.core import dtypes
+from chainrule.core.device import split_to_arguments
 from chainrule.core.grad_mode import no_grad
 from chainrule.core.tensor import Tensor
 
@@ -250,11 +251,7 @@ class Module:
 
         Parameters keep their identity (optimizers holding them stay valid); only ``.data`` changes.
         """
-        for arg in args:
-            if isinstance(arg, str) and arg.split(":")[0] in ("cpu", "cuda"):
-                device = arg
-            else:
-                dtype = arg
+        device, dtype = split_to_arguments(args, dtype, device)
         dtype = dtypes.to_dtype(dtype)
 
         def convert(tensor, floating_only):
