@@ -45,3 +45,4 @@ __version__ = "0.1.0"
 from chainrule import calculus, explain, information, linalg, nn, optim, probability, stats  # noqa: E402  (they build on the names above)
 from chainrule.io.dlpack import from_dlpack  # noqa: E402,F401  (DLPack: zero-copy from torch, NumPy, CuPy)
 from chainrule import accelerator, cuda  # noqa: E402,F401  (is there a GPU? CuPy's, honestly answered)
+from chainrule.io.serialization import load, save  # noqa: E402,F401  (safetensors + JSON, never pickle)
