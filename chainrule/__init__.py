@@ -46,3 +46,4 @@ from chainrule import calculus, explain, information, linalg, nn, optim, probabi
 from chainrule.io.dlpack import from_dlpack  # noqa: E402,F401  (DLPack: zero-copy from torch, NumPy, CuPy)
 from chainrule import accelerator, cuda  # noqa: E402,F401  (is there a GPU? CuPy's, honestly answered)
 from chainrule.io.serialization import load, save  # noqa: E402,F401  (safetensors + JSON, never pickle)
+from chainrule import data, utils  # noqa: E402,F401  (chainrule.utils.data is torch.utils.data's name for chainrule.data)
