@@ -244,3 +244,7 @@ def _initial_grad(output, gradient, caller):
             "they must match"
         )
     return gradient
+
+
+# torch.autograd.Function's home is chainrule.autograd too; it builds on the walk above (core/function.py).
+from chainrule.core.function import Function, FunctionCtx  # noqa: E402,F401

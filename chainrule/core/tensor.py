@@ -111,8 +111,11 @@ class Tensor:
 
     @property
     def grad_fn(self):
-        """The primitive op that made this tensor (``None`` for a leaf)."""
-        return self._op
+        """The op that made this tensor, with ``name()`` and ``next_functions`` (``None`` for a leaf)."""
+        if self._op is None:
+            return None
+        from chainrule.core.function import GradFn   # core/function.py builds on this file
+        return GradFn(self)
 
     def size(self, dim=None):
         return self.shape if dim is None else self.shape[dim]
