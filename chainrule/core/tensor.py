@@ -45,7 +45,7 @@ class Tensor:
         tensor([2., 4., 6.])
     """
 
-    __slots__ = ("data", "requires_grad", "grad", "_op", "_inputs", "_params", "_retains_grad", "name", "_trace", "__weakref__")
+    __slots__ = ("data", "requires_grad", "_grad", "_op", "_inputs", "_params", "_retains_grad", "name", "_trace", "__weakref__")
     __array_priority__ = 1000  # so that ndarray + Tensor defers to Tensor.__radd__
 
     def __init__(self, data, dtype=None, requires_grad=False):
@@ -55,7 +55,7 @@ class Tensor:
         if not hasattr(data, "dtype") or dtype is not None:
             data = tensor(data, dtype=dtype).data
         self.data = data
-        self.grad = None
+        self._grad = None
         self._op = None
         self._inputs = None
         self._params = None
@@ -71,7 +71,7 @@ class Tensor:
         """A new leaf around an array, without checks or copies (internal fast path)."""
         t = cls.__new__(cls)
         t.data = array
-        t.grad = None
+        t._grad = None
         t._op = None
         t._inputs = None
         t._params = None
@@ -135,6 +135,33 @@ class Tensor:
         return self.data.itemsize
 
     # ----- autograd -------------------------------------------------------------------
+    @property
+    def grad(self):
+        """∂L/∂self, filled by ``backward()`` (None until then); assignable, with PyTorch's checks."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        # Checked here, as PyTorch checks it, so that a wrong value fails at the assignment
+        # rather than deep inside the next backward() or optimizer step.
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(
+                    f"assigned grad expected to be a Tensor or None but got grad of type {type(value).__name__}; "
+                    "to clear it write x.grad = None, to zero it x.grad.zero_(), for a constant "
+                    "x.grad = chainrule.full_like(x, value)"
+                )
+            if value.shape != self.shape:
+                raise RuntimeError(f"assigned grad has shape {value.shape} but the tensor has shape {self.shape}; "
+                                   "they must match")
+            if value.dtype != self.dtype:
+                raise RuntimeError(f"assigned grad has dtype {value.dtype} but the tensor has dtype {self.dtype}; "
+                                   f"convert it first, e.g. grad.to({self.dtype})")
+            if value.device != self.device:
+                raise RuntimeError(f"assigned grad is on {value.device} but the tensor is on {self.device}; "
+                                   "move it first, e.g. grad.to(x.device)")
+        self._grad = value
+
     def requires_grad_(self, requires_grad=True):
         """Mark this leaf as a variable to differentiate with respect to (in place)."""
         if requires_grad and not dtypes.is_floating(self.dtype):
