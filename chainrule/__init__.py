@@ -35,6 +35,8 @@ from chainrule.ops import (
     tan, tanh, transpose, tril, triu, trunc, unbind, unflatten, unsqueeze, var, where,
 )
 from chainrule.ops import add, expand  # noqa: F401  (also reachable as methods)
+from chainrule.ops import argsort, bmm, mm, normal, sort, topk, trace  # noqa: F401
+from chainrule.core.size import Size, inference_mode, numel  # noqa: F401
 
 bool = bool_  # noqa: A001  (PyTorch spells it chainrule.bool)
 float = float32  # noqa: A001

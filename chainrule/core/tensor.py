@@ -12,6 +12,7 @@ from chainrule.backends import array_module, is_cupy_array
 from chainrule.core import dtypes
 from chainrule.core.device import array_module_for, device_of, require_cuda, split_to_arguments
 from chainrule.core.grad_mode import is_grad_enabled
+from chainrule.core.size import Size
 
 
 class _OpsOnFirstUse:
@@ -45,7 +46,7 @@ class Tensor:
         tensor([2., 4., 6.])
     """
 
-    __slots__ = ("data", "requires_grad", "_grad", "_op", "_inputs", "_params", "_retains_grad", "name", "_trace", "__weakref__")
+    __slots__ = ("data", "requires_grad", "_grad", "_op", "_inputs", "_params", "_retains_grad", "name", "_trace", "_hooks", "__weakref__")
     __array_priority__ = 1000  # so that ndarray + Tensor defers to Tensor.__radd__
 
     def __init__(self, data, dtype=None, requires_grad=False):
@@ -62,6 +63,7 @@ class Tensor:
         self._retains_grad = False
         self.name = None
         self._trace = None
+        self._hooks = None
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
@@ -78,6 +80,7 @@ class Tensor:
         t._retains_grad = False
         t.name = None
         t._trace = None
+        t._hooks = None
         t.requires_grad = False
         return t
 
@@ -118,7 +121,7 @@ class Tensor:
         return GradFn(self)
 
     def size(self, dim=None):
-        return self.shape if dim is None else self.shape[dim]
+        return Size(self.shape) if dim is None else self.shape[dim]
 
     def dim(self):
         return self.ndim
@@ -173,6 +176,20 @@ class Tensor:
             raise RuntimeError("requires_grad_(False): only leaves can stop requiring grad; use .detach() instead")
         self.requires_grad = bool(requires_grad)
         return self
+
+    def register_hook(self, hook):
+        """Call ``hook(grad)`` when backward has ∂L/∂self; a returned tensor replaces the gradient. Returns a handle.
+
+        Example:
+            >>> import chainrule as cr
+            >>> x = cr.tensor([1.0, 2.0], requires_grad=True)
+            >>> seen = []
+            >>> _ = x.register_hook(lambda grad: seen.append(grad.tolist()))
+            >>> (3 * x).sum().backward(); seen
+            [[3.0, 3.0]]
+        """
+        from chainrule.core.hooks import add_tensor_hook
+        return add_tensor_hook(self, hook)
 
     def retain_grad(self):
         """Keep ``.grad`` on this non-leaf tensor after ``backward()``."""
@@ -262,6 +279,33 @@ class Tensor:
 
     def __hash__(self):
         return id(self)
+
+    def __format__(self, spec):
+        """``f'{loss:.4f}'`` formats a 0-d tensor's value, as PyTorch does; other tensors take no spec."""
+        if self.ndim == 0:
+            return self.item().__format__(spec)
+        return object.__format__(self, spec)
+
+    # ----- new tensors like this one (its dtype and device unless told otherwise) ---------------------
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
+        return self._new("zeros", size, dtype, device, requires_grad)
+
+    def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
+        return self._new("ones", size, dtype, device, requires_grad)
+
+    def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
+        return self._new("empty", size, dtype, device, requires_grad)
+
+    def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
+        return self._new("full", (tuple(size), fill_value), dtype, device, requires_grad)
+
+    def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
+        return tensor(data, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
+
+    def _new(self, maker, args, dtype, device, requires_grad):
+        from chainrule.core import creation   # creation builds on this file
+        return getattr(creation, maker)(*args, dtype=dtype or self.dtype, device=device or self.device,
+                                        requires_grad=requires_grad)
 
     # ----- dtype and device ------------------------------------------------------------
     def to(self, *args, dtype=None, device=None, non_blocking=False):
@@ -525,6 +569,10 @@ class Tensor:
     def argmin(self, dim=None, keepdim=False): return ops.argmin(self, dim, keepdim)
     def logsumexp(self, dim, keepdim=False): return ops.logsumexp(self, dim, keepdim)
     def cumsum(self, dim): return ops.cumsum(self, dim)
+    def sort(self, dim=-1, descending=False, stable=False): return ops.sort(self, dim, descending, stable)
+    def argsort(self, dim=-1, descending=False, stable=False): return ops.argsort(self, dim, descending, stable)
+    def topk(self, k, dim=-1, largest=True, sorted=True): return ops.topk(self, k, dim, largest, sorted)
+    def trace(self): return ops.trace(self)
     def norm(self, p=2, dim=None, keepdim=False): return ops.norm(self, p, dim, keepdim)
     def all(self, dim=None, keepdim=False): return ops.all(self, dim, keepdim)
     def any(self, dim=None, keepdim=False): return ops.any(self, dim, keepdim)
@@ -533,7 +581,8 @@ class Tensor:
 
     # ----- linear algebra -------------------------------------------------------------
     def matmul(self, other): return ops.matmul(self, other)
-    def mm(self, other): return ops.matmul(self, other)
+    def mm(self, other): return ops.mm(self, other)
+    def bmm(self, other): return ops.bmm(self, other)
     def dot(self, other): return ops.dot(self, other)
 
     # ----- arithmetic by name --------------------------------------------------------

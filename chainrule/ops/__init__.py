@@ -36,6 +36,9 @@ from chainrule.ops.shape import (
     astype, cat, chunk, clone, expand, flatten, flip, movedim, pad, permute, repeat, reshape, roll, split,
     squeeze, stack, t, to_device, transpose, unbind, unflatten, unsqueeze,
 )
+from chainrule.ops.matrices import bmm, mm, trace
+from chainrule.ops.random_draws import normal
+from chainrule.ops.sorting import argsort, sort, topk
 
 PRIMITIVES = (
     Neg, Exp, Log, Log1p, Expm1, Sqrt, Abs, Sin, Cos, Tan, Asin, Acos, Atan, Sinh, Cosh, Tanh, Sigmoid,
