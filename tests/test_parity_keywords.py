@@ -1,0 +1,37 @@
+"""PyTorch's keywords that scripts rely on: *_like(dtype=, device=), F.softmax without dim (with its warning)."""
+import warnings
+
+import numpy
+import pytest
+import torch
+import torch.nn.functional as TF
+
+import chainrule as cr
+import chainrule.nn.functional as F
+
+
+@pytest.mark.parametrize("name", ["zeros_like", "ones_like", "empty_like", "rand_like", "randn_like"])
+def test_like_functions_take_dtype_device_and_requires_grad(name):
+    x = cr.zeros(2, 3)
+    made = getattr(cr, name)(x, dtype=cr.float64, device="cpu", requires_grad=True)
+    reference = getattr(torch, name)(torch.zeros(2, 3), dtype=torch.float64, device="cpu", requires_grad=True)
+    assert made.shape == tuple(reference.shape) and made.dtype == cr.float64 and made.requires_grad
+    assert getattr(cr, name)(x, device=cr.device("cpu")).dtype == cr.float32
+
+
+def test_full_and_randint_like_take_dtype_and_device():
+    assert cr.full_like(cr.zeros(2), 3, dtype=cr.int64, device="cpu").tolist() == [3, 3]
+    draws = cr.randint_like(cr.zeros(4), 5, dtype=cr.int64, device="cpu")
+    assert draws.dtype == cr.int64 and bool(((draws >= 0) & (draws < 5)).all())
+
+
+@pytest.mark.parametrize("shape", [(), (4,), (2, 3), (2, 3, 4), (2, 3, 4, 5)])
+@pytest.mark.parametrize("which", ["softmax", "log_softmax"])
+def test_softmax_without_dim_makes_torchs_implicit_choice_and_warns(shape, which):
+    array = numpy.random.default_rng(0).normal(size=shape)
+    with pytest.warns(UserWarning, match="implicit dimension choice"):
+        ours = getattr(F, which)(cr.tensor(array))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs = getattr(TF, which)(torch.tensor(array))
+    numpy.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-12)
