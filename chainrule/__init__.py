@@ -7,6 +7,8 @@
 Tensors record the ops applied to them; ``backward()`` applies the chain rule in
 reverse (core/autograd.py). Function transforms live in ``chainrule.func``.
 """
+import sys
+
 from chainrule.core import autograd
 from chainrule import func  # noqa: E402  (function transforms: chainrule.func.grad, ...)
 from chainrule.core.anomaly import AnomalyError, AnomalyWarning, detect_anomaly, is_anomaly_enabled
@@ -49,3 +51,10 @@ from chainrule.io.dlpack import from_dlpack  # noqa: E402,F401  (DLPack: zero-co
 from chainrule import accelerator, cuda  # noqa: E402,F401  (is there a GPU? CuPy's, honestly answered)
 from chainrule.io.serialization import load, save  # noqa: E402,F401  (safetensors + JSON, never pickle)
 from chainrule import data, utils  # noqa: E402,F401  (chainrule.utils.data is torch.utils.data's name for chainrule.data)
+
+
+def __getattr__(name):
+    """A name chainrule lacks: the error says whether PyTorch has it (core/porting.py)."""
+    from chainrule.core.porting import missing_attribute
+    raise missing_attribute("chainrule", name, sys.modules[__name__])
+

@@ -280,6 +280,11 @@ class Tensor:
     def __hash__(self):
         return id(self)
 
+    def __getattr__(self, name):
+        # Reached only when the normal lookup fails: say whether PyTorch's Tensor has the name (core/porting.py).
+        from chainrule.core.porting import missing_attribute
+        raise missing_attribute("chainrule.Tensor", name, type(self))
+
     def __format__(self, spec):
         """``f'{loss:.4f}'`` formats a 0-d tensor's value, as PyTorch does; other tensors take no spec."""
         if self.ndim == 0:
