@@ -35,3 +35,17 @@ def test_softmax_without_dim_makes_torchs_implicit_choice_and_warns(shape, which
         warnings.simplefilter("ignore")
         theirs = getattr(TF, which)(torch.tensor(array))
     numpy.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-12)
+
+
+def test_dropout2d_on_a_2d_input_warns_and_drops_elements_as_torch_does():
+    cr.manual_seed(0)
+    with pytest.warns(UserWarning, match="2-D input to dropout2d"):
+        ours = F.dropout2d(cr.ones(200, 50), p=0.5)
+    with pytest.warns(UserWarning, match="2-D input to dropout2d"):
+        theirs = TF.dropout2d(torch.ones(200, 50), p=0.5)
+    for dropped in (ours.numpy(), theirs.numpy()):
+        assert set(numpy.unique(dropped)) == {0.0, 2.0}
+        assert 0.45 < (dropped == 0).mean() < 0.55
+        assert not numpy.all(dropped == dropped[:, :1])          # elements, not whole rows, are dropped
+    with pytest.warns(UserWarning):
+        assert F.dropout2d(cr.ones(3, 4), p=0.5, training=False).tolist() == [[1.0] * 4] * 3
