@@ -118,3 +118,19 @@ def test_the_digit_classifiers_with_adadelta_and_steplr_learn_like_their_twins(n
         assert all(later < earlier for earlier, later in zip(loss, loss[1:])) and accuracy[-1] >= floor, summary
     assert abs(our_accuracy[-1] - their_accuracy[-1]) <= apart, summary
     assert "saved and reloaded: True" in ours and (tmp_path / f"{name}.pt").exists()
+
+
+def test_the_vae_learns_like_its_twin(tmp_path):
+    def losses(output):
+        return ([float(m) for m in re.findall(r"Epoch: \d+ Average loss: ([\d.]+)", output)],
+                [float(m) for m in re.findall(r"Test set loss: ([\d.]+)", output)])
+
+    (our_train, our_test), (their_train, their_test) = (losses(run(PORTED / f"vae_{side}.py", cwd=tmp_path))
+                                                         for side in ("chainrule", "torch"))
+    summary = f"chainrule {our_train} {our_test}, PyTorch {their_train} {their_test}"
+    assert len(our_train) == len(their_train) == len(our_test) == 3, summary
+    # Random initial weights and reparameterization noise differ between the libraries: the
+    # losses (BCE + KL per digit, in nats) must fall each epoch and stay within 5 % of PyTorch's.
+    for ours, theirs in [(our_train, their_train), (our_test, their_test)]:
+        assert all(b < a for a, b in zip(ours, ours[1:])) and all(b < a for a, b in zip(theirs, theirs[1:])), summary
+        assert all(abs(a - b) <= 0.05 * b for a, b in zip(ours, theirs)), summary
