@@ -49,3 +49,24 @@ def test_dropout2d_on_a_2d_input_warns_and_drops_elements_as_torch_does():
         assert not numpy.all(dropped == dropped[:, :1])          # elements, not whole rows, are dropped
     with pytest.warns(UserWarning):
         assert F.dropout2d(cr.ones(3, 4), p=0.5, training=False).tolist() == [[1.0] * 4] * 3
+
+
+@pytest.mark.parametrize("name", ["sum", "mean", "std", "var", "prod", "amax", "amin", "argmax", "argmin",
+                                  "logsumexp", "all", "any"])
+def test_reductions_take_numpys_axis_and_keepdims_as_torch_does(name):
+    array = numpy.random.default_rng(1).normal(size=(3, 4)) + 2.0
+    ours, theirs = cr.tensor(array), torch.tensor(array)
+    if name in ("all", "any"):
+        ours, theirs = ours > 2.0, theirs > 2.0
+    mine = getattr(ours, name)(axis=1, keepdims=True)
+    reference = getattr(theirs, name)(axis=1, keepdims=True)
+    numpy.testing.assert_allclose(numpy.asarray(mine), reference.numpy(), rtol=1e-12)
+    with pytest.raises(TypeError, match="not both"):
+        getattr(ours, name)(dim=0, axis=1)
+
+
+def test_max_min_and_softmax_take_axis():
+    x = cr.tensor([[1.0, 5.0], [4.0, 2.0]])
+    assert x.max(axis=0).values.tolist() == [4.0, 5.0] and x.min(axis=1).indices.tolist() == [0, 1]
+    numpy.testing.assert_allclose(x.softmax(axis=1).sum(axis=1).numpy(), [1.0, 1.0], rtol=1e-6)
+    assert x.cumsum(axis=0).tolist() == [[1.0, 5.0], [5.0, 7.0]]

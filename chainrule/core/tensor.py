@@ -6,6 +6,8 @@ a GPU). A tensor made by an op also remembers that op and its inputs, so that
 The math lives one room up, in ``chainrule.ops``; the methods here are thin, named
 doors to it (``x + y`` is ``ops.add(x, y)``: the next file to read is ops/binary.py).
 """
+import functools
+
 import numpy
 
 from chainrule.backends import array_module, is_cupy_array
@@ -32,6 +34,19 @@ class _OpsOnFirstUse:
 
 
 ops = _OpsOnFirstUse()
+
+
+def numpy_keywords(method):
+    """Let a reduction take NumPy's ``axis=`` and ``keepdims=`` for ``dim=`` and ``keepdim=``, as PyTorch does."""
+    @functools.wraps(method)
+    def with_numpy_keywords(self, *args, **kwargs):
+        for numpy_name, torch_name in (("axis", "dim"), ("keepdims", "keepdim")):
+            if numpy_name in kwargs:
+                if torch_name in kwargs:
+                    raise TypeError(f"{method.__name__}: give {torch_name}= or its alias {numpy_name}=, not both")
+                kwargs[torch_name] = kwargs.pop(numpy_name)
+        return method(self, *args, **kwargs)
+    return with_numpy_keywords
 
 
 class Tensor:
@@ -561,27 +576,45 @@ class Tensor:
     def isfinite(self): return ops.isfinite(self)
 
     # ----- reductions ------------------------------------------------------------------
+    @numpy_keywords
     def sum(self, dim=None, keepdim=False, dtype=None): return ops.sum(self, dim, keepdim, dtype=dtype)
+    @numpy_keywords
     def mean(self, dim=None, keepdim=False): return ops.mean(self, dim, keepdim)
+    @numpy_keywords
     def var(self, dim=None, keepdim=False, correction=1, unbiased=None): return ops.var(self, dim, keepdim, correction=correction, unbiased=unbiased)
+    @numpy_keywords
     def std(self, dim=None, keepdim=False, correction=1, unbiased=None): return ops.std(self, dim, keepdim, correction=correction, unbiased=unbiased)
+    @numpy_keywords
     def prod(self, dim=None, keepdim=False): return ops.prod(self, dim, keepdim)
+    @numpy_keywords
     def max(self, dim=None, keepdim=False): return ops.max(self, dim, keepdim)
+    @numpy_keywords
     def min(self, dim=None, keepdim=False): return ops.min(self, dim, keepdim)
+    @numpy_keywords
     def amax(self, dim=None, keepdim=False): return ops.amax(self, dim, keepdim)
+    @numpy_keywords
     def amin(self, dim=None, keepdim=False): return ops.amin(self, dim, keepdim)
+    @numpy_keywords
     def argmax(self, dim=None, keepdim=False): return ops.argmax(self, dim, keepdim)
+    @numpy_keywords
     def argmin(self, dim=None, keepdim=False): return ops.argmin(self, dim, keepdim)
+    @numpy_keywords
     def logsumexp(self, dim, keepdim=False): return ops.logsumexp(self, dim, keepdim)
+    @numpy_keywords
     def cumsum(self, dim): return ops.cumsum(self, dim)
     def sort(self, dim=-1, descending=False, stable=False): return ops.sort(self, dim, descending, stable)
     def argsort(self, dim=-1, descending=False, stable=False): return ops.argsort(self, dim, descending, stable)
     def topk(self, k, dim=-1, largest=True, sorted=True): return ops.topk(self, k, dim, largest, sorted)
     def trace(self): return ops.trace(self)
+    @numpy_keywords
     def norm(self, p=2, dim=None, keepdim=False): return ops.norm(self, p, dim, keepdim)
+    @numpy_keywords
     def all(self, dim=None, keepdim=False): return ops.all(self, dim, keepdim)
+    @numpy_keywords
     def any(self, dim=None, keepdim=False): return ops.any(self, dim, keepdim)
+    @numpy_keywords
     def softmax(self, dim): return ops.softmax(self, dim)
+    @numpy_keywords
     def log_softmax(self, dim): return ops.log_softmax(self, dim)
 
     # ----- linear algebra -------------------------------------------------------------
