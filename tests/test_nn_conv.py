@@ -96,7 +96,7 @@ def test_conv_transpose1d_output_size_gradcheck_and_errors():
     with pytest.raises(ValueError, match=r"ConvTranspose1d: output_size \(11,\) is not reachable"):
         layer(cr.tensor(x), output_size=(11,))
     with pytest.raises(ValueError, match=r"ConvTranspose1d: expected a 3-D input \(N, C, L\)"):
-        layer(cr.zeros(3, 4, dtype=cr.float64))
+        layer(cr.zeros(4, dtype=cr.float64))
     x64, weight = leaf64(RNG.standard_normal((2, 4, 5))), leaf64(RNG.standard_normal((4, 3, 3)))
     assert gradcheck(lambda x, w: F.conv_transpose1d(x, w, stride=2, padding=1, output_padding=1), (x64, weight))
     assert gradgradcheck(lambda x, w: F.conv_transpose1d(x, w, stride=2, dilation=2), (x64, weight))
@@ -191,8 +191,8 @@ def test_conv_default_init_matches_torch_distribution():
 
 def test_conv2d_errors_name_the_layer_and_the_shapes():
     layer = nn.Conv2d(3, 4, 3)
-    with pytest.raises(ValueError, match=r"Conv2d: expected a 4-D input .*\(3, 8, 8\).*unsqueeze"):
-        layer(cr.zeros(3, 8, 8))
+    with pytest.raises(ValueError, match=r"Conv2d: expected a 4-D input .*unbatched \(C, H, W\).*\(8, 8\)"):
+        layer(cr.zeros(8, 8))
     with pytest.raises(ValueError, match=r"Conv2d: .*\(2, 5, 8, 8\) has 5 channels.*in_channels=3"):
         layer(cr.zeros(2, 5, 8, 8))
     with pytest.raises(ValueError, match=r"conv2d: the kernel \(3, 3\).*larger than the padded input.*\(2, 2\)"):

@@ -18,6 +18,7 @@ steps so; anomaly mode checks them so).
 """
 from chainrule.core import anomaly
 from chainrule.core.grad_mode import set_grad_enabled
+from chainrule.core.hooks import run_tensor_hooks
 
 
 def unbroadcast(grad, shape):
@@ -105,6 +106,8 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
             grad = grads.pop(id(tensor), None)
             if grad is None or not wanted[id(tensor)]:
                 continue
+            if tensor._hooks:   # tensor.register_hook: the hooks see (and may replace) ∂L/∂tensor first
+                grad = run_tensor_hooks(tensor, grad)
             if targets is not None and id(tensor) in targets:
                 targets[id(tensor)] = grad
             elif targets is None and (tensor._op is None or tensor._retains_grad):
@@ -298,3 +301,7 @@ def _initial_grad(output, gradient, caller):
             "they must match"
         )
     return gradient
+
+
+# torch.autograd.Function's home is chainrule.autograd too; it builds on the walk above (core/function.py).
+from chainrule.core.function import Function, FunctionCtx  # noqa: E402,F401

@@ -3,18 +3,14 @@ import numbers
 
 import numpy
 
-from chainrule.backends import cupy_module, numpy_module
 from chainrule.core import dtypes
+from chainrule.core.device import array_module_for
 from chainrule.core.random import default_generator
 from chainrule.core.tensor import Tensor, _shape_args
 
 
 def _xp(device):
-    if device is None or str(device).startswith("cpu"):
-        return numpy_module()
-    if str(device).startswith("cuda"):
-        return cupy_module()
-    raise ValueError(f"unknown device {device!r}; use 'cpu' or 'cuda'")
+    return array_module_for(device)   # None: the default device (set_default_device)
 
 
 def _float_dtype(dtype):
@@ -153,7 +149,7 @@ def eye(n, m=None, dtype=None, requires_grad=False, device=None):
     return _make(_xp(device).eye(n, m, dtype=_float_dtype(dtype)), requires_grad)
 
 
-def zeros_like(x, dtype=None, requires_grad=False):
+def zeros_like(x, dtype=None, requires_grad=False, device=None):
     """Zeros with the shape and device of ``x``, and its dtype unless ``dtype`` is given.
 
     Example:
@@ -163,10 +159,11 @@ def zeros_like(x, dtype=None, requires_grad=False):
         >>> cr.zeros_like(cr.tensor([1, 2]), dtype=cr.float32)
         tensor([0., 0.])
     """
-    return _make(x.xp.zeros(x.shape, dtype=dtypes.to_dtype(dtype) or x.dtype), requires_grad)
+    xp = x.xp if device is None else _xp(device)
+    return _make(xp.zeros(x.shape, dtype=dtypes.to_dtype(dtype) or x.dtype), requires_grad)
 
 
-def ones_like(x, dtype=None, requires_grad=False):
+def ones_like(x, dtype=None, requires_grad=False, device=None):
     """Ones with the shape and device of ``x``, and its dtype unless ``dtype`` is given.
 
     Example:
@@ -174,10 +171,11 @@ def ones_like(x, dtype=None, requires_grad=False):
         >>> cr.ones_like(cr.tensor([1.5, 2.0]))
         tensor([1., 1.])
     """
-    return _make(x.xp.ones(x.shape, dtype=dtypes.to_dtype(dtype) or x.dtype), requires_grad)
+    xp = x.xp if device is None else _xp(device)
+    return _make(xp.ones(x.shape, dtype=dtypes.to_dtype(dtype) or x.dtype), requires_grad)
 
 
-def empty_like(x, dtype=None, requires_grad=False):
+def empty_like(x, dtype=None, requires_grad=False, device=None):
     """An unset tensor like ``x`` (shape, device, dtype unless given); here it holds zeros, as ``empty``.
 
     Example:
@@ -185,10 +183,10 @@ def empty_like(x, dtype=None, requires_grad=False):
         >>> cr.empty_like(cr.tensor([[1, 2, 3]])).shape
         (1, 3)
     """
-    return zeros_like(x, dtype, requires_grad)
+    return zeros_like(x, dtype, requires_grad, device)
 
 
-def full_like(x, fill_value, dtype=None, requires_grad=False):
+def full_like(x, fill_value, dtype=None, requires_grad=False, device=None):
     """``fill_value`` everywhere, with the shape and device of ``x`` and its dtype unless ``dtype`` is given.
 
     The value is cast to that dtype (3.7 in an int64 tensor is 3), as in PyTorch.
@@ -200,7 +198,8 @@ def full_like(x, fill_value, dtype=None, requires_grad=False):
         >>> cr.full_like(cr.tensor([1, 2]), 3.7)
         tensor([3, 3])
     """
-    return _make(x.xp.full(x.shape, fill_value, dtype=dtypes.to_dtype(dtype) or x.dtype), requires_grad)
+    xp = x.xp if device is None else _xp(device)
+    return _make(xp.full(x.shape, fill_value, dtype=dtypes.to_dtype(dtype) or x.dtype), requires_grad)
 
 
 def rand(*size, generator=None, dtype=None, requires_grad=False, device=None):
@@ -268,7 +267,7 @@ def randperm(n, generator=None, device=None):
     return _make(_xp(device).asarray(generator.permutation(n)).astype(numpy.int64), False)
 
 
-def rand_like(x, generator=None):
+def rand_like(x, generator=None, dtype=None, requires_grad=False, device=None):
     """Uniform draws on [0, 1) with the shape, dtype and device of ``x`` (see ``rand``).
 
     Example:
@@ -278,10 +277,11 @@ def rand_like(x, generator=None):
         >>> y.shape, y.dtype
         ((2, 2), dtype('float64'))
     """
-    return rand(*x.shape, generator=generator, dtype=x.dtype, device=x.device)
+    return rand(*x.shape, generator=generator, dtype=dtypes.to_dtype(dtype) or x.dtype, device=device or x.device,
+                requires_grad=requires_grad)
 
 
-def randn_like(x, generator=None):
+def randn_like(x, generator=None, dtype=None, requires_grad=False, device=None):
     """Standard normal draws N(0, 1) with the shape, dtype and device of ``x`` (see ``randn``).
 
     Example:
@@ -290,10 +290,11 @@ def randn_like(x, generator=None):
         >>> cr.randn_like(cr.zeros(2, 3)).shape
         (2, 3)
     """
-    return randn(*x.shape, generator=generator, dtype=x.dtype, device=x.device)
+    return randn(*x.shape, generator=generator, dtype=dtypes.to_dtype(dtype) or x.dtype, device=device or x.device,
+                 requires_grad=requires_grad)
 
 
-def randint_like(x, low, high=None, generator=None):
+def randint_like(x, low, high=None, generator=None, dtype=None, device=None):
     """Integers drawn uniformly from [low, high) with the shape, dtype and device of ``x`` (see ``randint``).
 
     With one bound, ``randint_like(x, high)``, the draws are from [0, high).
@@ -305,7 +306,8 @@ def randint_like(x, low, high=None, generator=None):
         >>> y.shape, y.dtype, bool(((y >= 0) & (y < 5) & (y == y.round())).all())
         ((2, 3), dtype('float32'), True)
     """
-    return randint(low, high, x.shape, generator=generator, dtype=x.dtype, device=x.device)
+    return randint(low, high, x.shape, generator=generator, dtype=dtypes.to_dtype(dtype) or x.dtype,
+                   device=device or x.device)
 
 
 def from_numpy(array):

@@ -6,11 +6,15 @@ a GPU). A tensor made by an op also remembers that op and its inputs, so that
 The math lives one room up, in ``chainrule.ops``; the methods here are thin, named
 doors to it (``x + y`` is ``ops.add(x, y)``: the next file to read is ops/binary.py).
 """
+import functools
+
 import numpy
 
-from chainrule.backends import array_module
+from chainrule.backends import array_module, is_cupy_array
 from chainrule.core import dtypes
+from chainrule.core.device import array_module_for, device_of, require_cuda, split_to_arguments
 from chainrule.core.grad_mode import is_grad_enabled
+from chainrule.core.size import Size
 
 
 # Tensor's methods are doors to the ops (``x + y`` is ``ops.add(x, y)``, which ops/binary.py
@@ -26,6 +30,19 @@ def connect_ops(module):
     ops = module
 
 
+def numpy_keywords(method):
+    """Let a reduction take NumPy's ``axis=`` and ``keepdims=`` for ``dim=`` and ``keepdim=``, as PyTorch does."""
+    @functools.wraps(method)
+    def with_numpy_keywords(self, *args, **kwargs):
+        for numpy_name, torch_name in (("axis", "dim"), ("keepdims", "keepdim")):
+            if numpy_name in kwargs:
+                if torch_name in kwargs:
+                    raise TypeError(f"{method.__name__}: give {torch_name}= or its alias {numpy_name}=, not both")
+                kwargs[torch_name] = kwargs.pop(numpy_name)
+        return method(self, *args, **kwargs)
+    return with_numpy_keywords
+
+
 class Tensor:
     """An n-dimensional array that records the operations applied to it.
 
@@ -38,7 +55,7 @@ class Tensor:
         tensor([2., 4., 6.])
     """
 
-    __slots__ = ("data", "requires_grad", "grad", "_op", "_inputs", "_params", "_retains_grad", "name", "_trace", "__weakref__")
+    __slots__ = ("data", "requires_grad", "_grad", "_op", "_inputs", "_params", "_retains_grad", "name", "_trace", "_hooks", "__weakref__")
     __array_priority__ = 1000  # so that ndarray + Tensor defers to Tensor.__radd__
 
     def __init__(self, data, dtype=None, requires_grad=False):
@@ -48,13 +65,14 @@ class Tensor:
         if not hasattr(data, "dtype") or dtype is not None:
             data = tensor(data, dtype=dtype).data
         self.data = data
-        self.grad = None
+        self._grad = None
         self._op = None
         self._inputs = None
         self._params = None
         self._retains_grad = False
         self.name = None
         self._trace = None
+        self._hooks = None
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
@@ -64,13 +82,14 @@ class Tensor:
         """A new leaf around an array, without checks or copies (internal fast path)."""
         t = cls.__new__(cls)
         t.data = array
-        t.grad = None
+        t._grad = None
         t._op = None
         t._inputs = None
         t._params = None
         t._retains_grad = False
         t.name = None
         t._trace = None
+        t._hooks = None
         t.requires_grad = False
         return t
 
@@ -94,8 +113,8 @@ class Tensor:
 
     @property
     def device(self):
-        """'cpu' for NumPy data, 'cuda' for CuPy data."""
-        return "cuda" if self.xp.__name__ == "cupy" else "cpu"
+        """Where the data lives: ``device(type='cpu')`` for NumPy data, ``device(type='cuda', index=N)`` for CuPy's."""
+        return device_of(self.data)
 
     @property
     def is_leaf(self):
@@ -104,11 +123,14 @@ class Tensor:
 
     @property
     def grad_fn(self):
-        """The primitive op that made this tensor (``None`` for a leaf)."""
-        return self._op
+        """The op that made this tensor, with ``name()`` and ``next_functions`` (``None`` for a leaf)."""
+        if self._op is None:
+            return None
+        from chainrule.core.function import GradFn   # core/function.py builds on this file
+        return GradFn(self)
 
     def size(self, dim=None):
-        return self.shape if dim is None else self.shape[dim]
+        return Size(self.shape) if dim is None else self.shape[dim]
 
     def dim(self):
         return self.ndim
@@ -125,6 +147,33 @@ class Tensor:
         return self.data.itemsize
 
     # ----- autograd -------------------------------------------------------------------
+    @property
+    def grad(self):
+        """∂L/∂self, filled by ``backward()`` (None until then); assignable, with PyTorch's checks."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        # Checked here, as PyTorch checks it, so that a wrong value fails at the assignment
+        # rather than deep inside the next backward() or optimizer step.
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(
+                    f"assigned grad expected to be a Tensor or None but got grad of type {type(value).__name__}; "
+                    "to clear it write x.grad = None, to zero it x.grad.zero_(), for a constant "
+                    "x.grad = chainrule.full_like(x, value)"
+                )
+            if value.shape != self.shape:
+                raise RuntimeError(f"assigned grad has shape {value.shape} but the tensor has shape {self.shape}; "
+                                   "they must match")
+            if value.dtype != self.dtype:
+                raise RuntimeError(f"assigned grad has dtype {value.dtype} but the tensor has dtype {self.dtype}; "
+                                   f"convert it first, e.g. grad.to({self.dtype})")
+            if value.device != self.device:
+                raise RuntimeError(f"assigned grad is on {value.device} but the tensor is on {self.device}; "
+                                   "move it first, e.g. grad.to(x.device)")
+        self._grad = value
+
     def requires_grad_(self, requires_grad=True):
         """Mark this leaf as a variable to differentiate with respect to (in place)."""
         if requires_grad and not dtypes.is_floating(self.dtype):
@@ -136,6 +185,20 @@ class Tensor:
             raise RuntimeError("requires_grad_(False): only leaves can stop requiring grad; use .detach() instead")
         self.requires_grad = bool(requires_grad)
         return self
+
+    def register_hook(self, hook):
+        """Call ``hook(grad)`` when backward has ∂L/∂self; a returned tensor replaces the gradient. Returns a handle.
+
+        Example:
+            >>> import chainrule as cr
+            >>> x = cr.tensor([1.0, 2.0], requires_grad=True)
+            >>> seen = []
+            >>> _ = x.register_hook(lambda grad: seen.append(grad.tolist()))
+            >>> (3 * x).sum().backward(); seen
+            [[3.0, 3.0]]
+        """
+        from chainrule.core.hooks import add_tensor_hook
+        return add_tensor_hook(self, hook)
 
     def retain_grad(self):
         """Keep ``.grad`` on this non-leaf tensor after ``backward()``."""
@@ -245,17 +308,48 @@ class Tensor:
     def __hash__(self):
         return id(self)
 
+    def __getattr__(self, name):
+        # Reached only when the normal lookup fails: say whether PyTorch's Tensor has the name (core/porting.py).
+        from chainrule.core.porting import missing_attribute
+        raise missing_attribute("chainrule.Tensor", name, type(self))
+
+    def __format__(self, spec):
+        """``f'{loss:.4f}'`` formats a 0-d tensor's value, as PyTorch does; other tensors take no spec."""
+        if self.ndim == 0:
+            return self.item().__format__(spec)
+        return object.__format__(self, spec)
+
+    # ----- new tensors like this one (its dtype and device unless told otherwise) ---------------------
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
+        return self._new("zeros", size, dtype, device, requires_grad)
+
+    def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
+        return self._new("ones", size, dtype, device, requires_grad)
+
+    def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
+        return self._new("empty", size, dtype, device, requires_grad)
+
+    def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
+        return self._new("full", (tuple(size), fill_value), dtype, device, requires_grad)
+
+    def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
+        return tensor(data, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
+
+    def _new(self, maker, args, dtype, device, requires_grad):
+        from chainrule.core import creation   # creation builds on this file
+        return getattr(creation, maker)(*args, dtype=dtype or self.dtype, device=device or self.device,
+                                        requires_grad=requires_grad)
+
     # ----- dtype and device ------------------------------------------------------------
-    def to(self, *args, dtype=None, device=None):
-        """Convert dtype and/or device: ``x.to(cr.float64)``, ``x.to('cuda')``, ``x.to('cpu', cr.float32)``."""
-        for arg in args:
-            if isinstance(arg, str) and arg.split(":")[0] in ("cpu", "cuda"):
-                device = arg
-            else:
-                dtype = arg
+    def to(self, *args, dtype=None, device=None, non_blocking=False):
+        """Convert dtype and/or device: ``x.to(cr.float64)``, ``x.to('cuda')``, ``x.to(cr.device('cpu'), cr.float32)``, ``x.to(other)``.
+
+        Copies are synchronous, so ``non_blocking`` (a hint in PyTorch) changes nothing here.
+        """
+        target, dtype = split_to_arguments(args, dtype, device)
         out = self
-        if device is not None:
-            out = ops.to_device(out, device)
+        if target is not None:
+            out = _move(out, target)
         if dtype is not None and dtypes.to_dtype(dtype) != out.dtype:
             out = ops.astype(out, dtypes.to_dtype(dtype))
         return out
@@ -263,8 +357,10 @@ class Tensor:
     def cpu(self):
         return self.to("cpu")
 
-    def cuda(self):
-        return self.to("cuda")
+    def cuda(self, device=None, non_blocking=False):
+        """This tensor on a GPU (CuPy); a clear error where CUDA is not available."""
+        require_cuda("Tensor.cuda()")
+        return self.to("cuda" if device is None else _cuda_argument(device))
 
     def float(self):
         return self.to(dtypes.float32)
@@ -493,28 +589,51 @@ class Tensor:
     def isfinite(self): return ops.isfinite(self)
 
     # ----- reductions ------------------------------------------------------------------
+    @numpy_keywords
     def sum(self, dim=None, keepdim=False, dtype=None): return ops.sum(self, dim, keepdim, dtype=dtype)
+    @numpy_keywords
     def mean(self, dim=None, keepdim=False): return ops.mean(self, dim, keepdim)
+    @numpy_keywords
     def var(self, dim=None, keepdim=False, correction=1, unbiased=None): return ops.var(self, dim, keepdim, correction=correction, unbiased=unbiased)
+    @numpy_keywords
     def std(self, dim=None, keepdim=False, correction=1, unbiased=None): return ops.std(self, dim, keepdim, correction=correction, unbiased=unbiased)
+    @numpy_keywords
     def prod(self, dim=None, keepdim=False): return ops.prod(self, dim, keepdim)
+    @numpy_keywords
     def max(self, dim=None, keepdim=False): return ops.max(self, dim, keepdim)
+    @numpy_keywords
     def min(self, dim=None, keepdim=False): return ops.min(self, dim, keepdim)
+    @numpy_keywords
     def amax(self, dim=None, keepdim=False): return ops.amax(self, dim, keepdim)
+    @numpy_keywords
     def amin(self, dim=None, keepdim=False): return ops.amin(self, dim, keepdim)
+    @numpy_keywords
     def argmax(self, dim=None, keepdim=False): return ops.argmax(self, dim, keepdim)
+    @numpy_keywords
     def argmin(self, dim=None, keepdim=False): return ops.argmin(self, dim, keepdim)
+    @numpy_keywords
     def logsumexp(self, dim, keepdim=False): return ops.logsumexp(self, dim, keepdim)
+    @numpy_keywords
     def cumsum(self, dim): return ops.cumsum(self, dim)
+    def sort(self, dim=-1, descending=False, stable=False): return ops.sort(self, dim, descending, stable)
+    def argsort(self, dim=-1, descending=False, stable=False): return ops.argsort(self, dim, descending, stable)
+    def topk(self, k, dim=-1, largest=True, sorted=True): return ops.topk(self, k, dim, largest, sorted)
+    def trace(self): return ops.trace(self)
+    @numpy_keywords
     def norm(self, p=2, dim=None, keepdim=False): return ops.norm(self, p, dim, keepdim)
+    @numpy_keywords
     def all(self, dim=None, keepdim=False): return ops.all(self, dim, keepdim)
+    @numpy_keywords
     def any(self, dim=None, keepdim=False): return ops.any(self, dim, keepdim)
+    @numpy_keywords
     def softmax(self, dim): return ops.softmax(self, dim)
+    @numpy_keywords
     def log_softmax(self, dim): return ops.log_softmax(self, dim)
 
     # ----- linear algebra -------------------------------------------------------------
     def matmul(self, other): return ops.matmul(self, other)
-    def mm(self, other): return ops.matmul(self, other)
+    def mm(self, other): return ops.mm(self, other)
+    def bmm(self, other): return ops.bmm(self, other)
     def dot(self, other): return ops.dot(self, other)
 
     # ----- arithmetic by name --------------------------------------------------------
@@ -542,6 +661,27 @@ class Tensor:
         return self.data.__dlpack_device__()
 
 
+def _cuda_argument(where):
+    """``x.cuda(1)`` and ``x.cuda('cuda:1')`` both mean GPU 1."""
+    return f"cuda:{where}" if isinstance(where, int) else where
+
+
+def _move(x, target):
+    """``x`` on ``target`` (a chainrule.device), through the ToDevice primitive so the gradient moves back."""
+    here = x.device
+    if here.type == target.type:
+        if target.index is None or target.index == here.index or here.type == "cpu":
+            return x
+        raise RuntimeError(f"to({str(target)!r}): the tensor is on {here}; chainrule moves tensors between the CPU "
+                           f"and a GPU, so go through the CPU: x.cpu().to({str(target)!r})")
+    if target.type == "cpu":
+        return ops.to_device(x, "cpu")
+    cupy = require_cuda(f"to({str(target)!r})")
+    gpu = cupy.cuda.runtime.getDevice() if target.index is None else target.index
+    with cupy.cuda.Device(gpu):
+        return ops.to_device(x, "cuda")
+
+
 def _shape_args(args):
     """Accept both ``x.reshape(2, 3)`` and ``x.reshape((2, 3))``."""
     if len(args) == 1 and isinstance(args[0], (tuple, list)):
@@ -565,9 +705,10 @@ def tensor(data, dtype=None, requires_grad=False, device=None):
     if isinstance(data, Tensor):
         data = data.data
     xp = array_module(data)
-    if device == "cuda":
-        from chainrule.backends import cupy_module
-        xp = cupy_module()
+    if device is not None or xp.__name__ != "cupy":
+        xp = array_module_for(device, "tensor")      # None: the default device (set_default_device)
+    if xp.__name__ == "numpy" and is_cupy_array(data):
+        data = data.get()                               # a CuPy array asked onto the CPU
     dtype = dtypes.to_dtype(dtype)
     if dtype is not None:
         array = xp.array(data, dtype=dtype)

@@ -16,11 +16,15 @@ from chainrule.data.loader import DataLoader, default_collate
 from chainrule.data.synthetic import (
     make_blobs, make_circles, make_linear_regression, make_moons, make_polynomial_regression, make_spirals,
 )
-from chainrule.data.transforms import Compose, Lambda, Normalize, RandomRotation, RandomShift
+from chainrule.data.samplers import (
+    BatchSampler, RandomSampler, Sampler, SequentialSampler, SubsetRandomSampler, WeightedRandomSampler,
+)
+from chainrule.data.transforms import Compose, Lambda, Normalize, RandomRotation, RandomShift, ToTensor
 
 __all__ = [
-    "Compose", "DataLoader", "Dataset", "DigitsDataset", "Lambda", "Normalize", "RandomRotation", "RandomShift",
-    "Subset", "TensorDataset", "default_collate", "load_digits", "load_idx_folder", "make_blobs", "make_circles",
+    "BatchSampler", "Compose", "DataLoader", "Dataset", "DigitsDataset", "Lambda", "Normalize", "RandomRotation",
+    "RandomSampler", "RandomShift", "Sampler", "SequentialSampler", "Subset", "SubsetRandomSampler", "TensorDataset",
+    "ToTensor", "WeightedRandomSampler", "default_collate", "load_digits", "load_idx_folder", "make_blobs", "make_circles",
     "make_linear_regression", "make_moons", "make_polynomial_regression", "make_spirals", "random_split",
     "read_idx", "stratified_split", "transforms", "write_idx",
 ]

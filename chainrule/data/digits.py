@@ -131,7 +131,9 @@ class DigitsDataset(TensorDataset):
     ``transform`` (e.g. ``Compose([RandomShift(2), Normalize(0.1307, 0.3081)])``)
     is applied to the images: per sample in ``dataset[i]``, per batch when a
     DataLoader gathers whole batches (the fast path), drawing its randomness from
-    the generator the loader hands it.
+    the generator the loader hands it. The samples come sorted by label (all the 0s,
+    then the 1s, ...): shuffle in the loader, or pass ``shuffle_seed`` for a fixed
+    shuffled order, so that a loader without ``shuffle=True`` still sees every digit in each stretch.
 
     Example:
         >>> from chainrule.data import DigitsDataset, DataLoader
@@ -141,10 +143,15 @@ class DigitsDataset(TensorDataset):
         >>> images, labels = next(iter(DataLoader(train, batch_size=64, shuffle=True)))
         >>> images.shape, labels.shape
         ((64, 1, 28, 28), (64,))
+        >>> DigitsDataset("val")[0][1], DigitsDataset("val", shuffle_seed=0)[0][1] in range(10)
+        (np.int64(0), True)
     """
 
-    def __init__(self, split="train", transform=None):
+    def __init__(self, split="train", transform=None, shuffle_seed=None):
         images, labels = load_digits(split)
+        if shuffle_seed is not None:   # opt in: the splits are stored sorted by label (docs/data.md)
+            order = numpy.random.Generator(numpy.random.PCG64(int(shuffle_seed))).permutation(len(labels))
+            images, labels = images[order], labels[order]
         super().__init__(images, labels, transform=transform)
         self.split = split
         self.classes = tuple(range(10))

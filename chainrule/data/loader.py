@@ -19,6 +19,7 @@ import numpy
 from chainrule.core import dtypes
 from chainrule.core.random import Generator, default_generator
 from chainrule.core.tensor import Tensor
+from chainrule.data.samplers import BatchSampler, epoch_order
 
 _SEED_BOUND = 2**63 - 1
 
@@ -147,17 +148,26 @@ class DataLoader:
         (3, [(4,), (4,), (2,)])
     """
 
-    def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, collate_fn=None, generator=None,
-                 sampler=None):
+    def __init__(self, dataset, batch_size=1, shuffle=False, sampler=None, batch_sampler=None, num_workers=0,
+                 collate_fn=None, pin_memory=False, drop_last=False, generator=None):
         if not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
             raise TypeError(f"DataLoader: dataset must define __len__ and __getitem__, got {type(dataset).__name__}")
+        if batch_sampler is not None and (batch_size != 1 or shuffle or sampler is not None or drop_last):
+            raise ValueError("DataLoader: batch_sampler gives whole batches, so it cannot be combined with batch_size, "
+                             "shuffle, sampler or drop_last (as in PyTorch)")
+        if sampler is not None and shuffle:
+            raise ValueError("DataLoader: sampler decides the order, so shuffle must be False with it (as in PyTorch)")
         if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:
             raise ValueError(f"DataLoader: batch_size must be a positive integer, got {batch_size!r}")
+        # chainrule loads in the calling process (NumPy batches need no workers) and has no pinned memory
+        # to fill, so num_workers and pin_memory are checked and kept but change nothing; the batches are the same.
+        if isinstance(num_workers, bool) or not isinstance(num_workers, numbers.Integral) or num_workers < 0:
+            raise ValueError(f"DataLoader: num_workers must be a non-negative integer, got {num_workers!r}")
         if collate_fn is not None and not callable(collate_fn):
             raise TypeError(f"DataLoader: collate_fn must be callable, got {collate_fn!r}")
-        if sampler is not None and (shuffle or not hasattr(sampler, "__iter__") or not hasattr(sampler, "__len__")):
-            raise ValueError("DataLoader: sampler must be an iterable of indices with __len__, and gives the order "
-                             "itself: pass shuffle=False with it (DistributedSampler(shuffle=True) shuffles)")
+        if sampler is not None and not (hasattr(sampler, "__iter__") and hasattr(sampler, "__len__")):
+            raise TypeError(f"DataLoader: sampler must be an iterable of indices with __len__, got "
+                            f"{type(sampler).__name__}")
         if generator is None:
             generator = Generator().manual_seed(int(default_generator().integers(0, _SEED_BOUND, (), numpy.int64)))
         if not isinstance(generator, Generator):
@@ -170,14 +180,18 @@ class DataLoader:
         self.collate_fn = collate_fn
         self.generator = generator
         self.sampler = sampler
+        self.batch_sampler = batch_sampler
+        self.num_workers = int(num_workers)
+        self.pin_memory = bool(pin_memory)
         self._epoch = 0
         self._batches_yielded = 0
         self._epoch_start_state = None  # set while an epoch is under way
         self._iteration = 0  # which iter() call owns the position
 
     def __len__(self):
-        samples = len(self.sampler) if self.sampler is not None else len(self.dataset)
-        full, remainder = divmod(samples, self.batch_size)
+        if self.batch_sampler is not None:
+            return len(self.batch_sampler)
+        full, remainder = divmod(len(self.sampler) if self.sampler is not None else len(self.dataset), self.batch_size)
         return full if self.drop_last or remainder == 0 else full + 1
 
     @property
@@ -200,13 +214,13 @@ class DataLoader:
             self._epoch_start_state = self.generator.get_state()
         else:  # continue an epoch under way: replay its draws from the saved start state
             self.generator.set_state(self._epoch_start_state)
-        order, augmentation_seed = self._draw_epoch_plan()
-        batch_count = len(self)
+        batches, augmentation_seed = self._draw_epoch_plan()
+        batch_count = len(batches)
         if batch_count == 0:
             self._finish_epoch()
         for batch_index in range(self._batches_yielded, batch_count):
             self._check_owner(iteration)
-            indices = order[batch_index * self.batch_size:(batch_index + 1) * self.batch_size]
+            indices = batches[batch_index]
             batch = self._fetch(indices, augmentation_seed, batch_index)
             if batch_index + 1 == batch_count:
                 self._finish_epoch()
@@ -220,15 +234,29 @@ class DataLoader:
                                "load_state_dict), which owns the loader's position now; use one iterator at a time")
 
     def _draw_epoch_plan(self):
-        size = len(self.dataset)
-        if self.sampler is not None and hasattr(self.sampler, "set_epoch"):
-            self.sampler.set_epoch(self._epoch)
-        if self.sampler is not None:
-            order = numpy.fromiter(iter(self.sampler), dtype=numpy.int64)
+        """The epoch's batches (index arrays) and its augmentation seed, drawn from the loader's generator.
+
+        A chainrule sampler without its own generator draws from the loader's, so the loader's
+        state covers it; a sampler of your own is iterated as it is.
+        """
+        if self.batch_sampler is not None:
+            batches = (self.batch_sampler.batches(self.generator) if isinstance(self.batch_sampler, BatchSampler)
+                       else list(self.batch_sampler))
+            batches = [numpy.asarray(batch, dtype=numpy.int64) for batch in batches]
         else:
-            order = self.generator.permutation(size) if self.shuffle else numpy.arange(size)
+            if self.sampler is not None:
+                if hasattr(self.sampler, "set_epoch"):  # DistributedSampler: the epoch picks its permutation
+                    self.sampler.set_epoch(self._epoch)
+                order = epoch_order(self.sampler, self.generator)
+            else:
+                size = len(self.dataset)
+                order = numpy.asarray(self.generator.permutation(size) if self.shuffle else numpy.arange(size),
+                                      dtype=numpy.int64)
+            batches = [order[start:start + self.batch_size] for start in range(0, len(order), self.batch_size)]
+            if self.drop_last and batches and len(batches[-1]) < self.batch_size:
+                batches.pop()
         augmentation_seed = int(self.generator.integers(0, _SEED_BOUND, (), numpy.int64))
-        return numpy.asarray(order, dtype=numpy.int64), augmentation_seed
+        return batches, augmentation_seed
 
     def _finish_epoch(self):
         self._epoch += 1

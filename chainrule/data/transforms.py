@@ -12,7 +12,9 @@ import numbers
 
 import numpy
 
+from chainrule.core import dtypes
 from chainrule.core.random import Generator, default_generator
+from chainrule.core.tensor import Tensor
 
 
 class Transform:
@@ -80,7 +82,49 @@ class Normalize(Transform):
         return (images - mean) / std
 
     def __call__(self, image, generator=None):
-        return self.batch(image)
+        normalized = self.batch(image)
+        return Tensor(normalized) if isinstance(image, Tensor) else normalized   # a tensor in, a tensor out
+
+
+class ToTensor(Transform):
+    """Pixels as read from a file to a float32 image (C, H, W) in [0, 1], as torchvision's ``ToTensor``.
+
+    Integer pixels (a PIL image, or an (H, W) / (H, W, C) array) are laid out height-width-channel
+    as files hold them: they become (C, H, W), and uint8 values are divided by 255. Floating arrays
+    are taken to be chainrule's layout already ((C, H, W), what ``DigitsDataset`` holds, or
+    (H, W)) and are not rescaled, so ``Compose([ToTensor(), Normalize(...)])`` works on the bundled digits.
+    One image comes back as a chainrule tensor; ``batch`` (the DataLoader's fast path) returns arrays.
+
+    Example:
+        >>> import numpy as np
+        >>> ToTensor()(np.full((2, 3), 255, np.uint8))
+        tensor([[[1., 1., 1.],
+                 [1., 1., 1.]]])
+        >>> ToTensor().batch(np.zeros((4, 28, 28, 3), np.uint8)).shape
+        (4, 3, 28, 28)
+    """
+
+    def __call__(self, image, generator=None):
+        return Tensor(self._convert(numpy.asarray(image), batched=False))
+
+    def batch(self, images, generator=None):
+        return self._convert(numpy.asarray(images), batched=True)
+
+    @staticmethod
+    def _convert(array, batched):
+        lead = 1 if batched else 0
+        if array.ndim not in (lead + 2, lead + 3):
+            layouts = "(N, H, W), (N, H, W, C) pixels or (N, C, H, W)" if batched else "(H, W), (H, W, C) pixels or (C, H, W)"
+            raise ValueError(f"ToTensor: expected images laid out {layouts}, got shape {array.shape}")
+        if array.ndim == lead + 2:
+            array = numpy.expand_dims(array, lead)                       # (H, W) → (1, H, W)
+        elif array.dtype.kind in "uib":
+            array = numpy.moveaxis(array, -1, lead)                      # file pixels (H, W, C) → (C, H, W)
+        if array.dtype.kind not in "uibf":
+            raise TypeError(f"ToTensor: expected numeric pixels, got {array.dtype}")
+        scale = 255.0 if array.dtype == numpy.uint8 else 1.0
+        converted = array.astype(dtypes.get_default_dtype())
+        return converted / converted.dtype.type(scale) if scale != 1.0 else converted
 
 
 class Compose(Transform):

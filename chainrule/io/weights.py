@@ -42,6 +42,28 @@ def _conversion_hint(path):
     )
 
 
+def refuse_pickle(head, where, hint):
+    """Raise ``WeightsFileError`` if ``head`` (a file's first 9 bytes) begins a torch.save zip archive or a pickle.
+
+    ``where`` names the file in the message and ``hint`` says how to convert it; the file is never unpickled.
+
+    Example:
+        >>> refuse_pickle(b"PK\\x03\\x04rest", "x.pt", "convert it")
+        Traceback (most recent call last):
+        ...
+        chainrule.io.weights.WeightsFileError: x.pt is a PyTorch torch.save archive (a zip holding a pickle); ...
+    """
+    never = "chainrule never unpickles, since loading a pickle can run any code the file holds"
+    if head.startswith(_ZIP_MAGIC):
+        raise WeightsFileError(f"{where} is a PyTorch torch.save archive (a zip holding a pickle); {never}; {hint}")
+    # A safetensors header of 640, 896, 1152 or 1408 bytes also begins 0x80 0x02..0x05; its next six
+    # length bytes are zero and its JSON opens at byte 8, where a pickle has opcodes (never 0) instead.
+    safetensors_framing = len(head) >= 9 and head[2:8] == bytes(6) and head[8:9] == b"{"
+    if len(head) >= 2 and head[0] == _PICKLE_PROTOCOL_OPCODE and 2 <= head[1] <= 5 and not safetensors_framing:
+        raise WeightsFileError(f"{where} is a PyTorch/pickle file (starts with a pickle protocol header); "
+                               f"{never}; {hint}")
+
+
 def check_weights_file(path):
     """Refuse pickles and check a safetensors file's framing before anything is allocated from it.
 
@@ -63,14 +85,9 @@ def check_weights_file(path):
         raise FileNotFoundError(f"weights file {path} does not exist")
     size = path.stat().st_size
     with open(path, "rb") as handle:
-        head = handle.read(8)
-    never = "chainrule never unpickles, since loading a pickle can run any code the file holds"
-    if head.startswith(_ZIP_MAGIC):
-        raise WeightsFileError(f"weights file {path} is a PyTorch torch.save archive (a zip holding a pickle); "
-                               f"{never}; {_conversion_hint(path)}")
-    if len(head) >= 2 and head[0] == _PICKLE_PROTOCOL_OPCODE and 2 <= head[1] <= 5:
-        raise WeightsFileError(f"weights file {path} is a PyTorch/pickle file (starts with a pickle protocol "
-                               f"header); {never}; {_conversion_hint(path)}")
+        head = handle.read(9)
+    refuse_pickle(head, f"weights file {path}", _conversion_hint(path))
+    head = head[:8]
     if len(head) < 8:
         raise WeightsFileError(f"weights file {path} is {size} bytes: too short for safetensors (an 8-byte header "
                                "length, then a JSON header); it is truncated or not a safetensors file")
@@ -139,4 +156,4 @@ def save_state_dict(model_or_state, path, metadata=None):
         handle.write(safetensors_save(arrays, metadata=metadata))
 
 
-__all__ = ["WeightsFileError", "check_weights_file", "load_state_dict", "save_state_dict"]
+__all__ = ["WeightsFileError", "check_weights_file", "load_state_dict", "refuse_pickle", "save_state_dict"]

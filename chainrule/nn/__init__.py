@@ -26,3 +26,11 @@ from chainrule.nn.pooling import AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool1d
 from chainrule.nn import utils
 from chainrule.nn.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell
 from chainrule.nn.attention import MultiheadAttention, TransformerEncoderLayer
+
+
+def __getattr__(name):
+    """A name chainrule.nn lacks: the error says whether PyTorch has it (core/porting.py)."""
+    import sys
+
+    from chainrule.core.porting import missing_attribute
+    raise missing_attribute("chainrule.nn", name, sys.modules[__name__])

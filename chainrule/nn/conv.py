@@ -5,6 +5,7 @@ from chainrule.core.creation import empty
 from chainrule.core.tensor import Tensor
 from chainrule.nn import functional as F
 from chainrule.nn.functional._common import _tuple
+from chainrule.nn.functional.unbatched import unbatched_forward
 from chainrule.nn import init
 from chainrule.nn.module import Module, Parameter
 
@@ -61,9 +62,8 @@ class _ConvNd(Module):
         if not isinstance(input, Tensor):
             raise TypeError(f"{name}: input must be a chainrule Tensor, got {type(input).__name__}")
         if input.ndim != expected:
-            layout = "(N, C, L)" if self.spatial_dims == 1 else "(N, C, H, W)"
-            hint = "; add a batch dim with x.unsqueeze(0)" if input.ndim == expected - 1 else ""
-            raise ValueError(f"{name}: expected a {expected}-D input {layout}, got shape {input.shape}{hint}")
+            layout = "(N, C, L) or an unbatched (C, L)" if self.spatial_dims == 1 else "(N, C, H, W) or an unbatched (C, H, W)"
+            raise ValueError(f"{name}: expected a {expected}-D input {layout}, got shape {input.shape}")
         if input.shape[1] != self.in_channels:
             raise ValueError(
                 f"{name}: the input of shape {input.shape} has {input.shape[1]} channels (dim 1), but the layer "
@@ -108,6 +108,7 @@ class Conv2d(_ConvNd):
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
                          padding_mode, dtype=dtype)
 
+    @unbatched_forward
     def forward(self, input):
         self._check_input(input)
         return F.conv2d(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups,
@@ -130,6 +131,7 @@ class Conv1d(_ConvNd):
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
                          padding_mode, dtype=dtype)
 
+    @unbatched_forward
     def forward(self, input):
         self._check_input(input)
         return F.conv1d(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups,
@@ -160,6 +162,7 @@ class ConvTranspose2d(_ConvNd):
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
                          padding_mode, output_padding, dtype=dtype)
 
+    @unbatched_forward
     def forward(self, input, output_size=None):
         self._check_input(input)
         output_padding = self.output_padding

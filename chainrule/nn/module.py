@@ -19,8 +19,10 @@ from collections import OrderedDict
 import numpy
 
 from chainrule.core import dtypes
+from chainrule.core.device import split_to_arguments
 from chainrule.core.grad_mode import no_grad
 from chainrule.core.tensor import Tensor
+from chainrule.nn.hooks import add_module_hook, call_with_hooks
 
 
 class Parameter(Tensor):
@@ -250,11 +252,7 @@ class Module:
 
         Parameters keep their identity (optimizers holding them stay valid); only ``.data`` changes.
         """
-        for arg in args:
-            if isinstance(arg, str) and arg.split(":")[0] in ("cpu", "cuda"):
-                device = arg
-            else:
-                dtype = arg
+        device, dtype = split_to_arguments(args, dtype, device)
         dtype = dtypes.to_dtype(dtype)
 
         def convert(tensor, floating_only):
@@ -344,7 +342,21 @@ class Module:
         forward = getattr(self, "forward", None)
         if forward is None:
             raise TypeError(f"{type(self).__name__} cannot be called: {self._why_not_callable}")
+        if self.__dict__.get("_hooks"):
+            return call_with_hooks(self, forward, args, kwargs)   # nn/hooks.py
         return forward(*args, **kwargs)
+
+    def register_forward_pre_hook(self, hook):
+        """Call ``hook(module, args)`` before each forward (a returned tuple replaces args); returns a handle."""
+        return add_module_hook(self, "forward_pre", hook)
+
+    def register_forward_hook(self, hook):
+        """Call ``hook(module, args, output)`` after each forward (a returned value replaces output); returns a handle."""
+        return add_module_hook(self, "forward", hook)
+
+    def register_full_backward_hook(self, hook):
+        """Call ``hook(module, grad_input, grad_output)`` once backward has this call's gradients; returns a handle."""
+        return add_module_hook(self, "backward", hook)
 
     # ----- printing ------------------------------------------------------------------------------
     def extra_repr(self):

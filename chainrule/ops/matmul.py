@@ -7,6 +7,7 @@ one. Batch dimensions broadcast as in NumPy and are summed back by the walk.
 from chainrule.core import dtypes
 from chainrule.core.convert import as_tensor, check_broadcast
 from chainrule.core.primitive import Check, Primitive, apply, composite
+from chainrule.ops.indexing import diagonal
 
 __all__ = ["matmul", "dot", "mv", "outer", "einsum"]
 
@@ -210,6 +211,25 @@ def einsum(equation, *operands):
         for letter, n in zip(spec, op.shape):
             if sizes.setdefault(letter, n) != n:
                 raise ValueError(f"einsum: index '{letter}' has size {sizes[letter]} in one operand and {n} in another")
+    inputs_spec, operands = _repeated_indices_as_diagonals(inputs_spec, operands)
     dtype = dtypes.promote_types(*[op.dtype for op in operands])
     operands = [op.to(dtype) for op in operands]
     return apply(Einsum, *operands, inputs_spec=inputs_spec, output_spec=output_spec)
+
+
+def _repeated_indices_as_diagonals(inputs_spec, operands):
+    """'ii->i', 'iij,j': an index repeated within one operand is its diagonal, taken first so it has a gradient.
+
+    X[..., i, ..., i, ...] over i is diagonal(X, 0, d₁, d₂), which moves i to the last axis
+    (diagonal's rule scatters the gradient back); repeat until no operand repeats an index.
+    """
+    specs, tensors = list(inputs_spec), list(operands)
+    for k, spec in enumerate(specs):
+        while len(set(spec)) != len(spec):
+            letter = next(c for c in spec if spec.count(c) > 1)
+            first = spec.index(letter)
+            second = spec.index(letter, first + 1)
+            tensors[k] = diagonal(tensors[k], 0, first, second)
+            spec = "".join(c for position, c in enumerate(spec) if position not in (first, second)) + letter
+        specs[k] = spec
+    return tuple(specs), tensors

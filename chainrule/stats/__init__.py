@@ -6,6 +6,7 @@
     inference.py     confidence intervals (t, bootstrap) and tests (t tests, χ², Mann-Whitney U,
                      permutation, McNemar, correlation), each returning a ``TestResult`` with the
                      statistic, the p-value and an effect size
+    scipy_names.py   SciPy's names: pearsonr, spearmanr, kendalltau, ttest_ind(equal_var=)
 
 Inputs may be tensors, NumPy arrays or lists. Resampling (bootstrap, permutation)
 draws from chainrule's seeded generators, so a seed fixes the result.
@@ -24,6 +25,7 @@ from chainrule.stats.inference import (
     chi_square_independence, correlation_test, mann_whitney_u, mcnemar_test, permutation_test, t_confidence_interval,
     ttest_independent, ttest_one_sample, ttest_paired, welch_ttest,
 )
+from chainrule.stats.scipy_names import SciPyResult, kendalltau, pearsonr, spearmanr, ttest_ind
 
 __all__ = [
     "mean", "variance", "std", "quantile", "median", "skewness", "kurtosis", "covariance", "pearson_correlation",
@@ -31,4 +33,5 @@ __all__ = [
     "TestResult", "ConfidenceInterval", "t_confidence_interval", "bootstrap_confidence_interval",
     "ttest_one_sample", "ttest_independent", "welch_ttest", "ttest_paired", "chi_square_goodness_of_fit",
     "chi_square_independence", "mann_whitney_u", "permutation_test", "mcnemar_test", "correlation_test",
+    "SciPyResult", "pearsonr", "spearmanr", "kendalltau", "ttest_ind",
 ]

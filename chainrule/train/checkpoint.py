@@ -78,7 +78,7 @@ def encode_state(value, key, tensors):
     if isinstance(value, numpy.ndarray):
         if key in tensors:
             raise ValueError(f"encode_state: two arrays would be stored under the same key {key!r}")
-        tensors[key] = numpy.ascontiguousarray(value)
+        tensors[key] = numpy.ascontiguousarray(value).reshape(value.shape)  # ascontiguousarray makes 0-d 1-d
         return {"__tensor__": key}
     if isinstance(value, numpy.generic):
         return value.item()

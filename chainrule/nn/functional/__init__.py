@@ -54,3 +54,11 @@ __all__ = [
     "cosine_embedding_loss",
     "scaled_dot_product_attention",
 ]
+
+
+def __getattr__(name):
+    """A name chainrule.nn.functional lacks: the error says whether PyTorch has it (core/porting.py)."""
+    import sys
+
+    from chainrule.core.porting import missing_attribute
+    raise missing_attribute("chainrule.nn.functional", name, sys.modules[__name__])

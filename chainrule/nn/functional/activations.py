@@ -3,6 +3,7 @@
 Each is composed from ops; its derivative, in the docstring, comes from the chain rule.
 """
 import math
+import warnings
 
 from chainrule import ops
 from chainrule.nn.functional._common import _in_float32
@@ -184,11 +185,20 @@ def relu6(input, inplace=False):
     return hardtanh(input, 0.0, 6.0)
 
 
+def _implicit_softmax_dim(name, ndim):
+    """PyTorch's old choice when no dim is given (dim 0 for 0-, 1- and 3-d inputs, else 1), with its warning."""
+    dim = 0 if ndim in (0, 1, 3) else 1
+    warnings.warn(f"{name}: implicit dimension choice for {name} has been deprecated (in PyTorch too); it chose "
+                  f"dim={dim}. Change the call to include dim={dim} as an argument.", UserWarning, stacklevel=3)
+    return dim
+
+
 def softmax(input, dim=None, dtype=None):
     r""":math:`\operatorname{softmax}(x)_i = e^{x_i - \operatorname{logsumexp}(x)}` along ``dim``.
 
-    Derivative: :math:`\partial s_i / \partial x_j = s_i(\delta_{ij} - s_j)`. ``dim`` is required;
-    ``dtype`` casts the input first.
+    Derivative: :math:`\partial s_i / \partial x_j = s_i(\delta_{ij} - s_j)`. Without ``dim``,
+    PyTorch's deprecated implicit choice is made (0 for 0-, 1- and 3-d inputs, else 1) with its
+    warning; ``dtype`` casts the input first.
 
     Example:
         >>> import chainrule as cr, chainrule.nn.functional as F
@@ -198,7 +208,7 @@ def softmax(input, dim=None, dtype=None):
         tensor([1., 0.])
     """
     if dim is None:
-        raise ValueError("softmax: pass dim= (the dim that should sum to 1), e.g. dim=-1")
+        dim = _implicit_softmax_dim("softmax", input.ndim)
     if dtype is not None:
         input = input.to(dtype)
     return ops.softmax(_in_float32(input), dim).to(input.dtype)
@@ -217,7 +227,7 @@ def log_softmax(input, dim=None, dtype=None):
         tensor([    0., -1000.])
     """
     if dim is None:
-        raise ValueError("log_softmax: pass dim= (the class dim), e.g. dim=-1")
+        dim = _implicit_softmax_dim("log_softmax", input.ndim)
     if dtype is not None:
         input = input.to(dtype)
     return ops.log_softmax(_in_float32(input), dim).to(input.dtype)

@@ -5,6 +5,7 @@ primitives of ``chainrule.ops.convolution``, so its work (backward included) is 
 """
 from chainrule import ops
 from chainrule.nn.functional._common import _check_tensor, _tuple
+from chainrule.nn.functional.unbatched import accepts_unbatched
 from chainrule.ops.convolution import col2im, im2col, output_grid
 
 _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
@@ -47,11 +48,8 @@ def _check_conv_input(input, weight, groups, name, spatial):
     _check_tensor(input, name)
     expected_ndim = spatial + 2
     if input.ndim != expected_ndim:
-        layout = "(N, C, L)" if spatial == 1 else "(N, C, H, W)"
-        hint = " (add a batch dim with x.unsqueeze(0))" if input.ndim == expected_ndim - 1 else ""
-        raise ValueError(
-            f"{name}: expected a {expected_ndim}-D input {layout}, got shape {input.shape}{hint}"
-        )
+        layout = "(N, C, L) or an unbatched (C, L)" if spatial == 1 else "(N, C, H, W) or an unbatched (C, H, W)"
+        raise ValueError(f"{name}: expected a {expected_ndim}-D input {layout}, got shape {input.shape}")
     if weight.ndim != expected_ndim:
         raise ValueError(f"{name}: expected a {expected_ndim}-D weight, got shape {weight.shape}")
     if not isinstance(groups, int) or groups < 1:
@@ -63,6 +61,7 @@ def _check_conv_input(input, weight, groups, name, spatial):
         )
 
 
+@accepts_unbatched(2)
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, padding_mode="zeros"):
     r"""2-D cross-correlation: :math:`y_{n,o,i,j} = b_o + \sum_{c,k_h,k_w} W_{o,c,k_h,k_w}\, x_{n,c,\,i s_h + k_h d_h,\,j s_w + k_w d_w}`.
 
@@ -117,6 +116,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, 
     return out
 
 
+@accepts_unbatched(1)
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, padding_mode="zeros"):
     r"""1-D cross-correlation: :math:`y_{n,o,i} = b_o + \sum_{c,k} W_{o,c,k}\, x_{n,c,\,i s + k d}` (a conv2d with height 1).
 
@@ -160,6 +160,7 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, 
     return out.squeeze(2)
 
 
+@accepts_unbatched(2)
 def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
     r"""The transpose (adjoint) of conv2d with respect to its input: each input pixel scatters a weighted kernel.
 
@@ -209,6 +210,7 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
     return out
 
 
+@accepts_unbatched(1)
 def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
     r"""The transpose of conv1d (a conv_transpose2d with height 1).
 
@@ -249,6 +251,7 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
     return columns.reshape(columns.shape[0], -1, input.shape[0]).permute(2, 0, 1)
 
 
+@accepts_unbatched(1)
 def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
     r"""The adjoint of ``unfold``: add the columns (N, C·KH·KW, L) back into images (N, C, *output_size).
 

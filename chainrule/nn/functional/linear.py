@@ -1,4 +1,6 @@
 """The affine map, embedding lookup and dropout, as functions (``nn.Linear``, ``nn.Embedding``, ``nn.Dropout``)."""
+import warnings
+
 from chainrule import ops
 from chainrule.core.primitive import apply
 from chainrule.core.random import default_generator
@@ -92,6 +94,10 @@ def dropout2d(input, p=0.5, training=True, inplace=False, generator=None):
         >>> bool((y.amax((2, 3)) == y.amin((2, 3))).all())   # each channel all 0 or all 2
         True
     """
+    if input.ndim == 2:   # PyTorch's leniency (deprecated there): warn, and drop elements
+        warnings.warn("dropout2d: Received a 2-D input to dropout2d, which is deprecated (in PyTorch too); it drops "
+                      "single elements, as dropout does. Use dropout for 2-D inputs.", UserWarning, stacklevel=2)
+        return dropout(input, p, training, generator=generator)
     if input.ndim not in (3, 4):
         raise ValueError(f"dropout2d: expected a 3-D or 4-D input, got shape {input.shape}")
     if not 0.0 <= p <= 1.0:

@@ -10,6 +10,7 @@ from chainrule.core.primitive import apply
 from chainrule.core.tensor import Tensor
 from chainrule.nn.functional._common import _check_tensor, _tuple
 from chainrule.nn.functional.convolution import _pad_spatial
+from chainrule.nn.functional.unbatched import accepts_unbatched
 from chainrule.nn.primitives import WindowMax
 from chainrule.ops.convolution import im2col
 
@@ -26,7 +27,7 @@ def _pool_geometry(size, kernel, stride, padding, dilation, ceil_mode):
 
 def _pool_setup(input, kernel_size, stride, padding, dilation, ceil_mode, name):
     if input.ndim != 4:
-        raise ValueError(f"{name}: expected a 4-D input (N, C, H, W), got shape {input.shape}")
+        raise ValueError(f"{name}: expected a 4-D input (N, C, H, W) or an unbatched (C, H, W), got shape {input.shape}")
     kernel_size = _tuple(kernel_size, 2, name, "kernel_size")
     stride = kernel_size if stride is None or stride == () else _tuple(stride, 2, name, "stride")
     padding = _tuple(padding, 2, name, "padding")
@@ -60,6 +61,7 @@ def _unwindow(values, batch, grid):
     return values.reshape(values.shape[0], grid[0], grid[1], batch).permute(3, 0, 1, 2)
 
 
+@accepts_unbatched(2)
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
     r"""Largest value of each window: :math:`y_{n,c,i,j} = \max_{k_h,k_w} x_{n,c,\,i s + k_h d,\,j s + k_w d}`.
 
@@ -122,6 +124,7 @@ def _max_pool_indices(input, position, kernel_size, dilation, stride, pads, grid
     return Tensor._wrap((rows * input.shape[3] + cols).transpose(3, 0, 1, 2).astype(xp.int64))
 
 
+@accepts_unbatched(1)
 def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
     r"""Largest value of each window along the last dim of (N, C, L) (a max_pool2d with height 1).
 
@@ -143,6 +146,7 @@ def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     return result.squeeze(2)
 
 
+@accepts_unbatched(2)
 def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
                divisor_override=None):
     r"""Mean of each window: :math:`y_{n,c,i,j} = \frac{1}{|w|}\sum_{(h,v) \in w_{ij}} x_{n,c,h,v}`.
@@ -176,6 +180,7 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
     return _unwindow(averages, input.shape[0], grid)
 
 
+@accepts_unbatched(1)
 def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
     r"""Mean of each window along the last dim of (N, C, L) (an avg_pool2d with height 1).
 
@@ -211,6 +216,7 @@ def _adaptive_output_size(input, output_size, name):
     return output_size
 
 
+@accepts_unbatched(2)
 def adaptive_avg_pool2d(input, output_size):
     r"""Mean over PyTorch's adaptive bins, so the output is exactly ``output_size``.
 
@@ -238,6 +244,7 @@ def adaptive_avg_pool2d(input, output_size):
     return rows @ input @ cols.mT
 
 
+@accepts_unbatched(2)
 def adaptive_max_pool2d(input, output_size, return_indices=False):
     """Largest value over PyTorch's adaptive bins (one slice per bin of each axis, never per pixel); the
     gradient goes to the first maximum of each bin (the last NaN, if it holds one), as in PyTorch.
@@ -274,6 +281,7 @@ def _max_along(x, dim):
     return x.gather(dim, Tensor._wrap(xp.expand_dims(index, dim))).squeeze(dim)
 
 
+@accepts_unbatched(1)
 def adaptive_avg_pool1d(input, output_size):
     r"""Mean over adaptive bins of the last dim of (N, C, L).
 
