@@ -83,9 +83,8 @@ class FunctionCtx:
 class FunctionBackward:
     """The op of an output of ``Function.apply``: answers the backward walk with ``backward``'s results.
 
-    The walk asks ``vjp(k, ȳ, y, *inputs)`` for input k's share; the first question for a
-    given ȳ calls ``backward(ctx, ȳ...)`` and keeps its answers for the other inputs.
-    ``input_grads(wanted, ȳ, y, *inputs)`` answers for several inputs from one call.
+    ``backward(ctx, ȳ...)`` returns every input's share at once, so this op gives the walk
+    one rule for all inputs, ``vjp_all(ȳ, y, *inputs)`` (as the fused LSTM and GRU cards do).
     """
 
     derivatives = ()
@@ -98,19 +97,14 @@ class FunctionBackward:
         self._tensor_positions = tensor_positions   # where each tensor input sits among forward's arguments
         self._outputs = outputs                      # each output's (shape, dtype, xp), None where forward gave None
         self._output_index = output_index
-        self._answered_grad = None
-        self._answers = None
+
+    def vjp_all(self, grad, out, /, *inputs, **params):
+        """Every input's share of the gradient, from one call of the user's ``backward``."""
+        return self._run_backward(grad, inputs)
 
     def vjp(self, index, grad, out, /, *inputs, **params):
-        if self._answered_grad is not grad:
-            self._answers = self._run_backward(grad, inputs)
-            self._answered_grad = grad
-        return self._answers[index]
-
-    def input_grads(self, wanted, grad, out, /, *inputs, **params):
-        """The shares of the inputs at positions ``wanted``, from one ``backward`` call (a walk that asks for all at once)."""
-        answers = self._run_backward(grad, inputs)
-        return [answers[index] for index in wanted]
+        """Input ``index``'s share (``vjp_all``'s answer for that input)."""
+        return self.vjp_all(grad, out, *inputs, **params)[index]
 
     def describe(self):
         return f"{self.name}: {self.formula}"

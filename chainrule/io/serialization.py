@@ -7,7 +7,7 @@ lists and tuples of them, with numbers, strings and None as leaves) as one safet
     the tensors     the safetensors body, each under a path-like name ("obj/state/0/exp_avg")
     the structure   JSON in the header's metadata, each tensor replaced by {"__tensor__": name}
 
-The structure is encoded by ``train.checkpoint.encode_state`` (the same encoding checkpoints
+The structure is encoded by ``core.state.encode_state`` (the same encoding checkpoints
 use: tuples and non-string dict keys are marked so they come back as they went). Saving to a
 path is atomic (temp file, fsync, rename); loading reads nothing it has not checked: a
 PyTorch pickle or zip is refused with the command that converts it, the safetensors framing
@@ -19,6 +19,7 @@ import json
 import os
 import pathlib
 
+from chainrule.core.state import decode_state, encode_state
 from chainrule.core.tensor import Tensor
 from chainrule.io.weights import WeightsFileError, check_weights_file, refuse_pickle
 
@@ -46,8 +47,6 @@ def save(obj, f):
         {'w': tensor([1., 1.]), 'epoch': 3, 'sizes': (1, 2)}
     """
     from safetensors.numpy import save as safetensors_bytes
-
-    from chainrule.train.checkpoint import encode_state
 
     tensors = {}
     try:
@@ -111,8 +110,6 @@ def load(f, map_location=None, weights_only=None, **_torch_only):
                                f"this chainrule reads version {VERSION}")
     structure = _strict_json(metadata.get("structure", ""), where)
     _check_structure(structure, tensors, where)
-    from chainrule.train.checkpoint import decode_state
-
     return decode_state(structure, tensors)
 
 

@@ -16,6 +16,20 @@ from chainrule.ops.shape import movedim
 
 SortResult = collections.namedtuple("SortResult", ["values", "indices"])
 TopkResult = collections.namedtuple("TopkResult", ["values", "indices"])
+SortResult.__doc__ = """What ``sort`` returns: ``values`` (differentiable) and the ``indices`` they came from.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.sort(cr.tensor([3.0, 1.0, 2.0]))
+        SortResult(values=tensor([1., 2., 3.]), indices=tensor([1, 2, 0]))
+    """
+TopkResult.__doc__ = """What ``topk`` returns: the k ``values`` (differentiable) and their ``indices``.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.topk(cr.tensor([3.0, 1.0, 2.0]), 2)
+        TopkResult(values=tensor([3., 2.]), indices=tensor([0, 2]))
+    """
 
 
 def _as_tensor(x):
