@@ -156,7 +156,8 @@ class DataLoader:
             raise ValueError("DataLoader: batch_sampler gives whole batches, so it cannot be combined with batch_size, "
                              "shuffle, sampler or drop_last (as in PyTorch)")
         if sampler is not None and shuffle:
-            raise ValueError("DataLoader: sampler decides the order, so shuffle must be False with it (as in PyTorch)")
+            raise ValueError("DataLoader: a sampler decides the order itself, so pass shuffle=False with it (as in "
+                             "PyTorch; DistributedSampler(shuffle=True) shuffles)")
         if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:
             raise ValueError(f"DataLoader: batch_size must be a positive integer, got {batch_size!r}")
         # chainrule loads in the calling process (NumPy batches need no workers) and has no pinned memory
