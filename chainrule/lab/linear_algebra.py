@@ -109,7 +109,7 @@ def draw_linear_map(before, after, matrix):
             for ax, scale in ((before, 1.0), (after, eigenvalues[i])):
                 ax.plot([-reach * v[0], reach * v[0]], [-reach * v[1], reach * v[1]], color="C1", lw=0.8, ls="--")
                 ax.annotate("", xy=scale * v, xytext=(0, 0), arrowprops=dict(arrowstyle="->", color="C1", lw=2))
-            _label(after, eigenvalues[i] * v, f"λ{i + 1}v{i + 1}", "C1", 1)
+            _label(after, eigenvalues[i] * v, f"λ{i + 1}q{i + 1}", "C1", 1)
             _label(before, v, f"q{i + 1}", "C1", 1)
         eigen_title = ("defective: λ = {0:.3g} twice, ONE eigenvector direction".format(eigenvalues[0])
                        if kind == "defective" else "eigenvectors q (orange) only stretch")
