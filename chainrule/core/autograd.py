@@ -168,10 +168,12 @@ def _accumulate_into_grad(tensor, grad, create_graph, stored):
     """Add ``grad`` into ``tensor.grad`` as PyTorch does: sum over backward calls."""
     from chainrule.core.tensor import Tensor
 
+    # The walk writes ._grad itself: its gradients have the tensor's shape and dtype by construction
+    # (un-broadcast and cast above), so the checks of the public .grad setter would only cost time.
     if create_graph:
-        tensor.grad = grad if tensor.grad is None else tensor.grad + grad
+        tensor._grad = grad if tensor._grad is None else tensor._grad + grad
         return
-    if tensor.grad is None:
+    if tensor._grad is None:
         # .grad must not share memory with anything else the user can see, because
         # optimizers and zero_grad write into it. The walk may hand one array to several
         # tensors (add passes ∂L/∂z to both inputs), views of the caller's gradient, or
@@ -183,9 +185,9 @@ def _accumulate_into_grad(tensor, grad, create_graph, stored):
             owner = data
         stored.add(id(data))
         stored.add(id(owner))
-        tensor.grad = Tensor._wrap(data)
+        tensor._grad = Tensor._wrap(data)
     else:
-        tensor.grad.data += grad.data
+        tensor._grad.data += grad.data
 
 
 # Hooks run after a leaf's .grad is final for this backward (DistributedDataParallel starts its
