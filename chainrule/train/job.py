@@ -22,6 +22,8 @@ import numpy
 
 from chainrule.core.random import Generator, manual_seed
 from chainrule.core.tensor import Tensor
+from chainrule import optim
+from chainrule.optim import lr_scheduler
 from chainrule.data import DataLoader, TensorDataset
 from chainrule.data.transforms import Compose, Normalize, RandomShift
 from chainrule.train.callbacks import (
@@ -30,6 +32,8 @@ from chainrule.train.callbacks import (
 )
 from chainrule.train.checkpoint import CheckpointError, CheckpointManager, atomic_write_json, load_checkpoint
 from chainrule.train.data_sources import describe_source, load_source
+from chainrule.train.report import write_report
+from chainrule.train.trainer import Trainer
 
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad", "nadam", "radam")
 SCHEDULES = ("none", "onecycle", "cosine", "step", "plateau")
@@ -118,8 +122,6 @@ def _positive(value, name):
 
 def build_optimizer(name, parameters, lr, weight_decay=0.0, momentum=0.9):
     """An optimizer by name (see ``OPTIMIZERS``)."""
-    from chainrule import optim
-
     parameters = list(parameters)
     if name == "sgd":
         return optim.SGD(parameters, lr=lr, momentum=momentum, weight_decay=weight_decay)
@@ -135,8 +137,6 @@ def build_optimizer(name, parameters, lr, weight_decay=0.0, momentum=0.9):
 def build_scheduler(name, optimizer, lr, epochs, steps_per_epoch):
     """A learning-rate schedule by name: 'onecycle' (per batch, peak ``lr``), 'cosine' (per batch, from ``lr``
     to 0), 'step' (×0.1 at 2/3 of the epochs), 'plateau' (×0.1 after 2 epochs without val-loss progress), 'none'."""
-    from chainrule.optim import lr_scheduler
-
     if name == "none":
         return None
     if name == "onecycle":
@@ -159,7 +159,7 @@ def limit_blas_threads(count=1):
     with OpenBLAS's own thread count and 59 s with one thread). threadpoolctl finds every
     BLAS loaded in the process and sets its thread count. Returns True.
     """
-    from threadpoolctl import threadpool_limits
+    from threadpoolctl import threadpool_limits   # ~60 ms to import, and only the command calls this
 
     threadpool_limits(limits=int(count), user_api="blas")
     return True
@@ -211,7 +211,6 @@ class Job:
 
     def __init__(self, config, folder, progress=None, echo=True, callbacks=True):
         from chainrule.models import build_model
-        from chainrule.train.trainer import Trainer
 
         config.validate()
         self.config = config
@@ -274,8 +273,6 @@ class Job:
         return summary
 
     def write_report(self, test_metrics, train_seconds):
-        from chainrule.train.report import write_report
-
         outputs, labels = self.trainer.predict(self.test_loader)
         test_images = self.test_loader.dataset.get_batch(numpy.arange(len(self.test_loader.dataset)))[0]
         summary = {"test loss": test_metrics["loss"], "test top-5 accuracy": test_metrics["top5_accuracy"],
