@@ -190,7 +190,7 @@ class Explanation:
                   f"  start: ∂{L}/∂{L} = 1", ""]
         for step in self.steps:
             mapping = letters.get(step.node, {})
-            named = ", ".join(f"{letter} = {symbol}" if letter != "ℓ" else f"ℓ_n = the loss of row n"
+            named = ", ".join(f"{letter} = {symbol}" if letter != "ℓ" else "ℓ_n = the loss of row n"
                               for letter, symbol in mapping.items())
             derivative = latex_to_text(step.derivative)
             lines.append(f"  Step {step.number}. {step.node} = {step.op}(…), input {step.input_index} is {step.input}")

@@ -144,7 +144,7 @@ def _clamp(g, out, inputs, names, axes, params):
 
 
 def _affine(g, out, inputs, names, axes, params):
-    x, weight = inputs[0], inputs[1]
+    x = inputs[0]
     if x.ndim == 2:
         return g.node("Gemm", names, transB=1), axes[0]
     product = g.node("MatMul", [names[0], g.node("Transpose", [names[1]], perm=[1, 0])])

@@ -369,7 +369,7 @@ class TensorBoardLogger(Callback):
 
     def __init__(self, log_dir):
         try:
-            from tensorboardX import SummaryWriter
+            from tensorboardX import SummaryWriter   # optional: only this logger needs it
         except ImportError:
             raise ImportError("TensorBoardLogger needs the optional package tensorboardX; install it with "
                               "pip install 'chainrule[tensorboard]' (or pip install tensorboardX==2.6.5)") from None
@@ -461,7 +461,7 @@ class ProgressBar(Callback):
         self.bar = None
 
     def on_epoch_begin(self, epoch, logs):
-        from tqdm.auto import tqdm
+        from tqdm.auto import tqdm   # ~50 ms to import: only a shown progress bar needs it
 
         trainer = self.trainer
         disable = None if self.enabled is None else not self.enabled

@@ -21,7 +21,6 @@ evaluating or predicting with such a run needs the file named again by the user
 run code.
 """
 import dataclasses
-import json
 import math
 import pathlib
 import time
@@ -31,6 +30,8 @@ import numpy
 from chainrule.core.grad_mode import no_grad
 from chainrule.core.random import Generator, manual_seed
 from chainrule.core.tensor import Tensor
+from chainrule import optim
+from chainrule.optim import lr_scheduler
 from chainrule.data import DataLoader, TensorDataset
 from chainrule.data.transforms import Compose, Normalize, RandomShift
 from chainrule.models import (
@@ -45,6 +46,8 @@ from chainrule.train.checkpoint import (
     check_tensors_fit, load_checkpoint, parse_strict_json,
 )
 from chainrule.train.data_sources import describe_source, load_source
+from chainrule.train.report import write_report
+from chainrule.train.trainer import Trainer
 
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad", "nadam", "radam")
 SCHEDULES = ("none", "onecycle", "cosine", "step", "plateau")
@@ -176,8 +179,6 @@ def _positive(value, name):
 
 def build_optimizer(name, parameters, lr, weight_decay=0.0, momentum=0.9):
     """An optimizer by name (see ``OPTIMIZERS``)."""
-    from chainrule import optim
-
     parameters = list(parameters)
     if name == "sgd":
         return optim.SGD(parameters, lr=lr, momentum=momentum, weight_decay=weight_decay)
@@ -193,8 +194,6 @@ def build_optimizer(name, parameters, lr, weight_decay=0.0, momentum=0.9):
 def build_scheduler(name, optimizer, lr, epochs, steps_per_epoch):
     """A learning-rate schedule by name: 'onecycle' (per batch, peak ``lr``), 'cosine' (per batch, from ``lr``
     to 0), 'step' (×0.1 at 2/3 of the epochs), 'plateau' (×0.1 after 2 epochs without val-loss progress), 'none'."""
-    from chainrule.optim import lr_scheduler
-
     if name == "none":
         return None
     if name == "onecycle":
@@ -220,7 +219,7 @@ def limit_blas_threads(count=1):
     with OpenBLAS's own thread count and 59 s with one thread). threadpoolctl finds every
     BLAS loaded in the process and sets its thread count. Returns True.
     """
-    from threadpoolctl import threadpool_limits
+    from threadpoolctl import threadpool_limits   # ~60 ms to import, and only the command calls this
 
     threadpool_limits(limits=int(count), user_api="blas")
     return True
@@ -285,8 +284,6 @@ class Job:
         return {}
 
     def __init__(self, config, folder, progress=None, echo=True, callbacks=True):
-        from chainrule.train.trainer import Trainer
-
         config.validate()
         self.config = config
         self.folder = pathlib.Path(folder)
@@ -351,8 +348,6 @@ class Job:
         return summary
 
     def write_report(self, test_metrics, train_seconds):
-        from chainrule.train.report import write_report
-
         outputs, labels = self.trainer.predict(self.test_loader)
         test_images = self.test_loader.dataset.get_batch(numpy.arange(len(self.test_loader.dataset)))[0]
         summary = {"test loss": test_metrics["loss"], "test top-5 accuracy": test_metrics["top5_accuracy"],

@@ -28,6 +28,7 @@ import math
 
 import numpy
 
+from chainrule import nn
 from chainrule.core.grad_mode import no_grad
 from chainrule.core.tensor import Tensor
 from chainrule.train.checkpoint import atomic_write_bytes
@@ -38,6 +39,7 @@ SECTIONS = ("summary", "loss", "accuracy", "learning-rate", "lr-loss", "confusio
 
 
 def _figure(width=6.4, height=3.6):
+    # matplotlib takes ~0.3 s to import: only a report's plots need it.
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -175,8 +177,6 @@ def plot_worst(images, labels, logits, count=16):
 
 
 def _first_layer(model):
-    from chainrule import nn
-
     for module in model.modules():
         if isinstance(module, (nn.Conv2d, nn.Linear)):
             return module
@@ -185,8 +185,6 @@ def _first_layer(model):
 
 def plot_filters(model):
     """The first layer's weights as images: each conv filter (channel mean), or each Linear row as an image."""
-    from chainrule import nn
-
     layer = _first_layer(model)
     if layer is None:
         return None, "the model has no Conv2d or Linear layer"
@@ -214,8 +212,6 @@ def plot_filters(model):
 
 def plot_feature_maps(model, sample):
     """One input passed through the layers up to the first convolution and its activation."""
-    from chainrule import nn
-
     activations = (nn.ReLU, nn.LeakyReLU, nn.ELU, nn.GELU, nn.SiLU, nn.Tanh, nn.Sigmoid)
     convolution = next((module for module in model.modules() if isinstance(module, nn.Conv2d)), None)
     if convolution is None:

@@ -19,10 +19,14 @@ all back, so a resumed run continues bitwise as if it had never stopped.
 import math
 import time
 
+import numpy
+
+from chainrule import nn, optim
 from chainrule.core.grad_mode import enable_grad, no_grad
 from chainrule.core.random import get_rng_state, set_rng_state
 from chainrule.core.tensor import Tensor
-from chainrule.train.callbacks import Callback
+from chainrule.nn.utils import clip_grad_norm_
+from chainrule.train.callbacks import Callback, ProgressBar
 from chainrule.train.checkpoint import (
     META_FILE, CheckpointError, check_tensors_fit, decode_state, encode_state, load_checkpoint, referenced_tensors,
 )
@@ -34,8 +38,6 @@ TASKS = ("classification", "regression")
 
 
 def _default_loss(task):
-    from chainrule import nn
-
     return nn.CrossEntropyLoss() if task == "classification" else nn.MSELoss()
 
 
@@ -104,8 +106,6 @@ class Trainer:
             if not isinstance(callback, Callback):
                 raise TypeError(f"Trainer: callbacks must be Callback objects, got {type(callback).__name__}")
         if progress:
-            from chainrule.train.callbacks import ProgressBar
-
             self.callbacks.append(ProgressBar())
         self.history = History()
         self.train_accumulator = MetricAccumulator(task)
@@ -212,8 +212,6 @@ class Trainer:
         loss.backward()
         self._call("on_before_optimizer_step", self.step + 1, {"loss": loss_value})
         if self.clip_grad_norm is not None:
-            from chainrule.nn.utils import clip_grad_norm_
-
             clip_grad_norm_(self.model.parameters(), self.clip_grad_norm)
         lr = self.current_lr()
         self.optimizer.step()
@@ -262,8 +260,6 @@ class Trainer:
 
     def predict(self, loader):
         """The model's outputs for every batch of ``loader`` (eval mode, no graph): ``(outputs, targets)`` arrays."""
-        import numpy
-
         outputs, targets = [], []
         was_training = getattr(self.model, "training", True)
         self.model.eval()
@@ -510,8 +506,6 @@ def fit(model, train_loader, val_loader=None, epochs=1, optimizer=None, lr=1e-3,
         >>> history["val_r2"][-1] > 0.99
         True
     """
-    from chainrule import optim
-
     if optimizer is None:
         optimizer = optim.Adam(model.parameters(), lr=lr)
     return Trainer(model, optimizer, **trainer_options).fit(train_loader, val_loader, epochs=epochs)
