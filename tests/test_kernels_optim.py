@@ -193,3 +193,19 @@ def test_the_environment_switch_is_read_at_import_and_numba_is_not_imported_by_c
 def test_use_kernels_wants_a_bool():
     with pytest.raises(TypeError, match="use_kernels: enabled must be True or False"):
         use_kernels("numpy")
+
+
+def test_a_zero_denominator_gives_numpys_inf_and_nan_not_an_error():
+    # eps = 0 and a zero gradient: 0/0 in the step. The kernels use numba's NumPy error model
+    # (no ZeroDivisionError), so they give NumPy's NaN, as the reference does.
+    results = []
+    for on in (True, False):
+        use_kernels(on)
+        p = cr.tensor(np.array([1.0, 2.0], np.float32), requires_grad=True)
+        opt = optim.Adam([p], lr=0.1, eps=0.0)
+        p.grad = cr.tensor(np.array([0.0, 1.0], np.float32))
+        with np.errstate(all="ignore"):
+            opt.step()
+        results.append(p.data.copy())
+    np.testing.assert_array_equal(results[0], results[1])
+    assert np.isnan(results[0][0]) and results[0][1] == np.float32(2.0) - np.float32(0.1)

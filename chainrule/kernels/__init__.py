@@ -106,6 +106,6 @@ class Kernel:
             with self._lock:                 # two update lanes may ask at once: compile once
                 if self._compiled is None:
                     numba_available()
-                    self._compiled = _numba.njit(cache=True, nogil=True)(self.loop)
+                    self._compiled = _numba.njit(cache=True, nogil=True, error_model="numpy")(self.loop)
                 compiled = self._compiled
         return compiled(*args)
