@@ -14,6 +14,15 @@ passes that Adam's step makes over every array (``chainrule/optim/adam.py``: thr
 for m, four for v, five for the step): their sum is the floor of any Adam written
 as whole-array ufuncs, whatever the dispatch around them.
 
+With Adam it first compares, all on one thread and alternating round by round: chainrule
+with its fused numba kernel (chainrule/kernels/optim.py, the default), chainrule's NumPy
+reference (``use_kernels(False)``), ``torch.optim.Adam`` with its defaults and, where
+torch allows it on the CPU, ``torch.optim.Adam(fused=True)``; ratios chainrule / torch
+(below 1: chainrule is faster; the goal of issue 16 is at most 0.5 against the defaults).
+numba's threading layer is set to ``workqueue``: its OpenMP layer disturbs PyTorch's
+threads in the same process (the kernels here are serial, so it matters only if one
+ever uses ``prange``).
+
     .venv/bin/python benchmarks/bench_optim.py                      # Adam
     .venv/bin/python benchmarks/bench_optim.py --optimizers all --rounds 5
 """
@@ -22,11 +31,15 @@ import os
 import statistics
 import time
 
+import numba
 import numpy
 import torch
 
 import chainrule as cr
 import chainrule.optim as cr_optim
+from chainrule.backends import use_kernels
+
+numba.config.THREADING_LAYER = "workqueue"      # before any kernel compiles: OpenMP disturbs torch (issue 16)
 
 SHAPES = [(512, 784), (512,), (512, 512), (512,), (10, 512), (10,)]
 
@@ -80,6 +93,51 @@ def adam_passes(values, grads, steps):
     print(f"  sum          {total:6.3f} ms  (the one-thread floor of a whole-array ufunc Adam)")
 
 
+def adam_one_thread(values, grads, steps, rounds):
+    """Adam on one thread: chainrule kernel, chainrule NumPy reference, torch defaults, torch fused; alternating."""
+    def set_cr_grad(p, g):
+        p.grad = cr.tensor(g)
+
+    def set_torch_grad(p, g):
+        p.grad = torch.tensor(g)
+
+    contenders = {}
+    for label, kernels_on in (("chainrule kernel", True), ("chainrule NumPy", False)):
+        opt = build(values, grads, lambda v: cr.tensor(v, requires_grad=True), cr_optim.Adam, {}, set_cr_grad)
+        opt.threads = 1
+        contenders[label] = (opt.step, kernels_on)
+    torch_adam = build(values, grads, lambda v: torch.tensor(v, requires_grad=True), torch.optim.Adam, {},
+                       set_torch_grad)
+    contenders["torch Adam defaults"] = (torch_adam.step, None)
+    try:
+        torch_fused = build(values, grads, lambda v: torch.tensor(v, requires_grad=True), torch.optim.Adam,
+                            {"fused": True}, set_torch_grad)
+        torch_fused.step()
+        contenders["torch Adam fused=True"] = (torch_fused.step, None)
+    except (RuntimeError, ValueError) as error:          # fused may be CUDA-only in some torch builds
+        print(f"torch Adam fused=True is not available on the CPU here: {error}")
+
+    torch.set_num_threads(1)
+    times = {label: [] for label in contenders}
+    for _ in range(3):                                   # warm up: state allocated, kernels compiled, caches filled
+        for step, kernels_on in contenders.values():
+            if kernels_on is not None:
+                use_kernels(kernels_on)
+            step()
+    for _ in range(rounds):
+        for label, (step, kernels_on) in contenders.items():
+            if kernels_on is not None:
+                use_kernels(kernels_on)
+            times[label] += step_times(step, steps)
+    use_kernels(True)
+    medians = {label: statistics.median(values_) * 1e3 for label, values_ in times.items()}
+    print(f"Adam step, one thread each, median of {rounds} alternating rounds of {steps} steps:")
+    for label, ms in medians.items():
+        ratios = "  ".join(f"/ {other}: {ms / medians[other]:5.2f}" for other in medians
+                           if other.startswith("torch") and other != label)
+        print(f"  {label:<22} {ms:7.3f} ms   {ratios}")
+
+
 def build(values, grads, make_tensor, optimizer_class, kwargs, set_grad):
     params = [make_tensor(v) for v in values]
     for p, g in zip(params, grads):
@@ -102,6 +160,7 @@ def main():
     print(f"torch {torch.__version__}, numpy {numpy.__version__}; load average before: {os.getloadavg()[0]:.2f}")
 
     if "adam" in names:
+        adam_one_thread(values, grads, args.steps, args.rounds)
         adam_passes(values, grads, args.steps)
 
     def set_cr_grad(p, g):

@@ -5,12 +5,20 @@ its array module, ``xp = array_module(x)``, and computes with ``xp``: NumPy for
 arrays in host memory, CuPy for arrays on a GPU. The special functions that
 NumPy lacks (erf, lgamma, digamma...) come from ``special_module(xp)``:
 SciPy's ``scipy.special`` for NumPy, ``cupyx.scipy.special`` for CuPy.
+
+The kernel switch lives here too, below every room that asks it: ``kernels_enabled()``
+says whether the compiled twins of ``chainrule/kernels/`` may run (on NumPy arrays),
+``use_kernels(False)`` (or ``CHAINRULE_KERNELS=numpy`` in the environment, read once at
+import) runs the pure NumPy reference everywhere.
 """
+import os as _os
+
 import numpy as _numpy
 
 from chainrule.backends.numpy_backend import keep_freed_memory, numpy_module
 
-__all__ = ["array_module", "special_module", "numpy_module", "cupy_module", "is_cupy_array", "keep_freed_memory"]
+__all__ = ["array_module", "special_module", "numpy_module", "cupy_module", "is_cupy_array", "keep_freed_memory",
+           "use_kernels", "kernels_enabled"]
 
 
 def cupy_module():
@@ -57,3 +65,38 @@ def special_module(xp):
         return special
     import scipy.special as special
     return special
+
+
+# Read once, at import: CHAINRULE_KERNELS=numpy runs the NumPy reference of every kernel.
+_kernels_on = _os.environ.get("CHAINRULE_KERNELS", "").strip().lower() != "numpy"
+
+
+def use_kernels(enabled):
+    """Let the compiled kernels (numba) run where they apply (``True``), or run the NumPy reference everywhere.
+
+    Both paths compute the same numbers (tests/test_kernels_optim.py compares them);
+    the switch chooses speed or the plainest code to step through. Returns the previous setting.
+
+    Example:
+        >>> from chainrule.backends import use_kernels, kernels_enabled
+        >>> previous = use_kernels(False)
+        >>> kernels_enabled()
+        False
+        >>> _ = use_kernels(previous)
+    """
+    global _kernels_on
+    if not isinstance(enabled, bool):
+        raise TypeError(f"use_kernels: enabled must be True or False, got {enabled!r}")
+    previous, _kernels_on = _kernels_on, enabled
+    return previous
+
+
+def kernels_enabled():
+    """True when compiled kernels may run: not switched off by ``use_kernels(False)`` or ``CHAINRULE_KERNELS=numpy``.
+
+    Example:
+        >>> from chainrule.backends import kernels_enabled
+        >>> kernels_enabled() in (True, False)
+        True
+    """
+    return _kernels_on

@@ -1,4 +1,6 @@
 """Adagrad: a per-coordinate learning rate from the sum of squared gradients."""
+from chainrule.kernels import fusable
+from chainrule.kernels.optim import adagrad_step
 from chainrule.optim.optimizer import Optimizer
 from chainrule.optim.parallel import ParallelUpdates
 
@@ -45,8 +47,12 @@ class Adagrad(ParallelUpdates, Optimizer):
 
     def update(self, param, grad, state, group, xp):
         state["step"] += 1
-        g = self._effective_grad(param, grad, group, group["weight_decay"], xp)
         decayed_lr = group["lr"] / (1 + (state["step"] - 1) * group["lr_decay"])
+        if fusable(xp, param, grad, state["sum"]):   # the compiled twin of the lines below, one pass
+            adagrad_step(param, grad, state["sum"], maximize=group["maximize"], weight_decay=group["weight_decay"],
+                         eps=group["eps"], decayed_lr=decayed_lr)
+            return
+        g = self._effective_grad(param, grad, group, group["weight_decay"], xp)
         scratch = self._workspace(param, "scratch")
         xp.multiply(g, g, out=scratch)               # s ← s + g²
         state["sum"] += scratch

@@ -1,6 +1,8 @@
 """Adam and AdamW: adaptive moments, with coupled or decoupled weight decay."""
 import math
 
+from chainrule.kernels import fusable
+from chainrule.kernels.optim import adam_step
 from chainrule.optim.adam_family import AdamFamily
 from chainrule.optim.parallel import ParallelUpdates
 
@@ -61,21 +63,27 @@ class Adam(ParallelUpdates, AdamFamily):
         beta1, beta2 = group["betas"]
         state["step"] += 1
         t = state["step"]
+        # θ ← θ − η·(m/c₁)/(√(v/c₂) + ε) with cᵢ = 1 − βᵢᵗ, computed as (η√c₂/c₁)·m/(√v + ε√c₂):
+        # the same step with one pass fewer over the arrays.
+        c1, sqrt_c2 = 1 - beta1 ** t, math.sqrt(1 - beta2 ** t)
+        eps_scaled, step_size = eps * sqrt_c2, lr * sqrt_c2 / c1
+        buffers = [state["exp_avg"], state["exp_avg_sq"]] + ([state["max_exp_avg_sq"]] if group["amsgrad"] else [])
+        if fusable(xp, param, grad, *buffers):                  # the compiled twin of the lines below, one pass
+            adam_step(param, grad, *buffers[:2], state.get("max_exp_avg_sq"), maximize=group["maximize"],
+                      weight_decay=group["weight_decay"], decoupled=group.get("decoupled_weight_decay", False),
+                      lr=lr, beta1=beta1, beta2=beta2, eps_scaled=eps_scaled, step_size=step_size)
+            return
 
         g = self._decayed_grad(param, grad, group, xp)           # g ← g + λθ   (decoupled: θ ← (1 − ηλ)θ)
         m = self._first_moment(param, g, state, beta1, xp)       # m ← β₁m + (1 − β₁)g
         v = self._second_moment(param, g, state, beta2, xp)      # v ← β₂v + (1 − β₂)g²
         if group["amsgrad"]:
             v = xp.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])   # v̂ ← max(v̂, v)
-
-        # θ ← θ − η·(m/c₁)/(√(v/c₂) + ε) with cᵢ = 1 − βᵢᵗ, computed as (η√c₂/c₁)·m/(√v + ε√c₂):
-        # the same step with one pass fewer over the arrays.
-        c1, sqrt_c2 = 1 - beta1 ** t, math.sqrt(1 - beta2 ** t)
         step = self._workspace(param, "scratch")
         xp.sqrt(v, out=step)
-        step += eps * sqrt_c2
+        step += eps_scaled
         xp.divide(m, step, out=step)
-        step *= lr * sqrt_c2 / c1
+        step *= step_size
         param -= step
 
 

@@ -1,6 +1,8 @@
 """NAdam: Adam with Nesterov momentum."""
 import math
 
+from chainrule.kernels import fusable
+from chainrule.kernels.optim import nadam_step
 from chainrule.optim.adam_family import AdamFamily
 from chainrule.optim.parallel import ParallelUpdates
 
@@ -51,18 +53,11 @@ class NAdam(ParallelUpdates, AdamFamily):
         state["step"] += 1
         step = state["step"]
 
-        g = self._decayed_grad(param, grad, group, xp)           # g ← g + λθ   (decoupled: θ ← (1 − ηλ)θ)
-
         mu = beta1 * (1.0 - 0.5 * 0.96 ** (step * psi))
         mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((step + 1) * psi))
         state["mu_product"] *= mu
         mu_product = state["mu_product"]
         mu_product_next = mu_product * mu_next
-
-        m = self._first_moment(param, g, state, beta1, xp)       # m ← β₁m + (1 − β₁)g
-        v = self._second_moment(param, g, state, beta2, xp)      # v ← β₂v + (1 − β₂)g²
-        scratch = self._workspace(param, "scratch")
-        denominator = self._workspace(param, "denominator")
 
         # θ ← θ - (a·g + b·m)/d with d = √(v/c2) + ε, a = η(1-μₜ)/(1-Πμ), b = ημₜ₊₁/(1-Πμ·μₜ₊₁).
         # Multiplying d, a and b by √c2 (d' = √v + ε√c2) gives the same step in
@@ -70,10 +65,23 @@ class NAdam(ParallelUpdates, AdamFamily):
         bias_correction2_sqrt = math.sqrt(1 - beta2 ** step)
         grad_coefficient = lr * (1.0 - mu) / (1.0 - mu_product) * bias_correction2_sqrt
         momentum_coefficient = lr * mu_next / (1.0 - mu_product_next) * bias_correction2_sqrt
+        eps_scaled = group["eps"] * bias_correction2_sqrt
+        if fusable(xp, param, grad, state["exp_avg"], state["exp_avg_sq"]):   # the compiled twin, one pass
+            nadam_step(param, grad, state["exp_avg"], state["exp_avg_sq"], maximize=group["maximize"],
+                       weight_decay=group["weight_decay"], decoupled=group["decoupled_weight_decay"], lr=lr,
+                       beta1=beta1, beta2=beta2, grad_coefficient=grad_coefficient,
+                       momentum_coefficient=momentum_coefficient, eps_scaled=eps_scaled)
+            return
+
+        g = self._decayed_grad(param, grad, group, xp)           # g ← g + λθ   (decoupled: θ ← (1 − ηλ)θ)
+        m = self._first_moment(param, g, state, beta1, xp)       # m ← β₁m + (1 − β₁)g
+        v = self._second_moment(param, g, state, beta2, xp)      # v ← β₂v + (1 − β₂)g²
+        scratch = self._workspace(param, "scratch")
+        denominator = self._workspace(param, "denominator")
         xp.multiply(g, grad_coefficient, out=scratch)
         xp.multiply(m, momentum_coefficient, out=denominator)
         scratch += denominator                       # a·g + b·m (scaled by √c2)
         xp.sqrt(v, out=denominator)                  # d' = √v + ε·√c2
-        denominator += group["eps"] * bias_correction2_sqrt
+        denominator += eps_scaled
         scratch /= denominator
         param -= scratch

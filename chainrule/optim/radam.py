@@ -1,6 +1,8 @@
 """RAdam: Adam with the variance of its adaptive step rectified early in training."""
 import math
 
+from chainrule.kernels import fusable
+from chainrule.kernels.optim import radam_step
 from chainrule.optim.adam_family import AdamFamily
 from chainrule.optim.parallel import ParallelUpdates
 
@@ -49,23 +51,33 @@ class RAdam(ParallelUpdates, AdamFamily):
         state["step"] += 1
         step = state["step"]
 
-        g = self._decayed_grad(param, grad, group, xp)           # g ← g + λθ   (decoupled: θ ← (1 − ηλ)θ)
-        m = self._first_moment(param, g, state, beta1, xp)       # m ← β₁m + (1 − β₁)g
-        v = self._second_moment(param, g, state, beta2, xp)      # v ← β₂v + (1 − β₂)g²
-        scratch = self._workspace(param, "scratch")
-
         bias_correction1 = 1 - beta1 ** step
         bias_correction2 = 1 - beta2 ** step
         rho_inf = 2 / (1 - beta2) - 1
         rho_t = rho_inf - 2 * step * beta2 ** step / bias_correction2
-        if rho_t > 5.0:
+        rectified = rho_t > 5.0
+        if rectified:
             rectification = math.sqrt(
                 (rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)
             )
+            coefficient = lr * rectification * math.sqrt(bias_correction2) / bias_correction1
+        else:
+            coefficient = lr / bias_correction1
+        if fusable(xp, param, grad, state["exp_avg"], state["exp_avg_sq"]):   # the compiled twin, one pass
+            radam_step(param, grad, state["exp_avg"], state["exp_avg_sq"], maximize=group["maximize"],
+                       weight_decay=group["weight_decay"], decoupled=group["decoupled_weight_decay"], lr=lr,
+                       beta1=beta1, beta2=beta2, rectified=rectified, eps=group["eps"], coefficient=coefficient)
+            return
+
+        g = self._decayed_grad(param, grad, group, xp)           # g ← g + λθ   (decoupled: θ ← (1 − ηλ)θ)
+        m = self._first_moment(param, g, state, beta1, xp)       # m ← β₁m + (1 − β₁)g
+        v = self._second_moment(param, g, state, beta2, xp)      # v ← β₂v + (1 − β₂)g²
+        scratch = self._workspace(param, "scratch")
+        if rectified:
             xp.sqrt(v, out=scratch)
             scratch += group["eps"]
             xp.divide(m, scratch, out=scratch)
-            scratch *= lr * rectification * math.sqrt(bias_correction2) / bias_correction1
+            scratch *= coefficient
         else:
-            xp.multiply(m, lr / bias_correction1, out=scratch)
+            xp.multiply(m, coefficient, out=scratch)
         param -= scratch

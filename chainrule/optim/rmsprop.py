@@ -1,4 +1,6 @@
 """RMSprop: divide the gradient by a running root-mean-square of recent gradients."""
+from chainrule.kernels import fusable
+from chainrule.kernels.optim import rmsprop_step
 from chainrule.optim.optimizer import Optimizer
 from chainrule.optim.parallel import ParallelUpdates
 
@@ -56,6 +58,12 @@ class RMSprop(ParallelUpdates, Optimizer):
     def update(self, param, grad, state, group, xp):
         alpha, lr, momentum = group["alpha"], group["lr"], group["momentum"]
         state["step"] += 1
+        buffers = [state[name] for name in ("square_avg", "grad_avg", "momentum_buffer") if name in state]
+        if fusable(xp, param, grad, *buffers):       # the compiled twin of the lines below, one pass
+            rmsprop_step(param, grad, state["square_avg"], state.get("grad_avg"), state.get("momentum_buffer"),
+                         maximize=group["maximize"], weight_decay=group["weight_decay"], alpha=alpha,
+                         momentum=momentum, eps=group["eps"], lr=lr)
+            return
         g = self._effective_grad(param, grad, group, group["weight_decay"], xp)
         scratch = self._workspace(param, "scratch")
         square_avg = state["square_avg"]

@@ -1,4 +1,6 @@
 """Stochastic gradient descent, with momentum, Nesterov momentum and weight decay."""
+from chainrule.kernels import fusable
+from chainrule.kernels.optim import sgd_step
 from chainrule.optim.optimizer import Optimizer
 from chainrule.optim.parallel import ParallelUpdates
 
@@ -70,12 +72,20 @@ class SGD(ParallelUpdates, Optimizer):
 
     def update(self, param, grad, state, group, xp):
         lr, momentum, dampening = group["lr"], group["momentum"], group["dampening"]
+        buffer = state.get("momentum_buffer")
+        if fusable(xp, param, grad, *([] if buffer is None else [buffer])):   # the compiled twin, one pass
+            first_step = momentum != 0 and buffer is None
+            if first_step:
+                buffer = state["momentum_buffer"] = xp.empty_like(param)    # the kernel starts it at g
+            sgd_step(param, grad, buffer if momentum != 0 else None, maximize=group["maximize"],
+                     weight_decay=group["weight_decay"], momentum=momentum, dampening=dampening,
+                     nesterov=group["nesterov"], first_step=first_step, lr=lr)
+            return
         g = self._effective_grad(param, grad, group, group["weight_decay"], xp)
         scratch = self._workspace(param, "scratch")
 
         direction = g
         if momentum != 0:
-            buffer = state.get("momentum_buffer")
             if buffer is None:
                 # The first step starts the buffer at g itself (no dampening), as PyTorch does.
                 buffer = state["momentum_buffer"] = xp.array(g, copy=True)
