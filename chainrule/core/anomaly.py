@@ -11,6 +11,7 @@ when it sees one, even before anything overflows.
 Outside anomaly mode none of this runs: ``apply`` checks one flag, and the backward
 walk (core/autograd.py) takes ``check_shares`` as its observer only inside it.
 """
+import contextlib
 import functools
 import os
 import traceback
@@ -160,10 +161,17 @@ def backward_observer():
     return check_shares if _enabled else None
 
 
-class forward_checks_paused:
+def forward_checks_paused():
     """The backward walk runs inside this: the ops inside derivative rules are not the user's code,
-    so anomaly mode judges each rule's result as a whole (``check_shares``), not every op inside it."""
+    so anomaly mode judges each rule's result as a whole (``check_shares``), not every op inside it.
 
+    Outside anomaly mode there is nothing to pause, and the walk gets one shared do-nothing
+    context (making a pausing object on every backward() cost about 2 µs of a 45 µs tiny step).
+    """
+    return _PausedForwardChecks() if _enabled else _NOTHING_TO_PAUSE
+
+
+class _PausedForwardChecks:
     def __enter__(self):
         global _enabled
         self.previous, _enabled = _enabled, False
@@ -173,6 +181,9 @@ class forward_checks_paused:
         global _enabled
         _enabled = self.previous
         return False
+
+
+_NOTHING_TO_PAUSE = contextlib.nullcontext()
 
 
 def check_shares(tensor, upstream, shares):
