@@ -95,6 +95,11 @@ class Tensor:
 
     # ----- what it is ---------------------------------------------------------------
     @property
+    def array(self):
+        """The raw array (NumPy or CuPy) this tensor wraps, shared, not copied."""
+        return self.data
+
+    @property
     def xp(self):
         """The array module of ``data``: numpy, or cupy for a tensor on a GPU."""
         return array_module(self.data)
