@@ -194,6 +194,7 @@ def test_gradgradcheck_through_the_layer_path(winograd_everywhere):
     ((128, 32, 14, 14), (64, 16, 3, 3), (1, 1), (1, 1), 2, None),     # grouped
     ((128, 32, 14, 14), (64, 32, 5, 5), (1, 1), (1, 1), 1, None),     # 5×5
     ((2, 32, 6, 6), (64, 32, 3, 3), (1, 1), (1, 1), 1, None),         # too little work to pay
+    ((64, 4, 28, 28), (16, 4, 3, 3), (1, 1), (1, 1), 1, None),        # too few input channels
 ])
 def test_the_chooser_sends_each_shape_to_its_path(x_shape, w_shape, stride, dilation, groups, expected):
     tile = convolution.winograd_tile(cr.zeros(*x_shape), cr.zeros(*w_shape), stride, dilation, groups)
@@ -207,7 +208,8 @@ def test_the_chooser_keeps_im2col_for_other_dtypes():
 
 def test_the_layer_records_winograd_primitives_on_the_chosen_path():
     from chainrule.core.autograd import topological_order
-    out = F.conv2d(cr.zeros(16, 16, 8, 8, requires_grad=True), cr.zeros(32, 16, 3, 3, requires_grad=True), padding=1)
+    x, w = cr.zeros(32, 16, 16, 16, requires_grad=True), cr.zeros(32, 16, 3, 3, requires_grad=True)
+    out = F.conv2d(x, w, padding=1)            # 38M multiply-adds of the direct form: Winograd's
     names = {t._op.name for t in topological_order([out]) if t._op is not None}
     assert {"winograd_input", "winograd_filter", "winograd_output"} <= names and "unfold" not in names
 

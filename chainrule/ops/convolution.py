@@ -323,8 +323,11 @@ class WinogradOutputAdjoint(Primitive):
     vjps = (grad_out_grad,)
 
 
-# Below this many multiply-adds of the direct form (N·OH·OW·O·C·9) im2col runs; see winograd_tile.
-WINOGRAD_MIN_MACS = 2 ** 22
+# Below this many multiply-adds of the direct form (N·OH·OW·O·C·9), or with fewer channels in or
+# out, im2col runs (see winograd_tile). Measured forward + backward on one thread, Winograd/im2col:
+# 64×16×14×14 → 32 channels (58M) 0.75, 128×32×14×14 → 64 (462M) 0.53, 16×32×14×14 → 32 (29M) 0.96,
+# 8×64×8×8 → 64 (19M) 1.05, 64×1×28×28 → 16 (7M) 2.3 (chainrule/kernels/README.md, Winograd).
+WINOGRAD_MIN_MACS = 2 ** 25
 WINOGRAD_MIN_CHANNELS = 8
 
 
