@@ -243,3 +243,13 @@ def test_bad_arguments_name_the_function():
         convolution.winograd_conv2d(cr.zeros(1, 1, 4, 4), cr.zeros(1, 1, 5, 5), ((0, 0), (0, 0)))
     with pytest.raises(ValueError, match="winograd_matrices.*tile"):
         winograd.winograd_matrices(6)
+
+
+@pytest.mark.parametrize("padding_mode", ["reflect", "circular"])
+def test_other_padding_modes_pad_first_then_run_winograd_unpadded(winograd_everywhere, padding_mode):
+    rng = numpy.random.default_rng(4)
+    x, w = rng.standard_normal((2, 3, 6, 7)), rng.standard_normal((4, 3, 3, 3))
+    ours = F.conv2d(cr.tensor(x), cr.tensor(w), padding=1, padding_mode=padding_mode)
+    layer = torch.nn.Conv2d(3, 4, 3, padding=1, padding_mode=padding_mode, bias=False).double()
+    layer.weight.data = torch.tensor(w)
+    numpy.testing.assert_allclose(ours.numpy(), layer(torch.tensor(x)).detach().numpy(), rtol=1e-10, atol=1e-12)
