@@ -5,10 +5,14 @@
 1. Conv2d forward + backward, input 128×32×14×14 float32, 64 output channels, 3×3, padding 1
    (the input requires grad, as in the middle of a network): the median time of each, in
    fresh processes with 1 and with 2 threads (OPENBLAS_NUM_THREADS for NumPy,
-   torch.set_num_threads for PyTorch), and the ratio. On a shared machine the 1-thread
+   torch.set_num_threads for PyTorch), and the ratio. chainrule runs the path its chooser
+   takes (Winograd F(4×4, 3×3) here, ops/convolution.py: winograd_tile), and each path
+   forced is timed beside it (im2col, Winograd). On a shared machine the 1-thread
    figures are the steadier ones: a 2-thread BLAS whose threads get descheduled slows sharply.
    Beside them, the three matrix products of im2col (forward, weight gradient, column
-   gradient) timed alone with NumPy's BLAS: the floor of any im2col + GEMM convolution here.
+   gradient) timed alone with NumPy's BLAS: the floor of any im2col + GEMM convolution here;
+   and the float32 error of each path (output, input and weight gradient) against float64
+   (a direct convolution for the output, PyTorch's float64 autograd for the gradients).
 2. One training step (forward + backward) of a small CNN on 64 MNIST-sized images: its time,
    in fresh processes with 1 and with 2 threads as above, and its peak memory: each
    framework runs the step in a fresh process, and the peak resident-set growth during the
@@ -30,6 +34,7 @@ import torch
 
 import chainrule as cr
 import chainrule.nn as nn
+import chainrule.ops.convolution as convolution
 from chainrule.backends import keep_freed_memory
 
 keep_freed_memory()  # as the chainrule command does: freed array pages are reused, not faulted in again
@@ -48,27 +53,109 @@ def median_time(step, repeats=15, warmup=3):
     return statistics.median(times)
 
 
-def conv2d_child():
-    """Time Conv2d forward+backward for both frameworks in this process (threads set by the parent)."""
+def _conv_setup():
+    torch.manual_seed(0)                     # the same weights in every process
     rng = np.random.default_rng(0)
     x_np = rng.standard_normal((128, 32, 14, 14)).astype(np.float32)
     conv = nn.Conv2d(32, 64, 3, padding=1)
     torch_conv = torch.nn.Conv2d(32, 64, 3, padding=1)
     conv.load_state_dict({k: v.detach().numpy() for k, v in torch_conv.state_dict().items()})
+    return x_np, conv, torch_conv
+
+
+def _forced_path(path):
+    """Set the conv chooser's threshold so that every eligible shape takes ``path``; returns the old one."""
+    previous = convolution.WINOGRAD_MIN_MACS
+    convolution.WINOGRAD_MIN_MACS = {"chosen": previous, "im2col": float("inf"), "winograd": 0}[path]
+    return previous
+
+
+def conv2d_child():
+    """Time Conv2d forward+backward for both frameworks in this process (threads set by the parent):
+    chainrule's chosen path, torch, then chainrule's im2col and Winograd paths forced."""
+    x_np, conv, torch_conv = _conv_setup()
     x = cr.tensor(x_np, requires_grad=True)
     torch_x = torch.tensor(x_np, requires_grad=True)
 
-    def ours():
-        conv.zero_grad()
-        x.grad = None
-        conv(x).sum().backward()
+    def ours(path="chosen"):
+        previous = _forced_path(path)
+        try:
+            conv.zero_grad()
+            x.grad = None
+            conv(x).sum().backward()
+        finally:
+            convolution.WINOGRAD_MIN_MACS = previous
 
     def theirs():
         torch_conv.zero_grad()
         torch_x.grad = None
         torch_conv(torch_x).sum().backward()
 
-    print(*interleaved_best(ours, theirs), *gemm_floor(x_np.shape, conv.weight.shape))
+    times = interleaved_best(ours, theirs, lambda: ours("im2col"), lambda: ours("winograd"))
+    print(*times, *gemm_floor(x_np.shape, conv.weight.shape), *winograd_gemm_floor(x_np.shape, conv.weight.shape))
+
+
+def winograd_gemm_floor(input_shape, weight_shape, tile=4, rounds=4):
+    """The three batched products of Winograd F(tile×tile, 3×3) alone: their best time, and their GFLOP.
+
+    Forward U·V, input-tile gradient Uᵀ·M̄ and filter gradient M̄·Vᵀ, with U (α², O, C), V (α², C, T),
+    M̄ (α², O, T), α = tile + 2 and T the tiles of a 'same' convolution (``xp.matmul``, as ops/convolution.py).
+    """
+    batch, channels, height, width = input_shape
+    out_channels = weight_shape[0]
+    alpha = tile + 2
+    tiles = batch * (-(-height // tile)) * (-(-width // tile))
+    rng = np.random.default_rng(1)
+    filters = rng.standard_normal((alpha * alpha, out_channels, channels)).astype(np.float32)
+    input_tiles = rng.standard_normal((alpha * alpha, channels, tiles)).astype(np.float32)
+    products_grad = rng.standard_normal((alpha * alpha, out_channels, tiles)).astype(np.float32)
+
+    def three_products():
+        np.matmul(filters, input_tiles)
+        np.matmul(filters.transpose(0, 2, 1), products_grad)
+        np.matmul(products_grad, input_tiles.transpose(0, 2, 1))
+
+    gflop = 3 * 2 * alpha * alpha * out_channels * channels * tiles / 1e9
+    return min(median_time(three_products, repeats=5, warmup=1) for _ in range(rounds)), gflop
+
+
+def conv_path_errors():
+    """The float32 max error of each path, output and both gradients, relative to the largest float64 value.
+
+    The float64 references: a direct convolution (nine shifted products) for the output, and
+    PyTorch's float64 autograd for the input and weight gradients of ``out.sum()``·ȳ with a random ȳ.
+    """
+    x_np, conv, torch_conv = _conv_setup()
+    x_np, weight_np, bias_np = x_np[:32], conv.weight.array, conv.bias.array   # 32 images: the same layer, less time
+    padded = np.pad(x_np.astype(np.float64), ((0, 0), (0, 0), (1, 1), (1, 1)))
+    direct = np.zeros((32, 64, 14, 14)) + bias_np.astype(np.float64)[:, None, None]
+    for kh in range(3):
+        for kw in range(3):
+            direct += np.einsum("oc,nchw->nohw", weight_np[:, :, kh, kw].astype(np.float64),
+                                padded[:, :, kh:kh + 14, kw:kw + 14])
+    cotangent = np.random.default_rng(2).standard_normal(direct.shape)
+    tx = torch.tensor(x_np, dtype=torch.float64, requires_grad=True)
+    tw = torch.tensor(weight_np, dtype=torch.float64, requires_grad=True)
+    torch.nn.functional.conv2d(tx, tw, torch.tensor(bias_np, dtype=torch.float64), padding=1).backward(
+        torch.tensor(cotangent))
+    truths = (direct, tx.grad.numpy(), tw.grad.numpy())
+    errors = {}
+    for path in ("im2col", "winograd", "F(2x2,3x3)"):
+        previous = _forced_path("winograd" if path == "F(2x2,3x3)" else path)
+        try:
+            x = cr.tensor(x_np, requires_grad=True)
+            weight = cr.tensor(weight_np, requires_grad=True)
+            if path == "F(2x2,3x3)":          # the smaller tile, not chosen (slower): its NumPy transforms
+                out = convolution.winograd_conv2d(x, weight, ((1, 1), (1, 1)), tile=2) + cr.tensor(bias_np).reshape(
+                    1, -1, 1, 1)
+            else:
+                out = nn.functional.conv2d(x, weight, cr.tensor(bias_np), padding=1)
+            out.backward(cr.tensor(cotangent.astype(np.float32)))
+        finally:
+            convolution.WINOGRAD_MIN_MACS = previous
+        errors[path] = [np.abs(value.astype(np.float64) - truth).max() / np.abs(truth).max()
+                        for value, truth in zip((out.detach().numpy(), x.grad.numpy(), weight.grad.numpy()), truths)]
+    return errors
 
 
 def gemm_floor(input_shape, weight_shape, rounds=4):
@@ -95,13 +182,13 @@ def gemm_floor(input_shape, weight_shape, rounds=4):
     return min(median_time(three_products, repeats=5, warmup=1) for _ in range(rounds)), gflop
 
 
-def interleaved_best(ours, theirs, rounds=4):
-    """Alternate rounds of the two steps so that load from other processes hits both alike; keep each one's best round."""
-    ours_times, theirs_times = [], []
+def interleaved_best(*steps, rounds=4):
+    """Alternate rounds of the steps so that load from other processes hits them alike; keep each one's best round."""
+    times = [[] for _ in steps]
     for _ in range(rounds):
-        ours_times.append(median_time(ours, repeats=5, warmup=1))
-        theirs_times.append(median_time(theirs, repeats=5, warmup=1))
-    return min(ours_times), min(theirs_times)
+        for step, step_times in zip(steps, times):
+            step_times.append(median_time(step, repeats=5, warmup=1))
+    return tuple(min(step_times) for step_times in times)
 
 
 def timed_in_children(child_flag):
@@ -119,15 +206,23 @@ def timed_in_children(child_flag):
         t_ours, t_theirs = times[:2]
         print(f"  {threads} thread{'s' if threads > 1 else ' '}: chainrule {t_ours * 1e3:7.2f} ms   torch {t_theirs * 1e3:7.2f} ms"
               f"   ratio chainrule/torch = {t_ours / t_theirs:.2f}")
-        if len(times) == 4:
-            gemms, gflop = times[2:]
-            print(f"             its three GEMMs alone (NumPy's BLAS) {gemms * 1e3:7.2f} ms = {gflop / gemms:.0f} GFLOP/s"
+        if len(times) == 8:
+            t_im2col, t_winograd, gemms, gflop, winograd_gemms, winograd_gflop = times[2:]
+            for path, t_path in (("im2col", t_im2col), ("Winograd F(4x4,3x3)", t_winograd)):
+                print(f"             path {path:<20} {t_path * 1e3:7.2f} ms   ratio /torch = {t_path / t_theirs:.2f}")
+            print(f"             im2col's three GEMMs alone (NumPy's BLAS) {gemms * 1e3:7.2f} ms = {gflop / gemms:.0f} GFLOP/s"
                   f"   ratio GEMMs/torch's whole conv = {gemms / t_theirs:.2f}")
+            print(f"             Winograd's three batched GEMMs alone {winograd_gemms * 1e3:7.2f} ms = "
+                  f"{winograd_gflop / winograd_gemms:.0f} GFLOP/s   ratio GEMMs/torch's whole conv = "
+                  f"{winograd_gemms / t_theirs:.2f}")
 
 
 def bench_conv2d():
     print("Conv2d 32->64, 3x3, pad 1, input 128x32x14x14 float32, forward+backward (input grad included)")
     timed_in_children("--conv-child")
+    print("  float32 max error / max |float64 value|   output     input grad  weight grad")
+    for path, errors in conv_path_errors().items():
+        print(f"             path {path:<10}             " + "  ".join(f"{e:9.1e}" for e in errors))
 
 
 class SmallCNN(nn.Module):

@@ -23,10 +23,19 @@ and the weight gradient is a single large GEMM rather than N small ones.
 Zero padding is applied inside the primitives (the padded copy is the same copy
 that moves the batch dim last), so it costs nothing extra. Each primitive is one
 card: the class, then the public function that applies it.
-"""
-from chainrule.core.primitive import Check, Primitive, apply
 
-__all__ = ["output_grid", "im2col", "col2im"]
+The Winograd path of a stride-1 3×3 convolution (F(4×4, 3×3), Lavin & Gray 2016) is six
+more primitives: three linear transforms and their adjoints, which ``winograd_conv2d``
+composes with one batched matmul (the transforms' loops are in chainrule/kernels/winograd.py);
+``winograd_tile`` chooses it per shape.
+"""
+import numpy
+
+from chainrule.core.primitive import Check, Primitive, apply
+from chainrule.kernels import winograd
+from chainrule.ops.matmul import matmul
+
+__all__ = ["output_grid", "im2col", "col2im", "winograd_conv2d", "winograd_tile"]
 
 
 def _patch_slice(offset, stride, count):
@@ -175,3 +184,218 @@ def col2im(columns, input_shape, kernel_size, dilation=(1, 1), stride=(1, 1), pa
         )
     return apply(Fold, columns, input_shape=input_shape, kernel_size=kernel_size, dilation=dilation,
                  stride=stride, padding=padding, grid=grid)
+
+
+
+# ----- Winograd F(m×m, 3×3): Y = Aᵀ[(G g Gᵀ) ⊙ (Bᵀ d B)]A -------------------------------------------------------------------
+# Three linear maps, each the other's adjoint pair (as Unfold and Fold): the vjp of a transform is
+# its adjoint, and the adjoint's vjp is the transform, so derivatives of every order are these six
+# primitives and the matmul between them. The arrays in between have the tile position (ξ, ν)
+# first and the tile index t = (tile row, tile column, n) last, batch fastest (kernels/winograd.py).
+
+
+def _winograd_padded_shape(input_shape, tile, grid):
+    batch, channels = input_shape[:2]
+    return (channels, tile * grid[0] + 2, tile * grid[1] + 2, batch)
+
+
+_WINOGRAD_CHECK = Check(
+    "winograd_conv2d", shapes=(((2, 2, 5, 4), (3, 2, 3, 3)),),
+    call=lambda lib, x, w: winograd_conv2d(x, w, ((1, 1), (1, 1))),
+    torch_call=lambda torch, x, w: torch.nn.functional.conv2d(x, w, padding=1),
+)
+
+
+class WinogradInput(Primitive):
+    name = "winograd_input"
+    formula = r"V_{\xi\nu,\,c,\,(i,j,n)} = (B^\top d_{n,c,i,j}\, B)_{\xi\nu},\quad d_{n,c,i,j} = x^{pad}_{n,c,\,mi:mi+\alpha,\,mj:mj+\alpha}"
+    derivatives = (r"\bar{x} = \operatorname{crop}\Big(\sum_{i,j} \operatorname{place}_{i,j}(B\, \bar{V}_{c,(i,j,n)} B^\top)\Big)",)
+    checks = (_WINOGRAD_CHECK,
+              Check("winograd_conv2d_tile2", shapes=(((1, 2, 4, 5), (2, 2, 3, 3)),),
+                    call=lambda lib, x, w: winograd_conv2d(x, w, ((0, 1), (2, 0)), tile=2),
+                    torch_call=lambda torch, x, w: torch.nn.functional.conv2d(
+                        torch.nn.functional.pad(x, (2, 0, 0, 1)), w)))
+
+    @staticmethod
+    def forward(xp, x, padding, tile, grid):
+        (top, _), (left, _) = padding
+        height, width = x.shape[2:]
+        # One copy: zero padding up to whole tiles, and the batch moved last (as Unfold does).
+        padded = xp.zeros(_winograd_padded_shape(x.shape, tile, grid), dtype=x.dtype)
+        padded[:, top:top + height, left:left + width, :] = x.transpose(1, 2, 3, 0)
+        return winograd.input_transform(xp, padded, tile, grid)
+
+    @staticmethod
+    def grad_x(g, out, x, padding, tile, grid):
+        return apply(WinogradInputAdjoint, g, input_shape=x.shape, padding=padding, tile=tile, grid=grid)
+
+    vjps = (grad_x,)
+
+
+class WinogradInputAdjoint(Primitive):
+    name = "winograd_input_adjoint"
+    formula = r"x = \operatorname{crop}\Big(\sum_{i,j} \operatorname{place}_{i,j}(B\, V_{c,(i,j,n)} B^\top)\Big)"
+    derivatives = (r"\bar{V} = B^\top \bar{d}\, B \text{ per tile}",)
+
+    @staticmethod
+    def forward(xp, tiles, input_shape, padding, tile, grid):
+        (top, _), (left, _) = padding
+        height, width = input_shape[2:]
+        image = winograd.input_adjoint(xp, xp.ascontiguousarray(tiles), tile, grid,
+                                       _winograd_padded_shape(input_shape, tile, grid))
+        # Drop the padding and put the batch first again (a view; the consumer copies if it must).
+        return image[:, top:top + height, left:left + width, :].transpose(3, 0, 1, 2)
+
+    @staticmethod
+    def grad_tiles(g, out, tiles, input_shape, padding, tile, grid):
+        return apply(WinogradInput, g, padding=padding, tile=tile, grid=grid)
+
+    vjps = (grad_tiles,)
+
+
+class WinogradFilter(Primitive):
+    name = "winograd_filter"
+    formula = r"U_{\xi\nu,\,o,\,c} = (G\, g_{o,c}\, G^\top)_{\xi\nu}"
+    derivatives = (r"\bar{g}_{o,c} = G^\top \bar{U}_{o,c}\, G",)
+
+    @staticmethod
+    def forward(xp, weight, tile):
+        return winograd.filter_transform(xp, weight, tile)
+
+    @staticmethod
+    def grad_weight(g, out, weight, tile):
+        return apply(WinogradFilterAdjoint, g, tile=tile)
+
+    vjps = (grad_weight,)
+
+
+class WinogradFilterAdjoint(Primitive):
+    name = "winograd_filter_adjoint"
+    formula = r"g_{o,c} = G^\top U_{o,c}\, G"
+    derivatives = (r"\bar{U}_{o,c} = G\, \bar{g}_{o,c}\, G^\top",)
+
+    @staticmethod
+    def forward(xp, filters, tile):
+        return winograd.filter_adjoint(xp, filters, tile)
+
+    @staticmethod
+    def grad_filters(g, out, filters, tile):
+        return apply(WinogradFilter, g, tile=tile)
+
+    vjps = (grad_filters,)
+
+
+class WinogradOutput(Primitive):
+    name = "winograd_output"
+    formula = r"y_{n,o,\,mi+a,\,mj+b} = (A^\top M_{o,(i,j,n)}\, A)_{ab}"
+    derivatives = (r"\bar{M}_{o,(i,j,n)} = A\, \bar{y}_{n,o,\,mi:mi+m,\,mj:mj+m} A^\top",)
+
+    @staticmethod
+    def forward(xp, products, tile, grid, out_hw):
+        whole_tiles = winograd.output_transform(xp, xp.ascontiguousarray(products), tile, grid)
+        # Crop the tiles that stick out and put the batch first (a view, as Fold's).
+        return whole_tiles[:, :out_hw[0], :out_hw[1], :].transpose(3, 0, 1, 2)
+
+    @staticmethod
+    def grad_products(g, out, products, tile, grid, out_hw):
+        return apply(WinogradOutputAdjoint, g, tile=tile, grid=grid, out_hw=out_hw)
+
+    vjps = (grad_products,)
+
+
+class WinogradOutputAdjoint(Primitive):
+    name = "winograd_output_adjoint"
+    formula = r"M_{o,(i,j,n)} = A\, y_{n,o,\,mi:mi+m,\,mj:mj+m} A^\top \text{ (zero past the output)}"
+    derivatives = (r"\bar{y}_{n,o,\,mi+a,\,mj+b} = (A^\top \bar{M}_{o,(i,j,n)} A)_{ab}",)
+
+    @staticmethod
+    def forward(xp, out_grad, tile, grid, out_hw):
+        batch, channels = out_grad.shape[:2]
+        # One copy: the batch moved last, zero-extended to whole tiles.
+        whole_tiles = xp.zeros((channels, tile * grid[0], tile * grid[1], batch), dtype=out_grad.dtype)
+        whole_tiles[:, :out_hw[0], :out_hw[1], :] = out_grad.transpose(1, 2, 3, 0)
+        return winograd.output_adjoint(xp, whole_tiles, tile, grid)
+
+    @staticmethod
+    def grad_out_grad(g, out, out_grad, tile, grid, out_hw):
+        return apply(WinogradOutput, g, tile=tile, grid=grid, out_hw=out_hw)
+
+    vjps = (grad_out_grad,)
+
+
+# Below this many multiply-adds of the direct form (N·OH·OW·O·C·9), or with fewer channels in or
+# out, im2col runs (see winograd_tile). Measured forward + backward on one thread, Winograd/im2col:
+# 64×16×14×14 → 32 channels (58M) 0.75, 128×32×14×14 → 64 (462M) 0.53, 16×32×14×14 → 32 (29M) 0.96,
+# 8×64×8×8 → 64 (19M) 1.05, 64×1×28×28 → 16 (7M) 2.3 (chainrule/kernels/README.md, Winograd).
+WINOGRAD_MIN_MACS = 2 ** 25
+WINOGRAD_MIN_CHANNELS = 8
+
+
+def winograd_tile(x, weight, stride, dilation, groups):
+    """The Winograd tile size m for this convolution (4: F(4×4, 3×3)), or None for im2col.
+
+    Winograd applies to a 3×3 kernel with stride 1, dilation 1 and one group, on NumPy
+    float32/float64 arrays (CuPy keeps im2col's GEMMs: the GPU path is not measured); it
+    pays when the products are big enough (N·OH·OW·O·C·9 ≥ ``WINOGRAD_MIN_MACS``) and
+    both channel counts reach ``WINOGRAD_MIN_CHANNELS`` (the batched products are
+    (O×C)·(C×tiles): with few channels they are too thin for BLAS and the transforms
+    dominate). The kernel switch does not change the choice: with it off the same algorithm
+    runs its NumPy reference transforms (same numbers, slower).
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule.ops.convolution import winograd_tile
+        >>> winograd_tile(cr.zeros(128, 32, 14, 14), cr.zeros(64, 32, 3, 3), (1, 1), (1, 1), 1)
+        4
+        >>> winograd_tile(cr.zeros(128, 32, 14, 14), cr.zeros(64, 32, 3, 3), (2, 2), (1, 1), 1) is None   # strided
+        True
+    """
+    if tuple(weight.shape[2:]) != (3, 3) or tuple(stride) != (1, 1) or tuple(dilation) != (1, 1) or groups != 1:
+        return None
+    if type(x.array) is not numpy.ndarray or x.dtype not in (numpy.float32, numpy.float64):
+        return None
+    batch, channels, height, width = x.shape
+    out_channels = weight.shape[0]
+    if min(channels, out_channels) < WINOGRAD_MIN_CHANNELS:
+        return None
+    if batch * height * width * out_channels * channels * 9 < WINOGRAD_MIN_MACS:
+        return None
+    return 4
+
+
+def winograd_conv2d(x, weight, padding, tile=4):
+    r"""A stride-1 3×3 cross-correlation by Winograd's minimal filtering F(m×m, 3×3) (Lavin & Gray 2016).
+
+    For each m×m block of output, with d the α×α input tile (α = m + 2) and g one 3×3 filter,
+
+    .. math:: Y = A^\top \big[ (G g G^\top) \odot (B^\top d B) \big] A,
+
+    summed over input channels: at each of the α² tile positions (ξ, ν) that sum is one matrix
+    product, M[ξν] = U[ξν] V[ξν] with U = G g Gᵀ (O, C) and V = Bᵀ d B (C, tiles). x (N, C, H, W),
+    weight (O, C, 3, 3), ``padding`` ((top, bottom), (left, right)) of zeros; output
+    (N, O, H + top + bottom − 2, W + left + right − 2). ``tile`` is m: 4 (16/36 of the direct
+    form's multiplications) or 2 (4/9). Its float32 error against a float64 direct convolution
+    grows with m (chainrule/kernels/README.md, Winograd: about 7e-6 of the output's largest
+    value for m = 4 and 3e-7 for m = 2 at 32 input channels, against about 3e-7 for im2col).
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule.ops.convolution import winograd_conv2d
+        >>> winograd_conv2d(cr.ones(1, 1, 4, 4), cr.ones(1, 1, 3, 3), ((0, 0), (0, 0)))
+        tensor([[[[9., 9.],
+                  [9., 9.]]]])
+    """
+    if x.ndim != 4 or weight.ndim != 4 or tuple(weight.shape[2:]) != (3, 3) or x.shape[1] != weight.shape[1]:
+        raise ValueError(f"winograd_conv2d: expected x (N, C, H, W) and weight (O, C, 3, 3), got shapes {x.shape} and "
+                         f"{weight.shape}")
+    if tile not in winograd.TILES:
+        raise ValueError(f"winograd_conv2d: tile must be one of {winograd.TILES}, got {tile!r}")
+    padding = tuple(tuple(int(v) for v in pair) for pair in padding)
+    out_hw = tuple(size + before + after - 2 for size, (before, after) in zip(x.shape[2:], padding))
+    if min(out_hw) < 1 or min(min(pair) for pair in padding) < 0:
+        raise ValueError(f"winograd_conv2d: the 3×3 kernel does not fit in the input of spatial size "
+                         f"{tuple(x.shape[2:])} padded by {padding} (padding must be non-negative)")
+    grid = winograd.tile_grid(out_hw, tile)
+    filters = apply(WinogradFilter, weight, tile=tile)                             # (α², O, C)
+    tiles = apply(WinogradInput, x, padding=padding, tile=tile, grid=grid)          # (α², C, T)
+    return apply(WinogradOutput, matmul(filters, tiles), tile=tile, grid=grid, out_hw=out_hw)

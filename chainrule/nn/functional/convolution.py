@@ -1,12 +1,14 @@
 """Convolution (1-D, 2-D, transposed), unfold/fold and padding, as functions.
 
 Each convolution is im2col + one matrix product per group, on the im2col/col2im
-primitives of ``chainrule.ops.convolution``, so its work (backward included) is GEMMs.
+primitives of ``chainrule.ops.convolution``, so its work (backward included) is GEMMs;
+a stride-1 3×3 conv2d big enough to pay takes the Winograd path there instead
+(``chainrule.ops.convolution.winograd_tile`` chooses).
 """
 from chainrule import ops
 from chainrule.nn.functional._common import _check_tensor, _tuple
 from chainrule.nn.functional.unbatched import accepts_unbatched
-from chainrule.ops.convolution import col2im, im2col, output_grid
+from chainrule.ops.convolution import col2im, im2col, output_grid, winograd_conv2d, winograd_tile
 
 _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
@@ -66,7 +68,10 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, 
     r"""2-D cross-correlation: :math:`y_{n,o,i,j} = b_o + \sum_{c,k_h,k_w} W_{o,c,k_h,k_w}\, x_{n,c,\,i s_h + k_h d_h,\,j s_w + k_w d_w}`.
 
     input (N, C, H, W), weight (O, C/groups, KH, KW), bias (O,). Output size per axis:
-    ⌊(H + 2p − d(K−1) − 1)/s⌋ + 1. Computed as im2col followed by one GEMM per group.
+    ⌊(H + 2p − d(K−1) − 1)/s⌋ + 1. Computed as im2col followed by one GEMM per group, or, for a
+    3×3 kernel with stride 1, dilation 1, one group and enough work (``ops.convolution.winograd_tile``),
+    by Winograd's F(4×4, 3×3): Y = Aᵀ[(G g Gᵀ) ⊙ (Bᵀ d B)]A per 4×4 output block
+    (``ops.convolution.winograd_conv2d``; float32 error in chainrule/kernels/README.md).
 
     Example:
         >>> import chainrule as cr, chainrule.nn.functional as F
@@ -102,18 +107,28 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, 
         x, inner_pads = input, pads            # im2col pads with zeros itself, in the copy it makes anyway
     else:
         x, inner_pads = _pad_spatial(input, pads, padding_mode), ((0, 0), (0, 0))
-    grid = output_grid(padded_hw, kernel_size, dilation, stride)
-    columns = im2col(x, kernel_size, dilation, stride, inner_pads, grid)   # (C·KH·KW, OH·OW·N)
+    tile = winograd_tile(x, weight, stride, dilation, groups)
+    if tile is not None:
+        out = winograd_conv2d(x, weight, inner_pads, tile)             # 3×3 stride 1, big enough to pay
+    else:
+        out = _im2col_conv2d(x, weight, kernel_size, dilation, stride, inner_pads, groups,
+                             output_grid(padded_hw, kernel_size, dilation, stride))
+    if bias is not None:
+        out = out + bias.reshape(1, out_channels, 1, 1)
+    return out
+
+
+def _im2col_conv2d(x, weight, kernel_size, dilation, stride, pads, groups, grid):
+    """im2col, then one GEMM per group: (O, C·KH·KW) · (C·KH·KW, OH·OW·N), back to (N, O, OH, OW)."""
+    out_channels, batch = weight.shape[0], x.shape[0]
+    columns = im2col(x, kernel_size, dilation, stride, pads, grid)   # (C·KH·KW, OH·OW·N)
     if groups == 1:
         out = weight.reshape(out_channels, -1) @ columns               # (O, OH·OW·N)
     else:
         grouped_columns = columns.reshape(groups, -1, columns.shape[1])
         out = weight.reshape(groups, out_channels // groups, -1) @ grouped_columns
         out = out.reshape(out_channels, -1)
-    out = out.reshape(out_channels, grid[0], grid[1], batch).permute(3, 0, 1, 2)
-    if bias is not None:
-        out = out + bias.reshape(1, out_channels, 1, 1)
-    return out
+    return out.reshape(out_channels, grid[0], grid[1], batch).permute(3, 0, 1, 2)
 
 
 @accepts_unbatched(1)
