@@ -136,14 +136,17 @@ def _unroll(step, projected, state, reverse):
 
 # ----- LSTM and GRU recurrences as primitives (the benchmarked fast path) -----------------------
 #
-# The composed loops above are the reference: they are what ``lstm_cell`` and ``gru_cell`` run, and
-# the tests check these primitives against them (values, gradients, second derivatives). The
-# primitives pay (benchmarks/bench_rnn.py) because
+# The composed loops above are the reference: they are what ``gru_cell`` runs (and ``lstm_cell`` where
+# the fused loops cannot), and the tests check these primitives against them (values, gradients,
+# second derivatives). The primitives pay (benchmarks/bench_rnn.py) because
 #   * the forward is a plain array loop: no graph nodes, no per-step slicing;
 #   * the backward is one reverse sweep, written in tensor ops so that it can be differentiated
-#     again, which recomputes every gate with one GEMM over all steps, does one GEMM per step
-#     (∂h_{t−1} from ∂gates_t W_hh), and gets ∂W_hh with one GEMM at the end, where the composed
-#     graph does two GEMMs per step and sums T partial ∂W_hh.
+#     again, which does one GEMM per step (∂h_{t−1} from ∂gates_t W_hh) and gets ∂W_hh with one
+#     GEMM at the end, where the composed graph does two GEMMs per step and sums T partial ∂W_hh.
+#     The GRU's sweep recomputes every gate with one GEMM over all steps; the LSTM's reads its
+#     gates from the forward's output;
+#   * on NumPy the LSTM's forward step and, without create_graph, its backward step are the fused
+#     loops of kernels/rnn.py (one pass per step instead of a dozen ops and temporaries).
 #
 # One sweep yields the gradients of all inputs at once, so each primitive has a single rule,
 # ``vjp_all``, that returns them together (the backward walk calls it once per node).
@@ -442,6 +445,10 @@ def lstm_cell(input, hx, weight_ih, weight_hh, bias_ih=None, bias_hh=None):
 
     [i, f, g, o] = W_ih x + b_ih + W_hh h + b_hh,  c' = σ(f) c + σ(i) tanh(g),  h' = σ(o) tanh(c').
 
+    A batch of NumPy float32/float64 inputs runs as one step of ``LSTMSequence`` (its fused loops,
+    kernels/rnn.py); anything else (an unbatched step, CuPy, the kernels switched off) runs the
+    composed step ``_lstm_step`` that the tests hold the primitive to.
+
     Example:
         >>> import chainrule as cr
         >>> h, c = lstm_cell(cr.ones(2, 3), (cr.zeros(2, 4), cr.zeros(2, 4)), cr.zeros(16, 3), cr.zeros(16, 4))
@@ -449,10 +456,10 @@ def lstm_cell(input, hx, weight_ih, weight_hh, bias_ih=None, bias_hh=None):
         (2, 4)
     """
     projected = _project(input, weight_ih, bias_ih, bias_hh, fold_hidden_bias=True)
-    if projected.ndim != 2:                                  # not (batch, 4·hidden): the composed step
-        return _lstm_step(projected, tuple(hx), weight_hh.t())
-    # A batch: one step of the sequence primitive (its fused loops, one graph node instead of a dozen).
     h, c = hx
+    if projected.ndim != 2 or not lstm_fusable(projected.xp, projected.array, h.array, c.array, weight_hh.array):
+        return _lstm_step(projected, (h, c), weight_hh.t())   # unbatched, CuPy, kernels off: the composed step
+    # A batch on NumPy: one step of the sequence primitive, its fused loops, one graph node instead of a dozen.
     dtype, hidden = projected.dtype, h.shape[-1]
     out = apply(LSTMSequence, projected.unsqueeze(0), h.to(dtype), c.to(dtype), weight_hh.to(dtype), reverse=False)
     return out[0, :, :hidden], out[0, :, hidden:2 * hidden]
