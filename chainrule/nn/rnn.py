@@ -86,21 +86,14 @@ def _gru_step(projected, h, weight_hh_t, bias_hh):
 def _project(x, weight_ih, bias_ih, bias_hh, fold_hidden_bias):
     """W_ih x + b_ih (+ b_hh when the step lets it be folded in), over all leading dims at once.
 
-    The two biases are added to each other first (a vector of gates·hidden) and then once to the
-    product: one pass over the (steps·batch, gates·hidden) projection instead of two, forward and
-    backward (where each pass is a sum over its rows).
+    One ``F.linear`` (the fused affine op: the bias added into the product in place, W̄_ih in
+    W_ih's layout), with the two biases added to each other first (a vector of gates·hidden):
+    one pass over the (steps·batch, gates·hidden) projection instead of two, forward and backward.
     """
     bias = bias_ih
     if fold_hidden_bias and bias_hh is not None:
         bias = bias_hh if bias is None else bias_ih + bias_hh
-    if x.ndim == 2:                                          # a cell's step: no reshapes to record
-        projected = x @ weight_ih.t()
-        return projected if bias is None else projected + bias
-    leading = x.shape[:-1]
-    projected = x.reshape(-1, x.shape[-1]) @ weight_ih.t()
-    if bias is not None:
-        projected = projected + bias
-    return projected.reshape(leading + (weight_ih.shape[0],))
+    return F.linear(x, weight_ih, bias)
 
 
 def _time_steps(sequence):
