@@ -171,9 +171,9 @@ class LSTMSequence(Primitive):
     Inputs: ``projected`` (T, B, 4H) = W_ih x_t + b_ih + b_hh, ``h0``, ``c0`` (B, H), ``weight_hh`` (4H, H).
     Output: (T, B, 6H), per step [h_t, c_t, σ(i_t), σ(f_t), tanh(g_t), σ(o_t)] (in input order, also
     when ``reverse``). The four gate activations are outputs so that the backward sweep reads them
-    instead of recomputing every gate (one GEMM over all steps and the nonlinearities: about a
-    sixth of the layer's forward + backward time); their own gradient, zero unless a caller uses
-    them (``lstm_sequence`` does not), enters the gate gradients like c̄ and h̄ do.
+    instead of recomputing every gate (a GEMM over all steps, one of the layer's six, and the
+    nonlinearities); their own gradient, zero unless a caller uses them (``lstm_sequence`` does
+    not), enters the gate gradients like c̄ and h̄ do.
     """
 
     name = "lstm_sequence"
