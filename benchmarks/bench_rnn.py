@@ -1,14 +1,23 @@
-"""LSTM and GRU forward + backward: chainrule against PyTorch (CPU, 2 threads), side by side in one run.
+"""LSTM and GRU forward + backward, and an LSTMCell loop under L-BFGS: chainrule against PyTorch (CPU), side by side.
 
-Setting (the LSTM is the headline): batch 64, sequence 50, input_size = hidden_size = 256,
+Layers (the LSTM is the headline): batch 64, sequence 50, input_size = hidden_size = 256,
 float32, one layer; the loss is output.sum() (so every output step sends a gradient back).
-Both libraries hold the same weights. Three contestants per layer run in turn (so a busy
-machine slows all alike): chainrule's layer (its fused LSTMSequence / GRUSequence
-primitive), the composed per-step loop the primitive replaced (the same math as tensor ops,
-kept as the tested reference), and torch.nn. Prints the best and the median of the runs
-and each one's ratio to torch (lower is better; 1.0 means as fast as PyTorch).
+Both libraries hold the same weights. The contestants run in turn, round after round (so a
+busy machine slows all alike): chainrule's layer (its LSTMSequence / GRUSequence primitive,
+with the fused loops of chainrule/kernels/rnn.py for the LSTM), the same layer with the kernels
+switched off (``use_kernels(False)``: the NumPy and tensor-op reference), the composed per-step
+loop the primitive replaced (``--composed``; slow, so off by default), and torch.nn.
 
-    .venv/bin/python benchmarks/bench_rnn.py [--repeats 7] [--batch 64] [--seq 50] [--hidden 256] [--layers lstm gru]
+Cells: pytorch/examples' time_sequence_prediction (examples/ported/sine_lstm_lbfgs_*.py), smaller:
+two LSTMCells of 51 units and a Linear, stepped by a Python loop over time, float64; one
+forward + backward of the loop, and one ``LBFGS.step`` (``max_iter`` 4, so 4 closures).
+
+Every row prints the best and the median wall time of the rounds, the best CPU time of the
+process (what a busy machine's waits for a core do not inflate), and each one's ratio to torch
+(lower is better; 1.0 means as fast as PyTorch), for each thread count asked for (``--threads 1 2``:
+BLAS and torch both limited to that many), with the load average, since the machine may be shared.
+
+    .venv/bin/python benchmarks/bench_rnn.py [--repeats 7] [--threads 1 2] [--cases lstm gru cells] [--composed]
 """
 import argparse
 import functools
@@ -16,25 +25,61 @@ import os
 import statistics
 import time
 
+os.environ.setdefault("NUMBA_THREADING_LAYER", "workqueue")   # numba's OpenMP layer disturbs torch's threads
+
 import numpy as np
 import torch
+from threadpoolctl import threadpool_limits
 
 import chainrule as cr
+from chainrule.backends import keep_freed_memory, use_kernels
 from chainrule.nn import GRU, LSTM
 from chainrule.nn.rnn import _gru_step, _lstm_step, _project, _unroll
 
 
 def time_in_turn(functions, repeats):
-    """Run ``functions`` in turn, ``repeats`` rounds; the list of wall times of each."""
+    """Run ``functions`` in turn, ``repeats`` rounds; per function, the lists of wall and CPU times."""
     for function in functions:
-        function()  # warm-up: first-touch allocations, BLAS thread start
-    times = [[] for _ in functions]
+        function()  # warm-up: first-touch allocations, BLAS thread start, numba's first dispatch
+    wall, cpu = [[] for _ in functions], [[] for _ in functions]
     for _ in range(repeats):
-        for function, function_times in zip(functions, times):
-            start = time.perf_counter()
+        for index, function in enumerate(functions):
+            start, start_cpu = time.perf_counter(), time.process_time()
             function()
-            function_times.append(time.perf_counter() - start)
-    return times
+            wall[index].append(time.perf_counter() - start)
+            cpu[index].append(time.process_time() - start_cpu)
+    return wall, cpu
+
+
+def print_rows(label, contestants, repeats):
+    """Time ``contestants`` [(name, function)] in turn (torch last) and print each against torch.
+
+    Besides wall time, the process's CPU time: on a shared machine a run waits for a core, and the
+    wall clock counts the wait while the CPU clock does not (with one thread the two agree when idle).
+    """
+    wall, cpu = time_in_turn([function for _, function in contestants], repeats)
+    torch_best, torch_median, torch_cpu = min(wall[-1]), statistics.median(wall[-1]), min(cpu[-1])
+    for (contestant, _), times, cpu_times in zip(contestants, wall, cpu):
+        best, median, cpu_best = min(times), statistics.median(times), min(cpu_times)
+        print(f"{label:18s} {contestant:24s} {best * 1e3:8.1f}ms {median * 1e3:8.1f}ms {cpu_best * 1e3:8.1f}ms "
+              f"{best / torch_best:9.2f}x {median / torch_median:9.2f}x {cpu_best / torch_cpu:9.2f}x")
+
+
+def header(title):
+    print(f"\n{title} (load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores)")
+    print(f"{'':18s} {'contestant':24s} {'best':>10s} {'median':>10s} {'best CPU':>10s} {'best/torch':>10s} "
+          f"{'med/torch':>10s} {'CPU/torch':>10s}")
+
+
+def with_kernels(enabled, function):
+    """``function`` run with the compiled kernels on or off (the previous setting restored)."""
+    def run():
+        previous = use_kernels(enabled)
+        try:
+            return function()
+        finally:
+            use_kernels(previous)
+    return run
 
 
 def composed_lstm(layer, x):
@@ -58,29 +103,21 @@ def composed_gru(layer, x):
 LAYERS = {"lstm": (LSTM, torch.nn.LSTM, composed_lstm), "gru": (GRU, torch.nn.GRU, composed_gru)}
 
 
-def benchmark(kind, batch, seq, size, repeats):
+def benchmark_layer(kind, batch, seq, size, repeats, composed_too):
     ours_class, theirs_class, composed = LAYERS[kind]
     torch.manual_seed(0)
     theirs = theirs_class(size, size)
     ours = ours_class(size, size)
     for name, parameter in theirs.named_parameters():
-        getattr(ours, name).data[...] = parameter.detach().numpy()
+        getattr(ours, name).array[...] = parameter.detach().numpy()
     x = np.random.default_rng(0).standard_normal((seq, batch, size)).astype(np.float32)
     x_ours = cr.tensor(x, requires_grad=True)
     x_theirs = torch.tensor(x, requires_grad=True)
 
-    def run_ours(backward=True):
+    def run_ours(backward=True, run=lambda: ours(x_ours)[0]):
         ours.zero_grad()
         x_ours.grad = None
-        output, _ = ours(x_ours)
-        if backward:
-            output.sum().backward()
-        return output
-
-    def run_composed(backward=True):
-        ours.zero_grad()
-        x_ours.grad = None
-        output = composed(ours, x_ours)
+        output = run()
         if backward:
             output.sum().backward()
         return output
@@ -93,27 +130,99 @@ def benchmark(kind, batch, seq, size, repeats):
             output.sum().backward()
         return output
 
+    def run_composed(backward=True):
+        return run_ours(backward, run=lambda: composed(ours, x_ours))
+
     # Same weights, same input: the results must agree before their speed means anything.
     out_theirs = run_theirs()
-    for run in (run_composed, run_ours):
+    checked = [run_ours, with_kernels(False, run_ours)] + ([run_composed] if composed_too else [])
+    for run in checked:
         out_ours = run()
-        np.testing.assert_allclose(out_ours.data, out_theirs.detach().numpy(), rtol=1e-4, atol=1e-5)
-        np.testing.assert_allclose(x_ours.grad.data, x_theirs.grad.numpy(), rtol=1e-3, atol=1e-4)
+        np.testing.assert_allclose(out_ours.array, out_theirs.detach().numpy(), rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(x_ours.grad.array, x_theirs.grad.numpy(), rtol=1e-3, atol=1e-4)
 
     name = kind.upper()
-    print(f"\n{name}, batch {batch}, seq {seq}, input=hidden={size}, float32, {repeats} rounds in turn "
-          f"(torch threads: {torch.get_num_threads()})")
-    print(f"{'':18s} {'contestant':28s} {'best':>9s} {'median':>9s} {'best/torch':>11s} {'median/torch':>13s}")
+    header(f"{name}, batch {batch}, seq {seq}, input=hidden={size}, float32, {repeats} rounds in turn, "
+           f"{torch.get_num_threads()} thread(s)")
     for label, backward in (("forward", False), ("forward+backward", True)):
-        contestants = [(f"chainrule {name} (fused)", lambda: run_ours(backward)),
-                       ("chainrule composed loop", lambda: run_composed(backward)),
-                       (f"torch.nn.{name}", lambda: run_theirs(backward))]
-        times = time_in_turn([function for _, function in contestants], repeats)
-        torch_best, torch_median = min(times[-1]), statistics.median(times[-1])
-        for (contestant, _), contestant_times in zip(contestants, times):
-            best, median = min(contestant_times), statistics.median(contestant_times)
-            print(f"{label:18s} {contestant:28s} {best * 1e3:7.1f}ms {median * 1e3:7.1f}ms "
-                  f"{best / torch_best:10.2f}x {median / torch_median:12.2f}x")
+        contestants = [(f"chainrule {name}", lambda: run_ours(backward)),
+                       ("kernels off", with_kernels(False, lambda: run_ours(backward)))]
+        if composed_too:
+            contestants.append(("composed loop", lambda: run_composed(backward)))
+        contestants.append((f"torch.nn.{name}", lambda: run_theirs(backward)))
+        print_rows(label, contestants, repeats)
+
+
+class SineModel:
+    """examples/ported/sine_lstm_lbfgs_*.py's model in either library: LSTMCell(1, H), LSTMCell(H, H), Linear(H, 1)."""
+
+    def __init__(self, library, hidden):
+        self.library, self.hidden = library, hidden
+        self.layers = [library.nn.LSTMCell(1, hidden).double(), library.nn.LSTMCell(hidden, hidden).double(),
+                       library.nn.Linear(hidden, 1).double()]
+
+    def parameters(self):
+        return [p for layer in self.layers for p in layer.parameters()]
+
+    def __call__(self, input):
+        library, (cell1, cell2, linear) = self.library, self.layers
+        h1, c1, h2, c2 = (library.zeros(input.shape[0], self.hidden, dtype=library.float64) for _ in range(4))
+        outputs = []
+        for input_t in input.split(1, dim=1):
+            h1, c1 = cell1(input_t, (h1, c1))
+            h2, c2 = cell2(h1, (h2, c2))
+            outputs.append(linear(h2))
+        return library.cat(outputs, dim=1)
+
+
+def benchmark_cells(batch, seq, hidden, repeats):
+    rng = np.random.default_rng(2)
+    offsets = rng.integers(-80, 80, size=(batch, 1))
+    data = np.sin((np.arange(seq + 1)[None, :] + offsets) / 20.0)
+    models, optimizers, inputs = {}, {}, {}
+    for library in (cr, torch):
+        torch.manual_seed(0)
+        models[library] = SineModel(library, hidden)
+        inputs[library] = (library.tensor(data[:, :-1]), library.tensor(data[:, 1:]))
+    for mine, theirs in zip(models[cr].parameters(), models[torch].parameters()):
+        mine.array[...] = theirs.detach().numpy()
+    start = {library: [p.detach().clone() for p in models[library].parameters()] for library in (cr, torch)}
+
+    def restart(library):
+        """Back to the same start, so that every round does the same iterations."""
+        with library.no_grad():
+            for p, p0 in zip(models[library].parameters(), start[library]):
+                p.copy_(p0)
+        optimizers[library] = library.optim.LBFGS(models[library].parameters(), lr=0.8, max_iter=4)
+
+    def closure(library):
+        optimizers[library].zero_grad()
+        input, target = inputs[library]
+        loss = ((models[library](input) - target) ** 2).mean()
+        loss.backward()
+        return loss
+
+    def lbfgs_step(library):
+        restart(library)
+        return optimizers[library].step(lambda: closure(library)).item()
+
+    for library in (cr, torch):
+        restart(library)
+    losses = [closure(library).item() for library in (cr, torch)]
+    np.testing.assert_allclose(losses[0], losses[1], rtol=1e-10)
+    steps = [lbfgs_step(library) for library in (cr, torch)]
+    after = [closure(library).item() for library in (cr, torch)]
+    np.testing.assert_allclose(steps[0], steps[1], rtol=1e-10)
+    np.testing.assert_allclose(after[0], after[1], rtol=1e-6)
+
+    header(f"LSTMCell loop (2 cells of {hidden}, Linear), batch {batch}, seq {seq}, float64, {repeats} rounds in "
+           f"turn, {torch.get_num_threads()} thread(s)")
+    print_rows("forward+backward", [("chainrule", lambda: closure(cr)),
+                                    ("kernels off", with_kernels(False, lambda: closure(cr))),
+                                    ("torch", lambda: closure(torch))], repeats)
+    print_rows("LBFGS step (4 it)", [("chainrule", lambda: lbfgs_step(cr)),
+                                     ("kernels off", with_kernels(False, lambda: lbfgs_step(cr))),
+                                     ("torch", lambda: lbfgs_step(torch))], repeats)
 
 
 def main():
@@ -122,13 +231,19 @@ def main():
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--seq", type=int, default=50)
     parser.add_argument("--hidden", type=int, default=256)
-    parser.add_argument("--layers", nargs="+", choices=list(LAYERS), default=list(LAYERS))
+    parser.add_argument("--threads", type=int, nargs="+", default=[1])
+    parser.add_argument("--cases", nargs="+", choices=list(LAYERS) + ["cells"], default=list(LAYERS) + ["cells"])
+    parser.add_argument("--composed", action="store_true", help="also time the composed per-step loop (slow)")
     args = parser.parse_args()
-    torch.set_num_threads(2)
-    # Other processes on a small machine distort wall times: the load average says how much.
-    print(f"load average before the run: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
-    for kind in args.layers:
-        benchmark(kind, args.batch, args.seq, args.hidden, args.repeats)
+    keep_freed_memory()
+    for threads in args.threads:
+        torch.set_num_threads(threads)
+        with threadpool_limits(threads):
+            for case in args.cases:
+                if case == "cells":
+                    benchmark_cells(batch=16, seq=40, hidden=51, repeats=args.repeats)
+                else:
+                    benchmark_layer(case, args.batch, args.seq, args.hidden, args.repeats, args.composed)
 
 
 if __name__ == "__main__":

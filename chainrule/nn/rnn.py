@@ -25,15 +25,22 @@ chain rule. Three things keep the unrolled loop fast:
 3. the LSTM and GRU layers run their whole recurrence as one primitive (``LSTMSequence``,
    ``GRUSequence``) whose backward is a single reverse sweep written in tensor ops (so
    still differentiable again). They are tested against the composed loops and measured
-   in benchmarks/bench_rnn.py. The plain RNN, with the least work per step, stays composed.
+   in benchmarks/bench_rnn.py. The plain RNN, with the least work per step, stays composed;
+4. on NumPy arrays the LSTM's forward loop and, when no graph is recorded for the backward
+   (``create_graph=False``), its backward sweep run the fused loops of chainrule/kernels/rnn.py,
+   the twins of the array and tensor code here (equal to it bit for bit; ``use_kernels(False)``
+   or ``CHAINRULE_KERNELS=numpy`` runs this code instead). ``LSTMCell`` runs the same primitive
+   for its one step.
 """
 import functools
 import math
 
 from chainrule import ops
 from chainrule.core.creation import zeros
+from chainrule.core.grad_mode import is_grad_enabled
 from chainrule.core.primitive import Primitive, apply
 from chainrule.core.tensor import Tensor
+from chainrule.kernels.rnn import lstm_backward, lstm_forward, lstm_fusable
 from chainrule.nn import functional as F
 from chainrule.nn import init
 from chainrule.nn.module import Module, Parameter
@@ -77,14 +84,16 @@ def _gru_step(projected, h, weight_hh_t, bias_hh):
 
 
 def _project(x, weight_ih, bias_ih, bias_hh, fold_hidden_bias):
-    """W_ih x + b_ih (+ b_hh when the step lets it be folded in), over all leading dims at once."""
-    leading = x.shape[:-1]
-    projected = x.reshape(-1, x.shape[-1]) @ weight_ih.t()
-    if bias_ih is not None:
-        projected = projected + bias_ih
+    """W_ih x + b_ih (+ b_hh when the step lets it be folded in), over all leading dims at once.
+
+    One ``F.linear`` (the fused affine op: the bias added into the product in place, W̄_ih in
+    W_ih's layout), with the two biases added to each other first (a vector of gates·hidden):
+    one pass over the (steps·batch, gates·hidden) projection instead of two, forward and backward.
+    """
+    bias = bias_ih
     if fold_hidden_bias and bias_hh is not None:
-        projected = projected + bias_hh
-    return projected.reshape(leading + (weight_ih.shape[0],))
+        bias = bias_hh if bias is None else bias_ih + bias_hh
+    return F.linear(x, weight_ih, bias)
 
 
 def _time_steps(sequence):
@@ -120,14 +129,17 @@ def _unroll(step, projected, state, reverse):
 
 # ----- LSTM and GRU recurrences as primitives (the benchmarked fast path) -----------------------
 #
-# The composed loops above are the reference: they are what ``lstm_cell`` and ``gru_cell`` run, and
-# the tests check these primitives against them (values, gradients, second derivatives). The
-# primitives pay (benchmarks/bench_rnn.py) because
+# The composed loops above are the reference: they are what ``gru_cell`` runs (and ``lstm_cell`` where
+# the fused loops cannot), and the tests check these primitives against them (values, gradients,
+# second derivatives). The primitives pay (benchmarks/bench_rnn.py) because
 #   * the forward is a plain array loop: no graph nodes, no per-step slicing;
 #   * the backward is one reverse sweep, written in tensor ops so that it can be differentiated
-#     again, which recomputes every gate with one GEMM over all steps, does one GEMM per step
-#     (∂h_{t−1} from ∂gates_t W_hh), and gets ∂W_hh with one GEMM at the end, where the composed
-#     graph does two GEMMs per step and sums T partial ∂W_hh.
+#     again, which does one GEMM per step (∂h_{t−1} from ∂gates_t W_hh) and gets ∂W_hh with one
+#     GEMM at the end, where the composed graph does two GEMMs per step and sums T partial ∂W_hh.
+#     The GRU's sweep recomputes every gate with one GEMM over all steps; the LSTM's reads its
+#     gates from the forward's output;
+#   * on NumPy the LSTM's forward step and, without create_graph, its backward step are the fused
+#     loops of kernels/rnn.py (one pass per step instead of a dozen ops and temporaries).
 #
 # One sweep yields the gradients of all inputs at once, so each primitive has a single rule,
 # ``vjp_all``, that returns them together (the backward walk calls it once per node).
@@ -157,15 +169,23 @@ class LSTMSequence(Primitive):
     """An LSTM layer's recurrence over a whole sequence, for one direction.
 
     Inputs: ``projected`` (T, B, 4H) = W_ih x_t + b_ih + b_hh, ``h0``, ``c0`` (B, H), ``weight_hh`` (4H, H).
-    Output: (T, B, 2H), the pair [h_t, c_t] of every step (in input order, also when ``reverse``).
+    Output: (T, B, 6H), per step [h_t, c_t, σ(i_t), σ(f_t), tanh(g_t), σ(o_t)] (in input order, also
+    when ``reverse``). The four gate activations are outputs so that the backward sweep reads them
+    instead of recomputing every gate (a GEMM over all steps, one of the layer's six, and the
+    nonlinearities); their own gradient, zero unless a caller uses them (``lstm_sequence`` does
+    not), enters the gate gradients like c̄ and h̄ do.
     """
 
     name = "lstm_sequence"
     formula = (r"[i,f,g,o]_t = P_t + W_{hh} h_{t-1},\ c_t = \sigma(f) c_{t-1} + \sigma(i)\tanh g,\ "
-               r"h_t = \sigma(o)\tanh c_t")
+               r"h_t = \sigma(o)\tanh c_t,\ y_t = [h_t, c_t, \sigma(i), \sigma(f), \tanh g, \sigma(o)]")
     derivatives = (
-        r"\bar{P}_t = \bar{a}_t = [\bar{c}_t \tanh g\,\sigma'(i),\ \bar{c}_t c_{t-1}\sigma'(f),\ "
-        r"\bar{c}_t \sigma(i)(1-\tanh^2 g),\ \bar{h}_t \tanh c_t\,\sigma'(o)]",
+        r"\bar{c}_t \mathrel{+}= \bar{c}_{t+1}\sigma(f_{t+1}) + \bar{h}_t \sigma(o)(1-\tanh^2 c_t),\ "
+        r"\bar{h}_t \mathrel{+}= \bar{a}_{t+1} W_{hh}",
+        r"\bar{P}_t = \bar{a}_t = [(\bar{c}_t \tanh g + \overline{\sigma(i)})\sigma'(i),\ "
+        r"(\bar{c}_t c_{t-1} + \overline{\sigma(f)})\sigma'(f),\ "
+        r"(\bar{c}_t \sigma(i) + \overline{\tanh g})(1-\tanh^2 g),\ "
+        r"(\bar{h}_t \tanh c_t + \overline{\sigma(o)})\sigma'(o)]",
         r"\bar{h}_0 = \bar{a}_1 W_{hh}",
         r"\bar{c}_0 = \bar{c}_1 \sigma(f_1)",
         r"\bar{W}_{hh} = \sum_t \bar{a}_t^\top h_{t-1}",
@@ -174,42 +194,63 @@ class LSTMSequence(Primitive):
     @staticmethod
     def forward(xp, projected, h0, c0, weight_hh, reverse):
         hidden = h0.shape[-1]
-        out = xp.empty(projected.shape[:2] + (2 * hidden,), dtype=projected.dtype)
+        out = xp.empty(projected.shape[:2] + (6 * hidden,), dtype=projected.dtype)
+        order = _step_order(projected.shape[0], reverse)
+        if lstm_fusable(xp, projected, h0, c0, weight_hh, out):
+            lstm_forward(projected, h0, c0, weight_hh, out, order)   # the twin of the loop below
+            return out
+        # σ(a) = (1 + tanh(a/2))/2 (see _sigmoid): one tanh over the four gates, at a/2 for i, f, o
+        # and at a for g (× 1 is exact).
+        gate_scale = xp.full(4 * hidden, 0.5, dtype=projected.dtype)
+        gate_scale[2 * hidden:3 * hidden] = 1
         h, c = h0, c0
-        weight_hh_t = weight_hh.T
-        for t in _step_order(projected.shape[0], reverse):
-            gates = projected[t] + h @ weight_hh_t
-            sigmoid_gates = 0.5 * (1 + xp.tanh(0.5 * gates))     # σ(a) = (1 + tanh(a/2))/2, see _sigmoid
-            candidate = xp.tanh(gates[:, 2 * hidden:3 * hidden])
-            c = sigmoid_gates[:, hidden:2 * hidden] * c + sigmoid_gates[:, :hidden] * candidate
-            h = sigmoid_gates[:, 3 * hidden:] * xp.tanh(c)
+        weight_hh_t = xp.ascontiguousarray(weight_hh.T)
+        for t in order:
+            activated = xp.tanh((projected[t] + xp.dot(h, weight_hh_t)) * gate_scale)
+            input_gate = 0.5 * (1 + activated[:, :hidden])
+            forget_gate = 0.5 * (1 + activated[:, hidden:2 * hidden])
+            candidate = activated[:, 2 * hidden:3 * hidden]
+            output_gate = 0.5 * (1 + activated[:, 3 * hidden:])
+            c = forget_gate * c + input_gate * candidate
+            h = output_gate * xp.tanh(c)
             out[t, :, :hidden] = h
-            out[t, :, hidden:] = c
+            out[t, :, hidden:2 * hidden] = c
+            out[t, :, 2 * hidden:3 * hidden] = input_gate
+            out[t, :, 3 * hidden:4 * hidden] = forget_gate
+            out[t, :, 4 * hidden:5 * hidden] = candidate
+            out[t, :, 5 * hidden:] = output_gate
         return out
 
     @staticmethod
     def vjp_all(g, out, projected, h0, c0, weight_hh, reverse):
-        """(P̄, h̄₀, c̄₀, W̄_hh) from one reverse sweep: the four share every recomputed gate."""
+        """(P̄, h̄₀, c̄₀, W̄_hh) from one reverse sweep: the four share every gate.
+
+        When no graph is to be recorded (``create_graph=False``) the sweep's loop runs as the fused
+        twin of chainrule/kernels/rnn.py on NumPy arrays; otherwise in tensor ops, differentiable again.
+        """
+        recording = is_grad_enabled() and any(t.requires_grad for t in (g, out, h0, c0, weight_hh))
+        if not recording and lstm_fusable(g.xp, g.array, out.array, c0.array, weight_hh.array):
+            return _lstm_backward_fused(g, out, h0, c0, weight_hh, reverse)
         return _lstm_backward_sweep(g, out, projected, h0, c0, weight_hh, reverse)
+
+
+def _lstm_gates(out):
+    """The four gate activations σ(i), σ(f), tanh(g), σ(o) of every step, as slices of LSTMSequence's output."""
+    hidden = out.shape[-1] // 6
+    return tuple(out[..., k * hidden:(k + 1) * hidden] for k in range(2, 6))
 
 
 def _lstm_backward_sweep(g, out, projected, h0, c0, weight_hh, reverse):
     """All four gradients of LSTMSequence, in input order, by one reverse sweep in tensor ops."""
     hidden = h0.shape[-1]
-    h_all, c_all = out[..., :hidden], out[..., hidden:]
-    grad_h_all, grad_c_all = g[..., :hidden], g[..., hidden:]
-    h_previous = _previous_states(h0, h_all, reverse)
+    h_all, c_all = out[..., :hidden], out[..., hidden:2 * hidden]
+    input_gate, forget_gate, candidate, output_gate = _lstm_gates(out)
+    grad_h_all, grad_c_all = g[..., :hidden], g[..., hidden:2 * hidden]
+    grad_input_gate, grad_forget_gate, grad_candidate, grad_output_gate = _lstm_gates(g)
     c_previous = _previous_states(c0, c_all, reverse)
-
-    # Every gate of every step again, with one GEMM.
-    gates = projected + h_previous @ weight_hh.t()
-    sigmoid_gates = _sigmoid(gates)
-    input_gate, forget_gate = sigmoid_gates[..., :hidden], sigmoid_gates[..., hidden:2 * hidden]
-    output_gate = sigmoid_gates[..., 3 * hidden:]
-    candidate = ops.tanh(gates[..., 2 * hidden:3 * hidden])
     tanh_c = ops.tanh(c_all)
 
-    order = _step_order(projected.shape[0], reverse)
+    order = _step_order(out.shape[0], reverse)
     grad_gates = [None] * len(order)
     grad_h_carry = grad_c_carry = None     # ∂L/∂h_t and ∂L/∂c_t arriving from the next step
     for t in reversed(order):
@@ -217,24 +258,40 @@ def _lstm_backward_sweep(g, out, projected, h0, c0, weight_hh, reverse):
         grad_c = grad_c_all[t] + grad_h * output_gate[t] * (1 - tanh_c[t] * tanh_c[t])
         if grad_c_carry is not None:
             grad_c = grad_c + grad_c_carry
-        i, f, o = input_gate[t], forget_gate[t], output_gate[t]
+        i, f, o, candidate_t = input_gate[t], forget_gate[t], output_gate[t], candidate[t]
         grad_gates[t] = ops.cat([
-            grad_c * candidate[t] * i * (1 - i),
-            grad_c * c_previous[t] * f * (1 - f),
-            grad_c * i * (1 - candidate[t] * candidate[t]),
-            grad_h * tanh_c[t] * o * (1 - o),
+            (grad_c * candidate_t + grad_input_gate[t]) * i * (1 - i),
+            (grad_c * c_previous[t] + grad_forget_gate[t]) * f * (1 - f),
+            (grad_c * i + grad_candidate[t]) * (1 - candidate_t * candidate_t),
+            (grad_h * tanh_c[t] + grad_output_gate[t]) * o * (1 - o),
         ], dim=-1)
         grad_h_carry = grad_gates[t] @ weight_hh
         grad_c_carry = grad_c * f
     grad_projected = ops.stack(grad_gates)
-    grad_weight_hh = grad_projected.reshape(-1, 4 * hidden).t() @ h_previous.reshape(-1, hidden)
-    return grad_projected, grad_h_carry, grad_c_carry, grad_weight_hh
+    return grad_projected, grad_h_carry, grad_c_carry, _lstm_grad_weight_hh(grad_projected, h0, h_all, reverse)
+
+
+def _lstm_grad_weight_hh(grad_projected, h0, h_all, reverse):
+    """W̄_hh = Σ_t āₜᵀ h_{t−1}: one GEMM over all steps."""
+    hidden = h0.shape[-1]
+    h_previous = _previous_states(h0, h_all, reverse)
+    return grad_projected.reshape(-1, 4 * hidden).t() @ h_previous.reshape(-1, hidden)
+
+
+def _lstm_backward_fused(g, out, h0, c0, weight_hh, reverse):
+    """``_lstm_backward_sweep`` with its loop in the fused twin (kernels/rnn.py: lstm_backward); no graph."""
+    hidden = h0.shape[-1]
+    tanh_c = g.xp.tanh(out.array[..., hidden:2 * hidden])                # as the sweep's ops.tanh(c_all)
+    grads = lstm_backward(g.array, out.array, h0.array, c0.array, tanh_c, weight_hh.array,
+                          _step_order(out.shape[0], reverse))
+    return tuple(Tensor._wrap(grad) for grad in grads)
 
 
 def lstm_sequence(projected, h0, c0, weight_hh, reverse=False):
     """Run the LSTM recurrence over ``projected`` (T, B, 4H); returns (outputs (T, B, H), (h_n, c_n)).
 
-    The fast path of ``LSTM``; equal to stepping ``lstm_cell`` along the sequence.
+    The fast path of ``LSTM``; equal to stepping ``lstm_cell`` along the sequence:
+    [i, f, g, o]_t = P_t + W_hh h_{t−1}, c_t = σ(f) c_{t−1} + σ(i) tanh(g), h_t = σ(o) tanh(c_t).
 
     Example:
         >>> import chainrule as cr
@@ -246,7 +303,7 @@ def lstm_sequence(projected, h0, c0, weight_hh, reverse=False):
     out = apply(LSTMSequence, projected, h0.to(dtype), c0.to(dtype), weight_hh.to(dtype), reverse=reverse)
     hidden = h0.shape[-1]
     last = 0 if reverse else projected.shape[0] - 1
-    return out[..., :hidden], (out[last, :, :hidden], out[last, :, hidden:])
+    return out[..., :hidden], (out[last, :, :hidden], out[last, :, hidden:2 * hidden])
 
 
 class GRUSequence(Primitive):
@@ -381,6 +438,10 @@ def lstm_cell(input, hx, weight_ih, weight_hh, bias_ih=None, bias_hh=None):
 
     [i, f, g, o] = W_ih x + b_ih + W_hh h + b_hh,  c' = σ(f) c + σ(i) tanh(g),  h' = σ(o) tanh(c').
 
+    A batch of NumPy float32/float64 inputs runs as one step of ``LSTMSequence`` (its fused loops,
+    kernels/rnn.py); anything else (an unbatched step, CuPy, the kernels switched off) runs the
+    composed step ``_lstm_step`` that the tests hold the primitive to.
+
     Example:
         >>> import chainrule as cr
         >>> h, c = lstm_cell(cr.ones(2, 3), (cr.zeros(2, 4), cr.zeros(2, 4)), cr.zeros(16, 3), cr.zeros(16, 4))
@@ -388,7 +449,13 @@ def lstm_cell(input, hx, weight_ih, weight_hh, bias_ih=None, bias_hh=None):
         (2, 4)
     """
     projected = _project(input, weight_ih, bias_ih, bias_hh, fold_hidden_bias=True)
-    return _lstm_step(projected, tuple(hx), weight_hh.t())
+    h, c = hx
+    if projected.ndim != 2 or not lstm_fusable(projected.xp, projected.array, h.array, c.array, weight_hh.array):
+        return _lstm_step(projected, (h, c), weight_hh.t())   # unbatched, CuPy, kernels off: the composed step
+    # A batch on NumPy: one step of the sequence primitive, its fused loops, one graph node instead of a dozen.
+    dtype, hidden = projected.dtype, h.shape[-1]
+    out = apply(LSTMSequence, projected.unsqueeze(0), h.to(dtype), c.to(dtype), weight_hh.to(dtype), reverse=False)
+    return out[0, :, :hidden], out[0, :, hidden:2 * hidden]
 
 
 def gru_cell(input, hx, weight_ih, weight_hh, bias_ih=None, bias_hh=None):
