@@ -326,7 +326,9 @@ class Job:
         started = time.perf_counter()
         self.trainer.fit(self.train_loader, self.val_loader, epochs=self.config.epochs, resume_from=resume_from)
         train_seconds = time.perf_counter() - started
-        test_metrics = self.trainer.evaluate(self.test_loader)
+        # The report needs the test outputs: keep them from this pass instead of running the test set again.
+        test_metrics, *outputs_and_labels = self.trainer.evaluate(self.test_loader, keep_outputs=True)
+        self._test_predictions = (self.test_loader, *outputs_and_labels)
         report_started = time.perf_counter()
         if self.writes_files:
             self.write_report(test_metrics, train_seconds)
@@ -348,7 +350,11 @@ class Job:
         return summary
 
     def write_report(self, test_metrics, train_seconds):
-        outputs, labels = self.trainer.predict(self.test_loader)
+        kept = getattr(self, "_test_predictions", None)
+        if kept is not None and kept[0] is self.test_loader:
+            outputs, labels = kept[1:]
+        else:                                  # another loader (a data-parallel run's whole test set)
+            outputs, labels = self.trainer.predict(self.test_loader)
         test_images = self.test_loader.dataset.get_batch(numpy.arange(len(self.test_loader.dataset)))[0]
         summary = {"test loss": test_metrics["loss"], "test top-5 accuracy": test_metrics["top5_accuracy"],
                    "epochs": self.trainer.epoch, "optimizer steps": self.trainer.step,
