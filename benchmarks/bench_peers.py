@@ -33,7 +33,7 @@ from threadpoolctl import threadpool_limits
 import chainrule as cr
 import chainrule.nn as cnn
 import chainrule.optim as coptim
-from common import print_row
+from common import print_row, threads_free
 
 SIZES = [784, 512, 512, 10]
 BATCH = 128
@@ -261,9 +261,9 @@ def main():
         for name, reason in missing.items():
             print(f"  ({name} does not run here: {reason})")
         for threads in (int(t) for t in args.threads.split(",")):
-            load = os.getloadavg()[0]
-            if threads > 1 and load > 1.0:
-                print(f"{title}, {threads} threads: skipped, load average {load:.2f} > 1 (the 2 cores are not free)")
+            allowed, load = threads_free(threads)
+            if not allowed:
+                print(f"{title}, {threads} threads: skipped, load average {load:.2f} >= 1 (the 2 cores are not free)")
                 continue
             torch.set_num_threads(threads)
             with threadpool_limits(limits=threads, user_api="blas"):

@@ -37,6 +37,16 @@ def _fmt(seconds):
     return f"{seconds * 1e3:.2f} ms"
 
 
+def threads_free(threads, limit=1.0):
+    """Whether a ``threads``-thread figure means anything now: True on one thread, else only while the load
+    average is below ``limit`` (with other work on a 2-core machine, both libraries' threads wait for each other
+    and the figure measures the neighbours). Returns ``(allowed, load)``."""
+    import os
+
+    load = os.getloadavg()[0]
+    return threads == 1 or load < limit, load
+
+
 def print_row(key, ratio, threads=1, floor=None, note=""):
     """Print one machine-readable line for run_all.py's summary: ``ROW key threads ratio floor note``.
 

@@ -131,6 +131,9 @@ def main(arguments):
     print(f"load average {load_before:.2f} at the start, {os.getloadavg()[0]:.2f} at the end "
           f"({os.cpu_count()} cores)")
     print(summary_table(found))
+    if max(load_before, os.getloadavg()[0]) >= 1:
+        print("(load average >= 1: other work shared the cores, so the 2-thread figures measure the neighbours too; "
+              "trust the 1-thread column)")
     if failed:
         print(f"\nfailed: {', '.join(failed)}", file=sys.stderr)
         return 1
