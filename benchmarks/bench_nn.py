@@ -13,7 +13,7 @@
    gradient) timed alone with NumPy's BLAS: the floor of any im2col + GEMM convolution here;
    and the float32 error of each path (output, input and weight gradient) against float64
    (a direct convolution for the output, PyTorch's float64 autograd for the gradients).
-2. One training step (forward + backward) of a small CNN on 64 MNIST-sized images: its time,
+2. One training step (forward, backward, Adam) of a small CNN on 128 MNIST-sized images: its time,
    in fresh processes with 1 and with 2 threads as above, and its peak memory: each
    framework runs the step in a fresh process, and the peak resident-set growth during the
    step is read from /proc (VmHWM after the step minus VmRSS before it). For chainrule the
@@ -278,21 +278,24 @@ def memory_child(framework):
 def small_cnn_steps():
     """One training step (forward + backward) of the small CNN for each framework, on the same data and weights."""
     rng = np.random.default_rng(0)
-    images = rng.standard_normal((64, 1, 28, 28)).astype(np.float32)
-    labels = rng.integers(0, 10, 64)
+    images = rng.standard_normal((128, 1, 28, 28)).astype(np.float32)    # batch 128, as issue 16's row
+    labels = rng.integers(0, 10, 128)
     model, loss_fn = SmallCNN(), nn.CrossEntropyLoss()
     torch_model, torch_loss = torch_small_cnn(), torch.nn.CrossEntropyLoss()
     # Same weights: the two state dicts list the same tensors in the same order (only the names differ).
     model.load_state_dict({ours_key: theirs.detach().numpy()
                            for ours_key, theirs in zip(model.state_dict(), torch_model.state_dict().values())})
+    optimizer, torch_optimizer = cr.optim.Adam(model.parameters()), torch.optim.Adam(torch_model.parameters())
 
     def ours():
         model.zero_grad()
         loss_fn(model(cr.tensor(images)), cr.tensor(labels)).backward()
+        optimizer.step()
 
     def theirs():
         torch_model.zero_grad()
         torch_loss(torch_model(torch.tensor(images)), torch.tensor(labels)).backward()
+        torch_optimizer.step()
 
     return ours, theirs
 
@@ -306,7 +309,7 @@ def bench_small_cnn():
     import subprocess
     import sys
 
-    print("Small CNN training step (2 conv+BN+ReLU+maxpool blocks, linear head), batch 64x1x28x28 float32")
+    print("Small CNN training step (2 conv+BN+ReLU+maxpool blocks, linear head, Adam), batch 128x1x28x28 float32")
     timed_in_children("--cnn-step-child")
     ours, _ = small_cnn_steps()
     ours()

@@ -14,16 +14,17 @@ passes that Adam's step makes over every array (``chainrule/optim/adam.py``: thr
 for m, four for v, five for the step): their sum is the floor of any Adam written
 as whole-array ufuncs, whatever the dispatch around them.
 
-With Adam it first compares, all on one thread and alternating round by round: chainrule
+Each optimizer is first compared all on one thread, alternating round by round: chainrule
 with its fused numba kernel (chainrule/kernels/optim.py, the default), chainrule's NumPy
-reference (``use_kernels(False)``), ``torch.optim.Adam`` with its defaults and, where
-torch allows it on the CPU, ``torch.optim.Adam(fused=True)``; ratios chainrule / torch
-(below 1: chainrule is faster; the goal of issue 16 is at most 0.5 against the defaults).
+reference (``use_kernels(False)``), the torch optimizer with its defaults (Lion: none in
+torch) and, for Adam where torch allows it on the CPU, ``torch.optim.Adam(fused=True)``;
+ratios chainrule / torch (below 1: chainrule is faster; the goal of issue 16 is at most 0.5
+for Adam against the defaults, printed as the ``ROW adam_step`` line run_all.py collects).
 numba's threading layer is set to ``workqueue``: its OpenMP layer disturbs PyTorch's
 threads in the same process (the kernels here are serial, so it matters only if one
 ever uses ``prange``).
 
-    .venv/bin/python benchmarks/bench_optim.py                      # Adam
+    .venv/bin/python benchmarks/bench_optim.py                      # Adam, Adamax, Adadelta, Lion
     .venv/bin/python benchmarks/bench_optim.py --optimizers all --rounds 5
 """
 import argparse
@@ -38,6 +39,7 @@ import torch
 import chainrule as cr
 import chainrule.optim as cr_optim
 from chainrule.backends import use_kernels
+from common import print_row, threads_free
 
 numba.config.THREADING_LAYER = "workqueue"      # before any kernel compiles: OpenMP disturbs torch (issue 16)
 
@@ -53,6 +55,8 @@ OPTIMIZERS = {
     "radam": (cr_optim.RAdam, torch.optim.RAdam, {"lr": 1e-3}),
     "rmsprop": (cr_optim.RMSprop, torch.optim.RMSprop, {"lr": 1e-3}),
     "adagrad": (cr_optim.Adagrad, torch.optim.Adagrad, {"lr": 1e-2}),
+    "adadelta": (cr_optim.Adadelta, torch.optim.Adadelta, {"lr": 1.0}),
+    "lion": (cr_optim.Lion, None, {"lr": 1e-4}),          # torch has no Lion: chainrule kernel vs its NumPy reference
 }
 
 
@@ -93,8 +97,11 @@ def adam_passes(values, grads, steps):
     print(f"  sum          {total:6.3f} ms  (the one-thread floor of a whole-array ufunc Adam)")
 
 
-def adam_one_thread(values, grads, steps, rounds):
-    """Adam on one thread: chainrule kernel, chainrule NumPy reference, torch defaults, torch fused; alternating."""
+def one_thread(name, values, grads, steps, rounds):
+    """One optimizer on one thread: chainrule kernel, chainrule NumPy reference, torch defaults (and, for Adam,
+    torch fused), alternating round by round; returns the medians in ms by label."""
+    cr_class, torch_class, kwargs = OPTIMIZERS[name]
+
     def set_cr_grad(p, g):
         p.grad = cr.tensor(g)
 
@@ -103,19 +110,21 @@ def adam_one_thread(values, grads, steps, rounds):
 
     contenders = {}
     for label, kernels_on in (("chainrule kernel", True), ("chainrule NumPy", False)):
-        opt = build(values, grads, lambda v: cr.tensor(v, requires_grad=True), cr_optim.Adam, {}, set_cr_grad)
+        opt = build(values, grads, lambda v: cr.tensor(v, requires_grad=True), cr_class, kwargs, set_cr_grad)
         opt.threads = 1
         contenders[label] = (opt.step, kernels_on)
-    torch_adam = build(values, grads, lambda v: torch.tensor(v, requires_grad=True), torch.optim.Adam, {},
-                       set_torch_grad)
-    contenders["torch Adam defaults"] = (torch_adam.step, None)
-    try:
-        torch_fused = build(values, grads, lambda v: torch.tensor(v, requires_grad=True), torch.optim.Adam,
-                            {"fused": True}, set_torch_grad)
-        torch_fused.step()
-        contenders["torch Adam fused=True"] = (torch_fused.step, None)
-    except (RuntimeError, ValueError) as error:          # fused may be CUDA-only in some torch builds
-        print(f"torch Adam fused=True is not available on the CPU here: {error}")
+    if torch_class is not None:
+        torch_opt = build(values, grads, lambda v: torch.tensor(v, requires_grad=True), torch_class, kwargs,
+                          set_torch_grad)
+        contenders["torch defaults"] = (torch_opt.step, None)
+    if name == "adam":
+        try:
+            torch_fused = build(values, grads, lambda v: torch.tensor(v, requires_grad=True), torch.optim.Adam,
+                                {"fused": True}, set_torch_grad)
+            torch_fused.step()
+            contenders["torch fused=True"] = (torch_fused.step, None)
+        except (RuntimeError, ValueError) as error:          # fused may be CUDA-only in some torch builds
+            print(f"torch Adam fused=True is not available on the CPU here: {error}")
 
     torch.set_num_threads(1)
     times = {label: [] for label in contenders}
@@ -131,11 +140,12 @@ def adam_one_thread(values, grads, steps, rounds):
             times[label] += step_times(step, steps)
     use_kernels(True)
     medians = {label: statistics.median(values_) * 1e3 for label, values_ in times.items()}
-    print(f"Adam step, one thread each, median of {rounds} alternating rounds of {steps} steps:")
+    print(f"{cr_class.__name__} step, one thread each, median of {rounds} alternating rounds of {steps} steps:")
     for label, ms in medians.items():
         ratios = "  ".join(f"/ {other}: {ms / medians[other]:5.2f}" for other in medians
-                           if other.startswith("torch") and other != label)
+                           if (other.startswith("torch") or other == "chainrule NumPy") and other != label)
         print(f"  {label:<22} {ms:7.3f} ms   {ratios}")
+    return medians
 
 
 def build(values, grads, make_tensor, optimizer_class, kwargs, set_grad):
@@ -149,7 +159,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=100, help="steps per round")
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--optimizers", default="adam", help="comma-separated names, or 'all': " + ",".join(OPTIMIZERS))
+    parser.add_argument("--optimizers", default="adam,adamax,adadelta,lion", help="comma-separated names, or 'all': " + ",".join(OPTIMIZERS))
     args = parser.parse_args()
     names = list(OPTIMIZERS) if args.optimizers == "all" else args.optimizers.split(",")
 
@@ -159,9 +169,13 @@ def main():
     print(f"parameters: {sum(v.size for v in values):,} float32 values in {len(SHAPES)} tensors {SHAPES}")
     print(f"torch {torch.__version__}, numpy {numpy.__version__}; load average before: {os.getloadavg()[0]:.2f}")
 
-    if "adam" in names:
-        adam_one_thread(values, grads, args.steps, args.rounds)
-        adam_passes(values, grads, args.steps)
+    for name in names:
+        medians = one_thread(name, values, grads, args.steps, args.rounds)
+        if name == "adam":
+            print_row("adam_step", medians["chainrule kernel"] / medians["torch defaults"], threads=1,
+                      note="kernel / torch.optim.Adam defaults")
+            adam_passes(values, grads, args.steps)
+
 
     def set_cr_grad(p, g):
         p.grad = cr.tensor(g)
@@ -171,6 +185,8 @@ def main():
 
     for name in names:
         cr_class, torch_class, kwargs = OPTIMIZERS[name]
+        if torch_class is None:
+            continue
         ours = build(values, grads, lambda v: cr.tensor(v, requires_grad=True), cr_class, kwargs, set_cr_grad)
         theirs = build(values, grads, lambda v: torch.tensor(v, requires_grad=True), torch_class, kwargs,
                        set_torch_grad)
@@ -192,6 +208,11 @@ def main():
         ours1_ms = statistics.median(ours1_times) * 1e3
         torch2_ms = statistics.median(torch2_times) * 1e3
         torch1_ms = statistics.median(torch1_times) * 1e3
+        allowed, load = threads_free(2)
+        if name == "adam" and allowed:
+            print_row("adam_step", ours_ms / torch2_ms, threads=2, note=f"{default_threads} lanes / torch 2 threads")
+        elif name == "adam":
+            print(f"(no 2-thread row for the summary: load average {load:.2f} >= 1, the 2 cores are not free)")
         print(f"{name:>13}: chainrule ({default_threads}) {ours_ms:6.3f} ms (1 thread {ours1_ms:6.3f}) | torch 2 threads {torch2_ms:6.3f} ms "
               f"(ratio {torch2_ms / ours_ms:5.2f}x) | torch 1 thread {torch1_ms:6.3f} ms (ratio {torch1_ms / ours_ms:5.2f}x, "
               f"1 thread vs 1 thread {torch1_ms / ours1_ms:5.2f}x)")

@@ -38,6 +38,12 @@ OPTIONS = {
                         initial_accumulator_value=[0.0, 0.5], maximize=[False, True]),
     optim.SGD: dict(lr=[0.01, 0.1], momentum=[0.0, 0.9], dampening=[0.0, 0.3], weight_decay=[0.0, 0.1],
                     nesterov=[False, True], maximize=[False, True]),
+    optim.Adamax: dict(lr=[2e-3, 0.05], betas=[(0.9, 0.999), (0.5, 0.9)], eps=[1e-8, 0.0], weight_decay=[0.0, 0.1],
+                       maximize=[False, True]),
+    optim.Adadelta: dict(lr=[1.0, 0.1], rho=[0.9, 0.5], eps=[1e-6, 1e-3], weight_decay=[0.0, 0.1],
+                         maximize=[False, True]),
+    optim.Lion: dict(lr=[1e-4, 0.05], betas=[(0.9, 0.99), (0.5, 0.9)], weight_decay=[0.0, 0.1],
+                     maximize=[False, True]),
 }
 
 

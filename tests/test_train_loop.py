@@ -237,3 +237,16 @@ def test_history_api():
     copy = History()
     copy.load_state_dict(json.loads(json.dumps(history.state_dict())))
     assert copy.history == history.history
+
+
+def test_evaluate_can_keep_the_outputs_predict_would_give():
+    train, val = _blobs()
+    model = _mlp()
+    trainer = Trainer(model, cr.optim.SGD(model.parameters(), lr=0.1), progress=False)
+    trainer.fit(train, epochs=1)
+    metrics, outputs, targets = trainer.evaluate(val, keep_outputs=True)
+    predicted, predicted_targets = trainer.predict(val)
+    assert metrics == trainer.evaluate(val)
+    numpy.testing.assert_array_equal(outputs, predicted)
+    numpy.testing.assert_array_equal(targets, predicted_targets)
+    assert outputs.shape == (60, 3) and model.training

@@ -24,7 +24,8 @@ import numpy
 
 from chainrule.kernels import Kernel
 
-__all__ = ["adam_step", "nadam_step", "radam_step", "rmsprop_step", "adagrad_step", "sgd_step"]
+__all__ = ["adam_step", "nadam_step", "radam_step", "adamax_step", "rmsprop_step", "adagrad_step", "adadelta_step",
+           "sgd_step", "lion_step"]
 
 
 # The Adam-family loops repeat their first lines (decay, g, m, v) on purpose: a compiled loop can
@@ -105,6 +106,28 @@ def radam_loop(param, grad, exp_avg, exp_avg_sq, maximize, weight_decay, decoupl
             param[i] = p - m * coefficient
 
 
+def adamax_loop(param, grad, exp_avg, exp_inf, maximize, weight_decay, beta1, one_minus_beta1, beta2, eps,
+                step_size):
+    """Twin of ``Adamax.update`` (optim/adamax.py): u ← max(β₂u, |g| + ε), θ ← θ − s·m/u."""
+    for i in range(param.size):
+        p = param[i]
+        g = grad[i]
+        if maximize:
+            g = -g
+        if weight_decay != 0:
+            g = g + p * weight_decay                     # g ← g + λθ
+        m = exp_avg[i] * beta1 + g * one_minus_beta1     # m ← β₁m + (1 − β₁)g
+        decayed = exp_inf[i] * beta2
+        bound = numpy.abs(g) + eps
+        if decayed >= bound or decayed != decayed:       # max(β₂u, |g| + ε), NaN propagating as numpy.maximum
+            u = decayed
+        else:
+            u = bound
+        exp_avg[i] = m
+        exp_inf[i] = u
+        param[i] = p - (m / u) * step_size
+
+
 def rmsprop_loop(param, grad, square_avg, grad_avg, momentum_buffer, maximize, weight_decay, alpha, one_minus_alpha,
                  centered, use_momentum, momentum, eps, lr):
     """Twin of ``RMSprop.update`` (optim/rmsprop.py): θ ← θ − η·g/(√ṽ + ε), through a momentum buffer if μ > 0."""
@@ -146,6 +169,22 @@ def adagrad_loop(param, grad, sum_of_squares, maximize, weight_decay, eps, decay
         param[i] = p - (g / (numpy.sqrt(s) + eps)) * decayed_lr
 
 
+def adadelta_loop(param, grad, square_avg, acc_delta, maximize, weight_decay, rho, one_minus_rho, eps, lr):
+    """Twin of ``Adadelta.update`` (optim/adadelta.py): Δ = √(u + ε)/√(v + ε)·g, θ ← θ − η·Δ."""
+    for i in range(param.size):
+        p = param[i]
+        g = grad[i]
+        if maximize:
+            g = -g
+        if weight_decay != 0:
+            g = g + p * weight_decay
+        v = square_avg[i] * rho + (g * g) * one_minus_rho         # v ← ρv + (1 − ρ)g²
+        square_avg[i] = v
+        delta = (numpy.sqrt(acc_delta[i] + eps) / numpy.sqrt(v + eps)) * g
+        acc_delta[i] = acc_delta[i] * rho + (delta * delta) * one_minus_rho   # u ← ρu + (1 − ρ)Δ²
+        param[i] = p - delta * lr
+
+
 def sgd_loop(param, grad, momentum_buffer, maximize, weight_decay, use_momentum, first_step, momentum,
              dampening, one_minus_dampening, nesterov, lr):
     """Twin of ``SGD.update`` (optim/sgd.py): b ← μb + (1 − τ)g (b₁ = g), θ ← θ − η·d."""
@@ -172,12 +211,40 @@ def sgd_loop(param, grad, momentum_buffer, maximize, weight_decay, use_momentum,
         param[i] = p - direction * lr
 
 
+def lion_loop(param, grad, exp_avg, maximize, decouple, decay_factor, beta1, one_minus_beta1, beta2,
+              one_minus_beta2, lr):
+    """Twin of ``Lion.update`` (optim/lion.py): θ ← (1 − ηλ)θ − η·sign(β₁m + (1 − β₁)g), m ← β₂m + (1 − β₂)g."""
+    for i in range(param.size):
+        p = param[i]
+        g = grad[i]
+        if maximize:
+            g = -g
+        m = exp_avg[i]
+        c = m * beta1 + g * one_minus_beta1              # c = β₁m + (1 − β₁)g
+        # η·sign(c) as NumPy rounds it: ±η, +0 for c = ±0 (c − c is +0 either way; numpy.sign(−0.0) is +0), NaN for NaN.
+        if c > 0:
+            direction = lr
+        elif c < 0:
+            direction = -lr
+        elif c == 0:
+            direction = c - c
+        else:
+            direction = c
+        if decouple:
+            p = p * decay_factor                         # θ ← (1 − ηλ)θ
+        param[i] = p - direction
+        exp_avg[i] = m * beta2 + g * one_minus_beta2     # m ← β₂m + (1 − β₂)g
+
+
 _adam = Kernel(adam_loop)
 _nadam = Kernel(nadam_loop)
 _radam = Kernel(radam_loop)
+_adamax = Kernel(adamax_loop)
 _rmsprop = Kernel(rmsprop_loop)
 _adagrad = Kernel(adagrad_loop)
+_adadelta = Kernel(adadelta_loop)
 _sgd = Kernel(sgd_loop)
+_lion = Kernel(lion_loop)
 
 
 def _decay(param, lr, weight_decay, decoupled):
@@ -220,6 +287,13 @@ def radam_step(param, grad, exp_avg, exp_avg_sq, *, maximize, weight_decay, deco
            cast(coefficient))
 
 
+def adamax_step(param, grad, exp_avg, exp_inf, *, maximize, weight_decay, beta1, beta2, eps, step_size):
+    """One fused Adamax step in place; ``step_size`` = η/(1 − β₁ᵗ) as ``Adamax.update`` computes it."""
+    cast = param.dtype.type
+    _adamax(_flat(param), _flat(grad), _flat(exp_avg), _flat(exp_inf), bool(maximize), cast(weight_decay),
+            cast(beta1), cast(1 - beta1), cast(beta2), cast(eps), cast(step_size))
+
+
 def rmsprop_step(param, grad, square_avg, grad_avg, momentum_buffer, *, maximize, weight_decay, alpha, momentum,
                  eps, lr):
     """One fused RMSprop step in place; ``grad_avg`` is None unless centered, ``momentum_buffer`` None unless μ > 0."""
@@ -237,6 +311,13 @@ def adagrad_step(param, grad, sum_of_squares, *, maximize, weight_decay, eps, de
              cast(decayed_lr))
 
 
+def adadelta_step(param, grad, square_avg, acc_delta, *, maximize, weight_decay, rho, eps, lr):
+    """One fused Adadelta step in place."""
+    cast = param.dtype.type
+    _adadelta(_flat(param), _flat(grad), _flat(square_avg), _flat(acc_delta), bool(maximize), cast(weight_decay),
+              cast(rho), cast(1 - rho), cast(eps), cast(lr))
+
+
 def sgd_step(param, grad, momentum_buffer, *, maximize, weight_decay, momentum, dampening, nesterov, first_step, lr):
     """One fused SGD step in place; ``momentum_buffer`` is None without momentum, and is set to g on ``first_step``."""
     cast = param.dtype.type
@@ -244,3 +325,10 @@ def sgd_step(param, grad, momentum_buffer, *, maximize, weight_decay, momentum, 
     _sgd(_flat(param), _flat(grad), _flat(momentum_buffer if use_momentum else param), bool(maximize),
          cast(weight_decay), use_momentum, bool(first_step), cast(momentum), cast(dampening), cast(1 - dampening),
          bool(nesterov), cast(lr))
+
+
+def lion_step(param, grad, exp_avg, *, maximize, weight_decay, lr, beta1, beta2):
+    """One fused Lion step in place, its weight decay decoupled (θ ← (1 − ηλ)θ) as ``Lion.update`` applies it."""
+    cast = param.dtype.type
+    _lion(_flat(param), _flat(grad), _flat(exp_avg), bool(maximize), weight_decay != 0, cast(1 - lr * weight_decay),
+          cast(beta1), cast(1 - beta1), cast(beta2), cast(1 - beta2), cast(lr))

@@ -1,4 +1,6 @@
 """Adadelta: step sizes from running averages of squared gradients and squared updates."""
+from chainrule.kernels import fusable
+from chainrule.kernels.optim import adadelta_step
 from chainrule.optim.optimizer import Optimizer
 from chainrule.optim.parallel import ParallelUpdates
 
@@ -44,6 +46,10 @@ class Adadelta(ParallelUpdates, Optimizer):
     def update(self, param, grad, state, group, xp):
         rho, eps = group["rho"], group["eps"]
         state["step"] += 1
+        if fusable(xp, param, grad, state["square_avg"], state["acc_delta"]):   # the compiled twin of the lines below
+            adadelta_step(param, grad, state["square_avg"], state["acc_delta"], maximize=group["maximize"],
+                          weight_decay=group["weight_decay"], rho=rho, eps=eps, lr=group["lr"])
+            return
         g = self._effective_grad(param, grad, group, group["weight_decay"], xp)
         scratch = self._workspace(param, "scratch")
         delta = self._workspace(param, "delta")

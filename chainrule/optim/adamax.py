@@ -1,4 +1,6 @@
 """Adamax: Adam with the infinity norm in place of the root-mean-square."""
+from chainrule.kernels import fusable
+from chainrule.kernels.optim import adamax_step
 from chainrule.optim.adam_family import AdamFamily
 from chainrule.optim.parallel import ParallelUpdates
 
@@ -37,6 +39,12 @@ class Adamax(ParallelUpdates, AdamFamily):
         beta1, beta2 = group["betas"]
         state["step"] += 1
         t = state["step"]
+        step_size = group["lr"] / (1 - beta1 ** t)
+        if fusable(xp, param, grad, state["exp_avg"], state["exp_inf"]):   # the compiled twin of the lines below
+            adamax_step(param, grad, state["exp_avg"], state["exp_inf"], maximize=group["maximize"],
+                        weight_decay=group["weight_decay"], beta1=beta1, beta2=beta2, eps=group["eps"],
+                        step_size=step_size)
+            return
 
         g = self._decayed_grad(param, grad, group, xp)           # g ← g + λθ
         m = self._first_moment(param, g, state, beta1, xp)       # m ← β₁m + (1 − β₁)g
@@ -48,5 +56,5 @@ class Adamax(ParallelUpdates, AdamFamily):
 
         step = scratch                                           # θ ← θ − η/(1 − β₁ᵗ)·m/u
         xp.divide(m, u, out=step)
-        step *= group["lr"] / (1 - beta1 ** t)
+        step *= step_size
         param -= step

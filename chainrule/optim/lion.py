@@ -1,4 +1,6 @@
 """Lion: the sign of an interpolated momentum, found by program search."""
+from chainrule.kernels import fusable
+from chainrule.kernels.optim import lion_step
 from chainrule.optim.optimizer import Optimizer
 from chainrule.optim.parallel import ParallelUpdates
 
@@ -48,6 +50,10 @@ class Lion(ParallelUpdates, Optimizer):
     def update(self, param, grad, state, group, xp):
         lr, weight_decay = group["lr"], group["weight_decay"]
         beta1, beta2 = group["betas"]
+        if fusable(xp, param, grad, state["exp_avg"]):   # the compiled twin of the lines below, one pass
+            lion_step(param, grad, state["exp_avg"], maximize=group["maximize"], weight_decay=weight_decay, lr=lr,
+                      beta1=beta1, beta2=beta2)
+            return
         g = self._effective_grad(param, grad, group, 0, xp)
         m = state["exp_avg"]
         direction = self._workspace(param, "direction")

@@ -23,10 +23,12 @@ run code.
 import dataclasses
 import math
 import pathlib
+import sys
 import time
 
 import numpy
 
+from chainrule.backends import use_kernels
 from chainrule.core.grad_mode import no_grad
 from chainrule.core.random import Generator, manual_seed
 from chainrule.core.tensor import Tensor
@@ -55,6 +57,12 @@ SCHEDULES = ("none", "onecycle", "cosine", "step", "plateau")
 MONITORS = ("val_accuracy", "val_loss", "val_top5_accuracy", "val_precision", "val_recall", "val_f1", "loss",
             "accuracy")
 USER_FILE_MODEL = "file"  # config.model when the model comes from config.model_file
+# The compiled optimizer kernels (chainrule/kernels) cost a fresh process numba's start-up: importing it and
+# loading the cached kernel took 0.6-1.0 s here (benchmarks/bench_train.py's machine), while a fused step saves
+# about 1 ns per parameter value and 10 us per tensor. A run with fewer parameter updates (parameters x steps)
+# than this never wins that back, so it runs the NumPy reference: the same numbers, bit for bit. The default
+# job (105,866 parameters x 440 steps = 4.7e7) is such a run: measured 0.5-0.8 s of CPU less without numba.
+KERNEL_PAYBACK_UPDATES = 5e8
 
 
 @dataclasses.dataclass
@@ -322,11 +330,29 @@ class Job:
         self.trainer.checkpoint_extra = {"config": config.to_dict(), "model_spec": self.model_spec,
                                          "num_classes": self.num_classes}
 
+    def kernels_pay_off(self):
+        """Whether this run is long enough for the compiled kernels to repay numba's start-up (see
+        ``KERNEL_PAYBACK_UPDATES``); True as well when numba is already imported (its start-up is paid)."""
+        updates = self.model.num_parameters() * len(self.train_loader) * self.config.epochs
+        return "numba" in sys.modules or updates >= KERNEL_PAYBACK_UPDATES
+
     def run(self, resume_from=None):
+        """Train, test, write the report and summary.json; return the summary. A run too short for the compiled
+        kernels to pay off (``kernels_pay_off``) runs with them off, and the previous setting comes back after."""
+        previous = None if self.kernels_pay_off() else use_kernels(False)
+        try:
+            return self._run(resume_from)
+        finally:
+            if previous is not None:
+                use_kernels(previous)
+
+    def _run(self, resume_from):
         started = time.perf_counter()
         self.trainer.fit(self.train_loader, self.val_loader, epochs=self.config.epochs, resume_from=resume_from)
         train_seconds = time.perf_counter() - started
-        test_metrics = self.trainer.evaluate(self.test_loader)
+        # The report needs the test outputs: keep them from this pass instead of running the test set again.
+        test_metrics, *outputs_and_labels = self.trainer.evaluate(self.test_loader, keep_outputs=True)
+        self._test_predictions = (self.test_loader, *outputs_and_labels)
         report_started = time.perf_counter()
         if self.writes_files:
             self.write_report(test_metrics, train_seconds)
@@ -348,7 +374,11 @@ class Job:
         return summary
 
     def write_report(self, test_metrics, train_seconds):
-        outputs, labels = self.trainer.predict(self.test_loader)
+        kept = getattr(self, "_test_predictions", None)
+        if kept is not None and kept[0] is self.test_loader:
+            outputs, labels = kept[1:]
+        else:                                  # another loader (a data-parallel run's whole test set)
+            outputs, labels = self.trainer.predict(self.test_loader)
         test_images = self.test_loader.dataset.get_batch(numpy.arange(len(self.test_loader.dataset)))[0]
         summary = {"test loss": test_metrics["loss"], "test top-5 accuracy": test_metrics["top5_accuracy"],
                    "epochs": self.trainer.epoch, "optimizer steps": self.trainer.step,

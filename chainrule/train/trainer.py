@@ -238,9 +238,14 @@ class Trainer:
         return float(self.optimizer.param_groups[0]["lr"])
 
     # ----- evaluation and prediction ---------------------------------------------------------------
-    def evaluate(self, loader):
-        """The loss and metrics over every batch of ``loader``, in eval mode and without a graph; a dict of floats."""
+    def evaluate(self, loader, keep_outputs=False):
+        """The loss and metrics over every batch of ``loader``, in eval mode and without a graph; a dict of floats.
+
+        With ``keep_outputs=True``, also the model's outputs and the targets of this process's
+        batches, as ``predict`` gives them: ``(metrics, outputs, targets)``, from the one pass.
+        """
         accumulator = MetricAccumulator(self.task)
+        kept_outputs, kept_targets = [], []
         was_training = getattr(self.model, "training", True)
         self.model.eval()
         try:
@@ -250,12 +255,17 @@ class Trainer:
                     outputs = self.model(inputs)
                     loss = self.loss_fn(outputs, _match_targets(outputs, targets, self.task))
                     accumulator.update(outputs.numpy(), targets, float(loss.item()))
+                    if keep_outputs:
+                        kept_outputs.append(outputs.numpy())
+                        kept_targets.append(targets.numpy() if isinstance(targets, Tensor) else targets)
         finally:
             self.model.train(was_training)
         if self.metrics_reducer is not None:
             accumulator = self.metrics_reducer(accumulator)
         if accumulator.count == 0:
             raise ValueError("Trainer.evaluate: the loader yielded no batches")
+        if keep_outputs:
+            return accumulator.compute(), numpy.concatenate(kept_outputs), numpy.concatenate(kept_targets)
         return accumulator.compute()
 
     def predict(self, loader):
