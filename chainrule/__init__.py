@@ -27,6 +27,7 @@ from chainrule.core.random import (
 )
 from chainrule.core.tensor import Tensor, tensor
 from chainrule.ops import *  # noqa: F401,F403  (every public op: the __all__ of each file in chainrule/ops)
+from chainrule.ops.torch_keywords import *  # noqa: F401,F403  (the same ops taking PyTorch's out= and axis=)
 from chainrule.core.size import Size, inference_mode, numel  # noqa: F401
 
 bool = bool_  # noqa: A001  (PyTorch spells it chainrule.bool)

@@ -535,7 +535,9 @@ class Tensor:
     def T(self): return ops.permute(self, tuple(reversed(range(self.ndim))))
     @property
     def mT(self): return ops.transpose(self, -2, -1)
+    @numpy_keywords
     def squeeze(self, dim=None): return ops.squeeze(self, dim)
+    @numpy_keywords
     def unsqueeze(self, dim): return ops.unsqueeze(self, dim)
     def expand(self, *shape): return ops.expand(self, _shape_args(shape))
     def expand_as(self, other): return ops.expand(self, other.shape)
@@ -544,10 +546,15 @@ class Tensor:
     def flip(self, dims): return ops.flip(self, dims)
     def roll(self, shifts, dims=None): return ops.roll(self, shifts, dims)
     def split(self, split_size_or_sections, dim=0): return ops.split(self, split_size_or_sections, dim)
+    @numpy_keywords
     def chunk(self, chunks, dim=0): return ops.chunk(self, chunks, dim)
+    @numpy_keywords
     def unbind(self, dim=0): return ops.unbind(self, dim)
+    @numpy_keywords
     def gather(self, dim, index): return ops.gather(self, dim, index)
+    @numpy_keywords
     def scatter_add(self, dim, index, src): return ops.scatter_add(self, dim, index, src)
+    @numpy_keywords
     def index_select(self, dim, index): return ops.index_select(self, dim, index)
     def masked_fill(self, mask, value): return ops.masked_fill(self, mask, value)
     def tril(self, diagonal=0): return ops.tril(self, diagonal)
@@ -597,7 +604,7 @@ class Tensor:
     @numpy_keywords
     def sum(self, dim=None, keepdim=False, dtype=None): return ops.sum(self, dim, keepdim, dtype=dtype)
     @numpy_keywords
-    def mean(self, dim=None, keepdim=False): return ops.mean(self, dim, keepdim)
+    def mean(self, dim=None, keepdim=False, dtype=None): return ops.mean(self, dim, keepdim, dtype=dtype)
     @numpy_keywords
     def var(self, dim=None, keepdim=False, correction=1, unbiased=None): return ops.var(self, dim, keepdim, correction=correction, unbiased=unbiased)
     @numpy_keywords
@@ -620,11 +627,13 @@ class Tensor:
     def logsumexp(self, dim, keepdim=False): return ops.logsumexp(self, dim, keepdim)
     @numpy_keywords
     def cumsum(self, dim): return ops.cumsum(self, dim)
+    @numpy_keywords
     def sort(self, dim=-1, descending=False, stable=False): return ops.sort(self, dim, descending, stable)
+    @numpy_keywords
     def argsort(self, dim=-1, descending=False, stable=False): return ops.argsort(self, dim, descending, stable)
+    @numpy_keywords
     def topk(self, k, dim=-1, largest=True, sorted=True): return ops.topk(self, k, dim, largest, sorted)
     def trace(self): return ops.trace(self)
-    @numpy_keywords
     def norm(self, p=2, dim=None, keepdim=False): return ops.norm(self, p, dim, keepdim)
     @numpy_keywords
     def all(self, dim=None, keepdim=False): return ops.all(self, dim, keepdim)

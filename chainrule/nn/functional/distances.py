@@ -1,6 +1,7 @@
 """Distances between vectors: p-norm scaling and cosine similarity (reduced in float32 for float16 inputs)."""
 from chainrule import ops
 from chainrule.core.dtypes import promote_types
+from chainrule.core.tensor import numpy_keywords
 from chainrule.nn.functional._common import _in_float32
 
 
@@ -16,6 +17,7 @@ def normalize(input, p=2.0, dim=1, eps=1e-12):
     return (x / ops.clamp(x.norm(p, dim, keepdim=True), min=eps)).to(input.dtype)
 
 
+@numpy_keywords   # axis= for dim=, as torch.nn.functional.cosine_similarity (a native function) takes
 def cosine_similarity(x1, x2, dim=1, eps=1e-8):
     r""":math:`\frac{x_1 \cdot x_2}{\max(\|x_1\|, \epsilon)\,\max(\|x_2\|, \epsilon)}` along ``dim`` (broadcasting).
 
