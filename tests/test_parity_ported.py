@@ -78,8 +78,11 @@ def _close(ours, theirs, strict_lines, rtol, atol, name):
 # first 5 printed losses the comparison is the trend: losses within 5 %, coefficients within 0.005.
 SAME_START = {"polynomial_autograd": (99, 1e-4, 1e-6), "custom_function": (99, 1e-4, 1e-6),
               "autograd_tour": (99, 1e-4, 1e-6), "tensor_tour": (99, 1e-6, 0.0), "polynomial_nn_optim": (5, 5e-2, 5e-3),
-              "sine_lstm_lbfgs": (99, 1e-4, 1e-6)}
-ARGUMENTS = {"sine_lstm_lbfgs": ("--steps", "1")}   # one LBFGS step (20 evaluations) keeps the test short
+              "sine_lstm_lbfgs": (99, 1e-4, 1e-6), "polynomial_tensors": (99, 1e-4, 1e-6),
+              "polynomial_module": (99, 1e-4, 1e-6), "dynamic_net": (99, 1e-4, 1e-6),
+              "micrograd_engine": (99, 1e-12, 0.0)}
+ARGUMENTS = {"sine_lstm_lbfgs": ("--steps", "1"),   # one LBFGS step (20 evaluations) keeps the test short
+             "dynamic_net": ("--steps", "1000", "--print-every", "100")}   # of the tutorial's 30000
 
 
 @pytest.mark.parametrize("name", sorted(SAME_START))
@@ -134,3 +137,11 @@ def test_the_vae_learns_like_its_twin(tmp_path):
     for ours, theirs in [(our_train, their_train), (our_test, their_test)]:
         assert all(b < a for a, b in zip(ours, ours[1:])) and all(b < a for a, b in zip(theirs, theirs[1:])), summary
         assert all(abs(a - b) <= 0.05 * b for a, b in zip(ours, theirs)), summary
+
+
+def test_micrograd_engine_twins_print_micrograds_own_values(tmp_path):
+    # The values micrograd's Value engine computes for the same expressions (its test_engine.py compares
+    # them with torch's to 1e-6; its README prints g = 24.7041, a.grad = 138.8338, b.grad = 645.5773).
+    micrograd = [[-20.0, 46.0], [24.70408163265306, 138.83381924198252, 645.5772594752186]]
+    printed = tokens(run(PORTED / "micrograd_engine_chainrule.py", cwd=tmp_path))
+    _close(printed, micrograd, 0, 1e-12, 1e-6, "micrograd_engine")
