@@ -7,20 +7,23 @@ needs no derivative of its own (the chain rule composes those of its parts), and
 comparisons at the end (``isclose``, ``equal``, ``count_nonzero``, ``nonzero``) return truth
 values and indices, which carry no gradient, as in PyTorch.
 """
+import builtins
+import collections
 import math
 
 from chainrule.core import dtypes
-from chainrule.core.convert import as_tensor, normalize_dims
-from chainrule.core.primitive import BINARY, UNARY, Check, composite
+from chainrule.core.convert import as_tensor, check_broadcast, normalize_dims
+from chainrule.core.creation import ones_like
+from chainrule.core.primitive import BINARY, Check, composite
 from chainrule.core.tensor import Tensor
-from chainrule.ops.binary import add, atan2, div, mul, sub, where
-from chainrule.ops.indexing import clamp
-from chainrule.ops.elementwise import abs, exp, log, sqrt, trunc
-from chainrule.ops.indexing import gather, getitem, index_select
-from chainrule.ops.logic import eq, le, ne
-from chainrule.ops.matmul import matmul, mv, outer
-from chainrule.ops.reduce import norm, sum
-from chainrule.ops.shape import cat, expand, flatten, flip, movedim, repeat, transpose
+from chainrule.ops.binary import add, atan2, div, logaddexp, maximum, minimum, mul, pow, sub, where
+from chainrule.ops.elementwise import abs, acos, asin, atan, exp, log, sign, sqrt, trunc
+from chainrule.ops.indexing import clamp, diagonal as diagonal_of, gather, getitem, index_put_add, index_select
+from chainrule.ops.logic import eq, ge, gt, isnan, le, lt, ne
+from chainrule.ops.matmul import dot, matmul, mv, outer
+from chainrule.ops.reduce import amax, amin, mean, norm, std, sum, var
+from chainrule.ops.shape import cat, expand, flatten, flip, movedim, pad, repeat, squeeze, stack, transpose, unsqueeze
+from chainrule.ops.sorting import argsort, sort
 
 __all__ = [
     "lerp", "addmm", "addbmm", "baddbmm", "addmv", "addr", "addcmul", "addcdiv",
@@ -28,6 +31,14 @@ __all__ = [
     "masked_select", "xlogy", "hypot", "logit", "exp2", "deg2rad", "rad2deg", "frac", "dist",
     "swapdims", "swapaxes", "moveaxis", "ravel", "multiply", "subtract", "divide", "true_divide", "negative",
     "absolute", "arctan2", "isclose", "equal", "count_nonzero", "nonzero", "argwhere",
+    "arcsin", "arccos", "arctan", "fix", "sgn", "greater", "greater_equal", "less", "less_equal", "not_equal", "ger",
+    "broadcast_to", "clamp_min", "clamp_max", "positive", "detach", "broadcast_shapes", "broadcast_tensors",
+    "atleast_1d", "atleast_2d", "atleast_3d", "hstack", "vstack", "row_stack", "dstack", "column_stack",
+    "block_diag", "diag", "diagflat", "kron", "tensordot", "inner", "meshgrid", "cartesian_prod", "tril_indices",
+    "triu_indices", "nansum", "nanmean", "std_mean", "var_mean", "aminmax", "fmax", "fmin", "logaddexp2",
+    "float_power", "rsub", "vdot", "cdist", "pdist", "trapezoid", "trapz", "vander", "take", "median", "kthvalue",
+    "msort", "isin", "isposinf", "isneginf", "signbit", "bucketize", "bincount", "unique", "histc", "nan_to_num",
+    "scalar_tensor",
 ]
 
 TERNARY = (((3, 4), (3, 4), (3, 4)), ((3, 1), (1, 4), (4,)), ((), (2, 3), ()))
@@ -659,3 +670,815 @@ def windows(input, dimension, size, step):
     picked = index_select(x.reshape((1,)) if x.ndim == 0 else x, dim, Tensor(positions))
     shape = (x.shape[:dim] + (count, size) + x.shape[dim + 1:]) if x.ndim else (count, size)
     return movedim(picked.reshape(shape), dim + 1, -1)
+
+
+# ----- more of torch's functions: other names, stacking, products, statistics ------------------------------
+arcsin, arccos, arctan = asin, acos, atan
+fix, sgn = trunc, sign
+greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
+ger = outer
+broadcast_to = expand
+
+
+def clamp_min(input, min):
+    """``clamp(input, min=min)``: :math:`\\max(x, m)`.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.clamp_min(cr.tensor([-1.0, 2.0]), 0.0)
+        tensor([0., 2.])
+    """
+    return clamp(input, min=min)
+
+
+def clamp_max(input, max):
+    """``clamp(input, max=max)``: :math:`\\min(x, M)`.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.clamp_max(cr.tensor([-1.0, 2.0]), 0.0)
+        tensor([-1.,  0.])
+    """
+    return clamp(input, max=max)
+
+
+def positive(input):
+    """``+x``: the input itself.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.positive(cr.tensor([-1.0]))
+        tensor([-1.])
+    """
+    return as_tensor(input)
+
+
+def detach(input):
+    """``input.detach()``: the same values as a new leaf, without history.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.detach(cr.ones(1, requires_grad=True)).requires_grad
+        False
+    """
+    return as_tensor(input).detach()
+
+
+def broadcast_shapes(*shapes):
+    """The shape that ``shapes`` broadcast to (NumPy's rule: compared from the right, equal or 1).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.broadcast_shapes((3, 1), (4,))
+        (3, 4)
+    """
+    return tuple(check_broadcast("broadcast_shapes", *((s,) if isinstance(s, int) else tuple(s) for s in shapes)))
+
+
+def broadcast_tensors(*tensors):
+    """The tensors expanded to their common broadcast shape (views; gradients sum back).
+
+    Example:
+        >>> import chainrule as cr
+        >>> [t.shape for t in cr.broadcast_tensors(cr.zeros(3, 1), cr.zeros(4))]
+        [(3, 4), (3, 4)]
+    """
+    tensors = [as_tensor(t) for t in tensors]
+    shape = broadcast_shapes(*(t.shape for t in tensors))
+    return tuple(expand(t, shape) for t in tensors)
+
+
+def _at_least(tensors, ndim, where):
+    results = []
+    for t in tensors:
+        t = as_tensor(t)
+        while t.ndim < ndim:
+            t = unsqueeze(t, where(t.ndim))
+        results.append(t)
+    return results
+
+
+def atleast_1d(*tensors):
+    """Each input with at least 1 dim (a 0-d tensor becomes shape (1,)).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.atleast_1d(cr.tensor(2.0)).shape
+        (1,)
+    """
+    out = _at_least(tensors[0] if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)) else tensors, 1,
+                    lambda n: 0)
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+def atleast_2d(*tensors):
+    """Each input with at least 2 dims: 0-d → (1, 1), (n,) → (1, n).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.atleast_2d(cr.zeros(3)).shape
+        (1, 3)
+    """
+    out = _at_least(tensors[0] if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)) else tensors, 2,
+                    lambda n: 0)
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+def atleast_3d(*tensors):
+    """Each input with at least 3 dims: (n,) → (1, n, 1), (m, n) → (m, n, 1), as NumPy and PyTorch.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.atleast_3d(cr.zeros(2, 3)).shape
+        (2, 3, 1)
+    """
+    sequence = tensors[0] if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)) else tensors
+    out = []
+    for t in sequence:
+        t = as_tensor(t)
+        if t.ndim == 0:
+            t = t.reshape((1, 1, 1))
+        elif t.ndim == 1:
+            t = t.reshape((1, t.shape[0], 1))
+        elif t.ndim == 2:
+            t = unsqueeze(t, 2)
+        out.append(t)
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+@composite(Check("hstack", call=lambda lib, a, b: lib.hstack([a, b]), shapes=(((3, 2), (3, 4)), ((2,), (3,)))))
+def hstack(tensors):
+    """Join along dim 1 (dim 0 for 1-D inputs): ``cat(atleast_1d(tensors), 1)``.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.hstack([cr.zeros(2, 1), cr.ones(2, 2)]).shape
+        (2, 3)
+    """
+    tensors = _at_least(tensors, 1, lambda n: 0)
+    return cat(tensors, 0 if tensors[0].ndim == 1 else 1)
+
+
+@composite(Check("vstack", call=lambda lib, a, b: lib.vstack([a, b]), shapes=(((2, 3), (1, 3)), ((3,), (3,)))))
+def vstack(tensors):
+    """Join along dim 0 after making each input at least 2-D (rows): ``cat(atleast_2d(tensors), 0)``.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.vstack([cr.zeros(3), cr.ones(3)]).shape
+        (2, 3)
+    """
+    return cat(_at_least(tensors, 2, lambda n: 0), 0)
+
+
+row_stack = vstack
+
+
+@composite(Check("dstack", call=lambda lib, a, b: lib.dstack([a, b]), shapes=(((2, 3), (2, 3)),)))
+def dstack(tensors):
+    """Join along dim 2 after making each input at least 3-D: ``cat(atleast_3d(tensors), 2)``.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.dstack([cr.zeros(2, 3), cr.ones(2, 3)]).shape
+        (2, 3, 2)
+    """
+    made = atleast_3d(*tensors)
+    return cat(list(made) if isinstance(made, tuple) else [made], 2)
+
+
+@composite(Check("column_stack", call=lambda lib, a, b: lib.column_stack([a, b]), shapes=(((3,), (3, 2)),)))
+def column_stack(tensors):
+    """Vectors as columns, matrices as they are, joined along dim 1.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.column_stack([cr.tensor([1, 2]), cr.tensor([3, 4])])
+        tensor([[1, 3],
+                [2, 4]])
+    """
+    columns = [as_tensor(t).reshape((-1, 1)) if as_tensor(t).ndim <= 1 else as_tensor(t) for t in tensors]
+    return cat(columns, 1)
+
+
+@composite(Check("block_diag", call=lambda lib, a, b: lib.block_diag(a, b), shapes=(((2, 3), (1, 2)), ((2, 2), (3,)))))
+def block_diag(*tensors):
+    """The inputs (0-, 1- or 2-D) as blocks on the diagonal of one matrix, zeros elsewhere.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.block_diag(cr.ones(1, 1), 2 * cr.ones(1, 2))
+        tensor([[1., 0., 0.],
+                [0., 2., 2.]])
+    """
+    blocks = [as_tensor(t) for t in tensors]
+    blocks = [b.reshape((1, 1)) if b.ndim == 0 else b.reshape((1, -1)) if b.ndim == 1 else b for b in blocks]
+    width = builtins.sum(b.shape[1] for b in blocks)
+    rows, left = [], 0
+    for b in blocks:
+        rows.append(pad(b, (left, width - left - b.shape[1])))
+        left += b.shape[1]
+    return cat(rows, 0)
+
+
+@composite(Check("diag_vector", call=lambda lib, v: lib.diag(v, 1), shapes=(((3,),),)),
+           Check("diag_matrix", call=lambda lib, m: lib.diag(m, -1), shapes=(((3, 4),),)))
+def diag(input, diagonal=0):
+    """A vector's square matrix with it on the ``diagonal``-th diagonal, or a matrix's ``diagonal``-th diagonal.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.diag(cr.tensor([1.0, 2.0]))
+        tensor([[1., 0.],
+                [0., 2.]])
+        >>> cr.diag(cr.tensor([[1, 2], [3, 4]]))
+        tensor([1, 4])
+    """
+    x = as_tensor(input)
+    if x.ndim == 2:
+        return diagonal_of(x, diagonal, 0, 1)
+    if x.ndim != 1:
+        raise RuntimeError(f"diag: expected a 1-D or 2-D input, got shape {x.shape}")
+    n, k = x.shape[0], builtins.abs(int(diagonal))
+    positions = x.xp.arange(n)
+    rows, columns = (positions, positions + k) if diagonal >= 0 else (positions + k, positions)
+    return index_put_add((n + k, n + k), (rows, columns), x)
+
+
+@composite(Check("diagflat", call=lambda lib, x: lib.diagflat(x), shapes=(((2, 2),),)))
+def diagflat(input, offset=0):
+    """``diag(input.flatten(), offset)``: the flattened input on a diagonal of a square matrix.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.diagflat(cr.tensor([[1, 2]])).shape
+        (2, 2)
+    """
+    return diag(flatten(input), offset)
+
+
+@composite(Check("kron", shapes=(((2, 3), (2, 2)), ((3,), (2,)), ((2, 1, 2), (3, 2)))))
+def kron(input, other):
+    r"""The Kronecker product: :math:`(A \otimes B)_{(i k),(j l)} = a_{ij} b_{kl}`, for inputs of any dims.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.kron(cr.eye(2), cr.tensor([[1, 2]]))
+        tensor([[1., 2., 0., 0.],
+                [0., 0., 1., 2.]])
+    """
+    a, b = as_tensor(input), as_tensor(other)
+    ndim = builtins.max(a.ndim, b.ndim)
+    a_shape = (1,) * (ndim - a.ndim) + a.shape
+    b_shape = (1,) * (ndim - b.ndim) + b.shape
+    spread_a = tuple(n for size in a_shape for n in (size, 1))     # (a0, 1, a1, 1, ...)
+    spread_b = tuple(n for size in b_shape for n in (1, size))     # (1, b0, 1, b1, ...)
+    product = mul(a.reshape(spread_a), b.reshape(spread_b))
+    return product.reshape(tuple(p * q for p, q in zip(a_shape, b_shape)))
+
+
+@composite(Check("tensordot", call=lambda lib, a, b: lib.tensordot(a, b, dims=2), shapes=(((2, 3, 4), (3, 4, 5)),)),
+           Check("tensordot_pairs", call=lambda lib, a, b: lib.tensordot(a, b, dims=([0], [1])),
+                 shapes=(((3, 2), (4, 3)),)))
+def tensordot(a, b, dims=2):
+    r"""Sum of products over paired dims: :math:`c_{i\ldots, j\ldots} = \sum_{k\ldots} a_{i\ldots k\ldots} b_{k\ldots j\ldots}`.
+
+    ``dims`` an int n pairs a's last n dims with b's first n; or two lists of dims to pair.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.tensordot(cr.ones(2, 3), cr.ones(3, 4), dims=1)[0]
+        tensor([3., 3., 3., 3.])
+    """
+    a, b = as_tensor(a), as_tensor(b)
+    if isinstance(dims, int):
+        mine, theirs = list(range(a.ndim - dims, a.ndim)), list(range(dims))
+    else:
+        mine, theirs = [d % a.ndim for d in dims[0]], [d % b.ndim for d in dims[1]]
+    kept_a = [d for d in range(a.ndim) if d not in mine]
+    kept_b = [d for d in range(b.ndim) if d not in theirs]
+    contracted = math.prod(a.shape[d] for d in mine)
+    left = a.permute(tuple(kept_a + mine)).reshape((-1, contracted))
+    right = b.permute(tuple(theirs + kept_b)).reshape((contracted, -1))
+    return matmul(left, right).reshape(tuple(a.shape[d] for d in kept_a) + tuple(b.shape[d] for d in kept_b))
+
+
+@composite(Check("inner", shapes=(((3, 4), (2, 4)), ((4,), (4,)), ((), (2, 3)))))
+def inner(input, other):
+    r"""Sum over the last dims of both: :math:`c_{i\ldots, j\ldots} = \sum_k a_{i\ldots k} b_{j\ldots k}` (a product for 0-d).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.inner(cr.tensor([1.0, 2.0]), cr.tensor([3.0, 4.0]))
+        tensor(11.)
+    """
+    a, b = as_tensor(input), as_tensor(other)
+    if a.ndim == 0 or b.ndim == 0:
+        return mul(a, b)
+    return tensordot(a, b, ([-1], [-1]))
+
+
+def meshgrid(*tensors, indexing="ij"):
+    """Coordinate grids from 1-D tensors: output i varies along dim i (``indexing='xy'`` swaps the first two).
+
+    Example:
+        >>> import chainrule as cr
+        >>> rows, cols = cr.meshgrid(cr.tensor([1, 2]), cr.tensor([3, 4, 5]), indexing="ij")
+        >>> rows.shape, cols[0]
+        ((2, 3), tensor([3, 4, 5]))
+    """
+    sequence = tensors[0] if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)) else tensors
+    vectors = [as_tensor(t).reshape((-1,)) for t in sequence]
+    if indexing not in ("ij", "xy"):
+        raise ValueError(f"meshgrid: indexing must be 'ij' or 'xy', got {indexing!r}")
+    if indexing == "xy" and len(vectors) >= 2:
+        vectors[0], vectors[1] = vectors[1], vectors[0]
+    shape = tuple(v.shape[0] for v in vectors)
+    grids = [expand(v.reshape(tuple(-1 if i == d else 1 for i in range(len(shape)))), shape)
+             for d, v in enumerate(vectors)]
+    if indexing == "xy" and len(grids) >= 2:        # 'ij' of (y, x, ...), its first two outputs swapped back
+        grids[0], grids[1] = grids[1], grids[0]
+    return tuple(grids)
+
+
+@composite(Check("cartesian_prod", call=lambda lib, a, b: lib.cartesian_prod(a, b), shapes=(((3,), (2,)),)))
+def cartesian_prod(*tensors):
+    """Every combination of one element from each 1-D input, one per row (``itertools.product``).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.cartesian_prod(cr.tensor([1, 2]), cr.tensor([3, 4]))
+        tensor([[1, 3],
+                [1, 4],
+                [2, 3],
+                [2, 4]])
+    """
+    if len(tensors) == 1:
+        return as_tensor(tensors[0])
+    return stack([flatten(g) for g in meshgrid(*tensors, indexing="ij")], 1)
+
+
+def tril_indices(row, col, offset=0, *, dtype=None, device=None):
+    """The (2, N) row and column indices of the lower triangle of a row×col matrix (from diagonal ``offset``).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.tril_indices(3, 3)
+        tensor([[0, 1, 1, 2, 2, 2],
+                [0, 0, 1, 0, 1, 2]])
+    """
+    import numpy
+    return Tensor(numpy.stack(numpy.tril_indices(row, offset, col)).astype(dtype or "int64"))
+
+
+def triu_indices(row, col, offset=0, *, dtype=None, device=None):
+    """The (2, N) row and column indices of the upper triangle of a row×col matrix (from diagonal ``offset``).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.triu_indices(2, 3, 1)
+        tensor([[0, 0, 1],
+                [1, 2, 2]])
+    """
+    import numpy
+    return Tensor(numpy.stack(numpy.triu_indices(row, offset, col)).astype(dtype or "int64"))
+
+
+def _with_nans(lib, x):
+    """x with nan where x > 0.5 (a constant there, so the gradient is defined everywhere)."""
+    return lib.where(x > 0.5, lib.tensor(float("nan"), dtype=x.dtype), x)
+
+
+@composite(Check("nansum", call=lambda lib, x: lib.nansum(_with_nans(lib, x), 1),
+                 shapes=(((3, 4),),)))
+def nansum(input, dim=None, keepdim=False, *, dtype=None):
+    """Σ over ``dim`` treating nan as 0.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.nansum(cr.tensor([1.0, float("nan"), 2.0]))
+        tensor(3.)
+    """
+    x = as_tensor(input)
+    return sum(where(isnan(x), 0.0, x), dim, keepdim, dtype=dtype)
+
+
+@composite(Check("nanmean", call=lambda lib, x: lib.nanmean(_with_nans(lib, x), 1),
+                 shapes=(((3, 4),),)))
+def nanmean(input, dim=None, keepdim=False, *, dtype=None):
+    """The mean over ``dim`` of the values that are not nan.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.nanmean(cr.tensor([1.0, float("nan"), 2.0]))
+        tensor(1.5)
+    """
+    x = as_tensor(input) if dtype is None else as_tensor(input).to(dtype)
+    present = ~isnan(x)
+    return sum(where(present, x, 0.0), dim, keepdim) / sum(present, dim, keepdim)
+
+
+@composite(Check("std_mean", call=lambda lib, x: lib.std_mean(x, 1)[0] + lib.std_mean(x, 1)[1], shapes=(((3, 4),),)))
+def std_mean(input, dim=None, *, correction=1, keepdim=False):
+    """``(std, mean)`` over ``dim`` in one call.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.std_mean(cr.tensor([1.0, 3.0]))
+        (tensor(1.4142), tensor(2.))
+    """
+    return std(input, dim, keepdim, correction=correction), mean(input, dim, keepdim)
+
+
+@composite(Check("var_mean", call=lambda lib, x: lib.var_mean(x, 0)[0] * lib.var_mean(x, 0)[1], shapes=(((3, 4),),)))
+def var_mean(input, dim=None, *, correction=1, keepdim=False):
+    """``(var, mean)`` over ``dim`` in one call.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.var_mean(cr.tensor([1.0, 3.0]))
+        (tensor(2.), tensor(2.))
+    """
+    return var(input, dim, keepdim, correction=correction), mean(input, dim, keepdim)
+
+
+_MinMax = collections.namedtuple("aminmax", ["min", "max"])
+
+
+def aminmax(input, *, dim=None, keepdim=False):
+    """``(min, max)`` over ``dim`` (all elements if None), as a named pair.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.aminmax(cr.tensor([3, 1, 2]))
+        aminmax(min=tensor(1), max=tensor(3))
+    """
+    return _MinMax(amin(input, dim, keepdim), amax(input, dim, keepdim))
+
+
+@composite(Check("fmax", shapes=BINARY, domain="distinct"), Check("fmin", shapes=BINARY, domain="distinct"))
+def fmax(input, other):
+    """``maximum`` that ignores nan: where one side is nan, the other; nan only where both are.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.fmax(cr.tensor([1.0, float("nan")]), cr.tensor([float("nan"), 2.0]))
+        tensor([1., 2.])
+    """
+    x, y = as_tensor(input), as_tensor(other)
+    return where(isnan(x), y, where(isnan(y), x, maximum(x, y)))
+
+
+def fmin(input, other):
+    """``minimum`` that ignores nan: where one side is nan, the other; nan only where both are.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.fmin(cr.tensor([1.0, float("nan")]), cr.tensor([float("nan"), 2.0]))
+        tensor([1., 2.])
+    """
+    x, y = as_tensor(input), as_tensor(other)
+    return where(isnan(x), y, where(isnan(y), x, minimum(x, y)))
+
+
+@composite(Check("logaddexp2", shapes=BINARY))
+def logaddexp2(input, other):
+    r""":math:`\log_2(2^x + 2^y)`, without overflow.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.logaddexp2(cr.tensor([1.0]), cr.tensor([1.0]))
+        tensor([2.])
+    """
+    ln2 = math.log(2.0)
+    return logaddexp(mul(input, ln2), mul(other, ln2)) / ln2
+
+
+@composite(Check("float_power", shapes=BINARY[:2], domain="positive"))
+def float_power(input, exponent):
+    """:math:`x^y` computed in float64 (the result is float64 whatever the inputs), as PyTorch.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.float_power(cr.tensor([2]), 0.5).dtype
+        dtype('float64')
+    """
+    x = as_tensor(input).to(dtypes.float64)
+    y = exponent.to(dtypes.float64) if isinstance(exponent, Tensor) else exponent
+    return pow(x, y)
+
+
+def rsub(input, other, *, alpha=1):
+    """``other − alpha · input``: subtraction with the operands reversed.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.rsub(cr.tensor([1.0]), 5.0)
+        tensor([4.])
+    """
+    return sub(other, input if alpha == 1 else mul(input, alpha))
+
+
+def vdot(input, other):
+    """The dot product of two 1-D tensors (real: ``dot``).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.vdot(cr.tensor([1.0, 2.0]), cr.tensor([3.0, 4.0]))
+        tensor(11.)
+    """
+    return dot(input, other)
+
+
+@composite(Check("cdist", call=lambda lib, a, b: lib.cdist(a, b), shapes=(((3, 4), (2, 4)), ((2, 3, 2), (2, 4, 2))),
+                 domain="distinct"),
+           Check("cdist_p1", call=lambda lib, a, b: lib.cdist(a, b, 3.0), shapes=(((3, 4), (2, 4)),), domain="distinct"))
+def cdist(x1, x2, p=2.0, compute_mode=None):
+    r"""All distances between the rows of two (batched) matrices: :math:`d_{ij} = \|x_{1,i} - x_{2,j}\|_p`.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.cdist(cr.tensor([[0.0, 0.0]]), cr.tensor([[3.0, 4.0], [0.0, 1.0]]))
+        tensor([[5., 1.]])
+    """
+    a, b = as_tensor(x1), as_tensor(x2)
+    return norm(sub(unsqueeze(a, -2), unsqueeze(b, -3)), p, -1)
+
+
+@composite(Check("pdist", call=lambda lib, x: lib.pdist(x), shapes=(((4, 3),),), domain="distinct"))
+def pdist(input, p=2.0):
+    r"""The distances between every pair of rows i < j, :math:`\|x_i - x_j\|_p`, as a vector of n(n−1)/2.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.pdist(cr.tensor([[0.0, 0.0], [3.0, 4.0], [0.0, 1.0]]))
+        tensor([5.    , 1.    , 4.2426])
+    """
+    x = as_tensor(input)
+    first, second = x.xp.triu_indices(x.shape[0], 1)
+    return norm(sub(index_select(x, 0, Tensor(first)), index_select(x, 0, Tensor(second))), p, -1)
+
+
+@composite(Check("trapezoid", call=lambda lib, y: lib.trapezoid(y), shapes=(((3, 4),), ((5,),))),
+           Check("trapezoid_x", call=lambda lib, y, x: lib.trapezoid(y, x), shapes=(((3, 4), (4,)),)))
+def trapezoid(y, x=None, *, dx=None, dim=-1):
+    r"""The trapezoidal rule along ``dim``: :math:`\sum_i \tfrac{1}{2}(y_i + y_{i+1})(x_{i+1} - x_i)` (spacing ``dx``, default 1).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.trapezoid(cr.tensor([0.0, 1.0, 2.0]))
+        tensor(2.)
+    """
+    y = as_tensor(y)
+    dim = normalize_dims(dim, y.ndim, "trapezoid")[0]
+    before = (slice(None),) * dim
+    pairs = add(getitem(y, before + (slice(1, None),)), getitem(y, before + (slice(None, -1),)))
+    if x is None:
+        return sum(pairs, dim) * ((1.0 if dx is None else dx) / 2)
+    steps = diff(as_tensor(x), dim=-1 if as_tensor(x).ndim == 1 else dim)
+    if steps.ndim == 1:
+        steps = steps.reshape((-1,) + (1,) * (y.ndim - 1 - dim))
+    return sum(mul(pairs, steps), dim) / 2
+
+
+trapz = trapezoid
+
+
+# torch.vander's own backward fails (an in-place write it then reads), so the twin is its formula; the values
+# are compared with torch.vander in tests/test_parity_torch_functions.py.
+@composite(Check("vander", call=lambda lib, x: lib.vander(x, 3), shapes=(((4,),),),
+                 torch_call=lambda lib, x: lib.stack([x ** 2, x, x ** 0], 1)),
+           Check("vander_increasing", call=lambda lib, x: lib.vander(x, increasing=True), shapes=(((3,),),),
+                 torch_call=lambda lib, x: lib.stack([x ** 0, x, x ** 2], 1)))
+def vander(x, N=None, increasing=False):
+    """The Vandermonde matrix of a vector: column j is :math:`x^{N-1-j}` (``increasing``: :math:`x^j`).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.vander(cr.tensor([1, 2, 3]), 3)
+        tensor([[1, 1, 1],
+                [4, 2, 1],
+                [9, 3, 1]])
+    """
+    x = as_tensor(x)
+    n = x.shape[0] if N is None else int(N)
+    powers = range(n) if increasing else range(n - 1, -1, -1)
+    columns = [ones_like(x) if k == 0 else pow(x, k) for k in powers]   # x⁰ as ones: no 0·x⁻¹ = nan slope at 0
+    return stack(columns, 1)
+
+
+@composite(Check("take", call=lambda lib, x: lib.take(x, lib.tensor([[0, 5], [11, 5]])), shapes=(((3, 4),),)))
+def take(input, index):
+    """The elements of the flattened input at ``index`` (any shape): ``input.flatten()[index]``.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.take(cr.tensor([[4, 3], [5, 7]]), cr.tensor([0, 3]))
+        tensor([4, 7])
+    """
+    index = as_tensor(index)
+    return index_select(flatten(input), 0, flatten(index)).reshape(index.shape)
+
+
+@composite(Check("median", call=lambda lib, x: lib.median(x), shapes=(((3, 4),), ((5,),)), domain="distinct"),
+           Check("median_dim", call=lambda lib, x: lib.median(x, 1).values, shapes=(((3, 4),), ((2, 5),)),
+                 domain="distinct"))
+def median(input, dim=None, keepdim=False):
+    """The lower median (the ⌊(n−1)/2⌋-th smallest): of all elements, or ``(values, indices)`` along ``dim``.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.median(cr.tensor([4.0, 1.0, 3.0, 2.0]))
+        tensor(2.)
+        >>> cr.median(cr.tensor([[1.0, 5.0, 3.0]]), 1)
+        median(values=tensor([3.]), indices=tensor([2]))
+    """
+    x = as_tensor(input)
+    if dim is None:
+        flat = flatten(x)
+        return kthvalue(flat, (flat.shape[0] + 1) // 2).values
+    result = kthvalue(x, (x.shape[dim] + 1) // 2, dim, keepdim)
+    return _Median(result.values, result.indices)
+
+
+_Median = collections.namedtuple("median", ["values", "indices"])
+_Kth = collections.namedtuple("kthvalue", ["values", "indices"])
+
+
+@composite(Check("kthvalue", call=lambda lib, x: lib.kthvalue(x, 2, 0).values, shapes=(((3, 4),),), domain="distinct"))
+def kthvalue(input, k, dim=-1, keepdim=False):
+    """``(values, indices)`` of the k-th smallest element along ``dim`` (k from 1).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.kthvalue(cr.tensor([3.0, 1.0, 2.0]), 2)
+        kthvalue(values=tensor(2.), indices=tensor(2))
+    """
+    x = as_tensor(input)
+    if x.ndim == 0:
+        x = x.reshape((1,))
+    dim = normalize_dims(dim, x.ndim, "kthvalue")[0]
+    if not 1 <= k <= x.shape[dim]:
+        raise RuntimeError(f"kthvalue: k = {k} is out of range for dim {dim} of size {x.shape[dim]} (1 to {x.shape[dim]})")
+    order = argsort(x, dim, stable=True)
+    position = getitem(order, (slice(None),) * dim + (slice(k - 1, k),))
+    values, indices = gather(x, dim, position), position
+    if not keepdim:
+        values, indices = squeeze(values, dim), squeeze(indices, dim)
+    return _Kth(values, indices)
+
+
+def msort(input):
+    """``sort(input, dim=0).values``: each column sorted.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.msort(cr.tensor([[2, 1], [1, 3]]))
+        tensor([[1, 1],
+                [2, 3]])
+    """
+    return sort(input, 0).values
+
+
+# ----- values and indices without gradient (as in PyTorch) -------------------------------------------------
+def isin(elements, test_elements, *, invert=False):
+    """Elementwise: is each element among ``test_elements``?
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.isin(cr.tensor([1, 2, 3]), cr.tensor([2, 5]))
+        tensor([False,  True, False])
+    """
+    x = as_tensor(elements)
+    test = test_elements.array if isinstance(test_elements, Tensor) else test_elements
+    return Tensor(x.xp.isin(x.array, test, invert=invert))
+
+
+def isposinf(input):
+    """Elementwise: is it +∞?
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.isposinf(cr.tensor([float("inf"), -float("inf"), 1.0]))
+        tensor([ True, False, False])
+    """
+    x = as_tensor(input)
+    return Tensor(x.xp.isposinf(x.array))
+
+
+def isneginf(input):
+    """Elementwise: is it −∞?
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.isneginf(cr.tensor([float("inf"), -float("inf"), 1.0]))
+        tensor([False,  True, False])
+    """
+    x = as_tensor(input)
+    return Tensor(x.xp.isneginf(x.array))
+
+
+def signbit(input):
+    """Elementwise: is the sign bit set (negative numbers and −0.0)?
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.signbit(cr.tensor([-1.0, -0.0, 2.0]))
+        tensor([ True,  True, False])
+    """
+    x = as_tensor(input)
+    return Tensor(x.xp.signbit(x.array))
+
+
+def bucketize(input, boundaries, *, out_int32=False, right=False):
+    """The bucket of each value among sorted ``boundaries``: i with b[i−1] < x ≤ b[i] (``right``: b[i−1] ≤ x < b[i]).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.bucketize(cr.tensor([1, 5, 9]), cr.tensor([1, 3, 5, 7]))
+        tensor([0, 2, 4])
+    """
+    x, edges = as_tensor(input), as_tensor(boundaries)
+    found = x.xp.searchsorted(edges.array, x.array, side="right" if right else "left")
+    return Tensor(found.astype("int32" if out_int32 else "int64"))
+
+
+def bincount(input, weights=None, minlength=0):
+    """How often each value 0, 1, ... occurs in a 1-D non-negative integer tensor (summing ``weights`` if given).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.bincount(cr.tensor([0, 2, 2, 3]))
+        tensor([1, 0, 2, 1])
+    """
+    x = as_tensor(input)
+    if x.ndim != 1 or x.dtype.kind not in "iu":
+        raise RuntimeError(f"bincount: expected a 1-D integer tensor, got {x.dtype} of shape {x.shape}")
+    weights = None if weights is None else as_tensor(weights).array
+    return Tensor(x.xp.bincount(x.array, weights, minlength))
+
+
+def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=None):
+    """The distinct values (sorted), optionally with where each element went and how often each occurs.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.unique(cr.tensor([3, 1, 3, 2]), return_counts=True)
+        (tensor([1, 2, 3]), tensor([1, 1, 2]))
+    """
+    x = as_tensor(input)
+    found = x.xp.unique(x.array, return_inverse=return_inverse, return_counts=return_counts, axis=dim)
+    if not (return_inverse or return_counts):
+        return Tensor(found)
+    values, *extra = found
+    if return_inverse:
+        extra[0] = extra[0].reshape(x.shape if dim is None else (x.shape[dim],))
+    return (Tensor(values),) + tuple(Tensor(e.astype("int64")) for e in extra)
+
+
+def histc(input, bins=100, min=0, max=0):
+    """A histogram of ``bins`` equal bins over [min, max] (the data's range when both are 0); outside values ignored.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.histc(cr.tensor([1.0, 2.0, 1.0]), bins=4, min=0, max=3)
+        tensor([0., 2., 1., 0.])
+    """
+    x = as_tensor(input)
+    low, high = (float(x.array.min()), float(x.array.max())) if min == 0 and max == 0 else (min, max)
+    if low == high:
+        low, high = low - 1, high + 1
+    counts, _ = x.xp.histogram(x.array, bins=bins, range=(low, high))
+    return Tensor(counts.astype(x.dtype))
+
+
+def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
+    """nan, +∞ and −∞ replaced by ``nan``, ``posinf`` and ``neginf`` (default: the dtype's largest and lowest).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.nan_to_num(cr.tensor([float("nan"), float("inf"), 1.0]), posinf=9.0)
+        tensor([0., 9., 1.])
+    """
+    import numpy
+    x = as_tensor(input)
+    limits = numpy.finfo(x.dtype) if x.dtype.kind == "f" else None
+    posinf = limits.max if posinf is None and limits is not None else posinf
+    neginf = limits.min if neginf is None and limits is not None else neginf
+    if limits is None:
+        return x
+    out = where(isnan(x), nan, x)
+    out = where(isposinf(x), float(posinf), out)
+    return where(isneginf(x), float(neginf), out)
+
+
+def scalar_tensor(s, *, dtype=None, device=None, requires_grad=False):
+    """A 0-d tensor holding ``s`` (float32 unless ``dtype`` says otherwise, as in PyTorch).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.scalar_tensor(3)
+        tensor(3.)
+    """
+    from chainrule.core.tensor import tensor
+    return tensor(float(s), dtype=dtype, device=device, requires_grad=requires_grad)
