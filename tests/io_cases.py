@@ -123,16 +123,16 @@ def build_pair(name, seed=0):
         for module in ours.modules():
             if hasattr(module, "running_mean") and module.running_mean is not None:
                 n = module.running_mean.shape[0]
-                module.running_mean.data[...] = numpy.linspace(-0.5, 0.5, n)
-                module.running_var.data[...] = numpy.linspace(0.5, 2.0, n)
-                module.weight.data[...] = numpy.linspace(0.8, 1.2, n)
-                module.bias.data[...] = numpy.linspace(-0.1, 0.1, n)
+                module.running_mean.array[...] = numpy.linspace(-0.5, 0.5, n)
+                module.running_var.array[...] = numpy.linspace(0.5, 2.0, n)
+                module.weight.array[...] = numpy.linspace(0.8, 1.2, n)
+                module.bias.array[...] = numpy.linspace(-0.1, 0.1, n)
     copy_into_torch(ours, theirs)
     return ours.eval(), theirs.eval(), make_input
 
 
 def copy_into_torch(ours, theirs):
-    state = {key: torch.from_numpy(numpy.array(value.data)) for key, value in ours.state_dict().items()}
+    state = {key: torch.from_numpy(numpy.array(value.array)) for key, value in ours.state_dict().items()}
     theirs.load_state_dict(state, strict=True)
 
 

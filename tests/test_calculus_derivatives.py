@@ -110,7 +110,7 @@ def test_numerical_gradient_matches_autodiff(values):
 
     x = cr.tensor(values, dtype=cr.float64, requires_grad=True)
     ((x.sin() * x ** 2).sum() + x.cos().prod()).backward()
-    np.testing.assert_allclose(numerical_gradient(f, np.array(values)), x.grad.data, atol=1e-8)
+    np.testing.assert_allclose(numerical_gradient(f, np.array(values)), x.grad.array, atol=1e-8)
 
 
 def test_difference_errors_name_the_function():

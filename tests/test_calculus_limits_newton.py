@@ -115,7 +115,7 @@ def test_newton_root_system_finds_the_circle_line_intersection(radius, fraction,
     result = newton_root(system, [radius, start_height])
     assert result.converged and result.residual < 1e-11
     roots_x = np.roots([2.0, 2.0 * shift, shift ** 2 - radius ** 2])
-    distances = [np.abs(result.x.data - [x, x + shift]).max() for x in roots_x]
+    distances = [np.abs(result.x.array - [x, x + shift]).max() for x in roots_x]
     assert min(distances) < 1e-10
 
 
@@ -125,8 +125,8 @@ def test_newton_root_matches_fsolve_and_converges_quadratically():
 
     result = newton_root(system, [1.0, 0.5])
     root = scipy.optimize.fsolve(lambda v: [math.exp(v[0]) - v[1] - 2, v[0] + v[1] ** 3 - 1], [1.0, 0.5], xtol=1e-14)
-    np.testing.assert_allclose(result.x.data, root, atol=1e-12)
-    iterates = np.array([x.data for x in result.history])
+    np.testing.assert_allclose(result.x.array, root, atol=1e-12)
+    iterates = np.array([x.array for x in result.history])
     assert convergence_order(iterates, limit=root).order == pytest.approx(2.0, abs=0.3)
 
 
@@ -146,11 +146,11 @@ def test_newton_minimize_rosenbrock_matches_scipy():
     reference = scipy.optimize.minimize(scipy.optimize.rosen, [-1.2, 1.0], jac=scipy.optimize.rosen_der,
                                         hess=scipy.optimize.rosen_hess, method="Newton-CG", tol=1e-12)
     assert result.converged
-    np.testing.assert_allclose(result.x.data, reference.x, atol=1e-7)
-    np.testing.assert_allclose(result.x.data, [1.0, 1.0], atol=1e-10)
+    np.testing.assert_allclose(result.x.array, reference.x, atol=1e-7)
+    np.testing.assert_allclose(result.x.array, [1.0, 1.0], atol=1e-10)
     # Quadratic convergence: eₖ₊₁/eₖ² stays bounded over the last steps (the three-point order estimate
     # is still settling there, ≈ 1.6, because the error's direction keeps turning).
-    estimate = convergence_order(np.array([x.data for x in result.history]), limit=[1.0, 1.0])
+    estimate = convergence_order(np.array([x.array for x in result.history]), limit=[1.0, 1.0])
     last = estimate.errors[-4:]
     assert all(following / current ** 2 < 50 for current, following in zip(last, last[1:]))
     assert estimate.order > 1.5
@@ -164,7 +164,7 @@ def test_newton_minimize_solves_a_quadratic_in_one_step(seed, n):
     a, b = m @ m.T + n * np.eye(n), rng.normal(size=n)
     a_t, b_t = cr.tensor(a, dtype=cr.float64), cr.tensor(b, dtype=cr.float64)
     result = newton_minimize(lambda x: 0.5 * (x * (a_t @ x)).sum() - (b_t * x).sum(), np.zeros(n))
-    np.testing.assert_allclose(result.x.data, np.linalg.solve(a, b), atol=1e-10)
+    np.testing.assert_allclose(result.x.array, np.linalg.solve(a, b), atol=1e-10)
     assert result.iterations == 1 and result.converged
 
 

@@ -118,7 +118,7 @@ def test_leaf_grad_is_writable_even_when_gradients_share_memory():
     a = cr.tensor([1.0, 2.0], requires_grad=True)
     b = cr.tensor([3.0, 4.0], requires_grad=True)
     (a + b).sum().backward()
-    a.grad.data[...] = 0  # must not change b.grad
+    a.grad.array[...] = 0  # must not change b.grad
     assert b.grad.tolist() == [1.0, 1.0]
 
 

@@ -61,7 +61,7 @@ def test_numpy_is_zero_copy_and_array_protocol_works():
     view[0] = 5.0
     assert x.tolist() == [5.0, 2.0]
     assert numpy.asarray(x).sum() == 7.0
-    assert cr.from_numpy(view).data is view
+    assert cr.from_numpy(view).array is view
     with pytest.raises(RuntimeError, match="detach"):
         cr.tensor([1.0], requires_grad=True).numpy()
 

@@ -43,7 +43,7 @@ def test_post_accumulate_grad_hook_may_change_the_gradient_and_skips_autograd_gr
 
     def halve(tensor):
         calls.append(1)
-        tensor.grad.data *= 0.5
+        tensor.grad.array *= 0.5
 
     x.register_post_accumulate_grad_hook(halve)
     (x * 4).sum().backward()

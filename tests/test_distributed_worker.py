@@ -99,7 +99,7 @@ def check_ddp(dist, cr, nn, rank, size):
     reference = _mlp(cr, nn, seed=0).double()
     ddp = dist.DistributedDataParallel(model, bucket_cap_mb=25)
     for mine, rank0 in zip(model.parameters(), reference.parameters()):
-        assert mine.data.tobytes() == rank0.data.tobytes(), "wrap did not broadcast rank 0's parameters"
+        assert mine.array.tobytes() == rank0.array.tobytes(), "wrap did not broadcast rank 0's parameters"
     assert len(ddp.reducer.buckets) == 1
 
     local = _mlp(cr, nn, seed=0).double()  # the same weights, no DDP: this rank's own gradient
@@ -189,16 +189,16 @@ def check_sync_batchnorm(dist, cr, nn, rank, size):
     cr.manual_seed(0)
     model = dist.convert_sync_batchnorm(nn.Sequential(nn.BatchNorm2d(3).double()))
     assert type(model[0]).__name__ == "SyncBatchNorm"
-    model[0].weight.data[...] = [1.5, -0.5, 2.0]
+    model[0].weight.array[...] = [1.5, -0.5, 2.0]
     x = cr.tensor(full[shard], requires_grad=True)
     y = model(x)
     (y * cr.tensor(upstream[shard])).sum().backward()
     plain = nn.BatchNorm2d(3).double()
-    plain.weight.data[...] = [1.5, -0.5, 2.0]
+    plain.weight.array[...] = [1.5, -0.5, 2.0]
     x_full = cr.tensor(full, requires_grad=True)
     y_full = plain(x_full)
     (y_full * cr.tensor(upstream)).sum().backward()
-    assert numpy.allclose(y.data, y_full.data[shard], rtol=1e-12, atol=1e-12)
+    assert numpy.allclose(y.array, y_full.array[shard], rtol=1e-12, atol=1e-12)
     assert numpy.allclose(x.grad.numpy(), x_full.grad.numpy()[shard], rtol=1e-10, atol=1e-12)
     weight_grad = model[0].weight.grad.numpy().copy()
     dist.all_reduce(model[0].weight.grad)  # the ranks' shares add up to the whole batch's gradient

@@ -33,16 +33,16 @@ def test_measures_match_scipy(data):
     q = _distribution(data, k)
     base = data.draw(st.sampled_from([None, 2, 10]))
     tp, tq = cr.tensor(p, dtype=cr.float64), cr.tensor(q, dtype=cr.float64)
-    np.testing.assert_allclose(entropy(tp, base=base).data, ss.entropy(p, base=base, axis=-1), rtol=1e-10, atol=1e-14)
-    np.testing.assert_allclose(kl_divergence(tp, tq, base=base).data, ss.entropy(p, q, base=base, axis=-1), rtol=1e-10, atol=1e-14)
-    np.testing.assert_allclose(cross_entropy(tp, tq, base=base).data,
+    np.testing.assert_allclose(entropy(tp, base=base).array, ss.entropy(p, base=base, axis=-1), rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(kl_divergence(tp, tq, base=base).array, ss.entropy(p, q, base=base, axis=-1), rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(cross_entropy(tp, tq, base=base).array,
                                ss.entropy(p, base=base, axis=-1) + ss.entropy(p, q, base=base, axis=-1), rtol=1e-10)
-    np.testing.assert_allclose(cross_entropy(tp, q_logits=cr.tensor(np.log(q) + 3.0), base=base).data,
-                               cross_entropy(tp, tq, base=base).data, rtol=1e-10)
-    np.testing.assert_allclose(np.sqrt(js_divergence(tp, tq, base=base).data),
+    np.testing.assert_allclose(cross_entropy(tp, q_logits=cr.tensor(np.log(q) + 3.0), base=base).array,
+                               cross_entropy(tp, tq, base=base).array, rtol=1e-10)
+    np.testing.assert_allclose(np.sqrt(js_divergence(tp, tq, base=base).array),
                                [distance.jensenshannon(p[i], q[i], base=base) for i in range(2)], rtol=1e-8, atol=1e-12)
-    np.testing.assert_allclose(perplexity(tp).data, np.exp(ss.entropy(p, axis=-1)), rtol=1e-10)
-    assert np.all(js_divergence(tp, tq, base=2).data <= 1 + 1e-12)
+    np.testing.assert_allclose(perplexity(tp).array, np.exp(ss.entropy(p, axis=-1)), rtol=1e-10)
+    assert np.all(js_divergence(tp, tq, base=2).array <= 1 + 1e-12)
 
 
 @settings(max_examples=20, deadline=None)
@@ -77,14 +77,14 @@ def test_gradients_by_gradcheck_and_torch():
     assert gradcheck(lambda a, b: js_divergence(normalize(a), normalize(b)), (p, q))
     assert gradcheck(lambda t: mutual_information(t), (table,))
     cross_entropy(p, q_logits=logits).sum().backward()
-    torch_logits = torch.tensor(logits.data, requires_grad=True)
-    torch.nn.functional.cross_entropy(torch_logits, torch.tensor(p.data), reduction="sum").backward()
-    np.testing.assert_allclose(logits.grad.data, torch_logits.grad.numpy(), rtol=1e-12)
-    torch_q = torch.tensor(q.data, requires_grad=True)
-    torch.nn.functional.kl_div(torch_q.log(), torch.tensor(p.data), reduction="sum").backward()
+    torch_logits = torch.tensor(logits.array, requires_grad=True)
+    torch.nn.functional.cross_entropy(torch_logits, torch.tensor(p.array), reduction="sum").backward()
+    np.testing.assert_allclose(logits.grad.array, torch_logits.grad.numpy(), rtol=1e-12)
+    torch_q = torch.tensor(q.array, requires_grad=True)
+    torch.nn.functional.kl_div(torch_q.log(), torch.tensor(p.array), reduction="sum").backward()
     q.grad = None
     kl_divergence(p, q).sum().backward()
-    np.testing.assert_allclose(q.grad.data, torch_q.grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(q.grad.array, torch_q.grad.numpy(), rtol=1e-12)
 
 
 def test_minimizing_cross_entropy_is_maximum_likelihood():
@@ -102,7 +102,7 @@ def test_minimizing_cross_entropy_is_maximum_likelihood():
         (gradient,) = cr.autograd.grad([loss], [logits])
         with cr.no_grad():
             logits -= 2.0 * gradient
-    np.testing.assert_allclose(cr.softmax(logits, -1).data, empirical, atol=1e-6)
+    np.testing.assert_allclose(cr.softmax(logits, -1).array, empirical, atol=1e-6)
 
 
 def test_stable_and_exact_at_the_edges():

@@ -20,7 +20,7 @@ def checkpoint(tmp_path):
     spec = {"name": "cnn", "kwargs": {"channels": [4, 8], "hidden": 16, "num_classes": 10}}
     cr.manual_seed(3)
     model = build_model(spec)
-    tensors = {f"model/{key}": value.data for key, value in model.state_dict().items()}
+    tensors = {f"model/{key}": value.array for key, value in model.state_dict().items()}
     folder = save_checkpoint(tmp_path / "step-00000010", tensors,
                              {"step": 10, "extra": {"config": {}, "model_spec": spec, "num_classes": 10}})
     return folder, model.eval()

@@ -21,8 +21,8 @@ def test_torch_sees_chainrule_memory_and_keeps_dtype_and_shape(dtype_name):
     assert tuple(t.shape) == x.shape and str(t.dtype) == f"torch.{dtype_name}"
     one = True if dtype_name == "bool" else 7
     t[1, 2] = one                                   # a write through torch ...
-    assert x.data[1, 2] == one                      # ... is seen in chainrule's tensor
-    assert t.data_ptr() == x.data.ctypes.data       # one buffer
+    assert x.array[1, 2] == one                      # ... is seen in chainrule's tensor
+    assert t.data_ptr() == x.array.ctypes.data       # one buffer
 
 
 @pytest.mark.parametrize("dtype_name", SHARED_DTYPES)
@@ -33,13 +33,13 @@ def test_chainrule_sees_torch_memory_and_keeps_dtype_and_shape(dtype_name):
     with cr.no_grad():
         x[0, 1, 1] = False if dtype_name == "bool" else 9
     assert t[0, 1, 1].item() == (False if dtype_name == "bool" else 9)
-    assert t.data_ptr() == x.data.ctypes.data
+    assert t.data_ptr() == x.array.ctypes.data
 
 
 def test_numpy_round_trip_shares_memory_and_strides():
     base = numpy.arange(12.0).reshape(3, 4)
     x = cr.from_dlpack(base.T)                      # a non-contiguous view keeps its strides
-    assert x.shape == (4, 3) and numpy.shares_memory(x.data, base)
+    assert x.shape == (4, 3) and numpy.shares_memory(x.array, base)
     back = numpy.from_dlpack(x)
     back[0, 0] = -1.0
     assert base[0, 0] == -1.0

@@ -38,7 +38,7 @@ def test_parameters_are_initializers_named_by_their_state_dict_keys(tmp_path):
     proto = chainrule.io.export_onnx(model, make_input(2), tmp_path / "cnn.onnx")
     initializers = {init.name: onnx.numpy_helper.to_array(init) for init in proto.graph.initializer}
     for key, value in model.state_dict().items():
-        assert numpy.array_equal(initializers[key], value.data), key
+        assert numpy.array_equal(initializers[key], value.array), key
     assert [node.op_type for node in proto.graph.node if node.op_type in ("Conv", "MaxPool", "Gemm")] == \
         ["Conv", "MaxPool", "Conv", "MaxPool", "Gemm", "Gemm"]
 

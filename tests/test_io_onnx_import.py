@@ -174,7 +174,7 @@ def test_chainrules_own_export_loads_back_with_the_same_outputs_and_weights(name
         assert {key for key, _ in ours.named_parameters()} <= set(loaded)
     for key, value in ours.state_dict().items():
         if key in loaded:
-            assert numpy.array_equal(loaded[key].data, value.data), key
+            assert numpy.array_equal(loaded[key].array, value.array), key
 
 
 def test_an_output_chainrule_does_not_compute_may_exist_but_not_be_used(good_file, tmp_path):

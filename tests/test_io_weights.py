@@ -37,7 +37,7 @@ def test_chainrule_to_torch_to_chainrule_is_bitwise_and_outputs_agree(kind, name
     before, after = ours.state_dict(), fresh.state_dict()
     assert list(before) == list(after)
     for key in before:
-        assert before[key].dtype == after[key].dtype and numpy.array_equal(before[key].data, after[key].data), key
+        assert before[key].dtype == after[key].dtype and numpy.array_equal(before[key].array, after[key].array), key
 
 
 def test_state_dict_names_shapes_and_order_match_torch_for_every_layer():
@@ -54,7 +54,7 @@ def test_lstm_gates_are_stacked_i_f_g_o_as_in_torch():
     # Zero the forget gate's rows of layer 0 in both: outputs still agree only if the row blocks mean the same gate.
     hidden = ours.rnn.hidden_size
     with cr.no_grad():
-        ours.rnn.weight_ih_l0.data[hidden:2 * hidden] = 0.0
+        ours.rnn.weight_ih_l0.array[hidden:2 * hidden] = 0.0
     with torch.no_grad():
         theirs.rnn.weight_ih_l0[hidden:2 * hidden] = 0.0
     x = make_input(2)
@@ -106,11 +106,11 @@ def test_a_truncated_or_damaged_safetensors_file_is_a_clear_error(tmp_path):
 
 def test_missing_extra_or_misshaped_keys_name_the_key_and_load_nothing():
     model = nn.Sequential(nn.Linear(3, 4), nn.Linear(4, 2))
-    before = {key: value.data.copy() for key, value in model.state_dict().items()}
+    before = {key: value.array.copy() for key, value in model.state_dict().items()}
     good = {key: numpy.ones_like(value) for key, value in before.items()}
 
     def unchanged():
-        return all(numpy.array_equal(before[key], value.data) for key, value in model.state_dict().items())
+        return all(numpy.array_equal(before[key], value.array) for key, value in model.state_dict().items())
 
     misshaped = dict(good, **{"1.weight": numpy.ones((2, 5), numpy.float32)})
     with pytest.raises(ValueError, match=r"'1.weight'.*\(2, 5\).*\(2, 4\)"):

@@ -74,7 +74,7 @@ def _run(optimizer_class, kwargs, shapes, dtype, seed, kernels_on, steps=12):
 
 def _assert_same(ours, theirs):
     for p, q in zip(ours[0], theirs[0]):
-        np.testing.assert_array_equal(p.data, q.data)
+        np.testing.assert_array_equal(p.array, q.array)
     ours_state, theirs_state = ours[1].state_dict()["state"], theirs[1].state_dict()["state"]
     assert ours_state.keys() == theirs_state.keys()
     for index in ours_state:
@@ -83,7 +83,7 @@ def _assert_same(ours, theirs):
             other = theirs_state[index][name]
             if isinstance(value, cr.Tensor):
                 assert value.dtype == other.dtype
-                np.testing.assert_array_equal(value.data, other.data, err_msg=f"state {index}.{name}")
+                np.testing.assert_array_equal(value.array, other.array, err_msg=f"state {index}.{name}")
             else:
                 assert value == other, f"state {index}.{name}"
 
@@ -113,7 +113,7 @@ def test_inf_and_nan_gradients_give_the_references_values(optimizer_class):
             p.grad = cr.tensor(np.array(gradient, dtype=np.float32))
             with np.errstate(all="ignore"):          # inf - inf and 0/0 on the reference path, by design
                 opt.step()
-        results.append((p.data.copy(), opt._workspaces == {}))
+        results.append((p.array.copy(), opt._workspaces == {}))
     np.testing.assert_array_equal(results[0][0], results[1][0])     # NaN where the reference has NaN
     assert results[0][1] and not results[1][1]
 
@@ -132,7 +132,7 @@ def test_a_state_dict_saved_on_one_path_resumes_on_the_other(optimizer_class):
     for step in range(8):
         if step == 4:                                # save on the kernel path, resume on the reference
             saved = opt.state_dict()
-            params = [cr.tensor(p.data.copy(), requires_grad=True) for p in params]
+            params = [cr.tensor(p.array.copy(), requires_grad=True) for p in params]
             opt = optimizer_class(params, **kwargs)
             opt.load_state_dict(saved)
         use_kernels(step < 4)
@@ -175,7 +175,7 @@ def test_without_numba_chainrule_warns_once_and_runs_the_reference(monkeypatch):
     messages = [str(w.message) for w in caught if "numba" in str(w.message)]
     assert len(messages) == 1 and "NumPy reference runs" in messages[0]
     assert opt._workspaces != {}
-    np.testing.assert_allclose(p.data, 0.7, rtol=1e-7)              # three Adam steps of lr·g/(|g| + ε)
+    np.testing.assert_allclose(p.array, 0.7, rtol=1e-7)              # three Adam steps of lr·g/(|g| + ε)
 
 
 def test_the_environment_switch_is_read_at_import_and_numba_is_not_imported_by_chainrule():
@@ -206,6 +206,6 @@ def test_a_zero_denominator_gives_numpys_inf_and_nan_not_an_error():
         p.grad = cr.tensor(np.array([0.0, 1.0], np.float32))
         with np.errstate(all="ignore"):
             opt.step()
-        results.append(p.data.copy())
+        results.append(p.array.copy())
     np.testing.assert_array_equal(results[0], results[1])
     assert np.isnan(results[0][0]) and results[0][1] == np.float32(2.0) - np.float32(0.1)

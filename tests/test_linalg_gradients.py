@@ -146,11 +146,11 @@ def test_matches_torch(case):
     rng = np.random.default_rng(2)
     cotangents = [rng.normal(size=tuple(o.shape)) for o in their_outputs]
     for mine, reference in zip(our_outputs, their_outputs):
-        np.testing.assert_allclose(mine.data, reference.detach().numpy(), rtol=1e-9, atol=1e-10)
+        np.testing.assert_allclose(mine.array, reference.detach().numpy(), rtol=1e-9, atol=1e-10)
     our_grads = cr.autograd.grad(list(our_outputs), ours, [cr.tensor(c, dtype=cr.float64) for c in cotangents])
     their_grads = torch.autograd.grad(their_outputs, theirs, [torch.tensor(c) for c in cotangents])
     for mine, reference in zip(our_grads, their_grads):
-        np.testing.assert_allclose(mine.data, reference.numpy(), rtol=1e-7, atol=1e-9)
+        np.testing.assert_allclose(mine.array, reference.numpy(), rtol=1e-7, atol=1e-9)
 
 
 def test_registry_covers_every_differentiable_linalg_function():
@@ -168,15 +168,15 @@ def test_eigenvector_gradient_blows_up_at_repeated_eigenvalues_but_eigvalsh_stay
     values, vectors = cr.linalg.eigh(a)
     with np.errstate(divide="ignore", invalid="ignore"):
         (vector_grad,) = cr.autograd.grad((vectors[:, 0] * cr.tensor([1.0, 2.0, 3.0], dtype=cr.float64)).sum(), a)
-    assert not np.isfinite(vector_grad.data).all()
+    assert not np.isfinite(vector_grad.array).all()
     (value_grad,) = cr.autograd.grad(cr.linalg.eigvalsh(a).sum(), a)
-    np.testing.assert_allclose(value_grad.data, np.eye(3), atol=1e-12)   # d tr(A) / dA = I
+    np.testing.assert_allclose(value_grad.array, np.eye(3), atol=1e-12)   # d tr(A) / dA = I
 
 
 def test_svdvals_gradient_is_finite_at_repeated_singular_values():
     a = cr.tensor(np.eye(3), dtype=cr.float64, requires_grad=True)
     (grad,) = cr.autograd.grad(cr.linalg.svdvals(a).sum(), a)      # nuclear norm of I: gradient U Vᵀ = I
-    np.testing.assert_allclose(grad.data, np.eye(3), atol=1e-12)
+    np.testing.assert_allclose(grad.array, np.eye(3), atol=1e-12)
 
 
 def test_slogdet_sign_has_no_gradient_path_and_matches_torch():

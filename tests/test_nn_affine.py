@@ -38,4 +38,4 @@ def test_affine_matches_composed_form_values_and_gradients(x_shape, with_bias):
 def test_linear_weight_gradient_comes_out_in_the_weights_layout():
     layer = cr.nn.Linear(6, 4)
     layer(cr.randn(8, 6)).sum().backward()
-    assert layer.weight.grad.data.flags.c_contiguous and layer.weight.grad.shape == (4, 6)
+    assert layer.weight.grad.array.flags.c_contiguous and layer.weight.grad.shape == (4, 6)

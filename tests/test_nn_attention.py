@@ -25,7 +25,7 @@ def both(array, requires_grad=True):
 
 def assert_close(ours, theirs, what="", atol=1e-10):
     theirs = theirs.detach().numpy() if isinstance(theirs, torch.Tensor) else np.asarray(theirs)
-    np.testing.assert_allclose(np.asarray(ours.data), theirs, rtol=1e-9, atol=atol, err_msg=what)
+    np.testing.assert_allclose(np.asarray(ours.array), theirs, rtol=1e-9, atol=atol, err_msg=what)
 
 
 def copy_weights(ours, theirs):
@@ -33,7 +33,7 @@ def copy_weights(ours, theirs):
     theirs_by_name = dict(theirs.named_parameters())
     assert list(ours_by_name) == list(theirs_by_name)
     for name, parameter in theirs_by_name.items():
-        ours_by_name[name].data[...] = parameter.detach().numpy()
+        ours_by_name[name].array[...] = parameter.detach().numpy()
 
 
 # ----- scaled_dot_product_attention -------------------------------------------------------------
@@ -93,14 +93,14 @@ def test_sdpa_fully_masked_rows_give_zeros_like_torch(mask_kind):
     mask_ours, mask_theirs = both(mask, requires_grad=False)
     out_ours = scaled_dot_product_attention(q_ours, k_ours, v_ours, attn_mask=mask_ours)
     out_theirs = TF.scaled_dot_product_attention(q_theirs, k_theirs, v_theirs, attn_mask=mask_theirs)
-    assert np.all(out_ours.data[:, 1] == 0.0)
+    assert np.all(out_ours.array[:, 1] == 0.0)
     assert_close(out_ours, out_theirs)
     out_ours.sum().backward()
     out_theirs.sum().backward()
     for ours, theirs in [(q_ours, q_theirs), (k_ours, k_theirs), (v_ours, v_theirs)]:
-        assert np.isfinite(ours.grad.data).all()
+        assert np.isfinite(ours.grad.array).all()
         assert_close(ours.grad, theirs.grad)
-    assert np.all(q_ours.grad.data[:, 1] == 0.0)
+    assert np.all(q_ours.grad.array[:, 1] == 0.0)
 
 
 def test_sdpa_is_stable_for_huge_scores():
@@ -111,16 +111,16 @@ def test_sdpa_is_stable_for_huge_scores():
     v_ours, v_theirs = both(rng.standard_normal((2, 6, 3)))
     out_ours = scaled_dot_product_attention(q_ours, k_ours, v_ours)
     out_theirs = TF.scaled_dot_product_attention(q_theirs, k_theirs, v_theirs)
-    assert np.isfinite(out_ours.data).all()
+    assert np.isfinite(out_ours.array).all()
     assert_close(out_ours, out_theirs)
     out_ours.sum().backward()
     out_theirs.sum().backward()
-    assert np.isfinite(q_ours.grad.data).all()
+    assert np.isfinite(q_ours.grad.array).all()
     assert_close(k_ours.grad, k_theirs.grad, atol=1e-8)
     # float32 too: no overflow, no NaN.
     out32 = scaled_dot_product_attention(*[cr.tensor(t.detach().numpy(), dtype=cr.float32)
                                            for t in (q_theirs, k_theirs, v_theirs)])
-    np.testing.assert_allclose(out32.data, out_theirs.detach().numpy(), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(out32.array, out_theirs.detach().numpy(), rtol=1e-4, atol=1e-4)
 
 
 def test_sdpa_first_and_second_order_gradcheck():
@@ -140,24 +140,24 @@ def test_sdpa_output_is_a_convex_combination_and_ignores_key_order(query_length,
     q = cr.tensor(rng.standard_normal((query_length, 3)) * 3, dtype=cr.float64)
     k = cr.tensor(rng.standard_normal((key_length, 3)) * 3, dtype=cr.float64)
     v = cr.tensor(rng.standard_normal((key_length, 2)), dtype=cr.float64)
-    out = scaled_dot_product_attention(q, k, v).data
+    out = scaled_dot_product_attention(q, k, v).array
     # Each output row is a weighted average of value rows: inside their range per feature.
-    assert np.all(out <= v.data.max(axis=0) + 1e-12) and np.all(out >= v.data.min(axis=0) - 1e-12)
+    assert np.all(out <= v.array.max(axis=0) + 1e-12) and np.all(out >= v.array.min(axis=0) - 1e-12)
     # Attention is a set operation over (key, value) pairs: shuffling them together changes nothing.
     order = rng.permutation(key_length)
-    shuffled = scaled_dot_product_attention(q, k[order], v[order]).data
+    shuffled = scaled_dot_product_attention(q, k[order], v[order]).array
     np.testing.assert_allclose(shuffled, out, rtol=1e-12, atol=1e-12)
 
 
 def test_sdpa_dropout_is_seeded_and_scales_kept_weights():
     q = k = v = cr.randn(2, 6, 4, dtype=cr.float64)
     cr.manual_seed(4)
-    a = scaled_dot_product_attention(q, k, v, dropout_p=0.5).data.copy()
+    a = scaled_dot_product_attention(q, k, v, dropout_p=0.5).array.copy()
     cr.manual_seed(4)
-    b = scaled_dot_product_attention(q, k, v, dropout_p=0.5).data.copy()
+    b = scaled_dot_product_attention(q, k, v, dropout_p=0.5).array.copy()
     assert np.array_equal(a, b)
-    assert not np.allclose(a, scaled_dot_product_attention(q, k, v).data)
-    assert np.all(scaled_dot_product_attention(q, k, v, dropout_p=1.0).data == 0.0)
+    assert not np.allclose(a, scaled_dot_product_attention(q, k, v).array)
+    assert np.all(scaled_dot_product_attention(q, k, v, dropout_p=1.0).array == 0.0)
 
 
 def test_sdpa_errors_name_the_shapes():
@@ -278,11 +278,11 @@ def test_mha_need_weights_false_self_attention_path_and_is_causal_alone():
     x = cr.tensor(rng.standard_normal((2, 5, 4)), dtype=cr.float64)
     output, weights = mha(x, x, x, need_weights=False)
     assert weights is None
-    np.testing.assert_array_equal(output.data, mha(x, x, x)[0].data)
+    np.testing.assert_array_equal(output.array, mha(x, x, x)[0].array)
     # Self-attention (one stacked projection GEMM) equals the general path (three projections).
-    np.testing.assert_allclose(output.data, mha(x, x * 1.0, x * 1.0)[0].data, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(output.array, mha(x, x * 1.0, x * 1.0)[0].array, rtol=1e-12, atol=1e-14)
     causal_mask = cr.tensor(np.triu(np.ones((5, 5), dtype=bool), 1))
-    np.testing.assert_allclose(mha(x, x, x, is_causal=True)[0].data, mha(x, x, x, attn_mask=causal_mask)[0].data,
+    np.testing.assert_allclose(mha(x, x, x, is_causal=True)[0].array, mha(x, x, x, attn_mask=causal_mask)[0].array,
                                rtol=0, atol=0)
 
 
@@ -300,7 +300,7 @@ def test_mha_fully_padded_sequence_gives_zeros_like_torch_sdpa_path():
     out_ours, w_ours = ours(x_ours, x_ours, x_ours, key_padding_mask=padding_ours)
     out_theirs, _ = theirs(x_theirs, x_theirs, x_theirs, key_padding_mask=padding_theirs, need_weights=False)
     assert_close(out_ours, out_theirs)
-    assert np.all(w_ours.data[1] == 0.0) and np.allclose(w_ours.data[0].sum(-1), 1.0)
+    assert np.all(w_ours.array[1] == 0.0) and np.allclose(w_ours.array[0].sum(-1), 1.0)
     out_ours.sum().backward()
     out_theirs.sum().backward()
     assert_close(x_ours.grad, x_theirs.grad)
@@ -329,13 +329,13 @@ def test_mha_train_mode_dropout_is_seeded_and_off_in_eval():
     out_a, weights_a = mha(x, x, x, average_attn_weights=False)
     cr.manual_seed(12)
     out_b, weights_b = mha(x, x, x, average_attn_weights=False)
-    assert np.array_equal(out_a.data, out_b.data) and np.array_equal(weights_a.data, weights_b.data)
+    assert np.array_equal(out_a.array, out_b.array) and np.array_equal(weights_a.array, weights_b.array)
     mha.eval()
     _, clean = mha(x, x, x, average_attn_weights=False)
     # Each dropped-out weight is either 0 or the clean weight scaled by 1/(1 − p) = 2.
-    kept = weights_a.data != 0
+    kept = weights_a.array != 0
     assert kept.any() and (~kept).any()
-    np.testing.assert_allclose(weights_a.data[kept], 2 * clean.data[kept], rtol=1e-5)
+    np.testing.assert_allclose(weights_a.array[kept], 2 * clean.array[kept], rtol=1e-5)
 
 
 def test_mha_errors_name_the_layer_and_shapes():
@@ -403,14 +403,14 @@ def test_encoder_layer_train_mode_is_seeded_and_unbatched_works():
     layer = TransformerEncoderLayer(4, 2, dim_feedforward=8, dropout=0.3)
     x = cr.randn(5, 2, 4)
     cr.manual_seed(15)
-    a = layer(x).data.copy()
+    a = layer(x).array.copy()
     cr.manual_seed(15)
-    b = layer(x).data.copy()
+    b = layer(x).array.copy()
     assert np.array_equal(a, b)
     layer.eval()
-    assert not np.allclose(a, layer(x).data)
+    assert not np.allclose(a, layer(x).array)
     single = layer(x[:, 0])
-    np.testing.assert_allclose(single.data, layer(x)[:, 0].data, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(single.array, layer(x)[:, 0].array, rtol=1e-5, atol=1e-6)
 
 
 def test_encoder_layer_accepts_an_activation_callable():
@@ -418,9 +418,9 @@ def test_encoder_layer_accepts_an_activation_callable():
     by_name = TransformerEncoderLayer(4, 2, dim_feedforward=8, activation="gelu", dtype=cr.float64).eval()
     by_function = TransformerEncoderLayer(4, 2, dim_feedforward=8, activation=F.gelu, dtype=cr.float64).eval()
     for name, parameter in by_name.named_parameters():
-        dict(by_function.named_parameters())[name].data[...] = parameter.data
+        dict(by_function.named_parameters())[name].array[...] = parameter.array
     x = cr.randn(3, 2, 4, dtype=cr.float64)
-    assert np.array_equal(by_name(x).data, by_function(x).data)
+    assert np.array_equal(by_name(x).array, by_function(x).array)
 
 
 def test_encoder_layer_errors():

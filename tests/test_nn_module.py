@@ -31,8 +31,8 @@ def test_parameter_is_a_leaf_tensor_that_requires_grad_and_shares_data():
     data = cr.zeros(2, 3)
     parameter = nn.Parameter(data)
     assert isinstance(parameter, cr.Tensor) and parameter.requires_grad and parameter.is_leaf
-    parameter.data[0, 0] = 5.0
-    assert data.data[0, 0] == 5.0
+    parameter.array[0, 0] = 5.0
+    assert data.array[0, 0] == 5.0
     assert not nn.Parameter(cr.zeros(1), requires_grad=False).requires_grad
     assert repr(parameter).startswith("Parameter containing:")
 

@@ -30,7 +30,7 @@ def copy_weights(ours, theirs):
     assert set(ours_by_name) == set(theirs_by_name)
     for name, parameter in theirs_by_name.items():
         assert ours_by_name[name].shape == tuple(parameter.shape), name
-        ours_by_name[name].data[...] = parameter.detach().numpy()
+        ours_by_name[name].array[...] = parameter.detach().numpy()
 
 
 def both(array, requires_grad=True):
@@ -40,7 +40,7 @@ def both(array, requires_grad=True):
 
 def assert_close(ours, theirs, atol=1e-10, what=""):
     theirs = theirs.detach().numpy() if isinstance(theirs, torch.Tensor) else theirs
-    np.testing.assert_allclose(np.asarray(ours.data if isinstance(ours, cr.Tensor) else ours), theirs,
+    np.testing.assert_allclose(np.asarray(ours.array if isinstance(ours, cr.Tensor) else ours), theirs,
                                rtol=1e-9, atol=atol, err_msg=what)
 
 
@@ -216,11 +216,11 @@ def test_saturating_inputs_match_torch(kind):
     x_ours, x_theirs = both(x)
     out_ours, _ = ours(x_ours)
     out_theirs, _ = theirs(x_theirs)
-    assert np.isfinite(out_ours.data).all()
+    assert np.isfinite(out_ours.array).all()
     assert_close(out_ours, out_theirs)
     out_ours.sum().backward()
     out_theirs.sum().backward()
-    assert np.isfinite(x_ours.grad.data).all()
+    assert np.isfinite(x_ours.grad.array).all()
     assert_close(x_ours.grad, x_theirs.grad)
 
 
@@ -232,15 +232,15 @@ def test_lstm_layer_equals_its_cell_stepped_by_hand(seq, batch, hidden, seed):
     layer = LSTM(2, hidden, dtype=cr.float64)
     cell = LSTMCell(2, hidden, dtype=cr.float64)
     for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
-        getattr(cell, name).data[...] = getattr(layer, name + "_l0").data
+        getattr(cell, name).array[...] = getattr(layer, name + "_l0").array
     x = cr.randn(seq, batch, 2, dtype=cr.float64)
     output, (h_n, c_n) = layer(x)
     h = c = cr.zeros(batch, hidden, dtype=cr.float64)
     for t in range(seq):
         h, c = cell(x[t], (h, c))
-        np.testing.assert_allclose(output.data[t], h.data, rtol=1e-12, atol=1e-14)
-    np.testing.assert_allclose(h_n.data[0], h.data, rtol=1e-12, atol=1e-14)
-    np.testing.assert_allclose(c_n.data[0], c.data, rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(output.array[t], h.array, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(h_n.array[0], h.array, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(c_n.array[0], c.array, rtol=1e-12, atol=1e-14)
 
 
 @settings(max_examples=8, deadline=None)
@@ -250,12 +250,12 @@ def test_reverse_direction_is_the_forward_direction_on_the_flipped_sequence(seq,
     bidirectional = GRU(2, 3, bidirectional=True, dtype=cr.float64)
     forward_only = GRU(2, 3, dtype=cr.float64)
     for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
-        getattr(forward_only, name + "_l0").data[...] = getattr(bidirectional, name + "_l0_reverse").data
+        getattr(forward_only, name + "_l0").array[...] = getattr(bidirectional, name + "_l0_reverse").array
     x = cr.randn(seq, 2, 2, dtype=cr.float64)
     output, h_n = bidirectional(x)
     flipped_output, flipped_h_n = forward_only(x.flip(0))
-    np.testing.assert_allclose(output.data[:, :, 3:], flipped_output.data[::-1], rtol=1e-12, atol=1e-14)
-    np.testing.assert_allclose(h_n.data[1], flipped_h_n.data[0], rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(output.array[:, :, 3:], flipped_output.array[::-1], rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(h_n.array[1], flipped_h_n.array[0], rtol=1e-12, atol=1e-14)
 
 
 def test_parameter_names_shapes_and_default_init_bounds():
@@ -268,8 +268,8 @@ def test_parameter_names_shapes_and_default_init_bounds():
     bound = 1 / np.sqrt(4)
     for _, parameter in lstm.named_parameters():
         assert parameter.dtype == np.float32 and parameter.requires_grad
-        assert np.abs(parameter.data).max() <= bound
-    everything = np.concatenate([p.data.ravel() for p in lstm.parameters()])
+        assert np.abs(parameter.array).max() <= bound
+    everything = np.concatenate([p.array.ravel() for p in lstm.parameters()])
     # U(−k, k) has mean 0 and standard deviation k/√3.
     assert abs(everything.mean()) < 0.05
     assert abs(everything.std() - bound / np.sqrt(3)) < 0.03
@@ -280,7 +280,7 @@ def test_same_seed_gives_bitwise_same_weights_and_outputs():
         cr.manual_seed(123)
         gru = GRU(3, 4, num_layers=2)
         x = cr.randn(5, 2, 3)
-        return [p.data.copy() for p in gru.parameters()], gru(x)[0].data.copy()
+        return [p.array.copy() for p in gru.parameters()], gru(x)[0].array.copy()
 
     weights_a, out_a = build_and_run()
     weights_b, out_b = build_and_run()
@@ -296,7 +296,7 @@ def test_lstm_forward_and_backward_are_bitwise_reproducible():
         x = cr.randn(6, 2, 3, requires_grad=True)
         output, (h_n, c_n) = lstm(x)
         (output.sum() + c_n.sum()).backward()
-        return [output.data.copy(), x.grad.data.copy()] + [p.grad.data.copy() for p in lstm.parameters()]
+        return [output.array.copy(), x.grad.array.copy()] + [p.grad.array.copy() for p in lstm.parameters()]
 
     for a, b in zip(run(), run()):
         assert np.array_equal(a, b)
@@ -334,17 +334,17 @@ def test_dropout_between_layers_only_in_train_mode():
     lstm = LSTM(3, 4, num_layers=2, dropout=0.5, dtype=cr.float64)
     plain = LSTM(3, 4, num_layers=2, dtype=cr.float64)
     for name, parameter in lstm.named_parameters():
-        getattr(plain, name).data[...] = parameter.data
+        getattr(plain, name).array[...] = parameter.array
     x = cr.randn(5, 2, 3, dtype=cr.float64)
     lstm.eval()
-    assert np.array_equal(lstm(x)[0].data, plain(x)[0].data)
+    assert np.array_equal(lstm(x)[0].array, plain(x)[0].array)
     lstm.train()
     cr.manual_seed(14)
-    train_a = lstm(x)[0].data.copy()
+    train_a = lstm(x)[0].array.copy()
     cr.manual_seed(14)
-    train_b = lstm(x)[0].data.copy()
+    train_b = lstm(x)[0].array.copy()
     assert np.array_equal(train_a, train_b)          # seeded: bitwise reproducible
-    assert not np.allclose(train_a, plain(x)[0].data)  # and the dropout did act
+    assert not np.allclose(train_a, plain(x)[0].array)  # and the dropout did act
 
 
 def test_wrong_input_size_names_the_layer_and_the_shapes():
@@ -433,13 +433,13 @@ def test_sequence_primitive_equals_composed_loop_values_and_gradients(kind, reve
     fused = flatten(fused_function(*inputs, reverse=reverse))
     plain = flatten(composed_function(*inputs, reverse=reverse))
     for a, b in zip(fused, plain):
-        np.testing.assert_allclose(a.data, b.data, rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(a.array, b.array, rtol=1e-12, atol=1e-14)
     rng = np.random.default_rng(16)
     cotangents = [cr.tensor(rng.standard_normal(t.shape), dtype=cr.float64) for t in plain]
     fused_grads = cr.autograd.grad(fused, inputs, cotangents)
     plain_grads = cr.autograd.grad(plain, inputs, cotangents)
     for index, (a, b) in enumerate(zip(fused_grads, plain_grads)):
-        np.testing.assert_allclose(a.data, b.data, rtol=1e-11, atol=1e-13, err_msg=f"input {index}")
+        np.testing.assert_allclose(a.array, b.array, rtol=1e-11, atol=1e-13, err_msg=f"input {index}")
 
 
 @pytest.mark.parametrize("kind", ["lstm", "gru"])
@@ -454,7 +454,7 @@ def test_sequence_primitive_second_derivatives_equal_composed_loop(kind):
         return cr.autograd.grad(sum((g * g).sum() for g in grads), inputs)
 
     for a, b in zip(gradient_norm_gradient(fused_function), gradient_norm_gradient(composed_function)):
-        np.testing.assert_allclose(a.data, b.data, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(a.array, b.array, rtol=1e-10, atol=1e-12)
     assert gradgradcheck(lambda *args: fused_function(*args, reverse=True)[0], random_inputs(shapes, 18, steps=2))
 
 
@@ -471,7 +471,7 @@ def test_sequence_primitive_backward_twice_with_different_gradients(kind):
     plain_inputs = [t.detach().requires_grad_() for t in inputs]
     composed_function(*plain_inputs)[0].backward(first + second)
     for fused, plain in zip(inputs, plain_inputs):
-        np.testing.assert_allclose(fused.grad.data, plain.grad.data, rtol=1e-11, atol=1e-13)
+        np.testing.assert_allclose(fused.grad.array, plain.grad.array, rtol=1e-11, atol=1e-13)
 
 
 def test_lstm_sequence_same_gradient_first_plain_then_recorded():
@@ -482,5 +482,5 @@ def test_lstm_sequence_same_gradient_first_plain_then_recorded():
     plain = cr.autograd.grad(outputs, inputs, cotangent, retain_graph=True)
     recorded = cr.autograd.grad(outputs, inputs, cotangent, create_graph=True)
     for a, b in zip(plain, recorded):
-        np.testing.assert_allclose(a.data, b.data, rtol=1e-14)
+        np.testing.assert_allclose(a.array, b.array, rtol=1e-14)
     assert all(g.requires_grad for g in recorded)

@@ -23,7 +23,7 @@ def _windows(with_ties):
 @pytest.mark.parametrize("with_ties", [False, True])
 def test_window_max_matches_gather_at_the_first_maximum(with_ties):
     windows = _windows(with_ties)
-    first_max = _first_max_of_window(numpy, windows.data)
+    first_max = _first_max_of_window(numpy, windows.array)
     assert (first_max.sum(axis=1) == 1).all()
     position = Tensor._wrap(first_max.argmax(axis=1)[:, None, :])
 

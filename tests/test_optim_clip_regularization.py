@@ -37,7 +37,7 @@ def test_clip_grad_norm_matches_torch(seed, scale, max_norm, norm_type):
     torch_total = torch.nn.utils.clip_grad_norm_(theirs, max_norm, norm_type=norm_type)
     np.testing.assert_allclose(total.item(), torch_total.item(), rtol=1e-12)
     for p, q in zip(ours, theirs):
-        np.testing.assert_allclose(p.grad.data, q.grad.numpy(), rtol=1e-12, atol=1e-300)
+        np.testing.assert_allclose(p.grad.array, q.grad.numpy(), rtol=1e-12, atol=1e-300)
 
 
 def test_clip_grad_norm_keeps_direction_skips_missing_grads_and_reports_nonfinite():
@@ -64,7 +64,7 @@ def test_clip_grad_value_matches_torch():
     clip_grad_value_(ours, 1.5)
     torch.nn.utils.clip_grad_value_(theirs, 1.5)
     for p, q in zip(ours, theirs):
-        np.testing.assert_array_equal(p.grad.data, q.grad.numpy())
+        np.testing.assert_array_equal(p.grad.array, q.grad.numpy())
     with pytest.raises(ValueError, match="clip_value must be a non-negative number"):
         clip_grad_value_(ours, -1.0)
 
@@ -78,7 +78,7 @@ def test_penalties_and_their_gradients_match_torch():
     (l1_penalty(ours) + 0.5 * l2_penalty(ours)).backward()
     (sum(q.abs().sum() for q in theirs) + 0.5 * sum((q * q).sum() for q in theirs)).backward()
     for p, q in zip(ours, theirs):
-        np.testing.assert_allclose(p.grad.data, q.grad.numpy(), rtol=1e-12)
+        np.testing.assert_allclose(p.grad.array, q.grad.numpy(), rtol=1e-12)
     assert l2_penalty(ours).item() == pytest.approx(sum(float((a * a).sum()) for a in arrays), rel=1e-12)
     with pytest.raises(ValueError, match="l1_penalty: got no parameters"):
         l1_penalty([])
@@ -96,7 +96,7 @@ def _train(optimizer_class, kwargs, penalty_weight, steps=30):
             loss = loss + penalty_weight / 2 * l2_penalty([w])
         loss.backward()
         optimizer.step()
-    return w.data
+    return w.array
 
 
 @pytest.mark.parametrize("optimizer_class,kwargs", [
@@ -136,8 +136,8 @@ def test_l1_penalty_drives_useless_weights_to_zero():
         loss = ((x @ w - y) ** 2).mean() + 0.05 * l1_penalty([w])
         loss.backward()
         optimizer.step()
-    assert abs(w.data[0] - 2.0) < 0.05
-    assert np.abs(w.data[1:]).max() < 0.01
+    assert abs(w.array[0] - 2.0) < 0.05
+    assert np.abs(w.array[1:]).max() < 0.01
 
 
 # ----- test functions -----------------------------------------------------------------------------------
@@ -151,7 +151,7 @@ def test_minima_have_the_stated_value_and_zero_gradient(function):
         value = function(x)
         value.backward()
         assert value.item() == pytest.approx(function.minimum_value, abs=1e-10)
-        np.testing.assert_allclose(x.grad.data, 0.0, atol=1e-6)
+        np.testing.assert_allclose(x.grad.array, 0.0, atol=1e-6)
     assert len(function.start) == function.dim
     assert function.distance_to_minimum(function.start) > 0.1
 
@@ -174,7 +174,7 @@ def test_gradients_at_the_start_match_the_formulas_in_torch():
             torch_value = formulas[function.name](tx)
             torch_value.backward()
             assert value.item() == pytest.approx(torch_value.item(), rel=1e-12)
-            np.testing.assert_allclose(x.grad.data, tx.grad.numpy(), rtol=1e-12)
+            np.testing.assert_allclose(x.grad.array, tx.grad.numpy(), rtol=1e-12)
 
 
 def test_quadratic_bowl_has_the_chosen_condition_number_and_gradient_ax():
@@ -185,7 +185,7 @@ def test_quadratic_bowl_has_the_chosen_condition_number_and_gradient_ax():
     assert not np.any(QuadraticBowl(dim=3, condition_number=5.0, rotate=False).hessian - np.diag([1, 5 ** 0.5, 5]))
     x = cr.tensor(np.arange(1.0, 7.0), dtype=cr.float64, requires_grad=True)
     bowl(x).backward()
-    np.testing.assert_allclose(x.grad.data, bowl.hessian @ np.arange(1.0, 7.0), rtol=1e-12)
+    np.testing.assert_allclose(x.grad.array, bowl.hessian @ np.arange(1.0, 7.0), rtol=1e-12)
 
 
 @pytest.mark.parametrize("function_class", ALL_FUNCTIONS)
@@ -193,7 +193,7 @@ def test_a_grid_of_points_is_evaluated_at_once(function_class):
     """Shape (..., dim) in, shape (...) out: what a contour plot needs."""
     function = function_class()
     grid = np.stack(np.meshgrid(np.linspace(-2, 2, 5), np.linspace(-1, 3, 4)), axis=-1)
-    values = function(cr.tensor(grid, dtype=cr.float64)).data
+    values = function(cr.tensor(grid, dtype=cr.float64)).array
     assert values.shape == (4, 5)
     for i in range(4):
         for j in range(5):

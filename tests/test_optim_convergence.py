@@ -137,11 +137,11 @@ def test_the_nearest_himmelblau_minimum_and_rastrigin_basin():
     """Himmelblau from (0, 0) with Adam ends in the (3, 2) minimum; Rastrigin: the start decides."""
     himmelblau = Himmelblau()
     x = _minimize(himmelblau, optim.Adam, dict(lr=0.1), _exponential(0.99), 400)
-    np.testing.assert_allclose(x.data, [3.0, 2.0], atol=1e-4)
+    np.testing.assert_allclose(x.array, [3.0, 2.0], atol=1e-4)
     rastrigin = Rastrigin()
     x = _minimize(rastrigin, optim.SGD, dict(lr=0.002, momentum=0.9), None, 300)
     assert rastrigin.distance_to_minimum(x) < 1e-4
     # From (2.2, 2.2) gradient descent stops in the local minimum near (2, 2), not at 0.
     trapped = _minimize(rastrigin, optim.SGD, dict(lr=0.002, momentum=0.9), None, 300, start=(2.2, 2.2))
-    np.testing.assert_allclose(trapped.data, [1.99, 1.99], atol=0.01)
+    np.testing.assert_allclose(trapped.array, [1.99, 1.99], atol=0.01)
     assert rastrigin(trapped).item() > 7.0

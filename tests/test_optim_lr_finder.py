@@ -34,7 +34,7 @@ def test_the_curve_stops_at_divergence_and_model_and_optimizer_are_restored():
     model = nn.Linear(4, 1)
     optimizer = optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     _train(model, optimizer, batches[:2], epochs=1)                 # some momentum state to restore
-    params_before = {name: value.data.copy() for name, value in model.state_dict().items()}
+    params_before = {name: value.array.copy() for name, value in model.state_dict().items()}
     optimizer_before = optimizer.state_dict()
 
     result = lr_find(model, optimizer, nn.MSELoss(), batches, start_lr=1e-7, end_lr=10.0, num_iter=100)
@@ -42,12 +42,12 @@ def test_the_curve_stops_at_divergence_and_model_and_optimizer_are_restored():
     assert result.diverged and len(result.lrs) < 100                # SGD on this problem blows up before lr=10
     assert result.losses[-1] > 4.0 * min(result.losses[:-1])
     for name, value in model.state_dict().items():
-        np.testing.assert_array_equal(value.data, params_before[name])
+        np.testing.assert_array_equal(value.array, params_before[name])
     optimizer_after = optimizer.state_dict()
     assert optimizer_after["param_groups"] == optimizer_before["param_groups"]   # lr back to 0.01
     for index, state in optimizer_before["state"].items():
-        np.testing.assert_array_equal(optimizer_after["state"][index]["momentum_buffer"].data,
-                                      state["momentum_buffer"].data)
+        np.testing.assert_array_equal(optimizer_after["state"][index]["momentum_buffer"].array,
+                                      state["momentum_buffer"].array)
     assert all(p.grad is None for p in model.parameters())
 
 
@@ -82,7 +82,7 @@ def test_the_suggestions_train_well_and_much_larger_rates_do_not(make_optimizer)
     for suggestion in (result.suggestion_steepest, result.suggestion_valley):
         assert 1e-4 < suggestion < 2.0
         trained = nn.Linear(4, 1)
-        trained.load_state_dict({name: value.data.copy() for name, value in model.state_dict().items()})
+        trained.load_state_dict({name: value.array.copy() for name, value in model.state_dict().items()})
         optimizer = make_optimizer(trained.parameters())
         for group in optimizer.param_groups:
             group["lr"] = suggestion

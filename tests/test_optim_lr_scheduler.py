@@ -170,10 +170,10 @@ def test_the_scheduler_drives_the_optimizer_update():
     opt = optim.SGD([w], lr=1.0)
     scheduler = ours_module.StepLR(opt, step_size=1, gamma=0.5)
     for expected in (1.0, 0.5, 0.25):
-        before = w.data.copy()
+        before = w.array.copy()
         w.grad = cr.tensor([1.0])
         opt.step()
-        assert before - w.data == pytest.approx([expected])
+        assert before - w.array == pytest.approx([expected])
         scheduler.step()
 
 

@@ -47,7 +47,7 @@ def test_a_state_dict_saved_mid_run_resumes_bitwise(cls, kwargs):
     opt = cls([{"params": params[:1]}, {"params": params[1:], "lr": kwargs.get("lr", 1.0) / 3}], **kwargs)
     _run(opt, params, grads[:20])
     saved_state = opt.state_dict()
-    saved_params = [p.data.copy() for p in params]
+    saved_params = [p.array.copy() for p in params]
     _run(opt, params, grads[20:])                         # the uninterrupted run
 
     resumed = [cr.tensor(a, requires_grad=True) for a in saved_params]
@@ -55,7 +55,7 @@ def test_a_state_dict_saved_mid_run_resumes_bitwise(cls, kwargs):
     fresh.load_state_dict(saved_state)                    # also restores the second group's lr
     _run(fresh, resumed, grads[20:])
     for p, q in zip(params, resumed):
-        np.testing.assert_array_equal(p.data, q.data)
+        np.testing.assert_array_equal(p.array, q.array)
 
 
 def test_lbfgs_state_dict_resumes_bitwise():
@@ -73,7 +73,7 @@ def test_lbfgs_state_dict_resumes_bitwise():
     x, opt, closure = make([-1.2, 1.0, 0.5])
     for _ in range(2):
         opt.step(closure)
-    saved_state, saved_x = opt.state_dict(), x.data.copy()
+    saved_state, saved_x = opt.state_dict(), x.array.copy()
     for _ in range(2):
         opt.step(closure)
 
@@ -81,7 +81,7 @@ def test_lbfgs_state_dict_resumes_bitwise():
     fresh.load_state_dict(saved_state)
     for _ in range(2):
         fresh.step(fresh_closure)
-    np.testing.assert_array_equal(x.data, y.data)
+    np.testing.assert_array_equal(x.array, y.array)
 
 
 def test_state_dict_is_plain_data_and_survives_a_json_round_trip():
@@ -93,7 +93,7 @@ def test_state_dict_is_plain_data_and_survives_a_json_round_trip():
 
     def to_json(value):
         if isinstance(value, cr.Tensor):
-            return {"array": value.data.tolist(), "dtype": str(value.dtype)}
+            return {"array": value.array.tolist(), "dtype": str(value.dtype)}
         if isinstance(value, dict):
             return {str(k): to_json(v) for k, v in value.items()}
         if isinstance(value, (list, tuple)):
@@ -112,7 +112,7 @@ def test_state_dict_is_plain_data_and_survives_a_json_round_trip():
 
     text = json.dumps(to_json(state))
     restored = from_json(json.loads(text))           # keys are strings now, betas a list
-    copy = [cr.tensor(p.data.copy(), requires_grad=True) for p in params]
+    copy = [cr.tensor(p.array.copy(), requires_grad=True) for p in params]
     fresh = optim.Adam(copy, lr=0.5)
     fresh.load_state_dict(restored)
     assert fresh.param_groups[0]["betas"] == (0.9, 0.999)
@@ -120,7 +120,7 @@ def test_state_dict_is_plain_data_and_survives_a_json_round_trip():
     _run(opt, params, more)
     _run(fresh, copy, more)
     for p, q in zip(params, copy):
-        np.testing.assert_array_equal(p.data, q.data)
+        np.testing.assert_array_equal(p.array, q.array)
 
 
 def test_state_dict_is_a_snapshot_not_a_view():
@@ -128,9 +128,9 @@ def test_state_dict_is_a_snapshot_not_a_view():
     opt = optim.SGD(params, lr=0.1, momentum=0.9)
     _run(opt, params, _gradient_stream(6, 2))
     state = opt.state_dict()
-    before = state["state"][0]["momentum_buffer"].data.copy()
+    before = state["state"][0]["momentum_buffer"].array.copy()
     _run(opt, params, _gradient_stream(7, 2))
-    np.testing.assert_array_equal(state["state"][0]["momentum_buffer"].data, before)
+    np.testing.assert_array_equal(state["state"][0]["momentum_buffer"].array, before)
 
 
 def test_load_state_dict_rejects_a_mismatched_optimizer():
@@ -151,8 +151,8 @@ def test_parameter_groups_have_their_own_hyperparameters():
     opt = optim.SGD([{"params": [a]}, {"params": [b], "lr": 0.5}], lr=0.1)
     a.grad, b.grad = cr.tensor([1.0]), cr.tensor([1.0])
     opt.step()
-    assert a.data.tolist() == pytest.approx([0.9])
-    assert b.data.tolist() == pytest.approx([0.5])
+    assert a.array.tolist() == pytest.approx([0.9])
+    assert b.array.tolist() == pytest.approx([0.5])
     assert opt.param_groups[1]["momentum"] == 0.0          # defaults fill what a group leaves out
 
 
@@ -175,7 +175,7 @@ def test_zero_grad_sets_to_none_or_zero():
     opt = optim.SGD(params, lr=0.1)
     _run(opt, params, _gradient_stream(11, 1))
     opt.zero_grad(set_to_none=False)
-    assert all(p.grad is not None and not p.grad.data.any() for p in params)
+    assert all(p.grad is not None and not p.grad.array.any() for p in params)
     opt.zero_grad()
     assert all(p.grad is None for p in params)
 
@@ -185,7 +185,7 @@ def test_parameters_without_grad_are_skipped_and_step_records_no_graph():
     opt = optim.Adam([a, b], lr=0.1)
     (a * a).sum().backward()
     opt.step()
-    assert b.data.tolist() == [3.0] and b not in opt.state
+    assert b.array.tolist() == [3.0] and b not in opt.state
     assert a.is_leaf and a.grad_fn is None and a.requires_grad
     assert opt.state[a]["step"] == 1
 
@@ -203,7 +203,7 @@ def test_step_with_a_closure_returns_its_loss_and_uses_its_gradient():
     with cr.no_grad():                                # the closure runs with gradients on regardless
         loss = opt.step(closure)
     assert loss.item() == 9.0
-    assert x.data.tolist() == [1.5]                   # 3 - 0.25·6
+    assert x.array.tolist() == [1.5]                   # 3 - 0.25·6
 
 
 def test_same_seed_same_run_bitwise():
@@ -216,7 +216,7 @@ def test_same_seed_same_run_bitwise():
             opt.zero_grad()
             ((x @ w).tanh() ** 2).sum().backward()
             opt.step()
-        return w.data.copy()
+        return w.array.copy()
     np.testing.assert_array_equal(run(), run())
 
 
@@ -293,7 +293,7 @@ def test_a_custom_optimizer_needs_only_an_update_rule():
     opt = SignSGD([x], lr=0.1)
     (x * x).sum().backward()
     opt.step()
-    np.testing.assert_allclose(x.data, [0.2, -1.9], rtol=1e-6)
+    np.testing.assert_allclose(x.array, [0.2, -1.9], rtol=1e-6)
     with pytest.raises(ValueError, match="SignSGD: lr must be a non-negative number"):
         SignSGD([x], lr=-1.0)
 

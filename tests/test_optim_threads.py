@@ -34,7 +34,7 @@ def _run(optimizer_class, kwargs, threads, steps=5):
         for p in params:
             p.grad = cr.tensor(rng.standard_normal(p.shape).astype(np.float32))
         opt.step()
-    return [p.data.copy() for p in params], opt.state_dict()
+    return [p.array.copy() for p in params], opt.state_dict()
 
 
 @pytest.mark.parametrize("optimizer_class,kwargs", CASES, ids=[c.__name__ for c, _ in CASES])
@@ -47,7 +47,7 @@ def test_two_threads_match_one_bit_for_bit(optimizer_class, kwargs):
         for name, value in buffers.items():
             other = threaded_state["state"][index][name]
             if isinstance(value, cr.Tensor):
-                np.testing.assert_array_equal(value.data, other.data)
+                np.testing.assert_array_equal(value.array, other.array)
             else:
                 assert value == other
 

@@ -79,7 +79,7 @@ def _random_problem(seed):
 
 def _assert_close(ours, theirs, context):
     for index, (p, q) in enumerate(zip(ours, theirs)):
-        np.testing.assert_allclose(p.data, q.detach().numpy(), rtol=1e-6, atol=1e-10,
+        np.testing.assert_allclose(p.array, q.detach().numpy(), rtol=1e-6, atol=1e-10,
                                    err_msg=f"{context}: parameter {index} differs")
 
 
@@ -98,7 +98,7 @@ def test_matches_torch_on_a_fixed_gradient_sequence(case):
         torch_opt.step()
     _assert_close(ours, theirs, f"{ours_class.__name__}({kwargs})")
     # The gradient is an input: the update must leave it untouched.
-    np.testing.assert_array_equal(ours[0].grad.data, grads[-1][0])
+    np.testing.assert_array_equal(ours[0].grad.array, grads[-1][0])
 
 
 def _objective(w, b, x, y):
@@ -159,7 +159,7 @@ def test_float32_parameters_stay_float32_and_track_torch():
         theirs.step()
     assert p.dtype == np.float32
     assert ours.state[p]["exp_avg"].dtype == np.float32
-    np.testing.assert_allclose(p.data, q.detach().numpy(), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(p.array, q.detach().numpy(), rtol=1e-4, atol=1e-5)
 
 
 def _lion_reference(theta, grads, lr, beta1, beta2, weight_decay, maximize):
@@ -187,7 +187,7 @@ def test_lion_matches_the_update_rule_of_the_paper(kwargs):
         opt.step()
     beta1, beta2 = kwargs["betas"]
     expected = _lion_reference(theta0, grads, kwargs["lr"], beta1, beta2, kwargs["weight_decay"], kwargs["maximize"])
-    np.testing.assert_allclose(p.data, expected, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(p.array, expected, rtol=1e-12, atol=1e-12)
 
 
 def _rosenbrock(x):

@@ -25,10 +25,10 @@ def test_bayes_rule_matches_direct_normalization(data):
     likelihood = np.array(data.draw(st.lists(st.floats(1e-6, 1.0), min_size=k, max_size=k)))
     result = bayes_rule(cr.tensor(prior, dtype=cr.float64), likelihood=cr.tensor(likelihood, dtype=cr.float64))
     joint = prior * likelihood
-    np.testing.assert_allclose(result.posterior.data, joint / joint.sum(), rtol=1e-12)
+    np.testing.assert_allclose(result.posterior.array, joint / joint.sum(), rtol=1e-12)
     np.testing.assert_allclose(result.evidence.item(), joint.sum(), rtol=1e-12)
     same = bayes_rule(cr.tensor(prior, dtype=cr.float64), log_likelihood=cr.tensor(np.log(likelihood), dtype=cr.float64))
-    np.testing.assert_allclose(same.posterior.data, result.posterior.data, rtol=1e-12)
+    np.testing.assert_allclose(same.posterior.array, result.posterior.array, rtol=1e-12)
 
 
 def test_bayes_rule_in_log_space_survives_underflow_and_is_differentiable():
@@ -37,7 +37,7 @@ def test_bayes_rule_in_log_space_survives_underflow_and_is_differentiable():
     log_likelihood = 1200 * np.log(biases) + 800 * np.log1p(-biases)
     result = bayes_rule(cr.full((4,), 0.25, dtype=cr.float64), log_likelihood=cr.tensor(log_likelihood))
     expected = np.exp(log_likelihood - log_likelihood.max())
-    np.testing.assert_allclose(result.posterior.data, expected / expected.sum(), rtol=1e-10)
+    np.testing.assert_allclose(result.posterior.array, expected / expected.sum(), rtol=1e-10)
     assert result.evidence.item() == 0.0 and math.isfinite(result.log_evidence.item())
     prior = cr.tensor([0.2, 0.3, 0.5], dtype=cr.float64, requires_grad=True)
     likelihood = cr.tensor([0.9, 0.1, 0.4], dtype=cr.float64, requires_grad=True)
@@ -70,7 +70,7 @@ def test_beta_bernoulli_matches_grid_bayes():
     assert (posterior.concentration1.item(), posterior.concentration0.item()) == (9.0, 6.0)
     grid = np.linspace(1e-4, 1 - 1e-4, 4001)
     numeric = _grid_posterior(grid, ss.beta(2, 3).logpdf(grid), ss.bernoulli(grid[:, None]).logpmf(flips).sum(1))
-    closed = np.exp(Beta(9.0, 6.0).log_prob(cr.tensor(grid, dtype=cr.float64)).data)
+    closed = np.exp(Beta(9.0, 6.0).log_prob(cr.tensor(grid, dtype=cr.float64)).array)
     np.testing.assert_allclose(closed, numeric, rtol=1e-4, atol=1e-6)
 
 
@@ -82,7 +82,7 @@ def test_normal_normal_matches_grid_bayes_and_shrinks():
     assert posterior.scale.item() == pytest.approx(1 / math.sqrt(precision))
     grid = np.linspace(-1, 3, 4001)
     numeric = _grid_posterior(grid, ss.norm(0, 2).logpdf(grid), ss.norm(grid[:, None], 0.5).logpdf(data).sum(1))
-    closed = np.exp(posterior.log_prob(cr.tensor(grid, dtype=cr.float64)).data)
+    closed = np.exp(posterior.log_prob(cr.tensor(grid, dtype=cr.float64)).array)
     np.testing.assert_allclose(closed, numeric, rtol=1e-4, atol=1e-6)
 
 
@@ -92,17 +92,17 @@ def test_gamma_poisson_matches_grid_bayes():
     assert (posterior.concentration.item(), posterior.rate.item()) == (22.0, 6.0)
     grid = np.linspace(1e-3, 12, 6001)
     numeric = _grid_posterior(grid, ss.gamma(2.0).logpdf(grid), ss.poisson(grid[:, None]).logpmf(counts).sum(1))
-    closed = np.exp(Gamma(22.0, 6.0).log_prob(cr.tensor(grid, dtype=cr.float64)).data)
+    closed = np.exp(Gamma(22.0, 6.0).log_prob(cr.tensor(grid, dtype=cr.float64)).array)
     np.testing.assert_allclose(closed, numeric, rtol=1e-4, atol=1e-6)
 
 
 def test_dirichlet_categorical_counts_labels_and_is_differentiable():
     prior = cr.tensor([1.0, 2.0, 0.5], dtype=cr.float64, requires_grad=True)
     posterior = dirichlet_categorical(Dirichlet(prior), cr.tensor([0, 2, 2, 1, 2]))
-    np.testing.assert_allclose(posterior.concentration.data, [2.0, 3.0, 3.5])
+    np.testing.assert_allclose(posterior.concentration.array, [2.0, 3.0, 3.5])
     posterior.mean[0].backward()
     assert prior.grad is not None
-    np.testing.assert_allclose(prior.grad.data, [(8.5 - 2.0) / 8.5**2, -2.0 / 8.5**2, -2.0 / 8.5**2])
+    np.testing.assert_allclose(prior.grad.array, [(8.5 - 2.0) / 8.5**2, -2.0 / 8.5**2, -2.0 / 8.5**2])
 
 
 def test_conjugate_updates_reject_bad_data():
@@ -126,7 +126,7 @@ def _draw(distribution, n, seed):
 
 
 def test_mle_matches_the_closed_forms():
-    x = _draw(Normal(1.5, 2.0), 300, 0).data
+    x = _draw(Normal(1.5, 2.0), 300, 0).array
     fit = fit_mle(Normal, x)
     assert fit.converged
     assert fit.params["loc"].item() == pytest.approx(x.mean(), rel=1e-9)
@@ -136,23 +136,23 @@ def test_mle_matches_the_closed_forms():
     assert fit.standard_errors["scale"].item() == pytest.approx(x.std() / math.sqrt(600), rel=1e-6)
     assert fit.log_likelihood == pytest.approx(ss.norm(x.mean(), x.std()).logpdf(x).sum(), rel=1e-10)
 
-    waits = _draw(Exponential(0.7), 200, 1).data
+    waits = _draw(Exponential(0.7), 200, 1).array
     fit = fit_mle(Exponential, waits)
     assert fit.params["rate"].item() == pytest.approx(1 / waits.mean(), rel=1e-9)
     assert fit.standard_errors["rate"].item() == pytest.approx(1 / waits.mean() / math.sqrt(200), rel=1e-6)
 
-    flips = _draw(Bernoulli(probs=0.3), 400, 2).data
+    flips = _draw(Bernoulli(probs=0.3), 400, 2).array
     fit = fit_mle(Bernoulli, flips)
     p = flips.mean()
     assert fit.params["probs"].item() == pytest.approx(p, rel=1e-9)
     assert fit.standard_errors["probs"].item() == pytest.approx(math.sqrt(p * (1 - p) / 400), rel=1e-6)
 
-    counts = _draw(Poisson(4.2), 250, 3).data
+    counts = _draw(Poisson(4.2), 250, 3).array
     fit = fit_mle(Poisson, counts)
     assert fit.params["rate"].item() == pytest.approx(counts.mean(), rel=1e-9)
     assert fit.standard_errors["rate"].item() == pytest.approx(math.sqrt(counts.mean() / 250), rel=1e-6)
 
-    trials = _draw(Binomial(12, probs=0.35), 150, 4).data
+    trials = _draw(Binomial(12, probs=0.35), 150, 4).array
     fit = fit_mle(Binomial, trials, fixed={"total_count": 12})
     assert fit.params["probs"].item() == pytest.approx(trials.mean() / 12, rel=1e-9)
 
@@ -185,7 +185,7 @@ def test_mle_standard_errors_match_the_expected_fisher_information_for_gamma():
     expected = np.sqrt(np.diag(np.linalg.inv(information)))
     np.testing.assert_allclose([fit.standard_errors["concentration"].item(), fit.standard_errors["rate"].item()],
                                expected, rtol=1e-6)
-    a_scipy, _, scale_scipy = ss.gamma.fit(x.data, floc=0)
+    a_scipy, _, scale_scipy = ss.gamma.fit(x.array, floc=0)
     assert alpha == pytest.approx(a_scipy, rel=1e-4) and beta == pytest.approx(1 / scale_scipy, rel=1e-4)
 
 
@@ -193,7 +193,7 @@ def test_mle_fits_a_dirichlet():
     truth = np.array([1.0, 2.5, 4.0])
     x = _draw(Dirichlet(cr.tensor(truth)), 1500, 7)
     fit = fit_mle(Dirichlet, x)
-    estimate, error = fit.params["concentration"].data, fit.standard_errors["concentration"].data
+    estimate, error = fit.params["concentration"].array, fit.standard_errors["concentration"].array
     assert fit.converged and np.all(np.abs(estimate - truth) < 4 * error)
 
 

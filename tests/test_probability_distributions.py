@@ -85,20 +85,20 @@ def test_continuous_matches_scipy_and_torch(name, data):
     seed = data.draw(st.integers(0, 2**31 - 1))
     values = ours.sample((4,), generator=cr.Generator().manual_seed(seed))
     assert values.shape == (4, 3) and values.dtype == np.float64
-    x = values.data
-    np.testing.assert_allclose(ours.log_prob(values).data, reference.logpdf(x), rtol=1e-9, atol=1e-10)
-    np.testing.assert_allclose(ours.log_prob(values).data, theirs.log_prob(_t(x)).numpy(), rtol=1e-9, atol=1e-10)
-    np.testing.assert_allclose(ours.entropy().data, reference.entropy(), rtol=1e-8, atol=1e-10)
-    np.testing.assert_allclose(ours.entropy().data, theirs.entropy().numpy(), rtol=1e-8, atol=1e-10)
-    np.testing.assert_allclose(ours.mean.data, reference.mean(), rtol=1e-10)
-    np.testing.assert_allclose(ours.variance.data, reference.var(), rtol=1e-9)
-    np.testing.assert_allclose(ours.stddev.data, reference.std(), rtol=1e-9)
+    x = values.array
+    np.testing.assert_allclose(ours.log_prob(values).array, reference.logpdf(x), rtol=1e-9, atol=1e-10)
+    np.testing.assert_allclose(ours.log_prob(values).array, theirs.log_prob(_t(x)).numpy(), rtol=1e-9, atol=1e-10)
+    np.testing.assert_allclose(ours.entropy().array, reference.entropy(), rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(ours.entropy().array, theirs.entropy().numpy(), rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(ours.mean.array, reference.mean(), rtol=1e-10)
+    np.testing.assert_allclose(ours.variance.array, reference.var(), rtol=1e-9)
+    np.testing.assert_allclose(ours.stddev.array, reference.std(), rtol=1e-9)
     if has_cdf:
         q = np.array(data.draw(st.lists(st.floats(0.01, 0.99), min_size=3, max_size=3)))
-        np.testing.assert_allclose(ours.cdf(values).data, reference.cdf(x), rtol=1e-9, atol=1e-12)
-        np.testing.assert_allclose(ours.cdf(values).data, theirs.cdf(_t(x)).numpy(), rtol=1e-9, atol=1e-12)
-        np.testing.assert_allclose(ours.icdf(cr.tensor(q, dtype=cr.float64)).data, reference.ppf(q), rtol=1e-8)
-        np.testing.assert_allclose(ours.icdf(cr.tensor(q, dtype=cr.float64)).data,
+        np.testing.assert_allclose(ours.cdf(values).array, reference.cdf(x), rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(ours.cdf(values).array, theirs.cdf(_t(x)).numpy(), rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(ours.icdf(cr.tensor(q, dtype=cr.float64)).array, reference.ppf(q), rtol=1e-8)
+        np.testing.assert_allclose(ours.icdf(cr.tensor(q, dtype=cr.float64)).array,
                                    theirs.icdf(_t(q)).numpy(), rtol=1e-8, atol=1e-12)
 
 
@@ -112,7 +112,7 @@ def test_continuous_gradients_by_gradcheck(name):
     names = list(parameters)
     leaves = [cr.tensor(parameters[k], dtype=cr.float64, requires_grad=True) for k in names]
     values = make(_float64(parameters)).sample((3,), generator=cr.Generator().manual_seed(1))
-    value_leaf = cr.tensor(values.data, dtype=cr.float64, requires_grad=True)
+    value_leaf = cr.tensor(values.array, dtype=cr.float64, requires_grad=True)
 
     def build(tensors):
         return make(dict(zip(names, tensors)))
@@ -153,12 +153,12 @@ def test_log_prob_and_entropy_gradients_match_torch(name):
     total.backward()
     torch_leaves = {k: _t(v).requires_grad_(True) for k, v in parameters.items()}
     theirs = torch_makers[name](torch_leaves)
-    total = theirs.log_prob(_t(values.data)).sum() + theirs.entropy().sum()
+    total = theirs.log_prob(_t(values.array)).sum() + theirs.entropy().sum()
     if CONTINUOUS[name][4]:
-        total = total + theirs.cdf(_t(values.data)).sum() + theirs.icdf(_t(q)).sum()
+        total = total + theirs.cdf(_t(values.array)).sum() + theirs.icdf(_t(q)).sum()
     total.backward()
     for k in parameters:
-        np.testing.assert_allclose(ours_leaves[k].grad.data, torch_leaves[k].grad.numpy(), rtol=1e-8, atol=1e-10)
+        np.testing.assert_allclose(ours_leaves[k].grad.array, torch_leaves[k].grad.numpy(), rtol=1e-8, atol=1e-10)
 
 
 @pytest.mark.parametrize("name", ["Normal", "StudentT", "Gamma", "Beta"])
@@ -191,14 +191,14 @@ def test_discrete_matches_scipy_and_torch(name, data):
     parameters = _parameters(data, ranges)
     ours, reference, theirs = make(_float64(parameters)), make_scipy(parameters), make_torch(parameters)
     values = ours.sample((5,), generator=cr.Generator().manual_seed(data.draw(st.integers(0, 10**6))))
-    x = values.data
-    np.testing.assert_allclose(ours.log_prob(values).data, reference.logpmf(x), rtol=1e-9, atol=1e-10)
-    np.testing.assert_allclose(ours.log_prob(values).data, theirs.log_prob(_t(x)).numpy(), rtol=1e-9, atol=1e-10)
-    np.testing.assert_allclose(ours.entropy().data, reference.entropy(), rtol=1e-8, atol=1e-12)
+    x = values.array
+    np.testing.assert_allclose(ours.log_prob(values).array, reference.logpmf(x), rtol=1e-9, atol=1e-10)
+    np.testing.assert_allclose(ours.log_prob(values).array, theirs.log_prob(_t(x)).numpy(), rtol=1e-9, atol=1e-10)
+    np.testing.assert_allclose(ours.entropy().array, reference.entropy(), rtol=1e-8, atol=1e-12)
     if name != "Poisson":  # torch has no Poisson entropy
-        np.testing.assert_allclose(ours.entropy().data, theirs.entropy().numpy(), rtol=1e-8, atol=1e-12)
-    np.testing.assert_allclose(ours.mean.data, reference.mean(), rtol=1e-10)
-    np.testing.assert_allclose(ours.variance.data, reference.var(), rtol=1e-10)
+        np.testing.assert_allclose(ours.entropy().array, theirs.entropy().numpy(), rtol=1e-8, atol=1e-12)
+    np.testing.assert_allclose(ours.mean.array, reference.mean(), rtol=1e-10)
+    np.testing.assert_allclose(ours.variance.array, reference.var(), rtol=1e-10)
 
 
 @pytest.mark.parametrize("name", sorted(DISCRETE))
@@ -215,8 +215,8 @@ def test_discrete_gradients(name):
     torch_leaf = _t(parameter).requires_grad_(True)
     theirs = {"Bernoulli": lambda t: TD.Bernoulli(probs=t), "Binomial": lambda t: TD.Binomial(7, probs=t),
               "Poisson": lambda t: TD.Poisson(t)}[name](torch_leaf)
-    theirs.log_prob(_t(values.data)).sum().backward()
-    np.testing.assert_allclose(leaf.grad.data, torch_leaf.grad.numpy(), rtol=1e-8)
+    theirs.log_prob(_t(values.array)).sum().backward()
+    np.testing.assert_allclose(leaf.grad.array, torch_leaf.grad.numpy(), rtol=1e-8)
 
 
 @settings(max_examples=10, deadline=None)
@@ -228,15 +228,15 @@ def test_categorical_and_one_hot_match_torch(data):
     theirs = TD.Categorical(logits=_t(logits))
     labels = ours.sample((5,), generator=cr.Generator().manual_seed(data.draw(st.integers(0, 10**6))))
     assert labels.shape == (5, 2) and labels.dtype == np.int64
-    np.testing.assert_allclose(ours.log_prob(labels).data, theirs.log_prob(torch.tensor(labels.data)).numpy(), rtol=1e-10)
-    np.testing.assert_allclose(ours.entropy().data, ss.entropy(ours.probs.data, axis=-1), rtol=1e-10)
-    np.testing.assert_allclose(ours.entropy().data, theirs.entropy().numpy(), rtol=1e-10)
+    np.testing.assert_allclose(ours.log_prob(labels).array, theirs.log_prob(torch.tensor(labels.array)).numpy(), rtol=1e-10)
+    np.testing.assert_allclose(ours.entropy().array, ss.entropy(ours.probs.array, axis=-1), rtol=1e-10)
+    np.testing.assert_allclose(ours.entropy().array, theirs.entropy().numpy(), rtol=1e-10)
     one_hot = OneHotCategorical(logits=cr.tensor(logits, dtype=cr.float64))
     vectors = one_hot.sample((5,), generator=cr.Generator().manual_seed(1))
     assert vectors.shape == (5, 2, k) and bool((vectors.sum(-1) == 1).all())
     torch_one_hot = TD.OneHotCategorical(logits=_t(logits))
-    np.testing.assert_allclose(one_hot.log_prob(vectors).data, torch_one_hot.log_prob(_t(vectors.data)).numpy(), rtol=1e-10)
-    np.testing.assert_allclose(one_hot.variance.data, torch_one_hot.variance.numpy(), rtol=1e-10)
+    np.testing.assert_allclose(one_hot.log_prob(vectors).array, torch_one_hot.log_prob(_t(vectors.array)).numpy(), rtol=1e-10)
+    np.testing.assert_allclose(one_hot.variance.array, torch_one_hot.variance.numpy(), rtol=1e-10)
 
 
 def test_categorical_gradients_and_probs_form():
@@ -245,7 +245,7 @@ def test_categorical_gradients_and_probs_form():
     assert gradcheck(lambda t: Categorical(logits=t).log_prob(labels), (logits,))
     assert gradcheck(lambda t: Categorical(logits=t).entropy(), (logits,))
     probs = cr.tensor([0.2, 0.5, 0.3], dtype=cr.float64)
-    np.testing.assert_allclose(Categorical(probs=probs).log_prob(cr.tensor([1])).data, [math.log(0.5)], rtol=1e-12)
+    np.testing.assert_allclose(Categorical(probs=probs).log_prob(cr.tensor([1])).array, [math.log(0.5)], rtol=1e-12)
     np.testing.assert_allclose(Categorical(probs=probs).entropy().item(), ss.entropy([0.2, 0.5, 0.3]), rtol=1e-12)
 
 
@@ -261,14 +261,14 @@ ALL_FOR_SAMPLING = [
 def test_same_seed_gives_bitwise_same_samples_and_right_moments(distribution):
     first = distribution.sample((20000,), generator=cr.Generator().manual_seed(7))
     second = distribution.sample((20000,), generator=cr.Generator().manual_seed(7))
-    assert first.shape == (20000,) and np.array_equal(first.data, second.data)
+    assert first.shape == (20000,) and np.array_equal(first.array, second.array)
     other = distribution.sample((20000,), generator=cr.Generator().manual_seed(8))
-    assert not np.array_equal(first.data, other.data)
+    assert not np.array_equal(first.array, other.array)
     cr.manual_seed(11)
     from_default = distribution.sample((5,))
     cr.manual_seed(11)
-    assert np.array_equal(from_default.data, distribution.sample((5,)).data)
-    x = first.data.astype(np.float64)
+    assert np.array_equal(from_default.array, distribution.sample((5,)).array)
+    x = first.array.astype(np.float64)
     mean, variance = distribution.mean.item(), distribution.variance.item()
     assert abs(x.mean() - mean) < 5 * math.sqrt(variance / x.size)
     fourth = np.mean((x - x.mean()) ** 4)  # the sample variance's own standard error is √((m₄ − σ⁴)/n)
@@ -277,7 +277,7 @@ def test_same_seed_gives_bitwise_same_samples_and_right_moments(distribution):
 
 @pytest.mark.parametrize("distribution", ALL_FOR_SAMPLING, ids=lambda d: type(d).__name__)
 def test_samples_follow_the_distribution_by_kolmogorov_smirnov(distribution):
-    x = distribution.sample((4000,), generator=cr.Generator().manual_seed(3)).data.astype(np.float64)
+    x = distribution.sample((4000,), generator=cr.Generator().manual_seed(3)).array.astype(np.float64)
     scipy_of = {
         Normal: lambda d: ss.norm(1.0, 2.0), LogNormal: lambda d: ss.lognorm(0.5), Uniform: lambda d: ss.uniform(-1, 4),
         Exponential: lambda d: ss.expon(scale=0.5), Laplace: lambda d: ss.laplace(1.0, 0.5),
@@ -361,8 +361,8 @@ def test_validate_args_false_evaluates_outside_the_support():
 
 def test_extreme_logits_stay_finite():
     d = Bernoulli(logits=cr.tensor([-800.0, 800.0], dtype=cr.float64))
-    np.testing.assert_allclose(d.log_prob(cr.tensor([0.0, 1.0], dtype=cr.float64)).data, [0.0, 0.0], atol=1e-300)
-    assert d.log_prob(cr.tensor([1.0, 0.0], dtype=cr.float64)).data.tolist() == [-800.0, -800.0]
-    assert np.all(np.isfinite(d.entropy().data))
+    np.testing.assert_allclose(d.log_prob(cr.tensor([0.0, 1.0], dtype=cr.float64)).array, [0.0, 0.0], atol=1e-300)
+    assert d.log_prob(cr.tensor([1.0, 0.0], dtype=cr.float64)).array.tolist() == [-800.0, -800.0]
+    assert np.all(np.isfinite(d.entropy().array))
     p = Bernoulli(probs=cr.tensor([0.0, 1.0], dtype=cr.float64))
-    assert p.entropy().data.tolist() == [0.0, 0.0]
+    assert p.entropy().array.tolist() == [0.0, 0.0]

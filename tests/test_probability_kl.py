@@ -49,8 +49,8 @@ def test_kl_matches_torch(name, data):
     ours = kl_divergence(make([cr.tensor(v, dtype=cr.float64) for v in p]),
                          make([cr.tensor(v, dtype=cr.float64) for v in q]))
     theirs = TD.kl_divergence(make_torch([_t(v) for v in p]), make_torch([_t(v) for v in q]))
-    np.testing.assert_allclose(ours.data, theirs.numpy(), rtol=1e-8, atol=1e-10)
-    assert np.all(ours.data >= -1e-12)
+    np.testing.assert_allclose(ours.array, theirs.numpy(), rtol=1e-8, atol=1e-10)
+    assert np.all(ours.array >= -1e-12)
 
 
 @pytest.mark.parametrize("name", sorted(PAIRS))
@@ -64,7 +64,7 @@ def test_kl_gradients_by_gradcheck_and_torch(name):
     torch_leaves = [_t(v).requires_grad_(True) for v in values]
     TD.kl_divergence(make_torch(torch_leaves[:count]), make_torch(torch_leaves[count:])).sum().backward()
     for ours, theirs in zip(leaves, torch_leaves):
-        np.testing.assert_allclose(ours.grad.data, theirs.grad.numpy(), rtol=1e-7, atol=1e-10)
+        np.testing.assert_allclose(ours.grad.array, theirs.grad.numpy(), rtol=1e-7, atol=1e-10)
 
 
 @settings(max_examples=10, deadline=None)
@@ -73,20 +73,20 @@ def test_categorical_dirichlet_uniform_and_mvn_kl_match_torch(data):
     floats = lambda n, low, high: np.array(data.draw(st.lists(st.floats(low, high), min_size=n, max_size=n)))  # noqa: E731
     lp, lq = floats(8, -3, 3).reshape(2, 4), floats(8, -3, 3).reshape(2, 4)
     ours = kl_divergence(Categorical(logits=cr.tensor(lp, dtype=cr.float64)), Categorical(logits=cr.tensor(lq, dtype=cr.float64)))
-    np.testing.assert_allclose(ours.data, TD.kl_divergence(TD.Categorical(logits=_t(lp)), TD.Categorical(logits=_t(lq))).numpy(), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(ours.array, TD.kl_divergence(TD.Categorical(logits=_t(lp)), TD.Categorical(logits=_t(lq))).numpy(), rtol=1e-9, atol=1e-12)
     ours = kl_divergence(OneHotCategorical(logits=cr.tensor(lp, dtype=cr.float64)),
                          OneHotCategorical(logits=cr.tensor(lq, dtype=cr.float64)))
-    np.testing.assert_allclose(ours.data, TD.kl_divergence(TD.OneHotCategorical(logits=_t(lp)), TD.OneHotCategorical(logits=_t(lq))).numpy(), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(ours.array, TD.kl_divergence(TD.OneHotCategorical(logits=_t(lp)), TD.OneHotCategorical(logits=_t(lq))).numpy(), rtol=1e-9, atol=1e-12)
     ap, aq = floats(6, 0.3, 5).reshape(2, 3), floats(6, 0.3, 5).reshape(2, 3)
     ours = kl_divergence(Dirichlet(cr.tensor(ap, dtype=cr.float64)), Dirichlet(cr.tensor(aq, dtype=cr.float64)))
-    np.testing.assert_allclose(ours.data, TD.kl_divergence(TD.Dirichlet(_t(ap)), TD.Dirichlet(_t(aq))).numpy(), rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(ours.array, TD.kl_divergence(TD.Dirichlet(_t(ap)), TD.Dirichlet(_t(aq))).numpy(), rtol=1e-8, atol=1e-10)
     low, width, shrink = floats(2, -2, 2), floats(2, 0.5, 3), floats(2, 0.0, 1.0)
     inner_low = low + shrink * width / 3
     inner_width = width * (1 - shrink / 2) - shrink * width / 3
     ours = kl_divergence(Uniform(cr.tensor(inner_low, dtype=cr.float64), cr.tensor(inner_low + inner_width, dtype=cr.float64)),
                          Uniform(cr.tensor(low, dtype=cr.float64), cr.tensor(low + width, dtype=cr.float64)))
     theirs = TD.kl_divergence(TD.Uniform(_t(inner_low), _t(inner_low + inner_width)), TD.Uniform(_t(low), _t(low + width)))
-    np.testing.assert_allclose(ours.data, theirs.numpy(), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(ours.array, theirs.numpy(), rtol=1e-9, atol=1e-12)
     mp, mq = floats(2, -2, 2), floats(2, -2, 2)
     tp, tq = _tril(floats(3, -1.5, 1.5)), _tril(floats(3, -1.5, 1.5))
     ours = kl_divergence(MultivariateNormal(cr.tensor(mp, dtype=cr.float64), scale_tril=cr.tensor(tp, dtype=cr.float64)),
@@ -109,7 +109,7 @@ def test_more_kl_gradients_by_gradcheck():
     rate, concentration, rate_q = f64([1.5]), f64([2.0]), f64([0.7])
     assert gradcheck(lambda r, a, b: kl_divergence(Exponential(r), Gamma(a, b)), (rate, concentration, rate_q))
     np.testing.assert_allclose(
-        kl_divergence(Exponential(rate.detach()), Gamma(concentration.detach(), rate_q.detach())).data,
+        kl_divergence(Exponential(rate.detach()), Gamma(concentration.detach(), rate_q.detach())).array,
         TD.kl_divergence(TD.Exponential(_t([1.5])), TD.Gamma(_t([2.0]), _t([0.7]))).numpy(), rtol=1e-10)
 
 
@@ -122,7 +122,7 @@ def test_more_kl_gradients_by_gradcheck():
 def test_kl_equals_the_monte_carlo_average_of_the_log_ratio(p, q):
     """KL(p‖q) = E_p[ln p(X) − ln q(X)], estimated from 40000 draws within 5 standard errors."""
     x = p.sample((40000,), generator=cr.Generator().manual_seed(0)).to(cr.float64)
-    log_ratio = (p.log_prob(x) - q.log_prob(x)).data.astype(np.float64)
+    log_ratio = (p.log_prob(x) - q.log_prob(x)).array.astype(np.float64)
     standard_error = log_ratio.std() / np.sqrt(log_ratio.size)
     assert abs(log_ratio.mean() - kl_divergence(p, q).item()) < 5 * standard_error
 
@@ -132,7 +132,7 @@ def test_edge_cases_are_exact():
     assert kl_divergence(Uniform(0.0, 2.0), Uniform(0.5, 1.0)).item() == np.inf
     p0 = Bernoulli(probs=cr.tensor([0.0, 0.3], dtype=cr.float64))
     q = Bernoulli(probs=cr.tensor([0.4, 0.0], dtype=cr.float64))
-    np.testing.assert_allclose(kl_divergence(p0, q).data, [-np.log(0.6), np.inf])
+    np.testing.assert_allclose(kl_divergence(p0, q).array, [-np.log(0.6), np.inf])
     cp = Categorical(probs=cr.tensor([0.5, 0.5, 0.0], dtype=cr.float64))
     cq = Categorical(probs=cr.tensor([0.25, 0.75, 0.0], dtype=cr.float64))
     assert kl_divergence(cp, cq).item() == pytest.approx(0.5 * np.log(2) + 0.5 * np.log(2 / 3))

@@ -29,12 +29,12 @@ def test_mvn_matches_scipy_and_torch(data):
     theirs = TD.MultivariateNormal(torch.tensor(loc), covariance_matrix=torch.tensor(covariance))
     x = ours.sample((5,), generator=cr.Generator().manual_seed(data.draw(st.integers(0, 1000))))
     assert x.shape == (5, k) and ours.batch_shape == () and ours.event_shape == (k,)
-    np.testing.assert_allclose(ours.log_prob(x).data, reference.logpdf(x.data).reshape(5), rtol=1e-9)
-    np.testing.assert_allclose(ours.log_prob(x).data, theirs.log_prob(torch.tensor(x.data)).numpy(), rtol=1e-9)
+    np.testing.assert_allclose(ours.log_prob(x).array, reference.logpdf(x.array).reshape(5), rtol=1e-9)
+    np.testing.assert_allclose(ours.log_prob(x).array, theirs.log_prob(torch.tensor(x.array)).numpy(), rtol=1e-9)
     np.testing.assert_allclose(ours.entropy().item(), reference.entropy(), rtol=1e-9)
-    np.testing.assert_allclose(ours.variance.data, np.diag(covariance), rtol=1e-9)
-    np.testing.assert_allclose(ours.covariance_matrix.data, covariance, rtol=1e-9, atol=1e-12)
-    np.testing.assert_allclose(ours.scale_tril.data, np.linalg.cholesky(covariance), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(ours.variance.array, np.diag(covariance), rtol=1e-9)
+    np.testing.assert_allclose(ours.covariance_matrix.array, covariance, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(ours.scale_tril.array, np.linalg.cholesky(covariance), rtol=1e-9, atol=1e-12)
 
 
 def test_mvn_batches_and_sample_moments():
@@ -42,9 +42,9 @@ def test_mvn_batches_and_sample_moments():
     d = MultivariateNormal(cr.tensor([[0.0, 1.0], [2.0, -1.0]], dtype=cr.float64),
                            covariance_matrix=cr.tensor(covariance, dtype=cr.float64))
     assert d.batch_shape == (2,) and d.event_shape == (2,)
-    x = d.sample((40000,), generator=cr.Generator().manual_seed(0)).data
+    x = d.sample((40000,), generator=cr.Generator().manual_seed(0)).array
     assert x.shape == (40000, 2, 2)
-    np.testing.assert_allclose(x.mean(0), d.mean.data, atol=0.05)
+    np.testing.assert_allclose(x.mean(0), d.mean.array, atol=0.05)
     np.testing.assert_allclose(np.cov(x[:, 1].T), covariance, atol=0.06)
     assert d.log_prob(cr.tensor(x[:3], dtype=cr.float64)).shape == (3, 2)
     assert d.entropy().shape == (2,)
@@ -64,13 +64,13 @@ def test_mvn_gradients_by_gradcheck_and_torch():
     assert gradcheck(lambda sigma: MultivariateNormal(loc.detach(), covariance_matrix=(sigma + sigma.mT) / 2,
                                                       validate_args=False).entropy(), (covariance,))
     log_density(loc, covariance, x).sum().backward()
-    torch_loc = torch.tensor(loc.data, requires_grad=True)
-    torch_covariance = torch.tensor(covariance.data, requires_grad=True)
-    torch_x = torch.tensor(x.data, requires_grad=True)
+    torch_loc = torch.tensor(loc.array, requires_grad=True)
+    torch_covariance = torch.tensor(covariance.array, requires_grad=True)
+    torch_x = torch.tensor(x.array, requires_grad=True)
     TD.MultivariateNormal(torch_loc, covariance_matrix=(torch_covariance + torch_covariance.mT) / 2).log_prob(torch_x).sum().backward()
-    np.testing.assert_allclose(loc.grad.data, torch_loc.grad.numpy(), rtol=1e-9)
-    np.testing.assert_allclose(covariance.grad.data, torch_covariance.grad.numpy(), rtol=1e-8, atol=1e-12)
-    np.testing.assert_allclose(x.grad.data, torch_x.grad.numpy(), rtol=1e-9)
+    np.testing.assert_allclose(loc.grad.array, torch_loc.grad.numpy(), rtol=1e-9)
+    np.testing.assert_allclose(covariance.grad.array, torch_covariance.grad.numpy(), rtol=1e-8, atol=1e-12)
+    np.testing.assert_allclose(x.grad.array, torch_x.grad.numpy(), rtol=1e-9)
 
 
 def test_mvn_invalid_input_raises_clearly():
@@ -95,12 +95,12 @@ def test_dirichlet_matches_scipy_and_torch(data):
     reference = ss.dirichlet(alpha)
     theirs = TD.Dirichlet(torch.tensor(alpha))
     x = ours.sample((4,), generator=cr.Generator().manual_seed(data.draw(st.integers(0, 1000))))
-    x = cr.tensor(np.clip(x.data, 1e-12, None) / np.clip(x.data, 1e-12, None).sum(-1, keepdims=True), dtype=cr.float64)
-    np.testing.assert_allclose(ours.log_prob(x).data, [reference.logpdf(row) for row in x.data], rtol=1e-8)
-    np.testing.assert_allclose(ours.log_prob(x).data, theirs.log_prob(torch.tensor(x.data)).numpy(), rtol=1e-8)
+    x = cr.tensor(np.clip(x.array, 1e-12, None) / np.clip(x.array, 1e-12, None).sum(-1, keepdims=True), dtype=cr.float64)
+    np.testing.assert_allclose(ours.log_prob(x).array, [reference.logpdf(row) for row in x.array], rtol=1e-8)
+    np.testing.assert_allclose(ours.log_prob(x).array, theirs.log_prob(torch.tensor(x.array)).numpy(), rtol=1e-8)
     np.testing.assert_allclose(ours.entropy().item(), reference.entropy(), rtol=1e-9, atol=1e-12)
-    np.testing.assert_allclose(ours.mean.data, reference.mean(), rtol=1e-12)
-    np.testing.assert_allclose(ours.variance.data, reference.var(), rtol=1e-10)
+    np.testing.assert_allclose(ours.mean.array, reference.mean(), rtol=1e-12)
+    np.testing.assert_allclose(ours.variance.array, reference.var(), rtol=1e-10)
 
 
 def test_dirichlet_gradients_by_gradcheck_and_torch():
@@ -109,9 +109,9 @@ def test_dirichlet_gradients_by_gradcheck_and_torch():
     assert gradcheck(lambda a: Dirichlet(a).log_prob(x), (alpha,))
     assert gradcheck(lambda a: Dirichlet(a).entropy(), (alpha,))
     (Dirichlet(alpha).log_prob(x).sum() + Dirichlet(alpha).entropy().sum()).backward()
-    torch_alpha = torch.tensor(alpha.data, requires_grad=True)
-    (TD.Dirichlet(torch_alpha).log_prob(torch.tensor(x.data)).sum() + TD.Dirichlet(torch_alpha).entropy().sum()).backward()
-    np.testing.assert_allclose(alpha.grad.data, torch_alpha.grad.numpy(), rtol=1e-9, atol=1e-9)
+    torch_alpha = torch.tensor(alpha.array, requires_grad=True)
+    (TD.Dirichlet(torch_alpha).log_prob(torch.tensor(x.array)).sum() + TD.Dirichlet(torch_alpha).entropy().sum()).backward()
+    np.testing.assert_allclose(alpha.grad.array, torch_alpha.grad.numpy(), rtol=1e-9, atol=1e-9)
 
 
 def test_dirichlet_invalid_input_raises_clearly():

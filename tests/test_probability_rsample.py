@@ -81,9 +81,9 @@ def test_gamma_rsample_gradient_through_the_chainrule_primitive_matches_torch():
     alpha = f64([0.4, 1.0, 5.0, 40.0])
     x = Gamma(alpha, 1.0).rsample((50,), generator=cr.Generator().manual_seed(0))
     x.sum().backward()
-    torch_grad = torch._standard_gamma_grad(torch.tensor(np.broadcast_to(alpha.data, x.shape).copy()),
-                                            torch.tensor(x.data)).sum(0).numpy()
-    np.testing.assert_allclose(alpha.grad.data, torch_grad, rtol=2e-3)
+    torch_grad = torch._standard_gamma_grad(torch.tensor(np.broadcast_to(alpha.array, x.shape).copy()),
+                                            torch.tensor(x.array)).sum(0).numpy()
+    np.testing.assert_allclose(alpha.grad.array, torch_grad, rtol=2e-3)
 
 
 @pytest.mark.parametrize("make, mean_gradient", [
@@ -103,12 +103,12 @@ def test_normal_rsample_gradient_matches_torch_with_the_same_noise():
     loc, scale = f64([0.3, -0.2]), f64([1.1, 0.4])
     x = Normal(loc, scale).rsample((6,), generator=cr.Generator().manual_seed(4))
     x.sum().backward()
-    noise = (x.data - loc.data) / scale.data
-    torch_loc = torch.tensor(loc.data, requires_grad=True)
-    torch_scale = torch.tensor(scale.data, requires_grad=True)
+    noise = (x.array - loc.array) / scale.array
+    torch_loc = torch.tensor(loc.array, requires_grad=True)
+    torch_scale = torch.tensor(scale.array, requires_grad=True)
     (torch_loc + torch_scale * torch.tensor(noise)).sum().backward()
-    np.testing.assert_allclose(loc.grad.data, torch_loc.grad.numpy())
-    np.testing.assert_allclose(scale.grad.data, torch_scale.grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(loc.grad.array, torch_loc.grad.numpy())
+    np.testing.assert_allclose(scale.grad.array, torch_scale.grad.numpy(), rtol=1e-12)
 
 
 def test_second_derivative_of_gamma_rsample_raises_clearly():
@@ -123,6 +123,6 @@ def test_rsample_is_deterministic_and_sample_has_no_graph():
     alpha = f64([1.5, 2.5])
     first = Dirichlet(alpha).rsample((3,), generator=cr.Generator().manual_seed(1))
     second = Dirichlet(alpha).rsample((3,), generator=cr.Generator().manual_seed(1))
-    assert first.requires_grad and np.array_equal(first.data, second.data)
-    np.testing.assert_allclose(first.data.sum(-1), 1.0, rtol=1e-12)
+    assert first.requires_grad and np.array_equal(first.array, second.array)
+    np.testing.assert_allclose(first.array.sum(-1), 1.0, rtol=1e-12)
     assert not Dirichlet(alpha).sample((3,), generator=cr.Generator().manual_seed(1)).requires_grad

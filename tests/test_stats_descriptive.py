@@ -31,7 +31,7 @@ def test_moments_and_quantiles_match_numpy_and_scipy(x, q):
     np.testing.assert_allclose(variance(x).item(), x.var(ddof=1), rtol=1e-10)
     np.testing.assert_allclose(variance(x, correction=0).item(), x.var(), rtol=1e-10)
     np.testing.assert_allclose(std(x).item(), x.std(ddof=1), rtol=1e-10)
-    np.testing.assert_allclose(quantile(x, q).data, np.quantile(x, q), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(quantile(x, q).array, np.quantile(x, q), rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(median(as_tensor).item(), np.median(x), rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(skewness(x).item(), ss.skew(x), rtol=1e-7, atol=1e-9)
     np.testing.assert_allclose(skewness(x, bias=False).item(), ss.skew(x, bias=False), rtol=1e-7, atol=1e-9)
@@ -53,7 +53,7 @@ def test_association_matches_scipy(data):
     np.testing.assert_allclose(rankdata(x), ss.rankdata(x))
     np.testing.assert_allclose(covariance(x, y).item(), np.cov(x, y)[0, 1], rtol=1e-9, atol=1e-9)
     matrix = np.stack([x, y, x * 0.5 - y], axis=1)
-    np.testing.assert_allclose(covariance(matrix).data, np.cov(matrix, rowvar=False), rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(covariance(matrix).array, np.cov(matrix, rowvar=False), rtol=1e-9, atol=1e-9)
 
 
 @settings(max_examples=20, deadline=None)
@@ -61,9 +61,9 @@ def test_association_matches_scipy(data):
 def test_histogram_matches_numpy(x, bins, density):
     counts, edges = histogram(x, bins=bins, density=density)
     expected_counts, expected_edges = np.histogram(x, bins=bins, density=density)
-    np.testing.assert_allclose(edges.data, expected_edges, rtol=1e-12)
-    np.testing.assert_allclose(counts.data, expected_counts, rtol=1e-10)
-    inside_range = histogram(x, bins=bins, range=(-50.0, 50.0))[0].data
+    np.testing.assert_allclose(edges.array, expected_edges, rtol=1e-12)
+    np.testing.assert_allclose(counts.array, expected_counts, rtol=1e-10)
+    inside_range = histogram(x, bins=bins, range=(-50.0, 50.0))[0].array
     np.testing.assert_allclose(inside_range, np.histogram(x, bins=bins, range=(-50.0, 50.0))[0])
 
 
@@ -79,17 +79,17 @@ def test_gradients_by_gradcheck_and_torch():
     assert gradcheck(lambda a, b: pearson_correlation(a, b), (x, y))
     assert gradcheck(lambda m: covariance(m), (matrix,))
     (quantile(x, 0.3) + pearson_correlation(x, y) + variance(x)).backward()
-    tx, ty = torch.tensor(x.data, requires_grad=True), torch.tensor(y.data, requires_grad=True)
+    tx, ty = torch.tensor(x.array, requires_grad=True), torch.tensor(y.array, requires_grad=True)
     (torch.quantile(tx, 0.3) + torch.corrcoef(torch.stack([tx, ty]))[0, 1] + tx.var()).backward()
-    np.testing.assert_allclose(x.grad.data, tx.grad.numpy(), rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(y.grad.data, ty.grad.numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(x.grad.array, tx.grad.numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(y.grad.array, ty.grad.numpy(), rtol=1e-10, atol=1e-12)
 
 
 def test_works_along_other_axes_and_batches():
     data = np.arange(24, dtype=float).reshape(4, 6) ** 1.5
-    np.testing.assert_allclose(quantile(data, [0.2, 0.9], dim=1).data, np.quantile(data, [0.2, 0.9], axis=1))
-    np.testing.assert_allclose(skewness(data).data, ss.skew(data, axis=0), rtol=1e-9)
-    np.testing.assert_allclose(variance(data, dim=1).data, data.var(axis=1, ddof=1), rtol=1e-12)
+    np.testing.assert_allclose(quantile(data, [0.2, 0.9], dim=1).array, np.quantile(data, [0.2, 0.9], axis=1))
+    np.testing.assert_allclose(skewness(data).array, ss.skew(data, axis=0), rtol=1e-9)
+    np.testing.assert_allclose(variance(data, dim=1).array, data.var(axis=1, ddof=1), rtol=1e-12)
 
 
 @pytest.mark.parametrize("call, message", [

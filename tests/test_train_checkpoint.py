@@ -221,7 +221,7 @@ def test_a_checkpoint_of_another_model_is_refused_and_changes_nothing(trained):
     trainer, good, tmp_path = trained
     other, train_loader, val_loader = make_digit_trainer(tmp_path / "other", checkpoint_every=None)
     other.train_loader, other.val_loader = train_loader, val_loader
-    other.model[0].weight.data = numpy.zeros((5, 1, 3, 3), dtype=numpy.float32)  # a different shape
+    other.model[0].weight.array = numpy.zeros((5, 1, 3, 3), dtype=numpy.float32)  # a different shape
     other_state = _state(other)
     with pytest.raises(CheckpointError, match="shape"):
         other.load_checkpoint(good)

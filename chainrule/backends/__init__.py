@@ -47,7 +47,7 @@ def array_module(array):
         >>> import numpy
         >>> import chainrule as cr
         >>> from chainrule.backends import array_module
-        >>> array_module(numpy.zeros(3)) is numpy, array_module(cr.zeros(2).data) is numpy
+        >>> array_module(numpy.zeros(3)) is numpy, array_module(cr.zeros(2).array) is numpy
         (True, True)
     """
     if type(array) is _numpy.ndarray:  # the common case, checked first because every op asks

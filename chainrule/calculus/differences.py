@@ -34,7 +34,7 @@ def _evaluate(f, x):
     """f(x) as a float64 array (accepts float, array or Tensor results)."""
     value = f(x)
     if isinstance(value, Tensor):
-        value = value.detach().data
+        value = value.detach().array
     return numpy.asarray(value, dtype=numpy.float64)
 
 

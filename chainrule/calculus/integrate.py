@@ -250,7 +250,7 @@ def adaptive_quadrature(f, a, b, *, tol=1e-10, rtol=1e-10, max_intervals=500):
         scale = Tensor._wrap(half_widths[:, None])
         kronrod_values = (values * Tensor._wrap(kronrod) * scale).sum(dim=1)
         gauss_values = (values.detach() * Tensor._wrap(gauss) * scale).sum(dim=1)
-        errors = xp.abs(kronrod_values.detach().data - gauss_values.data)
+        errors = xp.abs(kronrod_values.detach().array - gauss_values.array)
         return [kronrod_values[i] for i in range(len(intervals))], errors.tolist()
 
     intervals = [(low, high)]

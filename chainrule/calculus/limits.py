@@ -29,7 +29,7 @@ _EPS = 2.220446049250313e-16
 def _as_array(values, op_name, min_length):
     xp = numpy_module()
     if isinstance(values, Tensor):
-        values = values.detach().data
+        values = values.detach().array
     array = xp.asarray(values, dtype=xp.float64)
     if array.ndim == 0 or array.shape[0] < min_length:
         raise ValueError(f"{op_name}: need a sequence of at least {min_length} terms, got shape {array.shape}")
@@ -149,7 +149,7 @@ def convergence_order(iterates, limit=None):
         errors = xp.linalg.norm(points[1:] - points[:-1], axis=1)
         scale = float(xp.abs(points).max())
     else:
-        target = xp.asarray(limit.detach().data if isinstance(limit, Tensor) else limit, dtype=xp.float64).reshape(-1)
+        target = xp.asarray(limit.detach().array if isinstance(limit, Tensor) else limit, dtype=xp.float64).reshape(-1)
         errors = xp.linalg.norm(points - target, axis=1)
         scale = float(xp.abs(target).max())
     floor = 1000 * _EPS * max(1.0, scale)

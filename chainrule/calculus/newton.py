@@ -41,7 +41,7 @@ def _vector_function(function, scalar, op_name, n):
 
 
 def _norm(t):
-    return float((t.data ** 2).sum() ** 0.5)
+    return float((t.array ** 2).sum() ** 0.5)
 
 
 def _newton_step(matrix, rhs, op_name, what, iteration, x):
@@ -49,7 +49,7 @@ def _newton_step(matrix, rhs, op_name, what, iteration, x):
         return solve(matrix, rhs)
     except ValueError as error:
         raise ValueError(
-            f"{op_name}: the {what} is singular at iteration {iteration} (x = {x.data.tolist()}), so the Newton "
+            f"{op_name}: the {what} is singular at iteration {iteration} (x = {x.array.tolist()}), so the Newton "
             f"step is undefined; start from another x0 ({error})"
         ) from None
 

@@ -85,7 +85,7 @@ def user_line():
 
 
 def _all_finite(tensor):
-    data = tensor.data
+    data = tensor.array
     return data.dtype.kind not in "fc" or bool(tensor.xp.isfinite(data).all())
 
 
@@ -93,7 +93,7 @@ def describe_inputs(tensors):
     """One line per input: shape, dtype and the range of its finite values."""
     lines = []
     for position, t in enumerate(tensors):
-        data = t.data
+        data = t.array
         if data.size and data.dtype.kind in "fiu":
             finite = data[t.xp.isfinite(data)] if data.dtype.kind == "f" else data
             span = f"min {finite.min():.6g}, max {finite.max():.6g}" if finite.size else "no finite values"
@@ -124,7 +124,7 @@ def _origin(tensor):
 
 
 def _is_constant_one(tensor):
-    return not tensor.requires_grad and tensor.data.size == 1 and float(tensor.data.reshape(())) == 1.0
+    return not tensor.requires_grad and tensor.array.size == 1 and float(tensor.array.reshape(())) == 1.0
 
 
 def _label(op, inputs):

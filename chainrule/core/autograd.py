@@ -95,7 +95,7 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
     grads = {}
     for root, grad in zip(roots, root_grads):
         grads[id(root)] = grad if id(root) not in grads else grads[id(root)] + grad
-    stored = {id(g.data) for g in root_grads}  # arrays that a leaf's .grad must not share
+    stored = {id(g.array) for g in root_grads}  # arrays that a leaf's .grad must not share
     observers = [watch for watch in (observer, anomaly.backward_observer()) if watch is not None]
 
     with set_grad_enabled(create_graph), anomaly.forward_checks_paused():
@@ -178,7 +178,7 @@ def _accumulate_into_grad(tensor, grad, create_graph, stored):
         # optimizers and zero_grad write into it. The walk may hand one array to several
         # tensors (add passes ∂L/∂z to both inputs), views of the caller's gradient, or
         # read-only broadcast views: copy those; a fresh array (or a view of one) is kept.
-        data = grad.data
+        data = grad.array
         owner = data if data.base is None else data.base
         if not data.flags.writeable or id(data) in stored or id(owner) in stored:
             data = grad.xp.array(data, copy=True, order="C")
@@ -187,7 +187,7 @@ def _accumulate_into_grad(tensor, grad, create_graph, stored):
         stored.add(id(owner))
         tensor._grad = Tensor._wrap(data)
     else:
-        tensor._grad.data += grad.data
+        tensor._grad.array += grad.array
 
 
 # Hooks run after a leaf's .grad is final for this backward (DistributedDataParallel starts its

@@ -217,7 +217,7 @@ class Function:
             if output is None or not _carries_grad(output, ctx):
                 nodes.append(output)
                 continue
-            node = Tensor._wrap(output.data)
+            node = Tensor._wrap(output.array)
             node.requires_grad = True
             node._op = FunctionBackward(cls, ctx, positions, shapes, position)
             node._inputs = inputs

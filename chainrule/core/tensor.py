@@ -1,6 +1,6 @@
 """The Tensor: an array, and (when it requires grad) its place in the graph.
 
-A tensor holds ``data``, an array of the array module ``xp`` (NumPy, or CuPy on
+A tensor holds ``array``, an array of the array module ``xp`` (NumPy, or CuPy on
 a GPU). A tensor made by an op also remembers that op and its inputs, so that
 ``backward()`` can walk from a result back to the leaves (see core/autograd.py).
 The math lives one room up, in ``chainrule.ops``; the methods here are thin, named
@@ -55,16 +55,16 @@ class Tensor:
         tensor([2., 4., 6.])
     """
 
-    __slots__ = ("data", "requires_grad", "_grad", "_op", "_inputs", "_params", "_retains_grad", "name", "_trace", "_hooks", "__weakref__")
+    __slots__ = ("array", "requires_grad", "_grad", "_op", "_inputs", "_params", "_retains_grad", "name", "_trace", "_hooks", "__weakref__")
     __array_priority__ = 1000  # so that ndarray + Tensor defers to Tensor.__radd__
 
     def __init__(self, data, dtype=None, requires_grad=False):
         """Wrap ``data`` (an array, used without a copy, or anything ``tensor()`` accepts)."""
         if isinstance(data, Tensor):
-            data = data.data
+            data = data.array
         if not hasattr(data, "dtype") or dtype is not None:
-            data = tensor(data, dtype=dtype).data
-        self.data = data
+            data = tensor(data, dtype=dtype).array
+        self.array = data
         self._grad = None
         self._op = None
         self._inputs = None
@@ -81,7 +81,7 @@ class Tensor:
     def _wrap(cls, array):
         """A new leaf around an array, without checks or copies (internal fast path)."""
         t = cls.__new__(cls)
-        t.data = array
+        t.array = array
         t._grad = None
         t._op = None
         t._inputs = None
@@ -94,32 +94,57 @@ class Tensor:
         return t
 
     # ----- what it is ---------------------------------------------------------------
+    # ``array`` (a slot) is the raw NumPy or CuPy array: the library's ops read it.
+    # ``data`` is PyTorch's: a Tensor sharing that array, outside the graph, so that a
+    # ported script's ``p.data.add_(...)`` or ``p.data -= lr * p.grad`` updates ``p``.
     @property
-    def array(self):
-        """The raw array (NumPy or CuPy) this tensor wraps, shared, not copied."""
-        return self.data
+    def data(self):
+        """This tensor's values as a new tensor sharing the same array, detached from the graph.
+
+        As in PyTorch, ``x.data`` never requires grad and changing it in place changes ``x``
+        without the autograd walk seeing it (prefer ``with cr.no_grad():``, which does).
+        ``x.array`` is the raw NumPy/CuPy array itself.
+
+        Example:
+            >>> import chainrule as cr
+            >>> w = cr.tensor([1.0, 2.0], requires_grad=True)
+            >>> w.data.mul_(10)                # in place on w's values
+            tensor([10., 20.])
+            >>> w
+            tensor([10., 20.], requires_grad=True)
+        """
+        return Tensor._wrap(self.array)
+
+    @data.setter
+    def data(self, value):
+        if isinstance(value, Tensor):
+            value = value.array
+        elif not (isinstance(value, numpy.ndarray) or is_cupy_array(value)):
+            raise TypeError(f"Tensor.data: assigned data must be a Tensor (or an array of the tensor's "
+                            f"array module), got {type(value).__name__}; wrap it with chainrule.tensor(...)")
+        self.array = value
 
     @property
     def xp(self):
-        """The array module of ``data``: numpy, or cupy for a tensor on a GPU."""
-        return array_module(self.data)
+        """The array module of ``array``: numpy, or cupy for a tensor on a GPU."""
+        return array_module(self.array)
 
     @property
     def shape(self):
-        return tuple(self.data.shape)
+        return tuple(self.array.shape)
 
     @property
     def dtype(self):
-        return self.data.dtype
+        return self.array.dtype
 
     @property
     def ndim(self):
-        return self.data.ndim
+        return self.array.ndim
 
     @property
     def device(self):
         """Where the data lives: ``device(type='cpu')`` for NumPy data, ``device(type='cuda', index=N)`` for CuPy's."""
-        return device_of(self.data)
+        return device_of(self.array)
 
     @property
     def is_leaf(self):
@@ -141,7 +166,7 @@ class Tensor:
         return self.ndim
 
     def numel(self):
-        return int(self.data.size)
+        return int(self.array.size)
 
     def __len__(self):
         if self.ndim == 0:
@@ -149,7 +174,7 @@ class Tensor:
         return self.shape[0]
 
     def element_size(self):
-        return self.data.itemsize
+        return self.array.itemsize
 
     # ----- autograd -------------------------------------------------------------------
     @property
@@ -212,7 +237,7 @@ class Tensor:
 
     def detach(self):
         """The same data as a new leaf with no history: gradients stop here."""
-        return Tensor._wrap(self.data)
+        return Tensor._wrap(self.array)
 
     def detach_(self):
         self._op = self._inputs = self._params = None
@@ -262,20 +287,20 @@ class Tensor:
         """The data as a NumPy array, sharing memory when the tensor is on the CPU."""
         if self.requires_grad:
             raise RuntimeError("numpy(): can't call numpy() on a tensor that requires grad; use tensor.detach().numpy()")
-        return self.data if self.device == "cpu" else self.data.get()
+        return self.array if self.device == "cpu" else self.array.get()
 
     def __array__(self, dtype=None, copy=None):
-        array = self.data if self.device == "cpu" else self.data.get()
+        array = numpy.asarray(self.array if self.device == "cpu" else self.array.get())
         return array if dtype is None else array.astype(dtype)
 
     def item(self):
         """The value of a one-element tensor as a Python number."""
         if self.numel() != 1:
             raise ValueError(f"item(): only one-element tensors can be converted to a Python scalar, got shape {self.shape}")
-        return self.data.reshape(()).item()
+        return self.array.reshape(()).item()
 
     def tolist(self):
-        return self.data.tolist()
+        return self.array.tolist()
 
     def __float__(self):
         return float(self.item())
@@ -443,8 +468,8 @@ class Tensor:
                     "wrap the update in `with chainrule.no_grad():`"
                 )
             return op(self, other)
-        other = other.data if isinstance(other, Tensor) else other
-        getattr(self.data, method)(other)
+        other = other.array if isinstance(other, Tensor) else other
+        getattr(self.array, method)(other)
         return self
 
     def __setitem__(self, index, value):
@@ -454,7 +479,7 @@ class Tensor:
                 "setitem: in-place assignment into a tensor that requires grad would corrupt its gradient; "
                 "wrap it in `with chainrule.no_grad():`, or build a new tensor with chainrule.where / index_put"
             )
-        self.data[ops.normalize_index(index)] = value.data if isinstance(value, Tensor) else value
+        self.array[ops.normalize_index(index)] = value.array if isinstance(value, Tensor) else value
 
     def __iter__(self):
         if self.ndim == 0:
@@ -471,28 +496,28 @@ class Tensor:
 
     def zero_(self):
         self._check_inplace("zero_")
-        self.data[...] = 0
+        self.array[...] = 0
         return self
 
     def fill_(self, value):
         self._check_inplace("fill_")
-        self.data[...] = value
+        self.array[...] = value
         return self
 
     def copy_(self, source):
         self._check_inplace("copy_")
-        self.data[...] = source.data if isinstance(source, Tensor) else source
+        self.array[...] = source.array if isinstance(source, Tensor) else source
         return self
 
     def add_(self, other, alpha=1):
         self._check_inplace("add_")
-        other = other.data if isinstance(other, Tensor) else other
-        self.data += other if alpha == 1 else alpha * other
+        other = other.array if isinstance(other, Tensor) else other
+        self.array += other if alpha == 1 else alpha * other
         return self
 
     def mul_(self, other):
         self._check_inplace("mul_")
-        self.data *= other.data if isinstance(other, Tensor) else other
+        self.array *= other.array if isinstance(other, Tensor) else other
         return self
 
     def sub_(self, other, alpha=1):
@@ -500,24 +525,24 @@ class Tensor:
 
     def div_(self, other):
         self._check_inplace("div_")
-        self.data /= other.data if isinstance(other, Tensor) else other
+        self.array /= other.array if isinstance(other, Tensor) else other
         return self
 
     def clamp_(self, min=None, max=None):
         self._check_inplace("clamp_")
-        self.xp.clip(self.data, min, max, out=self.data)
+        self.xp.clip(self.array, min, max, out=self.array)
         return self
 
     def uniform_(self, a=0.0, b=1.0, generator=None):
         from chainrule.core.random import default_generator
         self._check_inplace("uniform_")
-        self.data[...] = (generator or default_generator()).uniform(self.shape, a, b, self.dtype, self.xp)
+        self.array[...] = (generator or default_generator()).uniform(self.shape, a, b, self.dtype, self.xp)
         return self
 
     def normal_(self, mean=0.0, std=1.0, generator=None):
         from chainrule.core.random import default_generator
         self._check_inplace("normal_")
-        self.data[...] = (generator or default_generator()).normal(self.shape, mean, std, self.dtype, self.xp)
+        self.array[...] = (generator or default_generator()).normal(self.shape, mean, std, self.dtype, self.xp)
         return self
 
     # ----- shape -----------------------------------------------------------------------
@@ -908,11 +933,11 @@ class Tensor:
         if self.requires_grad:
             raise RuntimeError("__dlpack__: can't export a tensor that requires grad (its graph would not "
                                "follow it); use tensor.detach()")
-        return self.data.__dlpack__(**kwargs)
+        return self.array.__dlpack__(**kwargs)
 
     def __dlpack_device__(self):
         """(device type, device id) of ``data`` as DLPack numbers them: (1, 0) for the CPU, (2, n) for CUDA device n."""
-        return self.data.__dlpack_device__()
+        return self.array.__dlpack_device__()
 
 
 # Kinds of dtype in PyTorch's order of promotion: an in-place result may be written into a tensor of its kind or a later one.
@@ -961,7 +986,7 @@ def tensor(data, dtype=None, requires_grad=False, device=None):
         tensor([0.5, 1.5], dtype=float64)
     """
     if isinstance(data, Tensor):
-        data = data.data
+        data = data.array
     xp = array_module(data)
     if device is not None or xp.__name__ != "cupy":
         xp = array_module_for(device, "tensor")      # None: the default device (set_default_device)

@@ -56,7 +56,7 @@ def _collate(samples, path):
         if any(sample.requires_grad for sample in samples):
             raise ValueError(f"default_collate: at {path}, a sample tensor requires grad; datasets should hold plain "
                              "data - return tensor.detach() from __getitem__")
-        return Tensor(_stack([sample.data for sample in samples], path, first.xp))
+        return Tensor(_stack([sample.array for sample in samples], path, first.xp))
     if isinstance(first, (numpy.ndarray, numpy.generic)):
         return Tensor(_stack([numpy.asarray(sample) for sample in samples], path, numpy))
     if isinstance(first, (bool, numpy.bool_)):

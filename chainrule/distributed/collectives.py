@@ -78,7 +78,7 @@ def _check_tensor(tensor, caller, what="tensor"):
 
 def _buffer(tensor):
     """The array MPI may read and write in place: the tensor's own, or a contiguous copy written back later."""
-    data = tensor.data
+    data = tensor.array
     if data.flags.c_contiguous and data.flags.writeable:
         return data, False
     return numpy.ascontiguousarray(data), True
@@ -201,7 +201,7 @@ def _finish_all(*steps):
 
 def _write_back(tensor, array):
     def write():
-        tensor.data[...] = array
+        tensor.array[...] = array
     return write
 
 
@@ -338,8 +338,8 @@ def all_gather(tensor_list, tensor, group=None, async_op=False):
 
     def scatter_into_list():
         for item, part in zip(tensor_list, gathered):
-            item.data[...] = part
-    return _run(process_group, "Allgather", (numpy.ascontiguousarray(tensor.data), gathered), scatter_into_list,
+            item.array[...] = part
+    return _run(process_group, "Allgather", (numpy.ascontiguousarray(tensor.array), gathered), scatter_into_list,
                 async_op)
 
 
@@ -361,7 +361,7 @@ def all_gather_into_tensor(output, tensor, group=None, async_op=False):
         raise ValueError(f"{caller}: output must have shape {expected} and dtype {tensor.dtype} for {process_group.size} "
                          f"ranks of shape {tensor.shape}, got {output.shape} {output.dtype}")
     array, copied = _buffer(output)
-    return _run(process_group, "Allgather", (numpy.ascontiguousarray(tensor.data), array),
+    return _run(process_group, "Allgather", (numpy.ascontiguousarray(tensor.array), array),
                 _write_back(output, array) if copied else None, async_op)
 
 
@@ -378,7 +378,7 @@ def reduce_scatter(output, input_list, op=ReduceOp.SUM, group=None, async_op=Fal
     _check_tensor(output, caller, "output")
     process_group = group or _current()
     input_list = _check_list(input_list, output, process_group.size, caller, "input_list")
-    stacked = numpy.stack([numpy.asarray(item.data) for item in input_list])
+    stacked = numpy.stack([numpy.asarray(item.array) for item in input_list])
     return reduce_scatter_tensor(output, Tensor._wrap(stacked.reshape((-1,) + output.shape[1:]) if output.ndim
                                                       else stacked), op, process_group, async_op)
 
@@ -404,7 +404,7 @@ def reduce_scatter_tensor(output, input, op=ReduceOp.SUM, group=None, async_op=F
         raise TypeError(f"{caller}: op=mean needs a floating tensor, got {output.dtype}")
     array, copied = _buffer(output)
     finish = _finish_all(_mean_step(array, process_group.size, op_name), _write_back(output, array) if copied else None)
-    return _run(process_group, "Reduce_scatter_block", (numpy.ascontiguousarray(input.data), array, _mpi_op(op_name)),
+    return _run(process_group, "Reduce_scatter_block", (numpy.ascontiguousarray(input.array), array, _mpi_op(op_name)),
                 finish, async_op)
 
 
@@ -439,8 +439,8 @@ def gather(tensor, gather_list=None, dst=0, group=None, async_op=False):
     def scatter_into_list():
         if receiving:
             for item, part in zip(gather_list, gathered):
-                item.data[...] = part
-    return _run(process_group, "Gather", (numpy.ascontiguousarray(tensor.data), gathered), scatter_into_list,
+                item.array[...] = part
+    return _run(process_group, "Gather", (numpy.ascontiguousarray(tensor.array), gathered), scatter_into_list,
                 async_op, root=dst)
 
 
@@ -457,7 +457,7 @@ def scatter(tensor, scatter_list=None, src=0, group=None, async_op=False):
     _check_tensor(tensor, caller)
     process_group = group or _current()
     scatter_list = _root_list(scatter_list, tensor, process_group, src, caller, "scatter_list", "src")
-    source = numpy.stack([numpy.asarray(item.data) for item in scatter_list]) if scatter_list is not None else None
+    source = numpy.stack([numpy.asarray(item.array) for item in scatter_list]) if scatter_list is not None else None
     array, copied = _buffer(tensor)
     return _run(process_group, "Scatter", (source, array), _write_back(tensor, array) if copied else None,
                 async_op, root=src)

@@ -298,7 +298,7 @@ class GradientReducer:
         if grad is None or self.unreached[index]:
             slot[...] = 0
         else:
-            slot[...] = grad.data.reshape(-1)
+            slot[...] = grad.array.reshape(-1)
         bucket.pending -= 1
         self._progress()
         while self.next_to_launch < len(self.buckets) and self.buckets[self.next_to_launch].pending == 0:
@@ -344,7 +344,7 @@ class GradientReducer:
                         continue  # unused on every rank: no gradient at all, as in PyTorch
                     parameter.grad = Tensor._wrap(numpy.divide(mean, world_size))
                 else:
-                    numpy.divide(mean, world_size, out=parameter.grad.data)
+                    numpy.divide(mean, world_size, out=parameter.grad.array)
         self._record()
         self.sync = False
 

@@ -30,7 +30,7 @@ class AllReduceSum(Primitive):
     def forward(xp, x, process_group):
         total = Tensor._wrap(xp.array(x, copy=True, order="C"))
         all_reduce(total, group=process_group, ordered=True)
-        return total.data
+        return total.array
 
     @staticmethod
     def grad_x(g, out, x, process_group):
@@ -100,13 +100,13 @@ class SyncBatchNorm(_BatchNorm):
         return output
 
     def _update_running_stats(self, mean, var, total):
-        self.num_batches_tracked.data[...] += 1
+        self.num_batches_tracked.array[...] += 1
         momentum = self.momentum
         if momentum is None:  # a cumulative moving average, as in BatchNorm
             momentum = 1.0 / int(self.num_batches_tracked.item())
-        unbiased = var.data * (total / (total - 1))
-        self.running_mean.data[...] = (1 - momentum) * self.running_mean.data + momentum * mean.data
-        self.running_var.data[...] = (1 - momentum) * self.running_var.data + momentum * unbiased
+        unbiased = var.array * (total / (total - 1))
+        self.running_mean.array[...] = (1 - momentum) * self.running_mean.array + momentum * mean.array
+        self.running_var.array[...] = (1 - momentum) * self.running_var.array + momentum * unbiased
 
     @classmethod
     def convert_sync_batchnorm(cls, module, process_group=None):
@@ -145,7 +145,7 @@ def _sync_copy(layer, process_group):
     for name in ("weight", "bias", "running_mean", "running_var", "num_batches_tracked"):
         source, target = getattr(layer, name, None), getattr(sync, name, None)
         if source is not None and target is not None:
-            target.data[...] = source.data
+            target.array[...] = source.array
     sync.train(layer.training)
     return sync
 

@@ -52,7 +52,7 @@ class _ParameterOperator:
         self.dtype = params[0].dtype
 
     def split(self, vector):
-        data = vector.detach().data if isinstance(vector, Tensor) else numpy.asarray(vector)
+        data = vector.detach().array if isinstance(vector, Tensor) else numpy.asarray(vector)
         if data.shape != (self.n,):
             raise ValueError(f"curvature: expected a flat vector of length {self.n} (all parameters), got shape {data.shape}")
         pieces, offset = [], 0
@@ -63,7 +63,7 @@ class _ParameterOperator:
 
     def join(self, pieces, dtype):
         xp = self.parameters[0].xp
-        parts = [xp.zeros(size, dtype=dtype) if piece is None else piece.data.reshape(-1).astype(dtype)
+        parts = [xp.zeros(size, dtype=dtype) if piece is None else piece.array.reshape(-1).astype(dtype)
                  for piece, size in zip(pieces, self.sizes)]
         return Tensor._wrap(xp.concatenate(parts))
 
@@ -72,7 +72,7 @@ class _ParameterOperator:
 
     def dense(self):
         """The explicit n × n matrix, one product per column (for small models and tests)."""
-        columns = [self.matvec(column).data for column in numpy.eye(self.n)]
+        columns = [self.matvec(column).array for column in numpy.eye(self.n)]
         return numpy.stack(columns, axis=1)
 
 
@@ -197,7 +197,7 @@ def gauss_newton_vector_product(model, loss_fn, batch, vector):
 
 def _float64_matvec(operator):
     def matvec(v):
-        return operator.matvec(v).data.astype(numpy.float64)
+        return operator.matvec(v).array.astype(numpy.float64)
     return matvec
 
 
@@ -220,12 +220,12 @@ def hessian_top_eigenvalues(operator, k=1, method="lanczos", generator=None, num
     matvec = _float64_matvec(operator)
     if method == "lanczos":
         values, vectors = lanczos(matvec, operator.n, k, num_iterations=num_iterations, generator=generator)
-        return numpy.asarray(values.data), numpy.asarray(vectors.data)
+        return numpy.asarray(values.array), numpy.asarray(vectors.array)
     if method == "power":
         if k != 1:
             raise ValueError("hessian_top_eigenvalues: power iteration finds one eigenvalue; use method='lanczos' for k > 1")
         result = power_iteration(matvec, operator.n, generator=generator, num_iterations=num_iterations or 1000)
-        return numpy.asarray([result.eigenvalue.item()]), numpy.asarray(result.eigenvector.data).reshape(-1, 1)
+        return numpy.asarray([result.eigenvalue.item()]), numpy.asarray(result.eigenvector.array).reshape(-1, 1)
     raise ValueError(f"hessian_top_eigenvalues: method must be 'lanczos' or 'power', got {method!r}")
 
 
@@ -267,7 +267,7 @@ def hutchinson_trace(operator, num_samples=100, generator=None):
         raise ValueError(f"hutchinson_trace: need at least 2 samples for a standard error, got {num_samples}")
     generator = generator or Generator().manual_seed(0)
     signs = numpy.where(generator.uniform((num_samples, operator.n), 0.0, 1.0, numpy.float64) < 0.5, -1.0, 1.0)
-    samples = numpy.array([z @ operator.matvec(z).data.astype(numpy.float64) for z in signs])
+    samples = numpy.array([z @ operator.matvec(z).array.astype(numpy.float64) for z in signs])
     return TraceEstimate(float(samples.mean()), float(samples.std(ddof=1) / math.sqrt(num_samples)), samples)
 
 
@@ -482,8 +482,8 @@ class _PreconditionedOperator:
         self.scale = 1.0 / numpy.sqrt(diagonal)
 
     def matvec(self, vector):
-        data = numpy.asarray(vector.data if isinstance(vector, Tensor) else vector, dtype=numpy.float64)
-        product = self.operator.matvec(Tensor._wrap(data * self.scale)).data.astype(numpy.float64)
+        data = numpy.asarray(vector.array if isinstance(vector, Tensor) else vector, dtype=numpy.float64)
+        product = self.operator.matvec(Tensor._wrap(data * self.scale)).array.astype(numpy.float64)
         return Tensor._wrap(product * self.scale)
 
 

@@ -113,7 +113,7 @@ class GradientFlow:
             total = 0.0
             for parameter in self._layers[name]:
                 if parameter.grad is not None:
-                    grad = numpy.asarray(parameter.grad.data, dtype=numpy.float64)
+                    grad = numpy.asarray(parameter.grad.array, dtype=numpy.float64)
                     total += float((grad * grad).sum())
             norms.append(total ** 0.5)
         self.history.append(norms)

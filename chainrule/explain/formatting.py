@@ -15,7 +15,7 @@ FULL_VALUES_UP_TO = 12   # tensors with at most this many entries are written in
 
 def as_host_array(tensor_or_array):
     """The values as a NumPy array (a copy for GPU data)."""
-    data = getattr(tensor_or_array, "data", tensor_or_array)
+    data = getattr(tensor_or_array, "array", tensor_or_array)
     if hasattr(data, "get"):  # CuPy
         data = data.get()
     return numpy.asarray(data)

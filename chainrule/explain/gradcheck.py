@@ -139,10 +139,10 @@ def check_model_gradients(model, loss_fn, batch, eps=1e-6, tolerance=1e-6, max_c
     report = ModelGradientReport(tolerance=tolerance)
     for (name, parameter), gradient in zip(named, gradients):
         analytic_gradient = (numpy.zeros(parameter.shape) if gradient is None
-                             else numpy.asarray(gradient.data, dtype=numpy.float64))
-        if not parameter.data.flags.c_contiguous:
-            parameter.data = parameter.xp.ascontiguousarray(parameter.data)   # so that the flat view below is a view
-        flat = parameter.data.reshape(-1)   # a view: writing it moves the parameter
+                             else numpy.asarray(gradient.array, dtype=numpy.float64))
+        if not parameter.array.flags.c_contiguous:
+            parameter.array = parameter.xp.ascontiguousarray(parameter.array)   # so that the flat view below is a view
+        flat = parameter.array.reshape(-1)   # a view: writing it moves the parameter
         if parameter.numel() <= max_coordinates:
             directions = numpy.eye(parameter.numel())
             method = "all coordinates"

@@ -39,7 +39,7 @@ def parameter_vector(model):
         >>> theta.shape, str(theta.dtype)
         ((8,), 'float64')
     """
-    return numpy.concatenate([numpy.asarray(p.data, dtype=numpy.float64).ravel() for p in _parameters(model)])
+    return numpy.concatenate([numpy.asarray(p.array, dtype=numpy.float64).ravel() for p in _parameters(model)])
 
 
 def set_parameter_vector(model, vector):
@@ -60,7 +60,7 @@ def set_parameter_vector(model, vector):
             size = p.numel()
             if offset + size > vector.size:
                 raise ValueError(f"set_parameter_vector: the vector has {vector.size} entries, the model needs more")
-            p.data[...] = vector[offset:offset + size].reshape(p.shape)
+            p.array[...] = vector[offset:offset + size].reshape(p.shape)
             offset += size
     if offset != vector.size:
         raise ValueError(f"set_parameter_vector: the vector has {vector.size} entries, the model has {offset}")
@@ -87,7 +87,7 @@ def random_direction(model, generator=None, filter_normalize=True, ignore_biases
     generator = generator or Generator().manual_seed(0)
     pieces = []
     for p in _parameters(model):
-        weight = numpy.asarray(p.data, dtype=numpy.float64)
+        weight = numpy.asarray(p.array, dtype=numpy.float64)
         direction = generator.normal(weight.shape, 0.0, 1.0, numpy.float64)
         if filter_normalize:
             if weight.ndim >= 2:
@@ -190,7 +190,7 @@ def path_directions(path, center):
     """
     offsets = numpy.stack([numpy.asarray(p, dtype=numpy.float64) - center for p in path])
     _, singular_values, vh = svd(tensor(offsets, dtype=dtypes.float64), full_matrices=False)
-    s = numpy.asarray(singular_values.data)
+    s = numpy.asarray(singular_values.array)
     explained = float((s[:2] ** 2).sum() / max((s ** 2).sum(), 1e-300))
-    vh = numpy.asarray(vh.data)
+    vh = numpy.asarray(vh.array)
     return vh[0].copy(), vh[1].copy(), explained

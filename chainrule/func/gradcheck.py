@@ -60,14 +60,14 @@ def _check_inputs(inputs, caller):
 def _numerical_directional(fn, inputs, position, direction, eps):
     """(f(x + εd) − f(x − εd)) / 2ε, flattened."""
     x = inputs[position]
-    original = x.data.copy()
+    original = x.array.copy()
     try:
-        x.data = original + eps * direction
+        x.array = original + eps * direction
         plus = _flat_outputs(fn, inputs)
-        x.data = original - eps * direction
+        x.array = original - eps * direction
         minus = _flat_outputs(fn, inputs)
     finally:
-        x.data = original
+        x.array = original
     return (plus - minus) / (2 * eps)
 
 

@@ -28,7 +28,7 @@ def from_dlpack(obj):
         tensor([5., 0., 0.])
     """
     if isinstance(obj, Tensor):
-        return Tensor._wrap(obj.data)
+        return Tensor._wrap(obj.array)
     if not hasattr(obj, "__dlpack__") or not hasattr(obj, "__dlpack_device__"):
         raise TypeError(
             f"from_dlpack: expected an object with __dlpack__ and __dlpack_device__ (a torch, NumPy, CuPy or JAX "

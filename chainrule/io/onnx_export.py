@@ -415,7 +415,7 @@ def _weight_name(g, tensor):
     """The initializer of a layer's parameter or buffer, named by its state_dict key (written on first use)."""
     if id(tensor) not in g.names:
         key = g.state_names.get(id(tensor))
-        g.names[id(tensor)] = g.constant(tensor.data, name=key) if key else g.constant(tensor.data, "constant")
+        g.names[id(tensor)] = g.constant(tensor.array, name=key) if key else g.constant(tensor.array, "constant")
     return g.names[id(tensor)]
 
 
@@ -642,10 +642,10 @@ def _recurrent(g, module, names, axes, call):
         weights, recurrences, biases = [], [], []
         for direction in range(directions):
             weight_ih, weight_hh, bias_ih, bias_hh = module._weights(layer, direction)
-            weights.append(_reorder_gates(weight_ih.data, order))
-            recurrences.append(_reorder_gates(weight_hh.data, order))
+            weights.append(_reorder_gates(weight_ih.array, order))
+            recurrences.append(_reorder_gates(weight_hh.array, order))
             if bias_ih is not None:
-                biases.append(numpy.concatenate([_reorder_gates(bias_ih.data, order), _reorder_gates(bias_hh.data, order)]))
+                biases.append(numpy.concatenate([_reorder_gates(bias_ih.array, order), _reorder_gates(bias_hh.array, order)]))
         # ONNX stacks directions and both biases: new tensors, named after the PyTorch ones they hold.
         prefix = f"{call.path}." if call.path else ""
         inputs = [sequence, g.constant(numpy.stack(weights), name=g.unique(f"{prefix}onnx_W_l{layer}")),
@@ -795,7 +795,7 @@ def export(model, args, f, input_names=None, output_names=None, dynamic_axes=Non
     was_training = model.training
     model.eval()
     try:
-        run_inputs = [Tensor._wrap(x.data).requires_grad_() if x.is_floating_point() else Tensor._wrap(x.data)
+        run_inputs = [Tensor._wrap(x.array).requires_grad_() if x.is_floating_point() else Tensor._wrap(x.array)
                       for x in examples]
         with enable_grad(), _Recorder(model) as recorder:
             result = model(*run_inputs)
@@ -850,8 +850,8 @@ def _check_on_another_input(onnx, proto, opset, model, examples, labels):
         got = OnnxModule(onnx, proto, opset)(*inputs)
     got = list(got) if isinstance(got, tuple) else [got]
     for index, (ours, theirs) in enumerate(zip(got, expected)):
-        want = numpy.asarray(theirs.data, dtype=numpy.float64)
-        have = numpy.asarray(ours.data, dtype=numpy.float64)
+        want = numpy.asarray(theirs.array, dtype=numpy.float64)
+        have = numpy.asarray(ours.array, dtype=numpy.float64)
         tolerance = 1e-4 * (1.0 + (numpy.abs(want).max() if want.size else 0.0))
         if have.shape != want.shape or not numpy.allclose(have, want, rtol=1e-4, atol=tolerance, equal_nan=True):
             difference = "shape " + str(have.shape) if have.shape != want.shape else \

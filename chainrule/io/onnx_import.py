@@ -43,7 +43,7 @@ class _Context:
 
 def _ints(tensor):
     """A small integer tensor (a shape, axes, pads) as a list of Python ints."""
-    return [int(v) for v in numpy.asarray(tensor.data).reshape(-1)]
+    return [int(v) for v in numpy.asarray(tensor.array).reshape(-1)]
 
 
 def _axes(inputs, attributes, position, context, since):
@@ -310,7 +310,7 @@ def _slice(inputs, attributes, context):
 def _gather(inputs, attributes, context):
     data, indices = inputs
     axis = attributes.get("axis", 0) % data.ndim
-    positions = numpy.asarray(indices.data).astype(numpy.int64) % data.shape[axis]
+    positions = numpy.asarray(indices.array).astype(numpy.int64) % data.shape[axis]
     index = (slice(None),) * axis + ((int(positions) if positions.ndim == 0 else positions),)
     return data[index]
 
@@ -318,7 +318,7 @@ def _gather(inputs, attributes, context):
 def _gather_elements(inputs, attributes, context):
     data, indices = inputs
     axis = attributes.get("axis", 0) % data.ndim
-    return data.gather(axis, Tensor._wrap(numpy.asarray(indices.data).astype(numpy.int64) % data.shape[axis]))
+    return data.gather(axis, Tensor._wrap(numpy.asarray(indices.array).astype(numpy.int64) % data.shape[axis]))
 
 
 def _squeeze(inputs, attributes, context):
@@ -422,13 +422,13 @@ def _bounded_shape(shape, op):
 def _constant_of_shape(inputs, attributes, context):
     value = attributes.get("value", Tensor._wrap(numpy.zeros(1, numpy.float32)))
     dtype = context.float_dtype if value.is_floating_point() else value.dtype
-    return creation.full(_bounded_shape(_ints(inputs[0]), "ConstantOfShape"), value.data.reshape(-1)[0].item(), dtype=dtype)
+    return creation.full(_bounded_shape(_ints(inputs[0]), "ConstantOfShape"), value.array.reshape(-1)[0].item(), dtype=dtype)
 
 
 def _mod(inputs, attributes, context):
     x, y = inputs
     if attributes.get("fmod", 0):      # C's fmod: the sign of x
-        return x - ops.trunc(x / y) * y if x.is_floating_point() else Tensor._wrap(numpy.fmod(x.data, y.data))
+        return x - ops.trunc(x / y) * y if x.is_floating_point() else Tensor._wrap(numpy.fmod(x.array, y.array))
     return ops.remainder(x, y)
 
 

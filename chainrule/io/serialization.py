@@ -102,7 +102,7 @@ def load(f, map_location=None, weights_only=None, **_torch_only):
     tensors, metadata = _read_safetensors(payload, where)
     where_to = None if map_location is None else _device_of(map_location)
     if where_to is not None:
-        tensors = {name: Tensor._wrap(array).to(where_to).data for name, array in tensors.items()}
+        tensors = {name: Tensor._wrap(array).to(where_to).array for name, array in tensors.items()}
     if metadata is None or metadata.get("format") != FORMAT:
         return collections.OrderedDict((name, Tensor._wrap(array)) for name, array in tensors.items())
     if metadata.get("version") != VERSION:

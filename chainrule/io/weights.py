@@ -146,7 +146,7 @@ def save_state_dict(model_or_state, path, metadata=None):
     for name, value in state.items():
         if not isinstance(name, str):
             raise TypeError(f"save_state_dict: keys must be strings, got {name!r}")
-        array = value.data if isinstance(value, Tensor) else value
+        array = value.array if isinstance(value, Tensor) else value
         if hasattr(array, "get"):       # a CuPy array: bring it to the host
             array = array.get()
         arrays[name] = numpy.ascontiguousarray(array)

@@ -276,4 +276,4 @@ def parameter_gradient(model, loss_fn, batch):
     """∇L(θ) as one flat float64 vector."""
     parameters = [p for p in model.parameters() if p.requires_grad]
     gradients = cr.autograd.grad(loss_fn(model(batch[0]), batch[1]), parameters)
-    return numpy.concatenate([numpy.asarray(g.data, dtype=numpy.float64).ravel() for g in gradients])
+    return numpy.concatenate([numpy.asarray(g.array, dtype=numpy.float64).ravel() for g in gradients])

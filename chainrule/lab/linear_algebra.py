@@ -37,8 +37,8 @@ def eigen_structure(A):
     Returns (kind, eigenvalues, eigenvectors as columns, basis P of the rotation–scaling form or None).
     """
     eig = linalg.eig(A)
-    eigenvalues = numpy.asarray(eig.eigenvalues.data)
-    eigenvectors = numpy.asarray(eig.eigenvectors.data)
+    eigenvalues = numpy.asarray(eig.eigenvalues.array)
+    eigenvectors = numpy.asarray(eig.eigenvectors.array)
     if numpy.abs(eigenvalues.imag).max() > 1e-12:
         v = eigenvectors[:, 0] if eigenvalues[0].imag < 0 else eigenvectors[:, 1]   # λ = a − ib, b > 0
         basis = numpy.stack([v.real, v.imag], 1)

@@ -41,20 +41,20 @@ def optimizer_paths(function, steps, which, seed=0):
     noise = numpy.random.default_rng(seed)
     names = list(OPTIMIZERS)
     stacked = cr.tensor([function.start] * len(names), dtype=cr.float64, requires_grad=True)
-    points = [Tensor._wrap(stacked.data[i]).requires_grad_() for i in range(len(names))]
+    points = [Tensor._wrap(stacked.array[i]).requires_grad_() for i in range(len(names))]
     optimizers = [OPTIMIZERS[name][0]([p], OPTIMIZERS[name][column[0]]) for name, p in zip(names, points)]
     paths = numpy.empty((steps + 1, len(names), 2))
-    paths[0] = stacked.data
+    paths[0] = stacked.array
     for step in range(1, steps + 1):
         stacked.grad = None
         function(stacked).sum().backward()
         for i, (name, p, opt) in enumerate(zip(names, points, optimizers)):
-            p.grad = Tensor._wrap(stacked.grad.data[i].copy())
+            p.grad = Tensor._wrap(stacked.grad.array[i].copy())
             std = OPTIMIZERS[name][column[1]]
             if std:
-                p.grad.data += std * noise.standard_normal(2)
+                p.grad.array += std * noise.standard_normal(2)
             opt.step()
-        paths[step] = stacked.data
+        paths[step] = stacked.array
     return {name: paths[:, i].copy() for i, name in enumerate(names)}
 
 

@@ -21,8 +21,8 @@ class SequenceClassifier(nn.Module):
         self.head = nn.Linear(HIDDEN, classes)
         if forget_bias is not None:      # the LSTM's gates are [i, f, g, o]: open f by its bias
             with cr.no_grad():
-                self.rnn.bias_ih_l0.data[HIDDEN:2 * HIDDEN] = forget_bias
-                self.rnn.bias_hh_l0.data[HIDDEN:2 * HIDDEN] = 0.0
+                self.rnn.bias_ih_l0.array[HIDDEN:2 * HIDDEN] = forget_bias
+                self.rnn.bias_hh_l0.array[HIDDEN:2 * HIDDEN] = 0.0
 
     def forward(self, x):
         output, _ = self.rnn(x)

@@ -251,7 +251,7 @@ def eig(A):
     Example:
         >>> import chainrule as cr
         >>> values, vectors = cr.linalg.eig(cr.tensor([[0.0, -1.0], [1.0, 0.0]]))   # a rotation
-        >>> sorted(values.data.imag.tolist())
+        >>> sorted(values.array.imag.tolist())
         [-1.0, 1.0]
     """
     A = as_float_tensor(A, "eig")
@@ -268,7 +268,7 @@ def eigvals(A):
 
     Example:
         >>> import chainrule as cr
-        >>> cr.linalg.eigvals(cr.tensor([[2.0, 1.0], [0.0, 3.0]])).data.real.tolist()
+        >>> cr.linalg.eigvals(cr.tensor([[2.0, 1.0], [0.0, 3.0]])).array.real.tolist()
         [2.0, 3.0]
     """
     A = as_float_tensor(A, "eigvals")
@@ -329,7 +329,7 @@ class SVD(Primitive):
 def _check_no_gradient_on_completion(u_bar, vh_bar, k, shape):
     """full_matrices=True: the extra columns of U (rows of Vᴴ) are any orthonormal completion."""
     xp = u_bar.xp
-    if bool(xp.any(u_bar.data[..., :, k:] != 0)) or bool(xp.any(vh_bar.data[..., k:, :] != 0)):
+    if bool(xp.any(u_bar.array[..., :, k:] != 0)) or bool(xp.any(vh_bar.array[..., k:, :] != 0)):
         raise RuntimeError(
             f"svd: the loss depends on U[..., :, {k}:] or Vh[..., {k}:, :] of full_matrices=True for an input of "
             f"shape {tuple(shape)}; those columns span the orthogonal complement in an arbitrary basis, so they "
@@ -440,7 +440,7 @@ class QR(Primitive):
         q, r = unpack(out, shapes)
         q_bar, r_bar = unpack(g, shapes)
         if complete and m > n:
-            if bool(q_bar.xp.any(q_bar.data[..., :, n:] != 0)):
+            if bool(q_bar.xp.any(q_bar.array[..., :, n:] != 0)):
                 raise RuntimeError(
                     f"qr: the loss depends on Q[..., :, {n}:] of mode='complete' for an input of shape {a.shape}; "
                     "those columns are an arbitrary basis of the orthogonal complement and have no derivative. "

@@ -23,7 +23,7 @@ def _as_matvec(operator, n, op_name):
         if operator.ndim != 2 or operator.shape[0] != operator.shape[1]:
             raise ValueError(f"{op_name}: expected a square matrix (n, n) or a matvec function, got shape {operator.shape}")
         matrix = operator.detach()
-        return (lambda v: (matrix @ v).data), operator.shape[0], operator.dtype
+        return (lambda v: (matrix @ v).array), operator.shape[0], operator.dtype
     if not callable(operator):
         raise TypeError(f"{op_name}: expected a square matrix tensor or a function v -> A v, got {type(operator).__name__}")
     if n is None:
@@ -31,7 +31,7 @@ def _as_matvec(operator, n, op_name):
 
     def matvec(v):
         result = operator(Tensor._wrap(v))
-        result = result.detach().data if isinstance(result, Tensor) else result
+        result = result.detach().array if isinstance(result, Tensor) else result
         if tuple(result.shape) != (n,):
             raise ValueError(f"{op_name}: matvec returned shape {tuple(result.shape)} for a vector of length {n}; it must return shape ({n},)")
         return result
@@ -41,7 +41,7 @@ def _as_matvec(operator, n, op_name):
 
 def _start_vector(n, dtype, generator):
     generator = generator or default_generator()
-    v = randn(n, generator=generator, dtype=dtype).data
+    v = randn(n, generator=generator, dtype=dtype).array
     return v / (v @ v) ** 0.5
 
 

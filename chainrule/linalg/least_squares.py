@@ -43,9 +43,9 @@ def lstsq(A, B, rcond=None, *, driver=None):
     rtol = default_rtol(A.shape, A.dtype, A.xp) if rcond is None else rcond
     X = pinv(A, rtol=rtol) @ B
     singular_values = svdvals(A.detach())
-    cutoff = rtol * singular_values.data.max(axis=-1, keepdims=True)
-    rank = Tensor._wrap((singular_values.data > cutoff).sum(axis=-1).astype(A.xp.int64))
-    if m > n and bool((rank.data == n).all()):
+    cutoff = rtol * singular_values.array.max(axis=-1, keepdims=True)
+    rank = Tensor._wrap((singular_values.array > cutoff).sum(axis=-1).astype(A.xp.int64))
+    if m > n and bool((rank.array == n).all()):
         residuals = ((A @ X - B) ** 2).sum(dim=-2)
     else:
         residuals = Tensor._wrap(A.xp.empty((0,), dtype=A.dtype))

@@ -124,7 +124,7 @@ def norm(A, ord=None, dim=None, keepdim=False):
 
 def _tolerance(singular_values, shape, atol, rtol):
     xp = singular_values.xp
-    largest = singular_values.data.max(axis=-1, keepdims=True) if singular_values.shape[-1] else 0.0
+    largest = singular_values.array.max(axis=-1, keepdims=True) if singular_values.shape[-1] else 0.0
     if rtol is None:
         rtol = max(shape[-2], shape[-1]) * xp.finfo(singular_values.dtype).eps if atol is None else 0.0
     return xp.maximum(0.0 if atol is None else atol, rtol * largest)
@@ -146,7 +146,7 @@ def matrix_rank(A, *, atol=None, rtol=None, hermitian=False):
     check_matrix(A, "matrix_rank")
     singular_values = svdvals(A.detach())
     tolerance = _tolerance(singular_values, A.shape, atol, rtol)
-    return Tensor._wrap((singular_values.data > tolerance).sum(axis=-1).astype(A.xp.int64))
+    return Tensor._wrap((singular_values.array > tolerance).sum(axis=-1).astype(A.xp.int64))
 
 
 def cond(A, p=None):

@@ -70,7 +70,7 @@ class PCA:
         """±1 per component so that the entry of largest |value| in each row of Vᵀ is positive."""
         xp = Vh.xp
         rows = xp.arange(Vh.shape[0])
-        largest = Vh.data[rows, xp.argmax(xp.abs(Vh.data), axis=1)]
+        largest = Vh.array[rows, xp.argmax(xp.abs(Vh.array), axis=1)]
         return Tensor._wrap(xp.where(largest < 0, -1.0, 1.0).astype(Vh.dtype))
 
     def _check_fitted(self, op_name):

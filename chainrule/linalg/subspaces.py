@@ -61,8 +61,8 @@ def _orthonormal_basis(basis, orthonormal, op_name):
     if orthonormal:
         return B
     Q, R = qr(B)
-    scale = R.data[0, 0] if R.shape[0] else 1.0
-    diagonal = abs(matrix_diagonal(R).data)
+    scale = R.array[0, 0] if R.shape[0] else 1.0
+    diagonal = abs(matrix_diagonal(R).array)
     if B.shape[1] > B.shape[0] or bool((diagonal <= 1e-10 * abs(scale)).any()):
         raise ValueError(
             f"{op_name}: the basis columns of the matrix of shape {B.shape} are linearly dependent; pass independent "

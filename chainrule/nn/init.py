@@ -81,7 +81,7 @@ def uniform_(tensor, a=0.0, b=1.0, generator=None):
         >>> bool((w.abs() <= 0.1).all())
         True
     """
-    tensor.data[...] = _generator(generator).uniform(tensor.shape, a, b, tensor.dtype, tensor.xp)
+    tensor.array[...] = _generator(generator).uniform(tensor.shape, a, b, tensor.dtype, tensor.xp)
     return tensor
 
 
@@ -96,7 +96,7 @@ def normal_(tensor, mean=0.0, std=1.0, generator=None):
         >>> round(float(w.std()), 3)
         0.02
     """
-    tensor.data[...] = _generator(generator).normal(tensor.shape, mean, std, tensor.dtype, tensor.xp)
+    tensor.array[...] = _generator(generator).normal(tensor.shape, mean, std, tensor.dtype, tensor.xp)
     return tensor
 
 
@@ -119,7 +119,7 @@ def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
     low, high = ndtr((a - mean) / std), ndtr((b - mean) / std)
     uniform = _generator(generator).uniform(tensor.shape, low, high, "float64")
     values = ndtri(uniform) * std + mean
-    tensor.data[...] = tensor.xp.asarray(values.clip(a, b).astype(tensor.dtype))
+    tensor.array[...] = tensor.xp.asarray(values.clip(a, b).astype(tensor.dtype))
     return tensor
 
 
@@ -133,7 +133,7 @@ def constant_(tensor, val):
         tensor([[0.5, 0.5, 0.5],
                 [0.5, 0.5, 0.5]])
     """
-    tensor.data[...] = val
+    tensor.array[...] = val
     return tensor
 
 
@@ -249,5 +249,5 @@ def orthogonal_(tensor, gain=1.0, generator=None):
     q = q * xp.sign(xp.diagonal(r))
     if rows < cols:
         q = q.T
-    tensor.data[...] = (gain * q).reshape(tensor.shape).astype(tensor.dtype)
+    tensor.array[...] = (gain * q).reshape(tensor.shape).astype(tensor.dtype)
     return tensor

@@ -43,7 +43,7 @@ class Parameter(Tensor):
     def __init__(self, data=None, requires_grad=True):
         if data is None:
             data = numpy.zeros((0,), dtype=dtypes.get_default_dtype())
-        super().__init__(data.data if isinstance(data, Tensor) else data)
+        super().__init__(data.array if isinstance(data, Tensor) else data)
         if requires_grad:
             self.requires_grad_(True)
 
@@ -51,7 +51,7 @@ class Parameter(Tensor):
         return "Parameter containing:\n" + super().__repr__()
 
     def __reduce_ex__(self, protocol):
-        return (Parameter, (Tensor(self.data), self.requires_grad))
+        return (Parameter, (Tensor(self.array), self.requires_grad))
 
 
 def _is_module_collection(value, kind):
@@ -237,7 +237,7 @@ class Module:
             if set_to_none:
                 parameter.grad = None
             else:
-                parameter.grad.data[...] = 0
+                parameter.grad.array[...] = 0
 
     def apply(self, fn):
         """Call ``fn(module)`` on every sub-module (children first) and then on self; returns self."""
@@ -261,15 +261,15 @@ class Module:
                 converted = converted.to(device)
             if dtype is not None and (dtypes.is_floating(tensor.dtype) or not floating_only):
                 converted = converted.to(dtype)
-            return converted.data
+            return converted.array
 
         for module in self.modules():
             for _, parameter in module._own_parameters():
-                parameter.data = convert(parameter, floating_only=False)
+                parameter.array = convert(parameter, floating_only=False)
                 if parameter.grad is not None:
-                    parameter.grad.data = convert(parameter.grad, floating_only=False)
+                    parameter.grad.array = convert(parameter.grad, floating_only=False)
             for _, buffer in module._own_buffers():
-                buffer.data = convert(buffer, floating_only=True)
+                buffer.array = convert(buffer, floating_only=True)
         return self
 
     def double(self):
@@ -330,7 +330,7 @@ class Module:
             for key, target in own.items():
                 if key in state_dict:
                     # target shares memory with the module's tensor, so this writes into the module.
-                    target.data[...] = target.xp.asarray(_as_array(state_dict[key])).astype(target.dtype)
+                    target.array[...] = target.xp.asarray(_as_array(state_dict[key])).astype(target.dtype)
         return missing, unexpected
 
     # ----- calling ------------------------------------------------------------------------------
@@ -389,7 +389,7 @@ class Module:
 def _as_array(value):
     """The raw array of a state-dict value: a chainrule Tensor, a NumPy array, or a torch tensor."""
     if isinstance(value, Tensor):
-        return value.data
+        return value.array
     if hasattr(value, "detach") and hasattr(value, "cpu"):  # a torch tensor
         return value.detach().cpu().numpy()
     if hasattr(value, "shape") and hasattr(value, "dtype"):

@@ -113,7 +113,7 @@ class SoftmaxCrossEntropy(Primitive):
         upstream = g.unsqueeze(1) if reduction == "none" else g
         if not is_grad_enabled():
             # A plain backward: the softmax on raw arrays (the rule's cost was mostly op overhead).
-            probabilities = xp.exp(logits.data - logits.data.max(axis=1, keepdims=True))
+            probabilities = xp.exp(logits.array - logits.array.max(axis=1, keepdims=True))
             probabilities /= probabilities.sum(axis=1, keepdims=True)
             local = (probabilities - one_hot) * row_weight[:, None]
             return upstream * Tensor._wrap(local)

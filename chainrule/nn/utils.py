@@ -58,14 +58,14 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     with_grad = _parameters_with_grad(parameters)
     if not with_grad:
         return Tensor._wrap(array_module(0.0).asarray(0.0, dtype="float32"))
-    xp = array_module(with_grad[0].grad.data)
+    xp = array_module(with_grad[0].grad.array)
 
     if math.isinf(norm_type):
-        norms = [xp.abs(p.grad.data).max() for p in with_grad]
+        norms = [xp.abs(p.grad.array).max() for p in with_grad]
         total = xp.max(xp.stack(norms))
     else:
         # float16 gradients are summed in float32 (PyTorch's accumulation type): their squares overflow at 256.
-        norms = [xp.sum(xp.abs(_in_float32(p.grad.data, xp)) ** norm_type) ** (1.0 / norm_type) for p in with_grad]
+        norms = [xp.sum(xp.abs(_in_float32(p.grad.array, xp)) ** norm_type) ** (1.0 / norm_type) for p in with_grad]
         total = xp.sum(xp.stack(norms) ** norm_type) ** (1.0 / norm_type)
     if error_if_nonfinite and not bool(xp.isfinite(total)):
         raise RuntimeError(
@@ -74,7 +74,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
         )
     coefficient = xp.minimum(max_norm / (total + 1e-6), 1.0)
     for p in with_grad:
-        p.grad.data *= coefficient.astype(p.grad.data.dtype)
+        p.grad.array *= coefficient.astype(p.grad.array.dtype)
     return Tensor._wrap(xp.asarray(total).astype(with_grad[0].grad.dtype, copy=False))
 
 
@@ -97,5 +97,5 @@ def clip_grad_value_(parameters, clip_value):
     if not clip_value >= 0:
         raise ValueError(f"clip_grad_value_: clip_value must be a non-negative number, got {clip_value}")
     for p in _parameters_with_grad(parameters):
-        xp = array_module(p.grad.data)
-        xp.clip(p.grad.data, -clip_value, clip_value, out=p.grad.data)
+        xp = array_module(p.grad.array)
+        xp.clip(p.grad.array, -clip_value, clip_value, out=p.grad.array)

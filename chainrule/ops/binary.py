@@ -446,7 +446,7 @@ def where(condition, x, y):
         x = x.expand(shape)
     if y.shape != shape:
         y = y.expand(shape)
-    return apply(Where, x, y, condition=condition.data.astype(bool, copy=False))
+    return apply(Where, x, y, condition=condition.array.astype(bool, copy=False))
 
 
 # ----- composed from the primitives above (their derivatives come from the chain rule)
@@ -504,11 +504,11 @@ def remainder(x, y):
 def _no_grad_binary(function, x, y, op_name=None):
     op_name = op_name or function
     check_broadcast(op_name, x.shape, y.shape)
-    if function in ("floor_divide", "remainder") and bool((y.data == 0).any()):
+    if function in ("floor_divide", "remainder") and bool((y.array == 0).any()):
         # NumPy would return 0 with a warning; a silent 0 is a wrong value, so refuse as PyTorch does.
         raise RuntimeError(
-            f"ZeroDivisionError: {op_name}: integer division by zero ({int((y.data == 0).sum())} of the "
+            f"ZeroDivisionError: {op_name}: integer division by zero ({int((y.array == 0).sum())} of the "
             f"divisor's {y.numel()} elements are 0, dtypes {x.dtype} and {y.dtype}); an integer quotient has "
             "no value there. Mask those elements out, or divide floats (x.float()) to get ±inf or nan"
         )
-    return Tensor._wrap(getattr(x.xp, function)(x.data, y.data))
+    return Tensor._wrap(getattr(x.xp, function)(x.array, y.array))

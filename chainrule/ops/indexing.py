@@ -25,7 +25,7 @@ def normalize_index(index):
     parts = []
     for part in index:
         if isinstance(part, Tensor):
-            part = part.data
+            part = part.array
         elif isinstance(part, list):
             part = numpy.asarray(part)
         parts.append(part)
@@ -194,7 +194,7 @@ def gather(x, dim, index):
     index = as_tensor(index)
     dim = dim % x.ndim
     _check_gather_index(x, dim, index, "gather")
-    return apply(Gather, x, dim=dim, index=index.data)
+    return apply(Gather, x, dim=dim, index=index.array)
 
 
 def _check_gather_index(x, dim, index, op_name):
@@ -206,7 +206,7 @@ def _check_gather_index(x, dim, index, op_name):
         if d != dim and n_index > n_x:
             raise ValueError(f"{op_name}: index shape {index.shape} is larger than input shape {x.shape} in dim {d}")
     if index.numel():
-        low, high = int(index.data.min()), int(index.data.max())
+        low, high = int(index.array.min()), int(index.array.max())
         if low < 0 or high >= x.shape[dim]:
             raise IndexError(
                 f"{op_name}: index {high if high >= x.shape[dim] else low} is out of range for dim {dim} "
@@ -296,7 +296,7 @@ def scatter_add(x, dim, index, src):
     _check_gather_index(x, dim, index, "scatter_add")
     if src.dtype != x.dtype:
         src = src.to(x.dtype)
-    return apply(ScatterAdd, x, src, dim=dim, index=index.data)
+    return apply(ScatterAdd, x, src, dim=dim, index=index.array)
 
 
 class Clamp(Primitive):
@@ -451,8 +451,8 @@ def one_hot(indices, num_classes=-1):
     if indices.dtype.kind not in "iu":
         raise TypeError(f"one_hot: expected an integer tensor of class indices, got {indices.dtype}")
     if num_classes == -1:
-        num_classes = int(indices.data.max()) + 1 if indices.numel() else 0
-    if indices.numel() and (int(indices.data.min()) < 0 or int(indices.data.max()) >= num_classes):
-        raise ValueError(f"one_hot: class values must be in [0, {num_classes}), got {int(indices.data.min())}..{int(indices.data.max())}")
+        num_classes = int(indices.array.max()) + 1 if indices.numel() else 0
+    if indices.numel() and (int(indices.array.min()) < 0 or int(indices.array.max()) >= num_classes):
+        raise ValueError(f"one_hot: class values must be in [0, {num_classes}), got {int(indices.array.min())}..{int(indices.array.max())}")
     xp = indices.xp
-    return Tensor._wrap((indices.data[..., None] == xp.arange(num_classes)).astype(xp.int64))
+    return Tensor._wrap((indices.array[..., None] == xp.arange(num_classes)).astype(xp.int64))

@@ -26,7 +26,7 @@ def _compare(function, x, y):
     x, y = promote_pair(x, y, function)
     if x.shape != y.shape:
         check_broadcast(function, x.shape, y.shape)
-    return Tensor._wrap(getattr(x.xp, function)(x.data, y.data))
+    return Tensor._wrap(getattr(x.xp, function)(x.array, y.array))
 
 
 def eq(x, y):
@@ -138,7 +138,7 @@ def logical_not(x):
         tensor([ True, False])
     """
     x = as_tensor(x)
-    return Tensor._wrap(x.xp.logical_not(x.data))
+    return Tensor._wrap(x.xp.logical_not(x.array))
 
 
 def isnan(x):
@@ -150,7 +150,7 @@ def isnan(x):
         tensor([False,  True, False])
     """
     x = as_tensor(x)
-    return Tensor._wrap(x.xp.isnan(x.data))
+    return Tensor._wrap(x.xp.isnan(x.array))
 
 
 def isinf(x):
@@ -162,7 +162,7 @@ def isinf(x):
         tensor([False, False,  True,  True])
     """
     x = as_tensor(x)
-    return Tensor._wrap(x.xp.isinf(x.data))
+    return Tensor._wrap(x.xp.isinf(x.array))
 
 
 def isfinite(x):
@@ -174,7 +174,7 @@ def isfinite(x):
         tensor([ True, False, False, False])
     """
     x = as_tensor(x)
-    return Tensor._wrap(x.xp.isfinite(x.data))
+    return Tensor._wrap(x.xp.isfinite(x.array))
 
 
 def allclose(x, y, rtol=1e-5, atol=1e-8, equal_nan=False):
@@ -192,4 +192,4 @@ def allclose(x, y, rtol=1e-5, atol=1e-8, equal_nan=False):
         True
     """
     x, y = as_tensor(x), as_tensor(y)
-    return bool(x.xp.allclose(x.data, y.data, rtol=rtol, atol=atol, equal_nan=equal_nan))
+    return bool(x.xp.allclose(x.array, y.array, rtol=rtol, atol=atol, equal_nan=equal_nan))

@@ -306,7 +306,7 @@ MaxResult = collections.namedtuple("MaxResult", ["values", "indices"])
 def _extreme_of_all(x, extreme):
     """max(x) or min(x) over every element. A nan wins, and the nan entries share the gradient
     evenly (as PyTorch's max() does; amax, like torch.amax, gives nan everywhere instead)."""
-    if x.dtype.kind != "f" or not bool(x.xp.isnan(x.data).any()):
+    if x.dtype.kind != "f" or not bool(x.xp.isnan(x.array).any()):
         return extreme(x)
     nans = isnan(x)
     return where(nans, x, 0.0).sum() / nans.sum()
@@ -592,12 +592,12 @@ def _arg_extreme(x, dim, keepdim, function):
     _check_not_empty(x, function)
     xp = x.xp
     if dim is None:
-        result = getattr(xp, function)(x.data.reshape(-1))
+        result = getattr(xp, function)(x.array.reshape(-1))
         if keepdim:
             result = result.reshape((1,) * x.ndim)
     else:
         (axis,) = normalize_dims(dim, x.ndim, function)
-        result = getattr(xp, function)(x.data, axis=axis, keepdims=keepdim)
+        result = getattr(xp, function)(x.array, axis=axis, keepdims=keepdim)
     return Tensor._wrap(xp.asarray(result, dtype=xp.int64))
 
 
@@ -613,7 +613,7 @@ def all(x, dim=None, keepdim=False):
         (tensor(False), tensor([False,  True]))
     """
     x = as_tensor(x)
-    return Tensor._wrap(x.xp.asarray(x.xp.all(x.data, axis=None if dim is None else normalize_dims(dim, x.ndim, "all"), keepdims=keepdim)))
+    return Tensor._wrap(x.xp.asarray(x.xp.all(x.array, axis=None if dim is None else normalize_dims(dim, x.ndim, "all"), keepdims=keepdim)))
 
 
 def any(x, dim=None, keepdim=False):
@@ -628,4 +628,4 @@ def any(x, dim=None, keepdim=False):
         (tensor(True), tensor([ True, False]))
     """
     x = as_tensor(x)
-    return Tensor._wrap(x.xp.asarray(x.xp.any(x.data, axis=None if dim is None else normalize_dims(dim, x.ndim, "any"), keepdims=keepdim)))
+    return Tensor._wrap(x.xp.asarray(x.xp.any(x.array, axis=None if dim is None else normalize_dims(dim, x.ndim, "any"), keepdims=keepdim)))

@@ -569,7 +569,7 @@ def astype(x, dtype):
     if x.dtype == dtype:
         return x
     if not x.requires_grad or dtype.kind != "f":
-        return Tensor._wrap(x.data.astype(dtype))
+        return Tensor._wrap(x.array.astype(dtype))
     return apply(Astype, x, dtype=dtype)
 
 

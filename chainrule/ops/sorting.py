@@ -56,7 +56,7 @@ def argsort(x, dim=-1, descending=False, stable=False):
     if x.ndim == 0:
         return Tensor._wrap(x.xp.zeros((), dtype="int64"))
     dim = _check_dim(x, dim, "argsort")
-    xp, values = x.xp, x.data
+    xp, values = x.xp, x.array
     if descending:
         # Sort the negated key so ties stay in order; NaN (largest in PyTorch's order) goes first.
         if values.dtype.kind in "biu":

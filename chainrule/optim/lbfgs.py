@@ -85,9 +85,9 @@ class LBFGS(Optimizer):
 
     # ----- the parameters as one flat vector ------------------------------------------------
     def _flat_grad(self):
-        xp = array_module(self._params[0].data)
+        xp = array_module(self._params[0].array)
         pieces = [
-            xp.zeros(p.numel(), dtype=p.dtype) if p.grad is None else p.grad.data.reshape(-1)
+            xp.zeros(p.numel(), dtype=p.dtype) if p.grad is None else p.grad.array.reshape(-1)
             for p in self._params
         ]
         return xp.concatenate(pieces)
@@ -96,15 +96,15 @@ class LBFGS(Optimizer):
         offset = 0
         for p in self._params:
             count = p.numel()
-            p.data += step_size * direction[offset:offset + count].reshape(p.shape)
+            p.array += step_size * direction[offset:offset + count].reshape(p.shape)
             offset += count
 
     def _copy_params(self):
-        return [p.data.copy() for p in self._params]
+        return [p.array.copy() for p in self._params]
 
     def _set_params(self, arrays):
         for p, array in zip(self._params, arrays):
-            p.data[...] = array
+            p.array[...] = array
 
     def _evaluate_along(self, closure, x_start, t, direction):
         """f and ∇f at x_start + t·d (the parameters are put back to x_start afterwards)."""
@@ -126,7 +126,7 @@ class LBFGS(Optimizer):
         lr, max_iter, max_eval = group["lr"], group["max_iter"], group["max_eval"]
         tolerance_grad, tolerance_change = group["tolerance_grad"], group["tolerance_change"]
         history_size = group["history_size"]
-        xp = array_module(self._params[0].data)
+        xp = array_module(self._params[0].array)
 
         def evaluate():
             with enable_grad():

@@ -135,7 +135,7 @@ def lr_find(model, optimizer, loss_fn, batches, start_lr=1e-7, end_lr=10.0, num_
         raise ValueError(f"lr_find: diverge_threshold must be > 1, got {diverge_threshold}")
 
     # Snapshots to restore afterwards: the module's state dict shares memory, so copy the arrays.
-    saved_model = {name: value.data.copy() for name, value in model.state_dict().items()}
+    saved_model = {name: value.array.copy() for name, value in model.state_dict().items()}
     saved_optimizer = optimizer.state_dict()
     was_training = getattr(model, "training", True)
 

@@ -11,7 +11,7 @@ around it, and nothing else:
 * ``state_dict()`` / ``load_state_dict()``: plain data (arrays as tensors, numbers,
   lists), no pickle, so a run saved mid-way resumes bit for bit.
 
-The update works on ``p.data`` and ``p.grad.data`` in place (ufuncs with
+The update works on ``p.array`` and ``p.grad.array`` in place (ufuncs with
 ``out=``, buffers made once), so it records no graph and allocates nothing per
 step after the first. Updating the parameters on two threads is not done here:
 an optimizer opts in by also deriving from ``ParallelUpdates`` (parallel.py).
@@ -201,11 +201,11 @@ class Optimizer:
             for p in group["params"]:
                 if p.grad is None:
                     continue
-                xp = array_module(p.data)
+                xp = array_module(p.array)
                 state = self.state.get(p)
                 if state is None:
-                    state = self.state[p] = self.init_state(p.data, group, xp)
-                updates.append((p.data, p.grad.data, state, group, xp))
+                    state = self.state[p] = self.init_state(p.array, group, xp)
+                updates.append((p.array, p.grad.array, state, group, xp))
         self._run_updates(updates)
         return loss
 
@@ -227,9 +227,9 @@ class Optimizer:
                 if set_to_none:
                     p.grad = None
                 elif p.grad.grad_fn is not None:
-                    p.grad = Tensor._wrap(array_module(p.data).zeros_like(p.data))
+                    p.grad = Tensor._wrap(array_module(p.array).zeros_like(p.array))
                 else:
-                    p.grad.data[...] = 0
+                    p.grad.array[...] = 0
 
     # ----- helpers for update rules ---------------------------------------------------------
     def _workspace(self, array, slot):
@@ -348,7 +348,7 @@ def _snapshot(value):
     if _is_array(value):
         return Tensor._wrap(value.copy())
     if isinstance(value, Tensor):
-        return Tensor._wrap(value.data.copy())
+        return Tensor._wrap(value.array.copy())
     if isinstance(value, list):
         return [_snapshot(item) for item in value]
     if isinstance(value, tuple):
@@ -365,9 +365,9 @@ def _restore_plain(name, value):
 
 def _restore_value(value, param):
     """A saved state value as an array on the parameter's device, floats in the parameter's dtype."""
-    xp = array_module(param.data)
+    xp = array_module(param.array)
     if isinstance(value, Tensor):
-        value = value.data
+        value = value.array
     if _is_array(value):
         dtype = param.dtype if value.dtype.kind == "f" else value.dtype
         return xp.array(value, dtype=dtype, copy=True)

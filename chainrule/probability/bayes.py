@@ -63,10 +63,10 @@ def bayes_rule(prior, likelihood=None, log_likelihood=None):
     _check_probability_vector("bayes_rule", "prior", prior)
     if likelihood is not None:
         likelihood = as_float_tensor(likelihood, prior.dtype if not isinstance(likelihood, Tensor) else None)
-        ok = likelihood.data >= 0
+        ok = likelihood.array >= 0
         if not bool(ok.all()):
             raise ValueError(
-                f"bayes_rule: likelihood values P(D | h) must be ≥ 0, got {_first_bad(ok, likelihood.data)}"
+                f"bayes_rule: likelihood values P(D | h) must be ≥ 0, got {_first_bad(ok, likelihood.array)}"
             )
         with numpy.errstate(divide="ignore"):  # a zero likelihood is a legitimate −∞ log-likelihood
             log_likelihood = log(likelihood)
@@ -121,9 +121,9 @@ def beta_bernoulli(prior, data):
     """
     _check_prior("beta_bernoulli", prior, Beta)
     data = _data("beta_bernoulli", data, prior.concentration1.dtype)
-    ok = (data.data == 0) | (data.data == 1)
+    ok = (data.array == 0) | (data.array == 1)
     if not bool(ok.all()):
-        raise ValueError(f"beta_bernoulli: Bernoulli observations must be 0 or 1, got {_first_bad(ok, data.data)}")
+        raise ValueError(f"beta_bernoulli: Bernoulli observations must be 0 or 1, got {_first_bad(ok, data.array)}")
     successes = data.sum(0)
     return Beta(prior.concentration1 + successes, prior.concentration0 + (data.shape[0] - successes))
 
@@ -143,8 +143,8 @@ def normal_normal(prior, data, noise_scale):
     _check_prior("normal_normal", prior, Normal)
     data = _data("normal_normal", data, prior.loc.dtype)
     noise_scale = as_float_tensor(noise_scale, prior.loc.dtype if not isinstance(noise_scale, Tensor) else None)
-    if not bool((noise_scale.data > 0).all()):
-        raise ValueError(f"normal_normal: noise_scale σ must be > 0, got {noise_scale.data.tolist()!r}")
+    if not bool((noise_scale.array > 0).all()):
+        raise ValueError(f"normal_normal: noise_scale σ must be > 0, got {noise_scale.array.tolist()!r}")
     noise_precision = 1 / (noise_scale * noise_scale)
     prior_precision = 1 / (prior.scale * prior.scale)
     posterior_precision = prior_precision + data.shape[0] * noise_precision
@@ -163,9 +163,9 @@ def gamma_poisson(prior, data):
     """
     _check_prior("gamma_poisson", prior, Gamma)
     data = _data("gamma_poisson", data, prior.rate.dtype)
-    ok = (data.data >= 0) & (data.data == numpy.round(data.data))
+    ok = (data.array >= 0) & (data.array == numpy.round(data.array))
     if not bool(ok.all()):
-        raise ValueError(f"gamma_poisson: Poisson counts must be non-negative integers, got {_first_bad(ok, data.data)}")
+        raise ValueError(f"gamma_poisson: Poisson counts must be non-negative integers, got {_first_bad(ok, data.array)}")
     return Gamma(prior.concentration + data.sum(0), prior.rate + data.shape[0])
 
 

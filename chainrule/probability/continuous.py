@@ -95,11 +95,11 @@ class Normal(Distribution):
 def check_probability_argument(distribution, value):
     """The argument of ``icdf`` as a tensor, checked to lie in [0, 1]."""
     value = as_float_tensor(value, distribution._dtype)
-    ok = (value.data >= 0) & (value.data <= 1)
+    ok = (value.array >= 0) & (value.array <= 1)
     if distribution._validate_args and not bool(ok.all()):
         raise ValueError(
             f"{type(distribution).__name__}.icdf: the argument must be a probability in [0, 1], "
-            f"but got {_first_bad(ok, value.data)}"
+            f"but got {_first_bad(ok, value.array)}"
         )
     return value
 
@@ -171,17 +171,17 @@ class Uniform(Distribution):
 
     def __init__(self, low, high, validate_args=True):
         self.low, self.high = broadcast_parameters("Uniform", low=low, high=high)
-        if validate_args and not bool((self.low.data < self.high.data).all()):
-            ok = self.low.data < self.high.data
+        if validate_args and not bool((self.low.array < self.high.array).all()):
+            ok = self.low.array < self.high.array
             raise ValueError(
-                f"Uniform: low must be smaller than high, but got low = {_first_bad(ok, self.low.data)} and "
-                f"high = {_first_bad(ok, self.high.data)}; swap them or widen the interval"
+                f"Uniform: low must be smaller than high, but got low = {_first_bad(ok, self.low.array)} and "
+                f"high = {_first_bad(ok, self.high.array)}; swap them or widen the interval"
             )
         super().__init__(self.low.shape, (), validate_args)
 
     @property
     def support(self):
-        return constraints.interval(self.low.data, self.high.data)
+        return constraints.interval(self.low.array, self.high.array)
 
     @property
     def mean(self):

@@ -83,7 +83,7 @@ class Bernoulli(Distribution):
 
     def _sample(self, shape, generator):
         u = generator.uniform(shape, 0.0, 1.0, self._dtype, self._xp)
-        return Tensor._wrap((u < self.probs.data).astype(self._dtype))
+        return Tensor._wrap((u < self.probs.array).astype(self._dtype))
 
     def log_prob(self, value):
         value = self._value(value)
@@ -121,7 +121,7 @@ class Binomial(Distribution):
 
     @property
     def support(self):
-        return constraints.integer_interval(0, self.total_count.data)
+        return constraints.integer_interval(0, self.total_count.array)
 
     @property
     def mean(self):
@@ -142,7 +142,7 @@ class Binomial(Distribution):
 
     def entropy(self):
         """H = −Σ_{k=0}^{n} p(k) ln p(k), enumerated over the support."""
-        largest = int(self.total_count.data.max()) if self.total_count.numel() else 0
+        largest = int(self.total_count.array.max()) if self.total_count.numel() else 0
         k = as_float_tensor(numpy.arange(largest + 1).reshape((-1,) + (1,) * len(self.batch_shape)), self._dtype)
         inside = k <= self.total_count
         safe_k = where(inside, k, 0.0)
@@ -157,9 +157,9 @@ class Binomial(Distribution):
 
 
 def _check_simplex(distribution, probs):
-    ok = constraints.simplex.check(probs.data)
+    ok = constraints.simplex.check(probs.array)
     if not bool(ok.all()):
-        host = numpy.asarray(probs.data)
+        host = numpy.asarray(probs.array)
         bad_row = numpy.argwhere(~numpy.asarray(ok).reshape(-1))[0][0] if host.ndim > 1 else 0
         row = host.reshape(-1, host.shape[-1])[bad_row]
         raise ValueError(
@@ -235,7 +235,7 @@ class Categorical(Distribution):
         xp = self._xp
         sample_shape = shape[:len(shape) - len(self.batch_shape) - len(self.event_shape)]
         u = generator.uniform(tuple(sample_shape) + self.batch_shape + (1,), 0.0, 1.0, numpy.float64, xp)
-        cumulative = xp.cumsum(self.probs.data.astype(numpy.float64), axis=-1)
+        cumulative = xp.cumsum(self.probs.array.astype(numpy.float64), axis=-1)
         cumulative = cumulative / cumulative[..., -1:]
         index = (cumulative <= u).sum(axis=-1)
         return xp.minimum(index, self.num_classes - 1).astype(xp.int64)
@@ -246,14 +246,14 @@ class Categorical(Distribution):
     def _value(self, value, method="log_prob"):
         value = value if isinstance(value, Tensor) else Tensor(numpy.asarray(value))
         if value.dtype.kind == "f":
-            if not bool((value.data == value.data.round()).all()):
-                raise ValueError(f"Categorical.{method}: values must be integer class indices, got {value.data!r}")
+            if not bool((value.array == value.array.round()).all()):
+                raise ValueError(f"Categorical.{method}: values must be integer class indices, got {value.array!r}")
             value = value.long()
-        ok = (value.data >= 0) & (value.data < self.num_classes)
+        ok = (value.array >= 0) & (value.array < self.num_classes)
         if not bool(ok.all()):
             raise ValueError(
                 f"Categorical.{method}: class indices must be in [0, {self.num_classes - 1}], but got "
-                f"{_first_bad(ok, value.data)}"
+                f"{_first_bad(ok, value.array)}"
             )
         return value
 
@@ -341,7 +341,7 @@ class Poisson(Distribution):
 
     def entropy(self):
         """H = −Σ_k p(k) ln p(k), summed over k = 0..⌈λ + 12√λ + 30⌉ (the rest of the mass is < 1e-25)."""
-        largest_rate = float(self.rate.data.max()) if self.rate.numel() else 0.0
+        largest_rate = float(self.rate.array.max()) if self.rate.numel() else 0.0
         last = int(math.ceil(largest_rate + 12 * math.sqrt(largest_rate) + 30))
         k = as_float_tensor(numpy.arange(last + 1).reshape((-1,) + (1,) * len(self.batch_shape)), self._dtype)
         p = exp(xlogy(k, self.rate) - self.rate - lgamma(k + 1))

@@ -184,11 +184,11 @@ def _first_bad(mask, array):
 
 def check_parameter(distribution, name, value, constraint):
     """Raise a ValueError naming the distribution, the parameter and the bad value if ``value`` breaks ``constraint``."""
-    ok = constraint.check(value.data)
+    ok = constraint.check(value.array)
     if not bool(ok.all()):
         raise ValueError(
             f"{type(distribution).__name__}: parameter {name} must be {constraint.describe()}, but got "
-            f"{name} = {_first_bad(ok, value.data)}; {_advice(name, constraint)}"
+            f"{name} = {_first_bad(ok, value.array)}; {_advice(name, constraint)}"
         )
 
 
@@ -207,11 +207,11 @@ def check_value(distribution, value, method):
             f"{type(distribution).__name__}.{method}: a value of shape {value.shape} does not broadcast against "
             f"batch_shape + event_shape = {distribution.batch_shape + event}"
         ) from None
-    ok = distribution.support.check(value.data)
+    ok = distribution.support.check(value.array)
     if not bool(ok.all()):
         raise ValueError(
             f"{type(distribution).__name__}.{method}: the value must be {distribution.support.describe()} "
-            f"(the support), but got {_first_bad(ok, value.data)}; pass validate_args=False to evaluate outside "
+            f"(the support), but got {_first_bad(ok, value.array)}; pass validate_args=False to evaluate outside "
             f"the support anyway"
         )
 

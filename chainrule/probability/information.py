@@ -222,6 +222,6 @@ def model_perplexity(log_likelihoods):
         log_likelihoods = Tensor(numpy.asarray(log_likelihoods, dtype=numpy.float64))
     if log_likelihoods.numel() == 0:
         raise ValueError("model_perplexity: no log-likelihoods were given")
-    if bool((log_likelihoods.detach().data > 0).any()):
+    if bool((log_likelihoods.detach().array > 0).any()):
         raise ValueError("model_perplexity: log-likelihoods of discrete outcomes must be ≤ 0 (probabilities ≤ 1)")
     return exp(-log_likelihoods.mean())

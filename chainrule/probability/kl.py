@@ -111,10 +111,10 @@ def _kl_bernoulli_bernoulli(p, q):
 @register_kl(Binomial, Binomial)
 def _kl_binomial_binomial(p, q):
     """n · KL(Bernoulli(p) ‖ Bernoulli(q)) for equal numbers of trials n."""
-    if not bool((p.total_count.data == q.total_count.data).all()):
+    if not bool((p.total_count.array == q.total_count.array).all()):
         raise NoClosedFormError(
             "kl_divergence: Binomial‖Binomial has a closed form only for equal total_count; got "
-            f"{p.total_count.data.tolist()} and {q.total_count.data.tolist()}"
+            f"{p.total_count.array.tolist()} and {q.total_count.array.tolist()}"
         )
     per_trial = _kl_bernoulli_bernoulli(Bernoulli(probs=p.probs, validate_args=False),
                                         Bernoulli(probs=q.probs, validate_args=False))

@@ -158,7 +158,7 @@ def fit_mle(distribution_class, data, fixed=None, init=None, max_iter=100, tol=1
         raise ValueError("fit_mle: Binomial needs its number of trials: pass fixed={'total_count': n}")
     data = _as_float64_data(data)
     kinds = {name: kind for name, kind in PARAMETERIZATIONS[distribution_class].items() if name not in fixed}
-    start = _STARTS[distribution_class](data.data, fixed)
+    start = _STARTS[distribution_class](data.array, fixed)
     start.update({name: numpy.asarray(value, dtype=numpy.float64) for name, value in (init or {}).items()})
     _check_start(distribution_class, start, kinds)
     shapes = {name: numpy.shape(start[name]) for name in kinds}
@@ -187,19 +187,19 @@ def fit_mle(distribution_class, data, fixed=None, init=None, max_iter=100, tol=1
     converged, iteration = False, 0
     for iteration in range(1, max_iter + 1):
         value, gradient = objective(Tensor(theta))
-        value, gradient = float(value.item()), numpy.asarray(gradient.data)
+        value, gradient = float(value.item()), numpy.asarray(gradient.array)
         if numpy.abs(gradient).max() <= tol * max(1.0, data.shape[0]):
             converged = True
             break
-        step = _newton_step(numpy.asarray(curvature(Tensor(theta)).data), gradient)
+        step = _newton_step(numpy.asarray(curvature(Tensor(theta)).array), gradient)
         theta, moved = _line_search(negative_log_likelihood, theta, value, gradient, step)
         if not moved:
             converged = numpy.abs(gradient).max() <= 1e-5 * max(1.0, data.shape[0])
             break
 
-    information = numpy.asarray(curvature(Tensor(theta)).data)
+    information = numpy.asarray(curvature(Tensor(theta)).array)
     natural = {name: value.detach() for name, value in natural_parameters(Tensor(theta)).items()}
-    jacobian = numpy.concatenate([numpy.ravel(_derivative(kind, natural[name].data)) for name, kind in kinds.items()])
+    jacobian = numpy.concatenate([numpy.ravel(_derivative(kind, natural[name].array)) for name, kind in kinds.items()])
     covariance = _inverse_information(information) * numpy.outer(jacobian, jacobian)
     errors, offset = {}, 0
     for name in kinds:

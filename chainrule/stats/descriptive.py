@@ -194,7 +194,7 @@ def pearson_correlation(x, y):
     dx = x - x.mean(0, keepdim=True)
     dy = y - y.mean(0, keepdim=True)
     spread = (dx * dx).sum(0) * (dy * dy).sum(0)
-    if bool((spread.detach().data == 0).any()):
+    if bool((spread.detach().array == 0).any()):
         raise ValueError("pearson_correlation: x or y is constant, so the correlation is undefined (0/0)")
     return (dx * dy).sum(0) / sqrt(spread)
 

@@ -430,7 +430,7 @@ class GradientNormRecorder(Callback):
             if parameter.grad is None:
                 continue
             layer = name.rsplit(".", 1)[0] if "." in name else name
-            gradient = numpy.asarray(parameter.grad.data, dtype=numpy.float64)
+            gradient = numpy.asarray(parameter.grad.array, dtype=numpy.float64)
             squares[layer] = squares.get(layer, 0.0) + float(numpy.sum(gradient * gradient))
         record = self.trainer.history.grad_norms
         record["steps"].append(step)

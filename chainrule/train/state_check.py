@@ -282,7 +282,7 @@ class StateCheck:
             if index not in params_by_index:
                 self.fail(field, f"refers to parameter {index!r}, but the optimizer has {len(params_by_index)}")
             parameter = params_by_index[index]
-            expected = optimizer.init_state(parameter.data, group_of_index[index], array_module(parameter.data))
+            expected = optimizer.init_state(parameter.array, group_of_index[index], array_module(parameter.array))
             # An optimizer that declares its state (init_state) must find exactly that; one that creates
             # it lazily in its update (SGD's momentum buffer) may hold buffers of the parameter's shape.
             names_ok = isinstance(buffers, dict) and (set(buffers) == set(expected) if expected else all(

@@ -23,7 +23,7 @@ def _attention_weights(scores):
     after it (so the row contributes nothing and receives zero gradient). F.softmax normalizes
     float16 scores in float32, so a long row's sum cannot overflow.
     """
-    row_max = scores.xp.max(scores.data, axis=-1, keepdims=True)
+    row_max = scores.xp.max(scores.array, axis=-1, keepdims=True)
     nothing_to_attend = row_max == -numpy.inf
     if not nothing_to_attend.any():
         return softmax(scores, dim=-1)

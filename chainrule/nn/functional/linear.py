@@ -44,8 +44,8 @@ def embedding(input, weight, padding_idx=None):
     if input.dtype.kind not in "iu":
         raise TypeError(f"embedding: indices must be an integer tensor, got {input.dtype}; use input.long()")
     rows = weight.shape[0]
-    if input.numel() and (int(input.data.min()) < 0 or int(input.data.max()) >= rows):
-        bad = int(input.data.max()) if int(input.data.max()) >= rows else int(input.data.min())
+    if input.numel() and (int(input.array.min()) < 0 or int(input.array.max()) >= rows):
+        bad = int(input.array.max()) if int(input.array.max()) >= rows else int(input.array.min())
         raise IndexError(
             f"embedding: index {bad} is out of range for a table of {rows} rows "
             f"(weight shape {weight.shape}, indices shape {input.shape}); indices must be in [0, {rows})"

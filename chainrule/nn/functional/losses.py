@@ -112,10 +112,10 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):
     """
     name = "binary_cross_entropy"
     _check_same_shape(input, target, name)
-    if input.numel() and (float(input.data.min()) < 0 or float(input.data.max()) > 1):
+    if input.numel() and (float(input.array.min()) < 0 or float(input.array.max()) > 1):
         raise ValueError(
             f"{name}: every input must be a probability in [0, 1], got values in "
-            f"[{float(input.data.min()):.4g}, {float(input.data.max()):.4g}] (shape {input.shape}); "
+            f"[{float(input.array.min()):.4g}, {float(input.array.max()):.4g}] (shape {input.shape}); "
             "for raw scores use binary_cross_entropy_with_logits"
         )
     if target.dtype != input.dtype:
@@ -165,8 +165,8 @@ def _check_class_targets(input, target, ignore_index, name):
             f"class dim 1), got {target.shape}"
         )
     classes = input.shape[1] if input.ndim >= 2 else input.shape[0]
-    valid = target.data != ignore_index
-    values = target.data[valid]
+    valid = target.array != ignore_index
+    values = target.array[valid]
     if values.size and (int(values.min()) < 0 or int(values.max()) >= classes):
         bad = int(values.max()) if int(values.max()) >= classes else int(values.min())
         raise IndexError(
@@ -219,7 +219,7 @@ def _nll_loss(input, target, weight, ignore_index, reduction, name):
         target_weight = target_weight * weight[safe_target]
     loss = -picked * target_weight
     if reduction == "mean":
-        return _mean_over_kept(loss.sum(), target_weight.sum(), kept.data)
+        return _mean_over_kept(loss.sum(), target_weight.sum(), kept.array)
     if unbatched and reduction == "none":
         return loss.reshape(())
     return _reduce(loss, reduction, name)
@@ -230,12 +230,12 @@ def _softmax_cross_entropy(input, target, ignore_index, reduction, name):
     _check_class_targets(input, target, ignore_index, name)
     if not input.is_floating_point():
         raise TypeError(f"{name}: logits must be floating point, got {input.dtype}")
-    kept = target.data != ignore_index
+    kept = target.array != ignore_index
     if reduction == "mean" and not kept.any():
         # The fused rule would divide by the count of kept rows, 0, and send NaN to every row.
-        summed = apply(SoftmaxCrossEntropy, input, target=target.data, kept=kept, reduction="sum")
+        summed = apply(SoftmaxCrossEntropy, input, target=target.array, kept=kept, reduction="sum")
         return _mean_over_kept(summed, None, kept)
-    return apply(SoftmaxCrossEntropy, input, target=target.data, kept=kept, reduction=reduction)
+    return apply(SoftmaxCrossEntropy, input, target=target.array, kept=kept, reduction=reduction)
 
 
 def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
@@ -300,7 +300,7 @@ def _cross_entropy(input, target, weight, ignore_index, reduction, label_smoothi
             count = kept.sum().to(input.dtype)
         else:
             count = (weight[ops.where(kept, target, 0)] * kept.to(input.dtype)).sum()
-        smooth = _mean_over_kept(smooth.sum(), count, kept.data)
+        smooth = _mean_over_kept(smooth.sum(), count, kept.array)
     else:
         smooth = _reduce(smooth, reduction, name)
     return (1 - label_smoothing) * nll + smooth * (label_smoothing / classes)

@@ -16,8 +16,8 @@ from chainrule.nn.primitives import Standardize
 
 def _statistics(x, axes):
     """Mean and biased variance of x's data over ``axes`` (kept), as raw arrays: constants for Standardize."""
-    mean = x.data.mean(axis=axes, keepdims=True)
-    centered = x.data - mean
+    mean = x.array.mean(axis=axes, keepdims=True)
+    centered = x.array - mean
     return mean, (centered * centered).mean(axis=axes, keepdims=True)
 
 
@@ -72,10 +72,10 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
             )
         mean, var = _statistics(x, axes)
         if running_mean is not None:
-            running_mean.data[...] = (1 - momentum) * running_mean.data + momentum * mean.reshape(channels)
+            running_mean.array[...] = (1 - momentum) * running_mean.array + momentum * mean.reshape(channels)
         if running_var is not None:
             unbiased = var.reshape(channels) * (count / (count - 1))
-            running_var.data[...] = (1 - momentum) * running_var.data + momentum * unbiased
+            running_var.array[...] = (1 - momentum) * running_var.array + momentum * unbiased
         out = apply(Standardize, x, axes=axes, eps=eps, statistics=(mean, var))
     else:
         if running_mean is None or running_var is None:

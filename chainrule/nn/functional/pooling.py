@@ -79,7 +79,7 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
                                                              ceil_mode, name)
     x = _pad_spatial(input, pads, "constant", value=-math.inf)
     windows = _windows(x, kernel_size, dilation, stride, grid)                 # (C, K, L·N)
-    first_max = _first_max_of_window(windows.xp, windows.data)
+    first_max = _first_max_of_window(windows.xp, windows.array)
     out = _unwindow(apply(WindowMax, windows, first_max=Tensor._wrap(first_max)), input.shape[0], grid)
     if not return_indices:
         return out
@@ -273,8 +273,8 @@ def _max_along(x, dim):
     """The max along ``dim`` with its gradient sent to one element, where max pooling sends it: the first
     maximum, or the last NaN where there is one (see _first_max_of_window)."""
     xp = x.xp
-    index = x.data.argmax(axis=dim)
-    nan = xp.isnan(x.data)
+    index = x.array.argmax(axis=dim)
+    nan = xp.isnan(x.array)
     if nan.any():
         last_nan = x.shape[dim] - 1 - xp.flip(nan, axis=dim).argmax(axis=dim)
         index = xp.where(nan.any(axis=dim), last_nan, index)
