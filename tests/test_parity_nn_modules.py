@@ -147,3 +147,27 @@ def test_interpolate_refuses_what_it_cannot_do_and_says_why():
         F.pixel_shuffle(cr.zeros(1, 3, 2, 2), 2)
     with pytest.warns(UserWarning, match="upsample is deprecated"):
         F.upsample(cr.zeros(1, 1, 2), scale_factor=2)
+
+
+SIGNS = numpy.array([[1.0, -1.0, 1.0, -1.0], [1.0, 1.0, -1.0, -1.0], [-1.0, 1.0, 1.0, 1.0]])
+# (name, constructor arguments, the inputs after the prediction: arrays or integer labels)
+LOSSES = [
+    ("SoftMarginLoss", {}, [SIGNS]), ("HingeEmbeddingLoss", {"margin": 0.5, "reduction": "sum"}, [SIGNS]),
+    ("TripletMarginLoss", {"margin": 2.0, "swap": True}, [RNG.normal(size=(3, 4)), RNG.normal(size=(3, 4))]),
+    ("MultiLabelSoftMarginLoss", {"weight": None}, [(SIGNS + 1) / 2]),
+    ("MultiMarginLoss", {"margin": 0.5, "reduction": "none"}, [numpy.array([0, 3, 2])]),
+    ("PoissonNLLLoss", {"full": True}, [numpy.abs(RNG.normal(size=(3, 4))) * 3]),
+    ("GaussianNLLLoss", {}, [RNG.normal(size=(3, 4)), numpy.abs(RNG.normal(size=(3, 1))) + 0.1]),
+]
+
+
+@pytest.mark.parametrize("name, arguments, others", LOSSES, ids=[case[0] for case in LOSSES])
+def test_loss_layer_matches_torch_with_gradients(name, arguments, others):
+    prediction = RNG.normal(size=(3, 4))
+    mine, theirs = cr.tensor(prediction, requires_grad=True), torch.tensor(prediction, requires_grad=True)
+    ours = getattr(nn, name)(**arguments)(mine, *(cr.tensor(o) for o in others))
+    expected = getattr(torch.nn, name)(**arguments)(theirs, *(torch.tensor(o) for o in others))
+    numpy.testing.assert_allclose(ours.detach().numpy(), expected.detach().numpy(), rtol=1e-10)
+    ours.sum().backward()
+    expected.sum().backward()
+    numpy.testing.assert_allclose(mine.grad.numpy(), theirs.grad.numpy(), rtol=1e-10, atol=1e-12)

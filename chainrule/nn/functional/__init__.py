@@ -19,6 +19,7 @@ One module per topic, all of them read as ``F.name``:
 - ``normalization.py``: batch, layer, group and instance norm on the fused standardize; RMS norm;
 - ``distances.py``: normalize, cosine similarity, pairwise distance;
 - ``losses.py``: the losses (and one_hot for class targets);
+- ``margin_losses.py``: soft margin, hinge embedding, triplet, multi-class/multi-label margin, Poisson and Gaussian NLL;
 - ``attention.py``: scaled dot-product attention.
 
 float16 inputs are reduced in float32 (PyTorch's accumulation type) and the results returned in float16.
@@ -37,6 +38,10 @@ from chainrule.nn.functional.linear import dropout, dropout2d, embedding, linear
 from chainrule.nn.functional.losses import (
     binary_cross_entropy, binary_cross_entropy_with_logits, cosine_embedding_loss, cross_entropy, huber_loss,
     kl_div, l1_loss, margin_ranking_loss, mse_loss, nll_loss, one_hot, smooth_l1_loss,
+)
+from chainrule.nn.functional.margin_losses import (
+    gaussian_nll_loss, hinge_embedding_loss, multi_margin_loss, multilabel_soft_margin_loss, poisson_nll_loss,
+    soft_margin_loss, triplet_margin_loss, triplet_margin_with_distance_loss,
 )
 from chainrule.nn.functional.normalization import (
     batch_norm, group_norm, instance_norm, layer_norm, rms_norm, standardize,
@@ -65,7 +70,9 @@ __all__ = [
     "normalize", "cosine_similarity", "pairwise_distance",
     "one_hot", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "binary_cross_entropy",
     "binary_cross_entropy_with_logits", "nll_loss", "cross_entropy", "kl_div", "margin_ranking_loss",
-    "cosine_embedding_loss",
+    "cosine_embedding_loss", "soft_margin_loss", "hinge_embedding_loss", "triplet_margin_loss",
+    "triplet_margin_with_distance_loss", "multilabel_soft_margin_loss", "multi_margin_loss", "poisson_nll_loss",
+    "gaussian_nll_loss",
     "scaled_dot_product_attention",
 ]
 
