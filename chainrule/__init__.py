@@ -18,7 +18,7 @@ from chainrule.core.creation import (
 )
 from chainrule.core.device import device, get_default_device, set_default_device
 from chainrule.core.dtypes import (
-    bool_, double, float16, float32, float64, get_default_dtype, half, int8, int16, int32, int64, long,
+    bool_, double, finfo, float16, float32, float64, get_default_dtype, half, iinfo, int8, int16, int32, int64, long,
     promote_types, set_default_dtype, uint8,
 )
 from chainrule.core.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
@@ -27,6 +27,7 @@ from chainrule.core.random import (
 )
 from chainrule.core.tensor import Tensor, tensor
 from chainrule.ops import *  # noqa: F401,F403  (every public op: the __all__ of each file in chainrule/ops)
+from chainrule.ops.torch_keywords import *  # noqa: F401,F403  (the same ops taking PyTorch's out= and axis=)
 from chainrule.core.size import Size, inference_mode, numel  # noqa: F401
 
 bool = bool_  # noqa: A001  (PyTorch spells it chainrule.bool)
@@ -36,6 +37,12 @@ int = int32  # noqa: A001
 __version__ = "0.1.0"
 
 from chainrule import calculus, explain, information, linalg, nn, optim, probability, stats  # noqa: E402  (they build on the names above)
+# torch.conv2d, torch.pixel_shuffle, ...: the nn.functional functions whose torch-level twins take the same arguments.
+from chainrule.nn.functional import (  # noqa: E402,F401
+    adaptive_avg_pool1d, avg_pool1d, celu, channel_shuffle, conv1d, conv2d, conv_transpose1d, conv_transpose2d,
+    cosine_similarity, group_norm, hardshrink, layer_norm, max_pool1d, max_pool1d_with_indices, max_pool2d,
+    pairwise_distance, pixel_shuffle, pixel_unshuffle, prelu, rms_norm, selu, threshold,
+)
 from chainrule.io.dlpack import from_dlpack  # noqa: E402,F401  (DLPack: zero-copy from torch, NumPy, CuPy)
 from chainrule import accelerator, cuda  # noqa: E402,F401  (is there a GPU? CuPy's, honestly answered)
 from chainrule.io.serialization import load, save  # noqa: E402,F401  (safetensors + JSON, never pickle)

@@ -23,6 +23,13 @@ def test_full_and_randint_like_take_dtype_and_device():
     assert cr.full_like(cr.zeros(2), 3, dtype=cr.int64, device="cpu").tolist() == [3, 3]
     draws = cr.randint_like(cr.zeros(4), 5, dtype=cr.int64, device="cpu")
     assert draws.dtype == cr.int64 and bool(((draws >= 0) & (draws < 5)).all())
+    floats = cr.randint_like(cr.zeros(3), 5, dtype=cr.float64, requires_grad=True)
+    reference = torch.randint_like(torch.zeros(3), 5, dtype=torch.float64, requires_grad=True)
+    assert floats.requires_grad and reference.requires_grad and floats.dtype == cr.float64
+    with pytest.raises(RuntimeError, match="only floating-point tensors can require gradients"):
+        cr.randint_like(cr.zeros(3), 5, dtype=cr.int64, requires_grad=True)
+    with pytest.raises(RuntimeError):
+        torch.randint_like(torch.zeros(3), 5, dtype=torch.int64, requires_grad=True)
 
 
 @pytest.mark.parametrize("shape", [(), (4,), (2, 3), (2, 3, 4), (2, 3, 4, 5)])

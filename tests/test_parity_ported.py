@@ -78,8 +78,11 @@ def _close(ours, theirs, strict_lines, rtol, atol, name):
 # first 5 printed losses the comparison is the trend: losses within 5 %, coefficients within 0.005.
 SAME_START = {"polynomial_autograd": (99, 1e-4, 1e-6), "custom_function": (99, 1e-4, 1e-6),
               "autograd_tour": (99, 1e-4, 1e-6), "tensor_tour": (99, 1e-6, 0.0), "polynomial_nn_optim": (5, 5e-2, 5e-3),
-              "sine_lstm_lbfgs": (99, 1e-4, 1e-6)}
-ARGUMENTS = {"sine_lstm_lbfgs": ("--steps", "1")}   # one LBFGS step (20 evaluations) keeps the test short
+              "sine_lstm_lbfgs": (99, 1e-4, 1e-6), "polynomial_tensors": (99, 1e-4, 1e-6),
+              "polynomial_module": (99, 1e-4, 1e-6), "dynamic_net": (99, 1e-4, 1e-6),
+              "micrograd_engine": (99, 1e-12, 0.0)}
+ARGUMENTS = {"sine_lstm_lbfgs": ("--steps", "1"),   # one LBFGS step (20 evaluations) keeps the test short
+             "dynamic_net": ("--steps", "1000", "--print-every", "100")}   # of the tutorial's 30000
 
 
 @pytest.mark.parametrize("name", sorted(SAME_START))
@@ -134,3 +137,34 @@ def test_the_vae_learns_like_its_twin(tmp_path):
     for ours, theirs in [(our_train, their_train), (our_test, their_test)]:
         assert all(b < a for a, b in zip(ours, ours[1:])) and all(b < a for a, b in zip(theirs, theirs[1:])), summary
         assert all(abs(a - b) <= 0.05 * b for a, b in zip(ours, theirs)), summary
+
+
+def test_micrograd_engine_twins_print_micrograds_own_values(tmp_path):
+    # The values micrograd's Value engine computes for the same expressions (its test_engine.py compares
+    # them with torch's to 1e-6; its README prints g = 24.7041, a.grad = 138.8338, b.grad = 645.5773).
+    micrograd = [[-20.0, 46.0], [24.70408163265306, 138.83381924198252, 645.5772594752186]]
+    printed = tokens(run(PORTED / "micrograd_engine_chainrule.py", cwd=tmp_path))
+    _close(printed, micrograd, 0, 1e-12, 1e-6, "micrograd_engine")
+
+
+def test_the_regression_twins_fit_the_same_polynomial(tmp_path):
+    # pytorch/examples' regression: SGD by hand through `param.data.add_(-0.1 * param.grad)` (Tensor.data is a
+    # Tensor sharing the parameter's storage). The twins see the same batches from the same start and agree
+    # to float32 rounding for the first ~400 steps; the x⁴ features (up to ~10²) then amplify rounding, so
+    # the run is compared by its outcome: both stop with a loss under 1e-3 and learn the same coefficients.
+    outputs = {side: run(PORTED / f"regression_{side}.py", cwd=tmp_path) for side in ("chainrule", "torch")}
+
+    def summary(output):
+        losses = [float(m) for m in re.findall(r"batch \d+ loss ([\d.]+)", output)]
+        final = float(re.search(r"Loss: ([\d.]+) after \d+ batches", output).group(1))
+        learned, actual = ([float(c) for c in re.findall(r"[-+]\d+\.\d+", re.search(rf"{which}.*", output).group(0))]
+                           for which in ("Learned function", "Actual function"))
+        return losses, final, learned, actual
+
+    (our_losses, our_final, our_fit, our_target), (their_losses, their_final, their_fit, their_target) = (
+        summary(outputs["chainrule"]), summary(outputs["torch"]))
+    assert our_target == their_target and len(our_fit) == len(our_target) == 5
+    _close([our_losses[:4]], [their_losses[:4]], 1, 0.0, 0.0, "regression")
+    assert our_final < 1e-3 and their_final < 1e-3
+    assert all(abs(a - b) <= 0.1 for a, b in zip(our_fit, their_fit)), (our_fit, their_fit)
+    assert all(abs(a - b) <= 0.15 for a, b in zip(our_fit, our_target)), (our_fit, our_target)

@@ -294,7 +294,7 @@ def randn_like(x, generator=None, dtype=None, requires_grad=False, device=None):
                  requires_grad=requires_grad)
 
 
-def randint_like(x, low, high=None, generator=None, dtype=None, device=None):
+def randint_like(x, low, high=None, generator=None, dtype=None, device=None, requires_grad=False):
     """Integers drawn uniformly from [low, high) with the shape, dtype and device of ``x`` (see ``randint``).
 
     With one bound, ``randint_like(x, high)``, the draws are from [0, high).
@@ -306,8 +306,9 @@ def randint_like(x, low, high=None, generator=None, dtype=None, device=None):
         >>> y.shape, y.dtype, bool(((y >= 0) & (y < 5) & (y == y.round())).all())
         ((2, 3), dtype('float32'), True)
     """
-    return randint(low, high, x.shape, generator=generator, dtype=dtypes.to_dtype(dtype) or x.dtype,
-                   device=device or x.device)
+    draws = randint(low, high, x.shape, generator=generator, dtype=dtypes.to_dtype(dtype) or x.dtype,
+                    device=device or x.device)
+    return draws.requires_grad_(True) if requires_grad else draws
 
 
 def from_numpy(array):

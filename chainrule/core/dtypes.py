@@ -15,6 +15,10 @@ int64 = long = numpy.dtype("int64")
 uint8 = numpy.dtype("uint8")
 bool_ = numpy.dtype("bool")
 
+# torch.finfo(dtype).eps, .max, .tiny and torch.iinfo(dtype).max: chainrule's dtypes are NumPy's, so NumPy's
+# answers are the same numbers under the same names.
+finfo, iinfo = numpy.finfo, numpy.iinfo
+
 _default_float = float32
 
 

@@ -560,7 +560,9 @@ class Tensor:
     def T(self): return ops.permute(self, tuple(reversed(range(self.ndim))))
     @property
     def mT(self): return ops.transpose(self, -2, -1)
+    @numpy_keywords
     def squeeze(self, dim=None): return ops.squeeze(self, dim)
+    @numpy_keywords
     def unsqueeze(self, dim): return ops.unsqueeze(self, dim)
     def expand(self, *shape): return ops.expand(self, _shape_args(shape))
     def expand_as(self, other): return ops.expand(self, other.shape)
@@ -569,10 +571,15 @@ class Tensor:
     def flip(self, dims): return ops.flip(self, dims)
     def roll(self, shifts, dims=None): return ops.roll(self, shifts, dims)
     def split(self, split_size_or_sections, dim=0): return ops.split(self, split_size_or_sections, dim)
+    @numpy_keywords
     def chunk(self, chunks, dim=0): return ops.chunk(self, chunks, dim)
+    @numpy_keywords
     def unbind(self, dim=0): return ops.unbind(self, dim)
+    @numpy_keywords
     def gather(self, dim, index): return ops.gather(self, dim, index)
+    @numpy_keywords
     def scatter_add(self, dim, index, src): return ops.scatter_add(self, dim, index, src)
+    @numpy_keywords
     def index_select(self, dim, index): return ops.index_select(self, dim, index)
     def masked_fill(self, mask, value): return ops.masked_fill(self, mask, value)
     def tril(self, diagonal=0): return ops.tril(self, diagonal)
@@ -622,7 +629,7 @@ class Tensor:
     @numpy_keywords
     def sum(self, dim=None, keepdim=False, dtype=None): return ops.sum(self, dim, keepdim, dtype=dtype)
     @numpy_keywords
-    def mean(self, dim=None, keepdim=False): return ops.mean(self, dim, keepdim)
+    def mean(self, dim=None, keepdim=False, dtype=None): return ops.mean(self, dim, keepdim, dtype=dtype)
     @numpy_keywords
     def var(self, dim=None, keepdim=False, correction=1, unbiased=None): return ops.var(self, dim, keepdim, correction=correction, unbiased=unbiased)
     @numpy_keywords
@@ -645,11 +652,13 @@ class Tensor:
     def logsumexp(self, dim, keepdim=False): return ops.logsumexp(self, dim, keepdim)
     @numpy_keywords
     def cumsum(self, dim): return ops.cumsum(self, dim)
+    @numpy_keywords
     def sort(self, dim=-1, descending=False, stable=False): return ops.sort(self, dim, descending, stable)
+    @numpy_keywords
     def argsort(self, dim=-1, descending=False, stable=False): return ops.argsort(self, dim, descending, stable)
+    @numpy_keywords
     def topk(self, k, dim=-1, largest=True, sorted=True): return ops.topk(self, k, dim, largest, sorted)
     def trace(self): return ops.trace(self)
-    @numpy_keywords
     def norm(self, p=2, dim=None, keepdim=False): return ops.norm(self, p, dim, keepdim)
     @numpy_keywords
     def all(self, dim=None, keepdim=False): return ops.all(self, dim, keepdim)
@@ -678,6 +687,246 @@ class Tensor:
     def gt(self, other): return ops.gt(self, other)
     def ge(self, other): return ops.ge(self, other)
 
+    # ----- more of PyTorch's methods: other names, fused forms, and in-place twins (ops/combined.py) -----
+    def absolute(self): return ops.abs(self)
+    def arcsin(self): return ops.asin(self)
+    def arccos(self): return ops.acos(self)
+    def arctan(self): return ops.atan(self)
+    def atan2(self, other): return ops.atan2(self, other)
+    def arctan2(self, other): return ops.atan2(self, other)
+    def trunc(self): return ops.trunc(self)
+    def fix(self): return ops.trunc(self)
+    def frac(self): return ops.frac(self)
+    def sgn(self): return ops.sign(self)
+    def negative(self): return ops.neg(self)
+    def positive(self): return self
+    def exp2(self): return ops.exp2(self)
+    def lgamma(self): return ops.lgamma(self)
+    def digamma(self): return ops.digamma(self)
+    def polygamma(self, n): return ops.polygamma(n, self)
+    def erfinv(self): return ops.erfinv(self)
+    def logit(self, eps=None): return ops.logit(self, eps)
+    def deg2rad(self): return ops.deg2rad(self)
+    def rad2deg(self): return ops.rad2deg(self)
+    def multiply(self, other): return ops.mul(self, other)
+    def subtract(self, other, alpha=1): return ops.subtract(self, other, alpha=alpha)
+    def divide(self, other, *, rounding_mode=None): return ops.div(self, other, rounding_mode=rounding_mode)
+    def true_divide(self, other): return ops.div(self, other)
+    def floor_divide(self, other): return ops.floor_divide(self, other)
+    def remainder(self, other): return ops.remainder(self, other)
+    def logaddexp(self, other): return ops.logaddexp(self, other)
+    def xlogy(self, other): return ops.xlogy(self, other)
+    def hypot(self, other): return ops.hypot(self, other)
+    def dist(self, other, p=2): return ops.dist(self, other, p)
+    def lerp(self, end, weight): return ops.lerp(self, end, weight)
+    def addmm(self, mat1, mat2, *, beta=1, alpha=1): return ops.addmm(self, mat1, mat2, beta=beta, alpha=alpha)
+    def addbmm(self, batch1, batch2, *, beta=1, alpha=1): return ops.addbmm(self, batch1, batch2, beta=beta, alpha=alpha)
+    def baddbmm(self, batch1, batch2, *, beta=1, alpha=1): return ops.baddbmm(self, batch1, batch2, beta=beta, alpha=alpha)
+    def addmv(self, mat, vec, *, beta=1, alpha=1): return ops.addmv(self, mat, vec, beta=beta, alpha=alpha)
+    def addr(self, vec1, vec2, *, beta=1, alpha=1): return ops.addr(self, vec1, vec2, beta=beta, alpha=alpha)
+    def addcmul(self, tensor1, tensor2, *, value=1): return ops.addcmul(self, tensor1, tensor2, value=value)
+    def addcdiv(self, tensor1, tensor2, *, value=1): return ops.addcdiv(self, tensor1, tensor2, value=value)
+    def mv(self, vec): return ops.mv(self, vec)
+    def outer(self, vec2): return ops.outer(self, vec2)
+    def ger(self, vec2): return ops.outer(self, vec2)
+    def clamp_min(self, min): return ops.clamp(self, min=min)
+    def clamp_max(self, max): return ops.clamp(self, max=max)
+    def greater(self, other): return ops.gt(self, other)
+    def greater_equal(self, other): return ops.ge(self, other)
+    def less(self, other): return ops.lt(self, other)
+    def less_equal(self, other): return ops.le(self, other)
+    def not_equal(self, other): return ops.ne(self, other)
+    def logical_and(self, other): return ops.logical_and(self, other)
+    def logical_or(self, other): return ops.logical_or(self, other)
+    def logical_xor(self, other): return ops.logical_xor(self, other)
+    def logical_not(self): return ops.logical_not(self)
+    def isclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False): return ops.isclose(self, other, rtol, atol, equal_nan)
+    def allclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False): return ops.allclose(self, other, rtol, atol, equal_nan)
+    def equal(self, other): return ops.equal(self, other)
+    def count_nonzero(self, dim=None): return ops.count_nonzero(self, dim)
+    def nonzero(self, *, as_tuple=False): return ops.nonzero(self, as_tuple=as_tuple)
+    def argwhere(self): return ops.argwhere(self)
+    def masked_select(self, mask): return ops.masked_select(self, mask)
+    def take_along_dim(self, indices, dim=None): return ops.take_along_dim(self, indices, dim)
+    def repeat_interleave(self, repeats, dim=None, *, output_size=None): return ops.repeat_interleave(self, repeats, dim)
+    def narrow(self, dim, start, length): return ops.narrow(self, dim, start, length)
+    def select(self, dim, index): return ops.select(self, dim, index)
+    def tile(self, *dims): return ops.tile(self, _shape_args(dims))
+    def rot90(self, k=1, dims=(0, 1)): return ops.rot90(self, k, dims)
+    def fliplr(self): return ops.fliplr(self)
+    def flipud(self): return ops.flipud(self)
+    def diff(self, n=1, dim=-1, prepend=None, append=None): return ops.diff(self, n, dim, prepend, append)
+    def unfold(self, dimension, size, step): return ops.windows(self, dimension, size, step)
+    def swapdims(self, dim0, dim1): return ops.transpose(self, dim0, dim1)
+    def movedim(self, source, destination): return ops.movedim(self, source, destination)
+    def moveaxis(self, source, destination): return ops.movedim(self, source, destination)
+    def ravel(self): return ops.flatten(self)
+    def type_as(self, other): return self.to(other.dtype)
+    def ndimension(self): return self.ndim
+    def nelement(self): return self.numel()
+    def is_contiguous(self, memory_format=None): return True   # chainrule has no strided views to report on
+    def is_complex(self): return self.dtype.kind == "c"
+    def is_signed(self): return self.dtype.kind in "fic"
+    def is_same_size(self, other): return self.shape == other.shape
+    def get_device(self): return -1 if self.device.type == "cpu" else self.device.index
+    @property
+    def is_cpu(self): return self.device.type == "cpu"
+    @property
+    def is_cuda(self): return self.device.type == "cuda"
+    @property
+    def nbytes(self): return int(self.array.nbytes)
+    @property
+    def itemsize(self): return int(self.array.itemsize)
+    @property
+    def retains_grad(self): return self._retains_grad
+
+    def _assign(self, name, result):
+        """Write ``result`` into this tensor: ``x.exp_()`` is ``x.exp()`` written over x, with PyTorch's checks.
+
+        chainrule records no in-place op in the graph: where grad mode is on and this tensor or an
+        operand requires grad, the in-place form refuses (the out-of-place one records).
+        """
+        self._check_inplace(name)
+        if result.requires_grad and is_grad_enabled():
+            raise RuntimeError(f"{name}: an operand requires grad, and chainrule records no in-place op; write "
+                               f"y = x.{name[:-1]}(...) instead, or wrap it in `with chainrule.no_grad():`")
+        if result.shape != self.shape:
+            raise RuntimeError(f"{name}: the result has shape {result.shape}, which does not fit in place into this "
+                               f"tensor of shape {self.shape}; use the out-of-place x.{name[:-1]}(...)")
+        if _KIND_ORDER[result.dtype.kind] > _KIND_ORDER[self.dtype.kind]:
+            raise RuntimeError(f"{name}: result type {result.dtype} can't be cast to this tensor's dtype "
+                               f"{self.dtype}; convert first, e.g. x = x.to({result.dtype})")
+        self.array[...] = result.array
+        return self
+
+    def abs_(self): return self._assign("abs_", ops.abs(self))
+    def absolute_(self): return self._assign("absolute_", ops.abs(self))
+    def neg_(self): return self._assign("neg_", ops.neg(self))
+    def negative_(self): return self._assign("negative_", ops.neg(self))
+    def exp_(self): return self._assign("exp_", ops.exp(self))
+    def exp2_(self): return self._assign("exp2_", ops.exp2(self))
+    def expm1_(self): return self._assign("expm1_", ops.expm1(self))
+    def log_(self): return self._assign("log_", ops.log(self))
+    def log2_(self): return self._assign("log2_", ops.log2(self))
+    def log10_(self): return self._assign("log10_", ops.log10(self))
+    def log1p_(self): return self._assign("log1p_", ops.log1p(self))
+    def sqrt_(self): return self._assign("sqrt_", ops.sqrt(self))
+    def rsqrt_(self): return self._assign("rsqrt_", ops.rsqrt(self))
+    def square_(self): return self._assign("square_", ops.square(self))
+    def reciprocal_(self): return self._assign("reciprocal_", ops.reciprocal(self))
+    def sin_(self): return self._assign("sin_", ops.sin(self))
+    def cos_(self): return self._assign("cos_", ops.cos(self))
+    def tan_(self): return self._assign("tan_", ops.tan(self))
+    def asin_(self): return self._assign("asin_", ops.asin(self))
+    def acos_(self): return self._assign("acos_", ops.acos(self))
+    def atan_(self): return self._assign("atan_", ops.atan(self))
+    def arcsin_(self): return self._assign("arcsin_", ops.asin(self))
+    def arccos_(self): return self._assign("arccos_", ops.acos(self))
+    def arctan_(self): return self._assign("arctan_", ops.atan(self))
+    def sinh_(self): return self._assign("sinh_", ops.sinh(self))
+    def cosh_(self): return self._assign("cosh_", ops.cosh(self))
+    def tanh_(self): return self._assign("tanh_", ops.tanh(self))
+    def sigmoid_(self): return self._assign("sigmoid_", ops.sigmoid(self))
+    def relu_(self): return self._assign("relu_", ops.relu(self))
+    def erf_(self): return self._assign("erf_", ops.erf(self))
+    def erfinv_(self): return self._assign("erfinv_", ops.erfinv(self))
+    def lgamma_(self): return self._assign("lgamma_", ops.lgamma(self))
+    def digamma_(self): return self._assign("digamma_", ops.digamma(self))
+    def logit_(self, eps=None): return self._assign("logit_", ops.logit(self, eps))
+    def floor_(self): return self._assign("floor_", ops.floor(self))
+    def ceil_(self): return self._assign("ceil_", ops.ceil(self))
+    def round_(self): return self._assign("round_", ops.round(self))
+    def trunc_(self): return self._assign("trunc_", ops.trunc(self))
+    def fix_(self): return self._assign("fix_", ops.trunc(self))
+    def frac_(self): return self._assign("frac_", ops.frac(self))
+    def sign_(self): return self._assign("sign_", ops.sign(self))
+    def sgn_(self): return self._assign("sgn_", ops.sign(self))
+    def deg2rad_(self): return self._assign("deg2rad_", ops.deg2rad(self))
+    def rad2deg_(self): return self._assign("rad2deg_", ops.rad2deg(self))
+    def pow_(self, exponent): return self._assign("pow_", ops.pow(self, exponent))
+    def multiply_(self, other): return self._assign("multiply_", ops.mul(self, other))
+    def subtract_(self, other, alpha=1): return self._assign("subtract_", ops.subtract(self, other, alpha=alpha))
+    def divide_(self, other, *, rounding_mode=None): return self._assign("divide_", ops.div(self, other, rounding_mode=rounding_mode))
+    def true_divide_(self, other): return self._assign("true_divide_", ops.div(self, other))
+    def floor_divide_(self, other): return self._assign("floor_divide_", ops.floor_divide(self, other))
+    def remainder_(self, other): return self._assign("remainder_", ops.remainder(self, other))
+    def atan2_(self, other): return self._assign("atan2_", ops.atan2(self, other))
+    def arctan2_(self, other): return self._assign("arctan2_", ops.atan2(self, other))
+    def xlogy_(self, other): return self._assign("xlogy_", ops.xlogy(self, other))
+    def hypot_(self, other): return self._assign("hypot_", ops.hypot(self, other))
+    def lerp_(self, end, weight): return self._assign("lerp_", ops.lerp(self, end, weight))
+    def addcmul_(self, tensor1, tensor2, *, value=1): return self._assign("addcmul_", ops.addcmul(self, tensor1, tensor2, value=value))
+    def addcdiv_(self, tensor1, tensor2, *, value=1): return self._assign("addcdiv_", ops.addcdiv(self, tensor1, tensor2, value=value))
+    def addmm_(self, mat1, mat2, *, beta=1, alpha=1): return self._assign("addmm_", ops.addmm(self, mat1, mat2, beta=beta, alpha=alpha))
+    def addbmm_(self, batch1, batch2, *, beta=1, alpha=1): return self._assign("addbmm_", ops.addbmm(self, batch1, batch2, beta=beta, alpha=alpha))
+    def baddbmm_(self, batch1, batch2, *, beta=1, alpha=1): return self._assign("baddbmm_", ops.baddbmm(self, batch1, batch2, beta=beta, alpha=alpha))
+    def addmv_(self, mat, vec, *, beta=1, alpha=1): return self._assign("addmv_", ops.addmv(self, mat, vec, beta=beta, alpha=alpha))
+    def addr_(self, vec1, vec2, *, beta=1, alpha=1): return self._assign("addr_", ops.addr(self, vec1, vec2, beta=beta, alpha=alpha))
+    def clamp_min_(self, min): return self._assign("clamp_min_", ops.clamp(self, min=min))
+    def clamp_max_(self, max): return self._assign("clamp_max_", ops.clamp(self, max=max))
+    def clip_(self, min=None, max=None): return self._assign("clip_", ops.clamp(self, min, max))
+    def masked_fill_(self, mask, value): return self._assign("masked_fill_", ops.masked_fill(self, mask, value))
+    def tril_(self, diagonal=0): return self._assign("tril_", ops.tril(self, diagonal))
+    def triu_(self, diagonal=0): return self._assign("triu_", ops.triu(self, diagonal))
+    def eq_(self, other): return self._assign("eq_", ops.eq(self, other))
+    def ne_(self, other): return self._assign("ne_", ops.ne(self, other))
+    def lt_(self, other): return self._assign("lt_", ops.lt(self, other))
+    def le_(self, other): return self._assign("le_", ops.le(self, other))
+    def gt_(self, other): return self._assign("gt_", ops.gt(self, other))
+    def ge_(self, other): return self._assign("ge_", ops.ge(self, other))
+    def logical_and_(self, other): return self._assign("logical_and_", ops.logical_and(self, other))
+    def logical_or_(self, other): return self._assign("logical_or_", ops.logical_or(self, other))
+    def logical_xor_(self, other): return self._assign("logical_xor_", ops.logical_xor(self, other))
+    def logical_not_(self): return self._assign("logical_not_", ops.logical_not(self))
+    def scatter_add_(self, dim, index, src): return self._assign("scatter_add_", ops.scatter_add(self, dim, index, src))
+
+    def scatter_(self, dim, index, src=None, value=None):
+        """``self[index[i][j]][j] = src[i][j]`` (for dim 0; likewise along any ``dim``), in place; ``value=`` a number for all.
+
+        Where ``index`` repeats a position, one of the writes wins (which one is unspecified, as in PyTorch).
+
+        Example:
+            >>> import chainrule as cr
+            >>> cr.zeros(2, 3).scatter_(0, cr.tensor([[1, 0, 1]]), cr.tensor([[5.0, 6.0, 7.0]]))
+            tensor([[0., 6., 0.],
+                    [5., 0., 7.]])
+        """
+        self._check_inplace("scatter_")
+        if (src is None) == (value is None):
+            raise TypeError("scatter_: give the values to write as src= (a tensor) or value= (a number), one of them")
+        index = index if isinstance(index, Tensor) else tensor(index)
+        if index.dtype.kind not in "iu" or index.ndim != self.ndim:
+            raise RuntimeError(f"scatter_: index must be an integer tensor with {self.ndim} dims like this tensor "
+                               f"(shape {self.shape}), got {index.dtype} of shape {index.shape}")
+        if isinstance(src, Tensor):
+            if src.requires_grad and is_grad_enabled():
+                raise RuntimeError("scatter_: src requires grad, and chainrule records no in-place op; wrap it in "
+                                   "`with chainrule.no_grad():`")
+            values = src.array[tuple(slice(0, n) for n in index.shape)]
+        else:
+            values = value if src is None else src
+        # PyTorch reads index's extent in the other dims as the region to write: NumPy's put_along_axis
+        # needs index to span the whole array there, so it is given that region (a view) instead.
+        dim %= self.ndim
+        region = tuple(slice(None) if d == dim else slice(0, n) for d, n in enumerate(index.shape))
+        self.xp.put_along_axis(self.array[region], index.array, values, axis=dim)
+        return self
+
+    def fill_diagonal_(self, fill_value, wrap=False):
+        """Write ``fill_value`` on the main diagonal (all dims the same length, or a tall matrix with ``wrap``), in place.
+
+        Example:
+            >>> import chainrule as cr
+            >>> cr.zeros(2, 2).fill_diagonal_(3.0)
+            tensor([[3., 0.],
+                    [0., 3.]])
+        """
+        self._check_inplace("fill_diagonal_")
+        if self.ndim < 2 or (self.ndim > 2 and len(set(self.shape)) != 1):
+            raise RuntimeError(f"fill_diagonal_: needs at least 2 dims, all of the same length beyond 2, got {self.shape}")
+        self.xp.fill_diagonal(self.array, fill_value, wrap=wrap)
+        return self
+
     # ----- DLPack: share memory with NumPy, PyTorch, CuPy (chainrule.from_dlpack is the other way) ---------
     def __dlpack__(self, **kwargs):
         """A DLPack capsule of ``data`` (zero-copy): ``torch.from_dlpack(x)`` and ``numpy.from_dlpack(x)`` call it."""
@@ -689,6 +938,10 @@ class Tensor:
     def __dlpack_device__(self):
         """(device type, device id) of ``data`` as DLPack numbers them: (1, 0) for the CPU, (2, n) for CUDA device n."""
         return self.array.__dlpack_device__()
+
+
+# Kinds of dtype in PyTorch's order of promotion: an in-place result may be written into a tensor of its kind or a later one.
+_KIND_ORDER = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
 
 
 def _cuda_argument(where):

@@ -347,3 +347,231 @@ class LogSoftmax(Softmax):
 
     def forward(self, input):
         return F.log_softmax(input, self.dim)
+
+
+class Softmin(Softmax):
+    """exp(−xᵢ)/Σⱼexp(−xⱼ) along ``dim``: the softmax of −x.
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn as nn
+        >>> nn.Softmin(dim=0)(cr.log(cr.tensor([1.0, 3.0])))
+        tensor([0.75, 0.25])
+    """
+
+    formula = r"\operatorname{softmin}(x)_i = \frac{e^{-x_i}}{\sum_j e^{-x_j}}"
+    derivative = r"\frac{\partial s_i}{\partial x_j} = -s_i(\delta_{ij} - s_j)"
+
+    def forward(self, input):
+        return F.softmin(input, self.dim)
+
+
+class Softmax2d(_Activation):
+    """Softmax over the channels of each position of a (N, C, H, W) or (C, H, W) input.
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn as nn
+        >>> nn.Softmax2d()(cr.zeros(1, 4, 2, 2))[0, :, 0, 0]
+        tensor([0.25, 0.25, 0.25, 0.25])
+    """
+
+    formula = r"\operatorname{softmax}(x_{:, h, w})_c"
+    derivative = r"\frac{\partial s_c}{\partial x_d} = s_c(\delta_{cd} - s_d)"
+
+    def forward(self, input):
+        if input.ndim not in (3, 4):
+            raise ValueError(f"Softmax2d: expected a 3-D or 4-D input (channels at dim -3), got shape {input.shape}")
+        return F.softmax(input, -3)
+
+
+class Softsign(_Activation):
+    """x / (1 + |x|); derivative 1 / (1 + |x|)².
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn as nn
+        >>> nn.Softsign()(cr.tensor([1.0]))
+        tensor([0.5])
+    """
+
+    formula = r"\frac{x}{1 + |x|}"
+    derivative = r"\frac{1}{(1 + |x|)^2}"
+
+    def forward(self, input):
+        return F.softsign(input)
+
+
+class Tanhshrink(_Activation):
+    """x − tanh x; derivative tanh² x.
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn as nn
+        >>> nn.Tanhshrink()(cr.tensor([0.0]))
+        tensor([0.])
+    """
+
+    formula = r"x - \tanh x"
+    derivative = r"\tanh^2 x"
+
+    def forward(self, input):
+        return F.tanhshrink(input)
+
+
+class Threshold(_Activation):
+    """x where x > threshold, else ``value``; derivative [x > threshold].
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn as nn
+        >>> nn.Threshold(0.5, -1.0)(cr.tensor([0.2, 0.9]))
+        tensor([-1. ,  0.9])
+    """
+
+    formula = r"\begin{cases} x & x > \theta \\ v & \text{otherwise} \end{cases}"
+    derivative = r"[x > \theta]"
+
+    def __init__(self, threshold, value, inplace=False):
+        super().__init__()
+        self.threshold, self.value = threshold, value
+
+    def forward(self, input):
+        return F.threshold(input, self.threshold, self.value)
+
+    def extra_repr(self):
+        return f"threshold={self.threshold}, value={self.value}"
+
+
+class Hardshrink(_Activation):
+    """x where |x| > λ, else 0; derivative [|x| > λ].
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn as nn
+        >>> nn.Hardshrink()(cr.tensor([0.2, -0.9]))
+        tensor([ 0. , -0.9])
+    """
+
+    formula = r"x\,[|x| > \lambda]"
+    derivative = r"[|x| > \lambda]"
+
+    def __init__(self, lambd=0.5):
+        super().__init__()
+        self.lambd = lambd
+
+    def forward(self, input):
+        return F.hardshrink(input, self.lambd)
+
+    def extra_repr(self):
+        return f"{self.lambd}"
+
+
+class Softshrink(Hardshrink):
+    """x − λ above λ, x + λ below −λ, 0 between; derivative [|x| > λ].
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn as nn
+        >>> nn.Softshrink()(cr.tensor([0.2, -0.75]))
+        tensor([ 0.  , -0.25])
+    """
+
+    formula = r"\operatorname{sign}(x)\max(|x| - \lambda, 0)"
+    derivative = r"[|x| > \lambda]"
+
+    def forward(self, input):
+        return F.softshrink(input, self.lambd)
+
+
+class Hardsigmoid(_Activation):
+    """ReLU6(x + 3)/6: 0 below −3, 1 above 3, linear between; derivative [−3 < x < 3]/6.
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn as nn
+        >>> nn.Hardsigmoid()(cr.tensor([0.0, 4.0]))
+        tensor([0.5, 1. ])
+    """
+
+    formula = r"\operatorname{ReLU6}(x + 3)/6"
+    derivative = r"[-3 < x < 3]/6"
+
+    def __init__(self, inplace=False):
+        super().__init__()
+
+    def forward(self, input):
+        return F.hardsigmoid(input)
+
+
+class Hardswish(_Activation):
+    """x·ReLU6(x + 3)/6 (MobileNetV3); derivative 0 below −3, (2x + 3)/6 between, 1 above 3.
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn as nn
+        >>> nn.Hardswish()(cr.tensor([-4.0, 4.0]))
+        tensor([-0.,  4.])
+    """
+
+    formula = r"x \operatorname{ReLU6}(x + 3)/6"
+    derivative = r"\begin{cases} 0 & x < -3 \\ (2x + 3)/6 & -3 \le x \le 3 \\ 1 & x > 3 \end{cases}"
+
+    def __init__(self, inplace=False):
+        super().__init__()
+
+    def forward(self, input):
+        return F.hardswish(input)
+
+
+class LogSigmoid(_Activation):
+    """log σ(x) = −softplus(−x), finite for any x; derivative 1 − σ(x).
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn as nn
+        >>> nn.LogSigmoid()(cr.tensor([0.0]))
+        tensor([-0.6931])
+    """
+
+    formula = r"\log \sigma(x) = -\log(1 + e^{-x})"
+    derivative = r"1 - \sigma(x)"
+
+    def forward(self, input):
+        return F.logsigmoid(input)
+
+
+class GLU(_Activation):
+    """Gated linear unit: halves a, b of ``dim``, a ⊗ σ(b).
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn as nn
+        >>> nn.GLU()(cr.zeros(2, 6)).shape
+        (2, 3)
+    """
+
+    formula = r"a \otimes \sigma(b)"
+    derivative = r"\partial/\partial a = \sigma(b),\ \partial/\partial b = a\,\sigma(b)(1 - \sigma(b))"
+
+    def __init__(self, dim=-1):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, input):
+        return F.glu(input, self.dim)
+
+    def extra_repr(self):
+        return f"dim={self.dim}"
+
+
+class CELU(_Activation):
+    """x for x > 0, α(exp(x/α) − 1) otherwise (continuously differentiable ELU); derivative 1 or exp(x/α).
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn as nn
+        >>> nn.CELU()(cr.tensor([1.0]))
+        tensor([1.])
+    """
+
+    formula = r"\max(0, x) + \min(0, \alpha(e^{x/\alpha} - 1))"
+    derivative = r"\begin{cases} 1 & x > 0 \\ e^{x/\alpha} & x \le 0 \end{cases}"
+
+    def __init__(self, alpha=1.0, inplace=False):
+        super().__init__()
+        self.alpha = alpha
+
+    def forward(self, input):
+        return F.celu(input, self.alpha)
+
+    def extra_repr(self):
+        return f"alpha={self.alpha}"

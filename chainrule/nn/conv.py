@@ -202,3 +202,46 @@ class ConvTranspose1d(ConvTranspose2d):
     """
 
     spatial_dims = 1     # ConvTranspose2d's forward then calls F.conv_transpose1d
+
+
+class Unfold(Module):
+    r"""Cut (N, C, H, W) into sliding blocks: (N, C·kh·kw, L), one column per block position (``F.unfold``, im2col).
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn as nn
+        >>> nn.Unfold(kernel_size=2)(cr.zeros(1, 3, 4, 4)).shape
+        (1, 12, 9)
+    """
+
+    def __init__(self, kernel_size, dilation=1, padding=0, stride=1):
+        super().__init__()
+        self.kernel_size, self.dilation, self.padding, self.stride = kernel_size, dilation, padding, stride
+
+    def forward(self, input):
+        return F.unfold(input, self.kernel_size, self.dilation, self.padding, self.stride)
+
+    def extra_repr(self):
+        return (f"kernel_size={self.kernel_size}, dilation={self.dilation}, padding={self.padding}, "
+                f"stride={self.stride}")
+
+
+class Fold(Unfold):
+    r"""Sum sliding blocks (N, C·kh·kw, L) back into an (N, C, H, W) image of ``output_size`` (``F.fold``, col2im).
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn as nn
+        >>> nn.Fold(output_size=(3, 3), kernel_size=2)(cr.ones(1, 4, 4))[0, 0]
+        tensor([[1., 2., 1.],
+                [2., 4., 2.],
+                [1., 2., 1.]])
+    """
+
+    def __init__(self, output_size, kernel_size, dilation=1, padding=0, stride=1):
+        super().__init__(kernel_size, dilation, padding, stride)
+        self.output_size = output_size
+
+    def forward(self, input):
+        return F.fold(input, self.output_size, self.kernel_size, self.dilation, self.padding, self.stride)
+
+    def extra_repr(self):
+        return f"output_size={self.output_size}, " + super().extra_repr()

@@ -1,4 +1,4 @@
-"""Normalization layers: BatchNorm1d/2d, LayerNorm, GroupNorm."""
+"""Normalization layers: BatchNorm1d/2d, LayerNorm, GroupNorm, RMSNorm, InstanceNorm1d/2d."""
 from chainrule.core.creation import ones, zeros
 from chainrule.core.tensor import tensor
 from chainrule.nn import functional as F
@@ -141,3 +141,86 @@ class GroupNorm(Module):
 
     def extra_repr(self):
         return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}"
+
+
+class RMSNorm(Module):
+    r"""Scale each sample by the root mean square over its last dims: :math:`y = \gamma\, x / \sqrt{\overline{x^2} + \epsilon}`.
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn as nn
+        >>> nn.RMSNorm(4)(cr.randn(2, 4)).shape
+        (2, 4)
+    """
+
+    def __init__(self, normalized_shape, eps=None, elementwise_affine=True, dtype=None):
+        super().__init__()
+        self.normalized_shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+        self.eps, self.elementwise_affine = eps, elementwise_affine
+        self.weight = Parameter(ones(*self.normalized_shape, dtype=dtype)) if elementwise_affine else None
+
+    def forward(self, input):
+        return F.rms_norm(input, self.normalized_shape, self.weight, self.eps)
+
+    def extra_repr(self):
+        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+
+
+class _InstanceNorm(Module):
+    expected_dims = ()
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=False, track_running_stats=False, dtype=None):
+        super().__init__()
+        self.num_features, self.eps, self.momentum = num_features, eps, momentum
+        self.affine, self.track_running_stats = affine, track_running_stats
+        self.weight = Parameter(ones(num_features, dtype=dtype)) if affine else None
+        self.bias = Parameter(zeros(num_features, dtype=dtype)) if affine else None
+        if track_running_stats:
+            self.register_buffer("running_mean", zeros(num_features, dtype=dtype))
+            self.register_buffer("running_var", ones(num_features, dtype=dtype))
+            self.register_buffer("num_batches_tracked", tensor(0))
+        else:
+            self.running_mean = self.running_var = None
+
+    def forward(self, input):
+        if input.ndim not in self.expected_dims:
+            raise ValueError(f"{type(self).__name__}: expected a {' or '.join(f'{d}-D' for d in self.expected_dims)} "
+                             f"input, got shape {input.shape}")
+        unbatched = input.ndim == self.expected_dims[0]
+        x = input.unsqueeze(0) if unbatched else input
+        use_input_stats = self.training or not self.track_running_stats
+        if self.track_running_stats and self.training:
+            self.num_batches_tracked.add_(1)
+        out = F.instance_norm(x, self.running_mean, self.running_var, self.weight, self.bias, use_input_stats,
+                              self.momentum, self.eps)
+        return out.squeeze(0) if unbatched else out
+
+    def extra_repr(self):
+        return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}"
+
+
+class InstanceNorm1d(_InstanceNorm):
+    r"""Normalize each channel of each sample over its length: :math:`y = \gamma \frac{x - \mu_{nc}}{\sqrt{\sigma^2_{nc} + \epsilon}} + \beta`.
+
+    Input (N, C, L) or unbatched (C, L). Without ``affine`` (PyTorch's default) there is no γ, β.
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn as nn
+        >>> nn.InstanceNorm1d(3)(cr.randn(2, 3, 8)).shape
+        (2, 3, 8)
+    """
+
+    expected_dims = (2, 3)
+
+
+class InstanceNorm2d(_InstanceNorm):
+    r"""Normalize each channel of each sample over its height and width (style transfer's normalization).
+
+    Input (N, C, H, W) or unbatched (C, H, W).
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn as nn
+        >>> nn.InstanceNorm2d(3, affine=True)(cr.randn(2, 3, 4, 4)).shape
+        (2, 3, 4, 4)
+    """
+
+    expected_dims = (3, 4)

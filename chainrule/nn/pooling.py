@@ -124,3 +124,64 @@ class AdaptiveMaxPool2d(AdaptiveAvgPool2d):
 
     def forward(self, input):
         return F.adaptive_max_pool2d(input, self.output_size)
+
+
+class AdaptiveAvgPool1d(AdaptiveAvgPool2d):
+    r"""Average over bins of an (N, C, L) input chosen so that the output has length ``output_size``.
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn as nn
+        >>> nn.AdaptiveAvgPool1d(2)(cr.tensor([[[1.0, 3.0, 5.0, 7.0]]]))
+        tensor([[[2., 6.]]])
+    """
+
+    def forward(self, input):
+        return F.adaptive_avg_pool1d(input, self.output_size)
+
+
+class AdaptiveMaxPool1d(AdaptiveAvgPool2d):
+    r"""Largest value over bins of an (N, C, L) input chosen so that the output has length ``output_size``.
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn as nn
+        >>> nn.AdaptiveMaxPool1d(2)(cr.tensor([[[1.0, 3.0, 5.0, 7.0]]]))
+        tensor([[[3., 7.]]])
+    """
+
+    def forward(self, input):
+        return F.adaptive_max_pool1d(input, self.output_size)
+
+
+class LPPool1d(Module):
+    r"""Power-average pooling :math:`(\sum_{\text{window}} x^p)^{1/p}` over windows of an (N, C, L) input.
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn as nn
+        >>> nn.LPPool1d(2, 2)(cr.tensor([[[3.0, 4.0]]]))
+        tensor([[[5.]]])
+    """
+
+    spatial = 1
+
+    def __init__(self, norm_type, kernel_size, stride=None, ceil_mode=False):
+        super().__init__()
+        self.norm_type, self.kernel_size, self.stride, self.ceil_mode = norm_type, kernel_size, stride, ceil_mode
+
+    def forward(self, input):
+        pool = F.lp_pool1d if self.spatial == 1 else F.lp_pool2d
+        return pool(input, self.norm_type, self.kernel_size, self.stride, self.ceil_mode)
+
+    def extra_repr(self):
+        return f"norm_type={self.norm_type}, kernel_size={self.kernel_size}, stride={self.stride}"
+
+
+class LPPool2d(LPPool1d):
+    r"""Power-average pooling :math:`(\sum_{\text{window}} x^p)^{1/p}` over windows of an (N, C, H, W) input.
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn as nn
+        >>> nn.LPPool2d(1, 2)(cr.ones(1, 1, 2, 2))
+        tensor([[[[4.]]]])
+    """
+
+    spatial = 2

@@ -47,6 +47,13 @@ def _float(x):
     return x.to(dtypes.get_default_dtype()) if x.dtype.kind in "iub" else x
 
 
+def _require_floating(x, op_name, fix):
+    """PyTorch averages only floating-point tensors: the mean of integers has no dtype of its own to be in."""
+    if x.dtype.kind not in "fc":
+        raise RuntimeError(f"{op_name}(): could not infer output dtype. Input dtype must be either a floating point "
+                           f"or complex dtype. Got: {x.dtype}; convert it first: {fix}")
+
+
 def _check_not_empty(x, op_name):
     if x.numel() == 0:
         raise RuntimeError(f"{op_name}: cannot reduce an empty tensor of shape {x.shape}")
@@ -99,10 +106,12 @@ def sum(x, dim=None, keepdim=False, dtype=None):
 
 
 @composite(Check("mean", call=lambda lib, x: x.mean(0), shapes=(((3, 4),), ((2, 1, 3),))))
-def mean(x, dim=None, keepdim=False):
+def mean(x, dim=None, keepdim=False, dtype=None):
     """The average over ``dim``: (1/n) Σ xᵢ, n the number of reduced elements (all if ``dim`` is None).
 
-    Integer input is averaged in the default float dtype. The gradient is x̄ᵢ = ȳ / n.
+    The input must be floating point, as in PyTorch: an integer or bool tensor is refused (average
+    it with ``dtype=chainrule.float32``, or convert it first, ``x.float().mean()``). ``dtype``
+    converts the input before averaging. The gradient is x̄ᵢ = ȳ / n.
 
     Example:
         >>> import chainrule as cr
@@ -110,7 +119,8 @@ def mean(x, dim=None, keepdim=False):
         >>> cr.mean(x), cr.mean(x, dim=1)
         (tensor(2.5), tensor([1.5, 3.5]))
     """
-    x = _float(x)
+    x = as_tensor(x) if dtype is None else as_tensor(x).to(dtype)
+    _require_floating(x, "mean", "x.float().mean() or x.mean(dtype=chainrule.float32)")
     if x.dtype == dtypes.float16:  # sum and divide in float32, then round once (as PyTorch)
         return mean(x.float(), dim, keepdim).half()
     dims = normalize_dims(dim, x.ndim, "mean")
@@ -134,7 +144,8 @@ def var(x, dim=None, keepdim=False, correction=1, unbiased=None):
         >>> cr.var(x), cr.var(x, correction=0)
         (tensor(2.), tensor(1.))
     """
-    x = _float(x)
+    x = as_tensor(x)
+    _require_floating(x, "var", "x.float().var()")
     if x.dtype == dtypes.float16:  # (x − x̄)² of float16 overflows from |x − x̄| ≈ 256: work in float32
         return var(x.float(), dim, keepdim, correction=correction, unbiased=unbiased).half()
     if unbiased is not None:
@@ -159,7 +170,8 @@ def std(x, dim=None, keepdim=False, correction=1, unbiased=None):
         >>> round(float(cr.std(x)), 4)       # default, unbiased: √(32/7)
         2.1381
     """
-    x = _float(x)
+    x = as_tensor(x)
+    _require_floating(x, "std", "x.float().std()")
     if x.dtype == dtypes.float16:
         return std(x.float(), dim, keepdim, correction=correction, unbiased=unbiased).half()
     variance = var(x, dim, keepdim, correction=correction, unbiased=unbiased)

@@ -6,6 +6,7 @@ import math
 import warnings
 
 from chainrule import ops
+from chainrule.core.primitive import Check, composite
 from chainrule.nn.functional._common import _in_float32
 
 _SELU_ALPHA = 1.6732632423543772848170429916717
@@ -231,3 +232,228 @@ def log_softmax(input, dim=None, dtype=None):
     if dtype is not None:
         input = input.to(dtype)
     return ops.log_softmax(_in_float32(input), dim).to(input.dtype)
+
+
+# The rest of torch.nn.functional's activations, each composed from the ops above; the cards
+# (``@composite``) send them through the registry's gradcheck and PyTorch comparison.
+def _f(name):
+    """The call of ``F.name`` in either library, for a card: ``lib`` is chainrule or torch."""
+    return lambda lib, x, *arguments: getattr(lib.nn.functional, name)(x, *arguments)
+
+
+@composite(Check("F.softmin", call=lambda lib, x: lib.nn.functional.softmin(x, dim=-1)))
+def softmin(input, dim=None, dtype=None):
+    r""":math:`\operatorname{softmin}(x)_i = e^{-x_i} / \sum_j e^{-x_j}`, the softmax of −x along ``dim``.
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn.functional as F
+        >>> F.softmin(cr.log(cr.tensor([1.0, 3.0])), dim=0)
+        tensor([0.75, 0.25])
+    """
+    if dim is None:
+        dim = _implicit_softmax_dim("softmin", input.ndim)
+    return softmax(-input, dim, dtype)
+
+
+@composite(Check("F.softsign", call=_f("softsign")))
+def softsign(input):
+    r""":math:`x / (1 + |x|)`; derivative :math:`1 / (1 + |x|)^2`.
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn.functional as F
+        >>> F.softsign(cr.tensor([-3.0, 1.0]))
+        tensor([-0.75,  0.5 ])
+    """
+    return input / (1 + ops.abs(input))
+
+
+@composite(Check("F.tanhshrink", call=_f("tanhshrink")))
+def tanhshrink(input):
+    r""":math:`x - \tanh x`; derivative :math:`\tanh^2 x`.
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn.functional as F
+        >>> F.tanhshrink(cr.tensor([0.0, 1.0]))
+        tensor([0.    , 0.2384])
+    """
+    return input - ops.tanh(input)
+
+
+@composite(Check("F.threshold", call=lambda lib, x: lib.nn.functional.threshold(x, 0.1, -2.0), domain="distinct"))
+def threshold(input, threshold, value, inplace=False):
+    r""":math:`x` where :math:`x > \theta`, else ``value``; derivative :math:`[x > \theta]`.
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn.functional as F
+        >>> F.threshold(cr.tensor([-1.0, 0.5, 2.0]), 1.0, 0.0)
+        tensor([0., 0., 2.])
+    """
+    return ops.where(input > threshold, input, value)
+
+
+@composite(Check("F.hardshrink", call=lambda lib, x: lib.nn.functional.hardshrink(x, 0.3), domain="distinct"))
+def hardshrink(input, lambd=0.5):
+    r""":math:`x` where :math:`|x| > \lambda`, else 0; derivative :math:`[|x| > \lambda]`.
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn.functional as F
+        >>> F.hardshrink(cr.tensor([-1.0, 0.2, 0.7]))
+        tensor([-1. ,  0. ,  0.7])
+    """
+    return ops.where(ops.abs(input) > lambd, input, 0.0)
+
+
+@composite(Check("F.softshrink", call=lambda lib, x: lib.nn.functional.softshrink(x, 0.3), domain="distinct"))
+def softshrink(input, lambd=0.5):
+    r""":math:`x - \lambda` above λ, :math:`x + \lambda` below −λ, 0 between; derivative :math:`[|x| > \lambda]`.
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn.functional as F
+        >>> F.softshrink(cr.tensor([-1.0, 0.2, 0.75]))
+        tensor([-0.5 ,  0.  ,  0.25])
+    """
+    return ops.where(input > lambd, input - lambd, ops.where(input < -lambd, input + lambd, 0.0))
+
+
+# No card: PyTorch's backward multiplies by 1/6 rounded to float32 even in float64, which the registry's
+# 1e-9 comparison would flag; tests/test_parity_nn_modules.py checks it (gradcheck, torch to 1e-7).
+def hardsigmoid(input, inplace=False):
+    r""":math:`\operatorname{ReLU6}(x + 3) / 6`: 0 below −3, 1 above 3, linear between; derivative :math:`[-3 < x < 3]/6`.
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn.functional as F
+        >>> F.hardsigmoid(cr.tensor([-4.0, 0.0, 1.5]))
+        tensor([0.  , 0.5 , 0.75])
+    """
+    return relu6(input + 3.0) / 6.0
+
+
+@composite(Check("F.hardswish", call=lambda lib, x: lib.nn.functional.hardswish(x * 4), domain="distinct"))
+def hardswish(input, inplace=False):
+    r""":math:`x \cdot \operatorname{ReLU6}(x + 3) / 6`; derivative 0 below −3, :math:`(2x + 3)/6` between, 1 above 3.
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn.functional as F
+        >>> F.hardswish(cr.tensor([-4.0, 0.0, 1.5, 4.0]))
+        tensor([-0.   ,  0.   ,  1.125,  4.   ])
+    """
+    return input * (relu6(input + 3.0) / 6.0)
+
+
+@composite(Check("F.logsigmoid", call=_f("logsigmoid")),
+           Check("F.logsigmoid_extreme", call=lambda lib, x: lib.nn.functional.logsigmoid(x * 1e3)))
+def logsigmoid(input):
+    r""":math:`\log \sigma(x) = -\operatorname{softplus}(-x)`, finite for any x; derivative :math:`1 - \sigma(x)`.
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn.functional as F
+        >>> F.logsigmoid(cr.tensor([0.0, -1000.0]))
+        tensor([-6.9315e-01, -1.0000e+03])
+    """
+    return -ops.softplus(-input)
+
+
+@composite(Check("F.glu", call=lambda lib, x: lib.nn.functional.glu(x), shapes=(((3, 4),), ((2, 6),))),
+           Check("F.glu_dim0", call=lambda lib, x: lib.nn.functional.glu(x, 0), shapes=(((4, 3),),)))
+def glu(input, dim=-1):
+    r"""Gated linear unit: split x in halves a, b along ``dim``; :math:`a \otimes \sigma(b)`.
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn.functional as F
+        >>> F.glu(cr.tensor([2.0, 0.0]))              # a = 2, b = 0: 2 σ(0)
+        tensor([1.])
+    """
+    if input.ndim == 0 or input.shape[dim] % 2:
+        raise RuntimeError(f"glu: halving dim {dim} needs an even size there, got input shape {input.shape}")
+    first, second = ops.chunk(input, 2, dim)
+    return first * ops.sigmoid(second)
+
+
+@composite(Check("F.celu", call=lambda lib, x: lib.nn.functional.celu(x, 0.5)))   # 1/α exact: torch takes it in float32
+def celu(input, alpha=1.0, inplace=False):
+    r""":math:`\max(0, x) + \min(0, \alpha(e^{x/\alpha} - 1))`; derivative 1 for x > 0, :math:`e^{x/\alpha}` otherwise.
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn.functional as F
+        >>> F.celu(cr.tensor([-1.0, 2.0]), alpha=2.0)
+        tensor([-0.7869,  2.    ])
+    """
+    return ops.where(input > 0, input, alpha * ops.expm1(input / alpha))
+
+
+# The in-place forms F.relu_(x), ...: the result written over x (refused where x requires grad, as x.relu_() is).
+def relu_(input):
+    """``F.relu`` written over ``input``.
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn.functional as F
+        >>> x = cr.tensor([-1.0, 2.0]); _ = F.relu_(x); x
+        tensor([0., 2.])
+    """
+    return input.copy_(relu(input))
+
+
+def elu_(input, alpha=1.0):
+    """``F.elu`` written over ``input``.
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn.functional as F
+        >>> F.elu_(cr.tensor([0.0, 2.0]))
+        tensor([0., 2.])
+    """
+    return input.copy_(elu(input, alpha))
+
+
+def leaky_relu_(input, negative_slope=0.01):
+    """``F.leaky_relu`` written over ``input``.
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn.functional as F
+        >>> F.leaky_relu_(cr.tensor([-2.0, 3.0]), 0.5)
+        tensor([-1.,  3.])
+    """
+    return input.copy_(leaky_relu(input, negative_slope))
+
+
+def hardtanh_(input, min_val=-1.0, max_val=1.0):
+    """``F.hardtanh`` written over ``input``.
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn.functional as F
+        >>> F.hardtanh_(cr.tensor([-2.0, 0.5]))
+        tensor([-1. ,  0.5])
+    """
+    return input.copy_(hardtanh(input, min_val, max_val))
+
+
+def selu_(input):
+    """``F.selu`` written over ``input``.
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn.functional as F
+        >>> F.selu_(cr.tensor([0.0, 1.0]))
+        tensor([0.    , 1.0507])
+    """
+    return input.copy_(selu(input))
+
+
+def celu_(input, alpha=1.0):
+    """``F.celu`` written over ``input``.
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn.functional as F
+        >>> F.celu_(cr.tensor([0.0, 2.0]))
+        tensor([0., 2.])
+    """
+    return input.copy_(celu(input, alpha))
+
+
+def threshold_(input, threshold_value, value):
+    """``F.threshold`` written over ``input``.
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn.functional as F
+        >>> F.threshold_(cr.tensor([0.5, 2.0]), 1.0, 0.0)
+        tensor([0., 2.])
+    """
+    return input.copy_(threshold(input, threshold_value, value))

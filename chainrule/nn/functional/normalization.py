@@ -1,8 +1,15 @@
-"""Batch, layer and group normalization, as functions, on the fused ``Standardize`` primitive.
+"""Batch, layer, group and instance normalization, as functions, on the fused ``Standardize`` primitive; RMS norm.
 
 float16 inputs are standardized in float32 and returned in float16, as PyTorch does.
 """
-from chainrule.core.primitive import apply
+import math
+
+import numpy
+
+from chainrule import ops
+from chainrule.core.grad_mode import no_grad
+from chainrule.core.primitive import Check, apply, composite
+from chainrule.core.tensor import Tensor
 from chainrule.nn.functional._common import _check_tensor, _in_float32
 from chainrule.nn.primitives import Standardize
 
@@ -126,6 +133,81 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     grouped = _in_float32(input).reshape(batch, num_groups, -1)
     out = apply(Standardize, grouped, axes=(2,), eps=eps, statistics=_statistics(grouped, (2,))).reshape(input.shape)
     shape = (1, channels) + (1,) * (input.ndim - 2)
+    if weight is not None:
+        out = out * weight.reshape(shape)
+    if bias is not None:
+        out = out + bias.reshape(shape)
+    return out.to(input.dtype)
+
+
+@composite(Check("F.rms_norm", call=lambda lib, x, w: lib.nn.functional.rms_norm(x, (4,), w, eps=1e-6),
+                 shapes=(((3, 4), (4,)), ((2, 3, 4), (4,)))),
+           Check("F.rms_norm_no_weight", call=lambda lib, x: lib.nn.functional.rms_norm(x, (3, 4)),
+                 shapes=(((2, 3, 4),),)))
+def rms_norm(input, normalized_shape, weight=None, eps=None):
+    r"""Scale by the root mean square over the last dims: :math:`y = \gamma\, x / \sqrt{\overline{x^2} + \epsilon}`.
+
+    ``eps`` defaults to the machine epsilon of the input's dtype, as in PyTorch. No mean is
+    subtracted (LayerNorm subtracts it), which is why LLaMA-style models use it.
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn.functional as F
+        >>> F.rms_norm(cr.tensor([[3.0, 4.0]]), (2,), eps=0.0)     # rms = √12.5
+        tensor([[0.8485, 1.1314]])
+    """
+    _check_tensor(input, "rms_norm")
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    if tuple(input.shape[input.ndim - len(shape):]) != shape:
+        raise ValueError(f"rms_norm: normalized_shape {shape} must match the last dims of the input (shape {input.shape})")
+    x = _in_float32(input)
+    if eps is None:
+        eps = float(numpy.finfo(input.dtype).eps)
+    axes = tuple(range(input.ndim - len(shape), input.ndim))
+    out = x * ops.rsqrt((x * x).mean(axes, keepdim=True) + eps)
+    if weight is not None:
+        out = out * weight
+    return out.to(input.dtype)
+
+
+@composite(Check("F.instance_norm", call=lambda lib, x, w, b: lib.nn.functional.instance_norm(x, weight=w, bias=b),
+                 shapes=(((2, 3, 4, 5), (3,), (3,)), ((2, 3, 6), (3,), (3,)))))
+def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None, use_input_stats=True,
+                  momentum=0.1, eps=1e-5):
+    r"""Normalize each channel of each sample over its spatial dims: :math:`y = \gamma \frac{x - \mu_{nc}}{\sqrt{\sigma_{nc}^2 + \epsilon}} + \beta`.
+
+    With running estimates given and ``use_input_stats``, they move toward the batch average of
+    the per-instance statistics (the variance entered unbiased), as in PyTorch; with
+    ``use_input_stats=False`` the running estimates are used instead.
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn.functional as F
+        >>> y = F.instance_norm(cr.randn(2, 3, 8))
+        >>> bool(y.mean(-1).abs().max() < 1e-5)
+        True
+    """
+    name = "instance_norm"
+    _check_tensor(input, name)
+    if input.ndim < 3:
+        raise ValueError(f"{name}: expected (N, C, spatial...) with at least 3 dims, got shape {input.shape}")
+    channels = input.shape[1]
+    shape = (1, channels) + (1,) * (input.ndim - 2)
+    axes = tuple(range(2, input.ndim))
+    x = _in_float32(input)
+    if use_input_stats:
+        out = apply(Standardize, x, axes=axes, eps=eps, statistics=_statistics(x, axes))
+        if running_mean is not None or running_var is not None:
+            count = math.prod(input.shape[2:])
+            means, variances = _statistics(x, axes)
+            with no_grad():
+                if running_mean is not None:
+                    running_mean.mul_(1 - momentum).add_(Tensor(means.mean(axis=0).reshape(channels)), alpha=momentum)
+                if running_var is not None:
+                    unbiased = variances.mean(axis=0).reshape(channels) * count / max(count - 1, 1)
+                    running_var.mul_(1 - momentum).add_(Tensor(unbiased), alpha=momentum)
+    else:
+        if running_mean is None or running_var is None:
+            raise ValueError(f"{name}: use_input_stats=False needs running_mean and running_var")
+        out = (x - running_mean.reshape(shape)) * ops.rsqrt(running_var.reshape(shape) + eps)
     if weight is not None:
         out = out * weight.reshape(shape)
     if bias is not None:

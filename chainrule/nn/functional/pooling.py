@@ -296,3 +296,75 @@ def adaptive_avg_pool1d(input, output_size):
     if input.ndim != 3:
         raise ValueError(f"adaptive_avg_pool1d: expected a 3-D input (N, C, L), got shape {input.shape}")
     return adaptive_avg_pool2d(input.unsqueeze(2), (1, output_size)).squeeze(2)
+
+
+@accepts_unbatched(1)
+def adaptive_max_pool1d(input, output_size, return_indices=False):
+    """Largest value over PyTorch's adaptive bins of an (N, C, L) input: the 2-D pooling on a one-row image.
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn.functional as F
+        >>> F.adaptive_max_pool1d(cr.tensor([[[1.0, 5.0, 2.0, 4.0]]]), 2)
+        tensor([[[5., 4.]]])
+    """
+    _check_tensor(input, "adaptive_max_pool1d")
+    if input.ndim != 3:
+        raise ValueError(f"adaptive_max_pool1d: expected (N, C, L) or (C, L), got shape {input.shape}")
+    length = output_size[0] if isinstance(output_size, (tuple, list)) else output_size
+    return adaptive_max_pool2d(input.unsqueeze(2), (1, length), return_indices).squeeze(2)
+
+
+def max_pool1d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+                            return_indices=True):
+    """``max_pool1d(..., return_indices=True)``: the pooled values and the flat index of each maximum.
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn.functional as F
+        >>> F.max_pool1d_with_indices(cr.tensor([[[1.0, 3.0, 2.0, 0.0]]]), 2)[1]
+        tensor([[[1, 2]]])
+    """
+    return max_pool1d(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices=True)
+
+
+def max_pool2d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+                            return_indices=True):
+    """``max_pool2d(..., return_indices=True)``: the pooled values and the flat index of each maximum.
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn.functional as F
+        >>> F.max_pool2d_with_indices(cr.arange(4.0).reshape(1, 1, 2, 2), 2)[1]
+        tensor([[[[3]]]])
+    """
+    return max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices=True)
+
+
+def _lp_pool(input, norm_type, kernel_size, stride, ceil_mode, spatial):
+    kernel = _tuple(kernel_size, spatial, f"lp_pool{spatial}d", "kernel_size")
+    average = avg_pool1d if spatial == 1 else avg_pool2d
+    pooled = average(input.pow(norm_type), kernel, stride, 0, ceil_mode)
+    # PyTorch's expression: sign(s)·relu(|s|) keeps the sum's sign and clears negative zeros before the root.
+    return (ops.sign(pooled) * ops.relu(ops.abs(pooled)) * math.prod(kernel)).pow(1.0 / norm_type)
+
+
+def lp_pool1d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    r"""Power-average pooling :math:`y = (\sum_{i \in \text{window}} x_i^p)^{1/p}` over windows of an (N, C, L) input.
+
+    p = 1 is sum pooling, p → ∞ max pooling.
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn.functional as F
+        >>> F.lp_pool1d(cr.tensor([[[3.0, 4.0]]]), 2, 2)
+        tensor([[[5.]]])
+    """
+    return _lp_pool(input, norm_type, kernel_size, stride, ceil_mode, 1)
+
+
+def lp_pool2d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    r"""Power-average pooling :math:`y = (\sum_{(i,j) \in \text{window}} x_{ij}^p)^{1/p}` over windows of an (N, C, H, W) input.
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn.functional as F
+        >>> F.lp_pool2d(cr.ones(1, 1, 2, 2), 2, 2)
+        tensor([[[[2.]]]])
+    """
+    return _lp_pool(input, norm_type, kernel_size, stride, ceil_mode, 2)
