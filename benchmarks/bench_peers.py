@@ -6,7 +6,8 @@
    tanh, sin), then a sum and the backward pass: what a small eager graph costs when the
    arithmetic is nothing.
 2. MLP 784-512-512-10, batch 128: one full training step (forward, cross-entropy,
-   backward, Adam with torch's defaults at lr 1e-3).
+   backward, Adam with torch's defaults at lr 1e-3). Beside it, the floor: the step's
+   eight matrix products alone with NumPy's BLAS, against PyTorch's whole step.
 
 Everything runs on one thread (threadpoolctl for NumPy's BLAS, ``torch.set_num_threads(1)``)
 and, where the load allows, again on two, in this one process; each framework is timed in
@@ -243,6 +244,24 @@ def _tinygrad_mlp(weights, biases, images, labels):
     return step
 
 
+def mlp_gemm_floor():
+    """The eight matrix products of an MLP training step, timed alone with NumPy's BLAS: the floor of any
+    NumPy MLP here. Forward X·W₁ᵀ, H₁·W₂ᵀ, H₂·W₃ᵀ; backward Ḡ₃ᵀ·H₂, Ḡ₃·W₃, Ḡ₂ᵀ·H₁, Ḡ₂·W₂, Ḡ₁ᵀ·X."""
+    weights, _, images, _ = mlp_data()
+    rng = numpy.random.default_rng(1)
+    hidden = [rng.standard_normal((BATCH, size)).astype(numpy.float32) for size in SIZES[1:]]   # H₁, H₂, logits
+
+    def products():
+        inputs = [images, hidden[0], hidden[1]]
+        for x, w in zip(inputs, weights):
+            numpy.dot(x, w.T)
+        for layer in (2, 1, 0):
+            numpy.dot(hidden[layer].T, inputs[layer])            # the weight gradient
+            if layer:
+                numpy.dot(hidden[layer], weights[layer])         # the input gradient
+    return products
+
+
 # ----- the run ---------------------------------------------------------------------------------------
 WORKLOADS = {
     "per_op_chain": ("chain of 100 elementwise ops on 4x4 + sum + backward", chain_contenders, 200),
@@ -268,10 +287,16 @@ def main():
             torch.set_num_threads(threads)
             with threadpool_limits(limits=threads, user_api="blas"):
                 best = alternating_best(contenders, args.rounds, calls)
+                floor = (alternating_best({"gemms": mlp_gemm_floor()}, args.rounds, calls)["gemms"]
+                         if key == "mlp_step" else None)
             print(f"{title}, {threads} thread{'s' if threads > 1 else ''} (load {load:.2f}):")
             for name, seconds in best.items():
                 print(f"  {name:<10} {seconds * 1e3:9.3f} ms   / pytorch {seconds / best['pytorch']:6.2f}")
-            print_row(key, best["chainrule"] / best["pytorch"], threads=threads, note="vs " + " ".join(
+            if floor is not None:
+                print(f"  its 8 GEMMs alone (NumPy's BLAS) {floor * 1e3:7.3f} ms   / pytorch's whole step "
+                      f"{floor / best['pytorch']:6.2f}")
+            print_row(key, best["chainrule"] / best["pytorch"], threads=threads,
+                      floor=None if floor is None else floor / best["pytorch"], note="vs " + " ".join(
                 f"{name}={best[name] / best['pytorch']:.2f}" for name in best if name not in ("chainrule", "pytorch")))
 
 

@@ -9,15 +9,17 @@ with the one-cycle schedule, 8 epochs, one BLAS thread) and benchmarks/torch_mai
 nine plots; see its docstring). The wall time of each process is measured from outside,
 start to exit, so it includes interpreter start, imports, data loading, training, the test
 evaluation and the report; each run's summary.json gives the split into training and
-report. Prints the best round of each and the ratio chainrule / PyTorch (goal of issue 16:
-at most 1.0), and a ``ROW main_job`` line for run_all.py. numba keeps its compiled
-kernels on disk, so the first chainrule run of a fresh checkout also compiles them: run
-with ``--rounds 2`` or more and the best round shows the steady state.
+report. The CPU time of each process (user + system, from ``getrusage``) is printed too:
+on a shared machine it moves less with the load than the wall time does. Prints the best
+round of each and the ratio chainrule / PyTorch (goal of issue 16: at most 1.0), and a
+``ROW main_job`` line for run_all.py. Run with ``--rounds 2`` or more: the best round is
+the steadiest figure.
 """
 import argparse
 import json
 import os
 import pathlib
+import resource
 import subprocess
 import sys
 import tempfile
@@ -29,15 +31,18 @@ HERE = pathlib.Path(__file__).resolve().parent
 
 
 def timed_run(command, folder, environment):
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run(command, cwd=HERE.parent, env=environment, capture_output=True, text=True)
     wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} failed ({done.returncode}):\n{done.stderr[-2000:]}")
     summary = json.loads((folder / "summary.json").read_text())
     accuracy = summary["test"]["accuracy"]
     train = summary.get("train_seconds_this_session", summary.get("train_seconds"))
-    return {"wall": wall, "train": train, "report": summary["report_seconds"], "accuracy": accuracy}
+    return {"wall": wall, "cpu": cpu, "train": train, "report": summary["report_seconds"], "accuracy": accuracy}
 
 
 def main():
@@ -57,13 +62,15 @@ def main():
                            else [sys.executable, str(HERE / "torch_main_job.py"), "--out", str(folder)])
                 result = timed_run(command, folder, environment)
                 results[name].append(result)
-                print(f"  round {round_ + 1} {name:<9} wall {result['wall']:6.2f} s  (training {result['train']:6.2f} s, "
+                print(f"  round {round_ + 1} {name:<9} wall {result['wall']:6.2f} s, CPU {result['cpu']:6.2f} s  (training {result['train']:6.2f} s, "
                       f"report {result['report']:5.2f} s, the rest {result['wall'] - result['train'] - result['report']:5.2f} s)"
                       f"  test accuracy {result['accuracy']:.4f}   load {os.getloadavg()[0]:.2f}", flush=True)
     best = {name: min(runs, key=lambda run: run["wall"]) for name, runs in results.items()}
     ours, theirs = best["chainrule"], best["pytorch"]
+    least_cpu = {name: min(run["cpu"] for run in runs) for name, runs in results.items()}
     print(f"main job, best of {args.rounds}: chainrule {ours['wall']:.2f} s, PyTorch {theirs['wall']:.2f} s, "
-          f"ratio {ours['wall'] / theirs['wall']:.2f} (training alone {ours['train'] / theirs['train']:.2f}, "
+          f"ratio {ours['wall'] / theirs['wall']:.2f}; CPU time (steadier under load) "
+          f"{least_cpu['chainrule'] / least_cpu['pytorch']:.2f} (training alone {ours['train'] / theirs['train']:.2f}, "
           f"report alone {ours['report'] / theirs['report']:.2f})")
     print_row("main_job", ours["wall"] / theirs["wall"], threads=1,
               note=f"wall incl. report; training {ours['train'] / theirs['train']:.2f}, report {ours['report'] / theirs['report']:.2f}")
