@@ -89,15 +89,16 @@ def test_fused_loops_equal_reference_bitwise(kernels_switch, spy, kind, dtype, r
         np.testing.assert_array_equal(a, b, err_msg=f"{kind}: {['output', 'input 0', 'input 1', 'input 2', 'input 3'][index]}")
 
 
-def test_extreme_inputs_saturate_alike(kernels_switch):
+@pytest.mark.parametrize("kind", ["lstm", "gru"])
+def test_extreme_inputs_saturate_alike(kernels_switch, kind):
     """±1e4 pre-activations: σ and tanh saturate to exactly 0 or 1 on both paths, no NaN."""
-    inputs = sequence_inputs(3, 3, 2, 5, np.float32)
+    inputs = sequence_inputs(3, 3, 2, 5, np.float32, kind)
     inputs[0] = cr.tensor(np.sign(inputs[0].array) * 1e4, requires_grad=True)
-    upstream = cr.tensor(np.ones((3, 2, 30), np.float32))
+    upstream = cr.tensor(np.ones((3, 2, KINDS[kind][2] * 5), np.float32))
     kernels_switch(True)
-    fused = run_sequence(inputs, False, upstream)
+    fused = run_sequence(inputs, False, upstream, kind)
     kernels_switch(False)
-    reference = run_sequence(inputs, False, upstream)
+    reference = run_sequence(inputs, False, upstream, kind)
     for a, b in zip(fused, reference):
         assert np.isfinite(a).all()
         np.testing.assert_array_equal(a, b)
