@@ -1,10 +1,11 @@
-"""The fused LSTM loops (chainrule/kernels/rnn.py) equal the array and tensor code they twin, bit for bit.
+"""The fused LSTM and GRU loops (chainrule/kernels/rnn.py) equal the array and tensor code they twin, bit for bit.
 
-Each case runs ``LSTMSequence`` twice on the same inputs, kernels on and off
+Each case runs ``LSTMSequence`` or ``GRUSequence`` twice on the same inputs, kernels on and off
 (``chainrule.backends.use_kernels``): the forward output (h, c and the four gate activations of
-every step) and every gradient of the backward sweep are compared exactly, float32 and float64,
-both directions, with a random upstream gradient on all six output blocks (so the terms of the
-gate activations' own gradient run too). The kernel path is recognised by spying on the loops.
+every step for the LSTM; h, r, z, n and W_hn h + b_hn for the GRU) and every gradient of the
+backward sweep are compared exactly, float32 and float64, both directions, with a random upstream
+gradient on every output block (so the terms of the gates' own gradient run too). The kernel
+path is recognised by spying on the loops.
 Then: gradients against PyTorch (an LSTM layer and a two-LSTMCell loop as in pytorch/examples'
 time_sequence_prediction), and second derivatives, which always take the tensor-op sweep.
 """
@@ -18,7 +19,7 @@ from chainrule.backends import kernels_enabled, use_kernels
 from chainrule.core.primitive import apply
 from chainrule.func import gradcheck, gradgradcheck
 from chainrule.kernels import numba_available
-from chainrule.nn.rnn import LSTMSequence, LSTMCell, _lstm_step
+from chainrule.nn.rnn import GRUSequence, LSTMSequence, LSTMCell, _lstm_step
 
 pytestmark = pytest.mark.skipif(not numba_available(), reason="numba is not installed: only the reference runs")
 
@@ -33,7 +34,7 @@ def kernels_switch():
 
 @pytest.fixture
 def spy(monkeypatch):
-    """Counts the calls of the fused forward and backward that nn/rnn.py makes."""
+    """Counts the calls of the fused forwards and backwards that nn/rnn.py makes."""
     calls = {"forward": 0, "backward": 0}
 
     def counted(name, function):
@@ -42,51 +43,62 @@ def spy(monkeypatch):
             return function(*args)
         return wrapper
 
-    monkeypatch.setattr(rnn, "lstm_forward", counted("forward", rnn.lstm_forward))
-    monkeypatch.setattr(rnn, "lstm_backward", counted("backward", rnn.lstm_backward))
+    for kind in ("lstm", "gru"):
+        monkeypatch.setattr(rnn, f"{kind}_forward", counted("forward", getattr(rnn, f"{kind}_forward")))
+        monkeypatch.setattr(rnn, f"{kind}_backward", counted("backward", getattr(rnn, f"{kind}_backward")))
     return calls
 
 
-def sequence_inputs(seed, steps, batch, hidden, dtype):
+# kind -> (primitive, gates, output blocks)
+KINDS = {"lstm": (LSTMSequence, 4, 6), "gru": (GRUSequence, 3, 5)}
+
+
+def sequence_inputs(seed, steps, batch, hidden, dtype, kind="lstm"):
     rng = np.random.default_rng(seed)
-    shapes = [(steps, batch, 4 * hidden), (batch, hidden), (batch, hidden), (4 * hidden, hidden)]
-    scales = [1.5, 0.8, 1.0, 0.6]
+    gates = KINDS[kind][1]
+    if kind == "lstm":     # projected, h0, c0, weight_hh
+        shapes, scales = [(steps, batch, 4 * hidden), (batch, hidden), (batch, hidden), (4 * hidden, hidden)], [1.5, 0.8, 1.0, 0.6]
+    else:                  # projected, h0, weight_hh, bias_hh
+        shapes, scales = [(steps, batch, gates * hidden), (batch, hidden), (gates * hidden, hidden), (gates * hidden,)], [1.5, 0.8, 0.6, 0.5]
     return [cr.tensor((rng.standard_normal(shape) * scale).astype(dtype), requires_grad=True)
             for shape, scale in zip(shapes, scales)]
 
 
-def run_sequence(inputs, reverse, upstream):
-    out = apply(LSTMSequence, *inputs, reverse=reverse)
+def run_sequence(inputs, reverse, upstream, kind="lstm"):
+    out = apply(KINDS[kind][0], *inputs, reverse=reverse)
     grads = cr.autograd.grad(out, inputs, upstream)
     return [out.array] + [grad.array for grad in grads]
 
 
+@pytest.mark.parametrize("kind", ["lstm", "gru"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("reverse", [False, True])
 @pytest.mark.parametrize("steps, batch, hidden", [(5, 3, 4), (1, 2, 17), (4, 1, 33)])
-def test_fused_loops_equal_reference_bitwise(kernels_switch, spy, dtype, reverse, steps, batch, hidden):
-    inputs = sequence_inputs(steps * 100 + hidden, steps, batch, hidden, dtype)
-    upstream = cr.tensor(np.random.default_rng(7).standard_normal((steps, batch, 6 * hidden)).astype(dtype))
+def test_fused_loops_equal_reference_bitwise(kernels_switch, spy, kind, dtype, reverse, steps, batch, hidden):
+    inputs = sequence_inputs(steps * 100 + hidden, steps, batch, hidden, dtype, kind)
+    blocks = KINDS[kind][2]
+    upstream = cr.tensor(np.random.default_rng(7).standard_normal((steps, batch, blocks * hidden)).astype(dtype))
     kernels_switch(True)
-    fused = run_sequence(inputs, reverse, upstream)
+    fused = run_sequence(inputs, reverse, upstream, kind)
     assert spy == {"forward": 1, "backward": 1}, "the fused loops did not run"
     kernels_switch(False)
-    reference = run_sequence(inputs, reverse, upstream)
+    reference = run_sequence(inputs, reverse, upstream, kind)
     assert spy == {"forward": 1, "backward": 1}, "the reference called a fused loop"
-    for name, a, b in zip(["output", "projected", "h0", "c0", "weight_hh"], fused, reference):
+    for index, (a, b) in enumerate(zip(fused, reference)):
         assert a.dtype == b.dtype == dtype
-        np.testing.assert_array_equal(a, b, err_msg=name)
+        np.testing.assert_array_equal(a, b, err_msg=f"{kind}: {['output', 'input 0', 'input 1', 'input 2', 'input 3'][index]}")
 
 
-def test_extreme_inputs_saturate_alike(kernels_switch):
+@pytest.mark.parametrize("kind", ["lstm", "gru"])
+def test_extreme_inputs_saturate_alike(kernels_switch, kind):
     """±1e4 pre-activations: σ and tanh saturate to exactly 0 or 1 on both paths, no NaN."""
-    inputs = sequence_inputs(3, 3, 2, 5, np.float32)
+    inputs = sequence_inputs(3, 3, 2, 5, np.float32, kind)
     inputs[0] = cr.tensor(np.sign(inputs[0].array) * 1e4, requires_grad=True)
-    upstream = cr.tensor(np.ones((3, 2, 30), np.float32))
+    upstream = cr.tensor(np.ones((3, 2, KINDS[kind][2] * 5), np.float32))
     kernels_switch(True)
-    fused = run_sequence(inputs, False, upstream)
+    fused = run_sequence(inputs, False, upstream, kind)
     kernels_switch(False)
-    reference = run_sequence(inputs, False, upstream)
+    reference = run_sequence(inputs, False, upstream, kind)
     for a, b in zip(fused, reference):
         assert np.isfinite(a).all()
         np.testing.assert_array_equal(a, b)
@@ -103,13 +115,14 @@ def test_create_graph_takes_the_tensor_sweep_and_is_differentiable(spy):
         np.testing.assert_allclose(recorded.array, fused.array, rtol=1e-14, atol=1e-15)
 
 
+@pytest.mark.parametrize("kind", ["lstm", "gru"])
 @pytest.mark.parametrize("reverse", [False, True])
-def test_gradchecks_of_the_whole_output(reverse):
-    """First derivatives (the fused path) and second (the tensor sweep) of all six output blocks, float64."""
-    inputs = sequence_inputs(12, 2, 2, 2, np.float64)
+def test_gradchecks_of_the_whole_output(kind, reverse):
+    """First derivatives (the fused path) and second (the tensor sweep) of every output block, float64."""
+    inputs = sequence_inputs(12, 2, 2, 2, np.float64, kind)
 
     def whole(*args):
-        return apply(LSTMSequence, *args, reverse=reverse)
+        return apply(KINDS[kind][0], *args, reverse=reverse)
 
     assert gradcheck(whole, inputs)
     assert gradgradcheck(whole, inputs)
@@ -120,18 +133,25 @@ def copy_from_torch(ours, theirs):
         getattr(ours, name).array[...] = parameter.detach().numpy()
 
 
+@pytest.mark.parametrize("kind", ["lstm", "gru"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_lstm_layer_gradients_match_torch(dtype):
+def test_layer_gradients_match_torch(kind, dtype):
     torch.manual_seed(0)
-    theirs = torch.nn.LSTM(6, 8, bidirectional=True).to(torch.float32 if dtype == np.float32 else torch.float64)
-    ours = cr.nn.LSTM(6, 8, bidirectional=True, dtype=cr.float32 if dtype == np.float32 else cr.float64)
+    theirs = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[kind](6, 8, bidirectional=True)
+    theirs = theirs.to(torch.float32 if dtype == np.float32 else torch.float64)
+    ours = {"lstm": cr.nn.LSTM, "gru": cr.nn.GRU}[kind](6, 8, bidirectional=True,
+                                                         dtype=cr.float32 if dtype == np.float32 else cr.float64)
     copy_from_torch(ours, theirs)
     x = np.random.default_rng(1).standard_normal((7, 3, 6)).astype(dtype)
     x_ours, x_theirs = cr.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
-    output, (h_n, c_n) = ours(x_ours)
-    (output.sum() + (h_n * c_n).sum()).backward()
-    output_t, (h_t, c_t) = theirs(x_theirs)
-    (output_t.sum() + (h_t * c_t).sum()).backward()
+
+    def loss(output, final):
+        states = final if kind == "lstm" else (final, final)
+        return output.sum() + (states[0] * states[1]).sum()
+
+    loss(*ours(x_ours)).backward()
+    loss(*theirs(x_theirs)).backward()
+    output, output_t = ours(x_ours)[0], theirs(x_theirs)[0]
     tolerance = dict(rtol=2e-4, atol=2e-5) if dtype == np.float32 else dict(rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(output.array, output_t.detach().numpy(), **tolerance)
     np.testing.assert_allclose(x_ours.grad.array, x_theirs.grad.numpy(), **tolerance)
@@ -199,6 +219,8 @@ def test_switch_off_runs_the_reference(kernels_switch, spy):
     layer = cr.nn.LSTM(3, 4)
     output, _ = layer(cr.randn(5, 2, 3, requires_grad=True))
     output.sum().backward()
+    gru_output, _ = cr.nn.GRU(3, 4)(cr.randn(5, 2, 3, requires_grad=True))
+    gru_output.sum().backward()
     h, c = LSTMCell(3, 4)(cr.randn(2, 3), (cr.zeros(2, 4), cr.zeros(2, 4)))   # the composed step
     (h.sum() + c.sum()).backward()
     assert spy == {"forward": 0, "backward": 0}

@@ -1,4 +1,4 @@
-"""Fused LSTM steps: the elementwise part of each time step in one pass, the twins of nn/rnn.py's loops.
+"""Fused LSTM and GRU steps: the elementwise part of each time step in one pass, the twins of nn/rnn.py's loops.
 
 Each ``*_loop`` is the element-by-element form of the array code it names, in the same order
 of operations, each operation rounded to the array's dtype as NumPy rounds it (the constants
@@ -16,8 +16,13 @@ NumPy and tensor-op code makes:
 * ``lstm_backward`` twins the loop of ``_lstm_backward_sweep``: per step one loop for the four
   gate gradients and the carried ∂c, one GEMM for the carried ∂h.
 
-Both read and write the primitive's output layout, (T, B, 6H) = [h, c, σ(i), σ(f), tanh(g), σ(o)]
-per step, and take NumPy arrays only (``lstm_fusable``).
+* ``gru_forward`` and ``gru_backward`` do the same for ``GRUSequence``: per step a GEMM, a loop
+  for the bias and the r, z pre-activations, a ``numpy.tanh``, a loop for σ and n's argument, a
+  ``numpy.tanh``, a loop for h_t; backward one loop and one GEMM per step.
+
+They read and write the primitives' output layouts, per step (T, B, 6H) = [h, c, σ(i), σ(f),
+tanh(g), σ(o)] for the LSTM and (T, B, 5H) = [h, σ(r), σ(z), n, W_hn h_{t−1} + b_hn] for the GRU,
+and take NumPy arrays only (``lstm_fusable``, which both use).
 
 Example:
     >>> import numpy
@@ -34,7 +39,7 @@ import numpy
 from chainrule.backends import kernels_enabled
 from chainrule.kernels import Kernel, numba_available
 
-__all__ = ["lstm_fusable", "lstm_forward", "lstm_backward"]
+__all__ = ["lstm_fusable", "lstm_forward", "lstm_backward", "gru_forward", "gru_backward"]
 
 _FLOAT_DTYPES = (numpy.dtype(numpy.float32), numpy.dtype(numpy.float64))
 
@@ -166,6 +171,16 @@ def lstm_forward(projected, h0, c0, weight_hh, out, order):
         _output(out[t], tanh_c, h_state)
 
 
+def _previous_hidden(out, h0, order):
+    """h_{t−1} of every step (T, B, H), in input order, from the h block that leads ``out``'s rows (h₀ first)."""
+    steps, batch, _ = out.shape
+    hidden = h0.shape[-1]
+    h_previous = numpy.empty((steps, batch, hidden), dtype=out.dtype)
+    for position, t in enumerate(order):
+        h_previous[t] = h0 if position == 0 else out[order[position - 1], :, :hidden]
+    return h_previous
+
+
 def lstm_backward(g, out, h0, c0, tanh_c, weight_hh, order):
     """Twin of ``_lstm_backward_sweep``: (∂gates (T, B, 4H), ∂h₀, ∂c₀, ∂W_hh) as NumPy arrays.
 
@@ -194,8 +209,133 @@ def lstm_backward(g, out, h0, c0, tanh_c, weight_hh, order):
         _backward_step(g[t], out[t], c_source, c_offset, tanh_c[t], carry_h, carry_c, position > 0, grad_gates[t],
                        one)
         numpy.dot(grad_gates[t], weight_hh, out=carry_h)
-    h_previous = numpy.empty((steps, batch, hidden), dtype=out.dtype)     # h_{t−1} of every step, in input order
-    for position, t in enumerate(order):
-        h_previous[t] = h0 if position == 0 else out[order[position - 1], :, :hidden]
+    h_previous = _previous_hidden(out, h0, order)
     grad_weight_hh = numpy.dot(grad_gates.reshape(-1, 4 * hidden).T, h_previous.reshape(-1, hidden))
     return grad_gates, carry_h, carry_c, grad_weight_hh
+
+
+# ----- the GRU: the same pattern, output (T, B, 5H) = [h, σ(r), σ(z), n, W_hn h_{t−1} + b_hn] per step ---------
+
+
+def gru_gates_loop(recurrent, bias_hh, projected_t, pre_reset_update, half):
+    """Twin of ``recurrent = h W_hhᵀ + b_hh`` and ``½(P_rz + recurrent_rz)`` in ``GRUSequence.forward``."""
+    batch, three_hidden = recurrent.shape
+    hidden = three_hidden // 3
+    for b in range(batch):
+        for j in range(three_hidden):
+            recurrent[b, j] = recurrent[b, j] + bias_hh[j]
+        for j in range(2 * hidden):
+            pre_reset_update[b, j] = half * (projected_t[b, j] + recurrent[b, j])
+
+
+def gru_reset_loop(activated, recurrent, projected_t, candidate_input, out_t, half, one):
+    """Twin of σ = ½(1 + tanh) for r, z and of ``P_n + σ(r) (W_hn h + b_hn)``; stores σ(r), σ(z), W_hn h + b_hn."""
+    batch, hidden = candidate_input.shape
+    for b in range(batch):
+        for j in range(hidden):
+            reset_gate = half * (one + activated[b, j])
+            update_gate = half * (one + activated[b, hidden + j])
+            recurrent_candidate = recurrent[b, 2 * hidden + j]
+            candidate_input[b, j] = projected_t[b, 2 * hidden + j] + reset_gate * recurrent_candidate
+            out_t[b, hidden + j] = reset_gate
+            out_t[b, 2 * hidden + j] = update_gate
+            out_t[b, 4 * hidden + j] = recurrent_candidate
+
+
+def gru_output_loop(candidate, h_state, out_t):
+    """Twin of ``h = n + σ(z) (h − n)`` in ``GRUSequence.forward``: into ``h_state`` and ``out_t`` with n."""
+    batch, hidden = h_state.shape
+    for b in range(batch):
+        for j in range(hidden):
+            n = candidate[b, j]
+            h = n + out_t[b, 2 * hidden + j] * (h_state[b, j] - n)
+            h_state[b, j] = h
+            out_t[b, j] = h
+            out_t[b, 3 * hidden + j] = n
+
+
+def gru_backward_step_loop(g_t, out_t, h_source, carry_from_update, carry_from_gemm, has_carry, grad_projected_t,
+                           grad_recurrent_t, one):
+    """Twin of one step of ``_gru_backward_sweep``: the gate gradients, and ∂h_t σ(z) for the carry.
+
+    ``h_source[:, :H]`` is h_{t−1} (the previous step's output block, or h₀); the carried ∂L/∂h_t is
+    ``carry_from_update + carry_from_gemm`` (∂h_{t+1} σ(z_{t+1}) and ∂R_{t+1} W_hh), read only if
+    ``has_carry``; ``carry_from_update`` is replaced by this step's ∂h_t σ(z_t).
+    """
+    batch, five_hidden = out_t.shape
+    hidden = five_hidden // 5
+    for b in range(batch):
+        for j in range(hidden):
+            grad_h = g_t[b, j]
+            if has_carry:
+                grad_h = grad_h + (carry_from_update[b, j] + carry_from_gemm[b, j])
+            reset_gate = out_t[b, hidden + j]
+            update_gate = out_t[b, 2 * hidden + j]
+            n = out_t[b, 3 * hidden + j]
+            recurrent_candidate = out_t[b, 4 * hidden + j]
+            grad_candidate_input = (grad_h * (one - update_gate) + g_t[b, 3 * hidden + j]) * (one - n * n)
+            grad_reset_input = ((grad_candidate_input * recurrent_candidate + g_t[b, hidden + j])
+                                * reset_gate * (one - reset_gate))
+            grad_update_input = ((grad_h * (h_source[b, j] - n) + g_t[b, 2 * hidden + j])
+                                 * update_gate * (one - update_gate))
+            grad_projected_t[b, j] = grad_reset_input
+            grad_projected_t[b, hidden + j] = grad_update_input
+            grad_projected_t[b, 2 * hidden + j] = grad_candidate_input
+            grad_recurrent_t[b, j] = grad_reset_input
+            grad_recurrent_t[b, hidden + j] = grad_update_input
+            grad_recurrent_t[b, 2 * hidden + j] = grad_candidate_input * reset_gate + g_t[b, 4 * hidden + j]
+            carry_from_update[b, j] = grad_h * update_gate
+
+
+_gru_gates = Kernel(gru_gates_loop)
+_gru_reset = Kernel(gru_reset_loop)
+_gru_output = Kernel(gru_output_loop)
+_gru_backward_step = Kernel(gru_backward_step_loop)
+
+
+def gru_forward(projected, h0, weight_hh, bias_hh, out, order):
+    """Twin of ``GRUSequence.forward``: fills ``out`` (T, B, 5H) with [h, σ(r), σ(z), n, W_hn h_{t−1} + b_hn] per step."""
+    cast = out.dtype.type
+    half, one = cast(0.5), cast(1)
+    projected = numpy.ascontiguousarray(projected)
+    bias_hh = numpy.ascontiguousarray(bias_hh)
+    weight_hh_t = numpy.ascontiguousarray(weight_hh.T)   # the reference's layout: the same GEMM, the same bits
+    h_state = numpy.array(h0, dtype=out.dtype, order="C")
+    batch, hidden = h_state.shape
+    recurrent = numpy.empty((batch, 3 * hidden), dtype=out.dtype)
+    reset_update = numpy.empty((batch, 2 * hidden), dtype=out.dtype)
+    candidate = numpy.empty((batch, hidden), dtype=out.dtype)
+    for t in order:
+        numpy.dot(h_state, weight_hh_t, out=recurrent)
+        _gru_gates(recurrent, bias_hh, projected[t], reset_update, half)
+        numpy.tanh(reset_update, out=reset_update)
+        _gru_reset(reset_update, recurrent, projected[t], candidate, out[t], half, one)
+        numpy.tanh(candidate, out=candidate)
+        _gru_output(candidate, h_state, out[t])
+
+
+def gru_backward(g, out, h0, weight_hh, order):
+    """Twin of ``_gru_backward_sweep``'s loop: (∂projected (T, B, 3H), ∂h₀, ∂R (T, B, 3H), h_{t−1} (T, B, H)).
+
+    ∂R is the gradient of every step's recurrent term W_hh h_{t−1} + b_hh, which the caller
+    turns into ∂W_hh and ∂b_hh as the reference does.
+    """
+    cast = out.dtype.type
+    one = cast(1)
+    g = numpy.ascontiguousarray(g)
+    h0 = numpy.ascontiguousarray(h0)
+    weight_hh = numpy.ascontiguousarray(weight_hh)
+    steps, batch, _ = out.shape
+    hidden = h0.shape[-1]
+    grad_projected = numpy.empty((steps, batch, 3 * hidden), dtype=out.dtype)
+    grad_recurrent = numpy.empty((steps, batch, 3 * hidden), dtype=out.dtype)
+    carry_from_update = numpy.zeros((batch, hidden), dtype=out.dtype)
+    carry_from_gemm = numpy.zeros((batch, hidden), dtype=out.dtype)
+    backward_order = order[::-1]
+    for position, t in enumerate(backward_order):
+        is_first_step = position == len(backward_order) - 1          # the first in time: h_{t−1} is h₀
+        h_source = h0 if is_first_step else out[backward_order[position + 1]]
+        _gru_backward_step(g[t], out[t], h_source, carry_from_update, carry_from_gemm, position > 0,
+                           grad_projected[t], grad_recurrent[t], one)
+        numpy.dot(grad_recurrent[t], weight_hh, out=carry_from_gemm)
+    return grad_projected, carry_from_update + carry_from_gemm, grad_recurrent, _previous_hidden(out, h0, order)

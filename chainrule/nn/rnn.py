@@ -26,8 +26,8 @@ chain rule. Three things keep the unrolled loop fast:
    ``GRUSequence``) whose backward is a single reverse sweep written in tensor ops (so
    still differentiable again). They are tested against the composed loops and measured
    in benchmarks/bench_rnn.py. The plain RNN, with the least work per step, stays composed;
-4. on NumPy arrays the LSTM's forward loop and, when no graph is recorded for the backward
-   (``create_graph=False``), its backward sweep run the fused loops of chainrule/kernels/rnn.py,
+4. on NumPy arrays the LSTM's and GRU's forward loops and, when no graph is recorded for the
+   backward (``create_graph=False``), their backward sweeps run the fused loops of chainrule/kernels/rnn.py,
    the twins of the array and tensor code here (equal to it bit for bit; ``use_kernels(False)``
    or ``CHAINRULE_KERNELS=numpy`` runs this code instead). ``LSTMCell`` runs the same primitive
    for its one step.
@@ -40,7 +40,7 @@ from chainrule.core.creation import zeros
 from chainrule.core.grad_mode import is_grad_enabled
 from chainrule.core.primitive import Primitive, apply
 from chainrule.core.tensor import Tensor
-from chainrule.kernels.rnn import lstm_backward, lstm_forward, lstm_fusable
+from chainrule.kernels.rnn import gru_backward, gru_forward, lstm_backward, lstm_forward, lstm_fusable
 from chainrule.nn import functional as F
 from chainrule.nn import init
 from chainrule.nn.module import Module, Parameter
@@ -136,20 +136,12 @@ def _unroll(step, projected, state, reverse):
 #   * the backward is one reverse sweep, written in tensor ops so that it can be differentiated
 #     again, which does one GEMM per step (∂h_{t−1} from ∂gates_t W_hh) and gets ∂W_hh with one
 #     GEMM at the end, where the composed graph does two GEMMs per step and sums T partial ∂W_hh.
-#     The GRU's sweep recomputes every gate with one GEMM over all steps; the LSTM's reads its
-#     gates from the forward's output;
-#   * on NumPy the LSTM's forward step and, without create_graph, its backward step are the fused
-#     loops of kernels/rnn.py (one pass per step instead of a dozen ops and temporaries).
+#     Both read their gates from the forward's output instead of recomputing them;
+#   * on NumPy the forward step and, without create_graph, the backward step are the fused loops
+#     of kernels/rnn.py (one pass per step instead of a dozen ops and temporaries).
 #
 # One sweep yields the gradients of all inputs at once, so each primitive has a single rule,
 # ``vjp_all``, that returns them together (the backward walk calls it once per node).
-
-
-def _sigmoid(x):
-    """σ(x) = (1 + tanh(x/2)) / 2: exact in form, never overflows, and one tanh is several times
-    faster than the exp/log form of ``ops.sigmoid``; the error is a rounding of 1 + tanh, at most
-    one ulp of 1 (so σ(x) for x < −35 reads 0 instead of ~1e−16: absolute, not relative, accuracy)."""
-    return 0.5 * (1 + ops.tanh(0.5 * x))
 
 
 def _step_order(steps, reverse):
@@ -199,8 +191,10 @@ class LSTMSequence(Primitive):
         if lstm_fusable(xp, projected, h0, c0, weight_hh, out):
             lstm_forward(projected, h0, c0, weight_hh, out, order)   # the twin of the loop below
             return out
-        # σ(a) = (1 + tanh(a/2))/2 (see _sigmoid): one tanh over the four gates, at a/2 for i, f, o
-        # and at a for g (× 1 is exact).
+        # σ(a) = (1 + tanh(a/2))/2: exact in form, never overflows, and one tanh is several times faster
+        # than exp and a division; the error is a rounding of 1 + tanh, at most one ulp of 1 (σ(a) for
+        # a < −35 reads 0 instead of ~1e−16: absolute, not relative, accuracy). One tanh over the four
+        # gates, at a/2 for i, f, o and at a for g (× 1 is exact).
         gate_scale = xp.full(4 * hidden, 0.5, dtype=projected.dtype)
         gate_scale[2 * hidden:3 * hidden] = 1
         h, c = h0, c0
@@ -310,15 +304,23 @@ class GRUSequence(Primitive):
     """A GRU layer's recurrence over a whole sequence, for one direction.
 
     Inputs: ``projected`` (T, B, 3H) = W_ih x_t + b_ih, ``h0`` (B, H), ``weight_hh`` (3H, H),
-    ``bias_hh`` (3H). Output: (T, B, H), h_t of every step (in input order, also when ``reverse``).
+    ``bias_hh`` (3H). Output: (T, B, 5H), per step [h_t, σ(r_t), σ(z_t), n_t, R^n_t = W_hn h_{t−1} + b_hn]
+    (in input order, also when ``reverse``): the backward sweep reads the gates instead of
+    recomputing them, as ``LSTMSequence``'s does; their own gradient (zero unless a caller uses
+    them; ``gru_sequence`` does not) enters the gate gradients.
     """
 
     name = "gru_sequence"
     formula = (r"R_t = W_{hh} h_{t-1} + b_{hh},\ [r,z]_t = \sigma(P^{rz}_t + R^{rz}_t),\ "
-               r"n_t = \tanh(P^n_t + r_t R^n_t),\ h_t = n_t + z_t (h_{t-1} - n_t)")
+               r"n_t = \tanh(P^n_t + r_t R^n_t),\ h_t = n_t + z_t (h_{t-1} - n_t),\ "
+               r"y_t = [h_t, r_t, z_t, n_t, R^n_t]")
     derivatives = (
-        r"\bar{P}_t = [\bar{R}^{r}_t,\ \bar{R}^{z}_t,\ \bar{a}^n_t],\ \bar{a}^n_t = \bar{h}_t (1-z_t)(1-n_t^2),\ "
-        r"\bar{R}_t = [\bar{a}^n_t R^n_t \sigma'(r),\ \bar{h}_t (h_{t-1}-n_t)\sigma'(z),\ \bar{a}^n_t r_t]",
+        r"\bar{h}_t \mathrel{+}= \bar{h}_{t+1} z_{t+1} + \bar{R}_{t+1} W_{hh},\ "
+        r"\bar{a}^n_t = (\bar{h}_t (1-z_t) + \bar{n}_t)(1-n_t^2)",
+        r"\bar{P}_t = [\bar{a}^r_t,\ \bar{a}^z_t,\ \bar{a}^n_t],\ "
+        r"\bar{a}^r_t = (\bar{a}^n_t R^n_t + \bar{r}_t)\sigma'(r),\ "
+        r"\bar{a}^z_t = (\bar{h}_t (h_{t-1}-n_t) + \bar{z}_t)\sigma'(z)",
+        r"\bar{R}_t = [\bar{a}^r_t,\ \bar{a}^z_t,\ \bar{a}^n_t r_t + \overline{R^n_t}]",
         r"\bar{h}_0 = \bar{h}_1 z_1 + \bar{R}_1 W_{hh}",
         r"\bar{W}_{hh} = \sum_t \bar{R}_t^\top h_{t-1}",
         r"\bar{b}_{hh} = \sum_t \bar{R}_t",
@@ -327,56 +329,88 @@ class GRUSequence(Primitive):
     @staticmethod
     def forward(xp, projected, h0, weight_hh, bias_hh, reverse):
         hidden = h0.shape[-1]
-        out = xp.empty(projected.shape[:2] + (hidden,), dtype=projected.dtype)
+        out = xp.empty(projected.shape[:2] + (5 * hidden,), dtype=projected.dtype)
+        order = _step_order(projected.shape[0], reverse)
+        if lstm_fusable(xp, projected, h0, weight_hh, bias_hh, out):
+            gru_forward(projected, h0, weight_hh, bias_hh, out, order)   # the twin of the loop below
+            return out
         h = h0
-        weight_hh_t = weight_hh.T
-        for t in _step_order(projected.shape[0], reverse):
-            recurrent = h @ weight_hh_t + bias_hh
+        weight_hh_t = xp.ascontiguousarray(weight_hh.T)
+        for t in order:
+            recurrent = xp.dot(h, weight_hh_t) + bias_hh
             reset_update = 0.5 * (1 + xp.tanh(0.5 * (projected[t, :, :2 * hidden] + recurrent[:, :2 * hidden])))
-            candidate = xp.tanh(projected[t, :, 2 * hidden:] + reset_update[:, :hidden] * recurrent[:, 2 * hidden:])
-            h = candidate + reset_update[:, hidden:] * (h - candidate)
-            out[t] = h
+            reset_gate, update_gate = reset_update[:, :hidden], reset_update[:, hidden:]
+            recurrent_candidate = recurrent[:, 2 * hidden:]
+            candidate = xp.tanh(projected[t, :, 2 * hidden:] + reset_gate * recurrent_candidate)
+            h = candidate + update_gate * (h - candidate)
+            out[t, :, :hidden] = h
+            out[t, :, hidden:3 * hidden] = reset_update
+            out[t, :, 3 * hidden:4 * hidden] = candidate
+            out[t, :, 4 * hidden:] = recurrent_candidate
         return out
 
     @staticmethod
     def vjp_all(g, out, projected, h0, weight_hh, bias_hh, reverse):
-        """(P̄, h̄₀, W̄_hh, b̄_hh) from one reverse sweep: the four share every recomputed gate."""
+        """(P̄, h̄₀, W̄_hh, b̄_hh) from one reverse sweep: the four share every gate.
+
+        Without a graph to record, the sweep's loop is the fused twin (kernels/rnn.py), as for the LSTM.
+        """
+        recording = is_grad_enabled() and any(t.requires_grad for t in (g, out, h0, weight_hh, bias_hh))
+        if not recording and lstm_fusable(g.xp, g.array, out.array, h0.array, weight_hh.array):
+            return _gru_backward_fused(g, out, h0, weight_hh, reverse)
         return _gru_backward_sweep(g, out, projected, h0, weight_hh, bias_hh, reverse)
+
+
+def _gru_gates(out):
+    """σ(r), σ(z), n and R^n of every step, as slices of GRUSequence's output."""
+    hidden = out.shape[-1] // 5
+    return tuple(out[..., k * hidden:(k + 1) * hidden] for k in range(1, 5))
 
 
 def _gru_backward_sweep(g, out, projected, h0, weight_hh, bias_hh, reverse):
     """All four gradients of GRUSequence, in input order, by one reverse sweep in tensor ops."""
     hidden = h0.shape[-1]
-    h_previous = _previous_states(h0, out, reverse)
+    h_previous = _previous_states(h0, out[..., :hidden], reverse)
+    reset_gate, update_gate, candidate, recurrent_candidate = _gru_gates(out)
+    grad_reset_gate, grad_update_gate, grad_candidate, grad_recurrent_candidate = _gru_gates(g)
 
-    # Every gate of every step again, with one GEMM.
-    recurrent = h_previous @ weight_hh.t() + bias_hh
-    reset_update = _sigmoid(projected[..., :2 * hidden] + recurrent[..., :2 * hidden])
-    reset_gate, update_gate = reset_update[..., :hidden], reset_update[..., hidden:]
-    recurrent_candidate = recurrent[..., 2 * hidden:]
-    candidate = ops.tanh(projected[..., 2 * hidden:] + reset_gate * recurrent_candidate)
-
-    order = _step_order(projected.shape[0], reverse)
+    order = _step_order(out.shape[0], reverse)
     grad_projected, grad_recurrent = [None] * len(order), [None] * len(order)
     grad_h_carry = None                    # ∂L/∂h_t arriving from the next step
     for t in reversed(order):
-        grad_h = g[t] if grad_h_carry is None else g[t] + grad_h_carry
+        grad_h = g[t, :, :hidden] if grad_h_carry is None else g[t, :, :hidden] + grad_h_carry
         r, z, n = reset_gate[t], update_gate[t], candidate[t]
-        grad_candidate_input = grad_h * (1 - z) * (1 - n * n)     # through n = tanh(a_n)
-        grad_reset_input = grad_candidate_input * recurrent_candidate[t] * r * (1 - r)
-        grad_update_input = grad_h * (h_previous[t] - n) * z * (1 - z)
+        grad_candidate_input = (grad_h * (1 - z) + grad_candidate[t]) * (1 - n * n)     # through n = tanh(a_n)
+        grad_reset_input = (grad_candidate_input * recurrent_candidate[t] + grad_reset_gate[t]) * r * (1 - r)
+        grad_update_input = (grad_h * (h_previous[t] - n) + grad_update_gate[t]) * z * (1 - z)
         grad_projected[t] = ops.cat([grad_reset_input, grad_update_input, grad_candidate_input], dim=-1)
-        grad_recurrent[t] = ops.cat([grad_reset_input, grad_update_input, grad_candidate_input * r], dim=-1)
+        grad_recurrent[t] = ops.cat([grad_reset_input, grad_update_input,
+                                     grad_candidate_input * r + grad_recurrent_candidate[t]], dim=-1)
         grad_h_carry = grad_h * z + grad_recurrent[t] @ weight_hh
-    grad_recurrent = ops.stack(grad_recurrent).reshape(-1, 3 * hidden)
-    grad_weight_hh = grad_recurrent.t() @ h_previous.reshape(-1, hidden)
-    return ops.stack(grad_projected), grad_h_carry, grad_weight_hh, grad_recurrent.sum(dim=0)
+    grad_weight_hh, grad_bias_hh = _gru_grad_weights(ops.stack(grad_recurrent), h_previous)
+    return ops.stack(grad_projected), grad_h_carry, grad_weight_hh, grad_bias_hh
+
+
+def _gru_grad_weights(grad_recurrent, h_previous):
+    """W̄_hh = Σ_t R̄ₜᵀ h_{t−1} (one GEMM over all steps) and b̄_hh = Σ_t R̄ₜ."""
+    hidden = h_previous.shape[-1]
+    grad_recurrent = grad_recurrent.reshape(-1, 3 * hidden)
+    return grad_recurrent.t() @ h_previous.reshape(-1, hidden), grad_recurrent.sum(dim=0)
+
+
+def _gru_backward_fused(g, out, h0, weight_hh, reverse):
+    """``_gru_backward_sweep`` with its loop in the fused twin (kernels/rnn.py: gru_backward); no graph."""
+    grad_projected, grad_h0, grad_recurrent, h_previous = gru_backward(
+        g.array, out.array, h0.array, weight_hh.array, _step_order(out.shape[0], reverse))
+    grad_weight_hh, grad_bias_hh = _gru_grad_weights(Tensor._wrap(grad_recurrent), Tensor._wrap(h_previous))
+    return Tensor._wrap(grad_projected), Tensor._wrap(grad_h0), grad_weight_hh, grad_bias_hh
 
 
 def gru_sequence(projected, h0, weight_hh, bias_hh=None, reverse=False):
     """Run the GRU recurrence over ``projected`` (T, B, 3H) = W_ih x_t + b_ih; returns (outputs (T, B, H), h_n).
 
-    The fast path of ``GRU``; equal to stepping ``gru_cell`` along the sequence.
+    The fast path of ``GRU``; equal to stepping ``gru_cell`` along the sequence:
+    R = W_hh h + b_hh, [r, z] = σ(P_rz + R_rz), n = tanh(P_n + r R_n), h' = n + z (h − n).
 
     Example:
         >>> import chainrule as cr
@@ -388,7 +422,8 @@ def gru_sequence(projected, h0, weight_hh, bias_hh=None, reverse=False):
     if bias_hh is None:
         bias_hh = _zeros((weight_hh.shape[0],), dtype, projected.xp)
     out = apply(GRUSequence, projected, h0.to(dtype), weight_hh.to(dtype), bias_hh.to(dtype), reverse=reverse)
-    return out, out[0 if reverse else projected.shape[0] - 1]
+    hidden = h0.shape[-1]
+    return out[..., :hidden], out[0 if reverse else projected.shape[0] - 1, :, :hidden]
 
 
 def _check_dtype(layer_name, label, tensor, weight):
