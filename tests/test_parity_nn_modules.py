@@ -171,3 +171,27 @@ def test_loss_layer_matches_torch_with_gradients(name, arguments, others):
     ours.sum().backward()
     expected.sum().backward()
     numpy.testing.assert_allclose(mine.grad.numpy(), theirs.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_transformer_encoder_stacks_copies_with_torchs_names_and_outputs():
+    cr.manual_seed(0)
+    layer = nn.TransformerEncoderLayer(d_model=8, nhead=2, dim_feedforward=16, dropout=0.0, batch_first=True).double()
+    ours = nn.TransformerEncoder(layer, num_layers=2, norm=nn.LayerNorm(8).double())
+    torch_layer = torch.nn.TransformerEncoderLayer(d_model=8, nhead=2, dim_feedforward=16, dropout=0.0,
+                                                   batch_first=True).double()
+    theirs = torch.nn.TransformerEncoder(torch_layer, num_layers=2, norm=torch.nn.LayerNorm(8).double(),
+                                         enable_nested_tensor=False)
+    mine, reference = ours.state_dict(), theirs.state_dict()
+    assert list(mine) == list(reference)
+    assert not numpy.shares_memory(ours.layers[0].linear1.weight.array, ours.layers[1].linear1.weight.array)
+    with torch.no_grad():
+        for key, value in mine.items():
+            reference[key].copy_(torch.tensor(RNG.normal(size=value.shape) * 0.3))
+            value.array[...] = reference[key].numpy()
+    x = RNG.normal(size=(2, 5, 8))
+    padding = numpy.array([[False] * 5, [False, False, False, True, True]])
+    ours.eval(), theirs.eval()
+    out = ours(cr.tensor(x), src_key_padding_mask=cr.tensor(padding))
+    expected = theirs(torch.tensor(x), src_key_padding_mask=torch.tensor(padding))
+    numpy.testing.assert_allclose(out.detach().numpy()[~padding], expected.detach().numpy()[~padding], rtol=1e-9,
+                                  atol=1e-12)

@@ -45,7 +45,7 @@ from chainrule.nn.resampling import (
 )
 from chainrule.nn import utils
 from chainrule.nn.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell
-from chainrule.nn.attention import MultiheadAttention, TransformerEncoderLayer
+from chainrule.nn.attention import MultiheadAttention, TransformerEncoder, TransformerEncoderLayer
 
 
 def __getattr__(name):
