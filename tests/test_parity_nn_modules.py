@@ -195,3 +195,39 @@ def test_transformer_encoder_stacks_copies_with_torchs_names_and_outputs():
     expected = theirs(torch.tensor(x), src_key_padding_mask=torch.tensor(padding))
     numpy.testing.assert_allclose(out.detach().numpy()[~padding], expected.detach().numpy()[~padding], rtol=1e-9,
                                   atol=1e-12)
+
+
+@pytest.mark.parametrize("name, shape", [("dropout1d", (50, 40, 3)), ("dropout1d", (400, 3)),
+                                         ("dropout3d", (20, 40, 2, 2, 2)), ("feature_alpha_dropout", (50, 40, 3))])
+def test_channel_dropouts_drop_whole_channels_like_torch(name, shape):
+    cr.manual_seed(0)
+    x = cr.ones(*shape, dtype=cr.float64, requires_grad=True)
+    ours = getattr(F, name)(x, 0.3, training=True)
+    theirs = getattr(TF, name)(torch.ones(*shape, dtype=torch.float64), 0.3, training=True)
+    channel_axes = tuple(range(2 if len(shape) - (3 if "3d" in name else 1) == 2 else 1, len(shape)))
+    for out in (ours.detach().numpy(), theirs.numpy()):
+        assert numpy.array_equal(out.max(axis=channel_axes), out.min(axis=channel_axes))   # whole channels
+    numpy.testing.assert_allclose(sorted(set(ours.detach().numpy().ravel())), sorted(set(theirs.numpy().ravel())),
+                                  rtol=1e-12)                      # the same two values: dropped and kept, scaled
+    dropped = ours.detach().numpy() == ours.detach().numpy().min()
+    channels = numpy.prod(shape) // numpy.prod([shape[a] for a in channel_axes])
+    assert abs(dropped.mean() - 0.3) < 4 * numpy.sqrt(0.21 / channels)      # 4 standard errors
+    ours.sum().backward()
+    if name != "feature_alpha_dropout":
+        numpy.testing.assert_allclose(x.grad.numpy(), ours.detach().numpy())   # y = x·m/(1−p): ∂y/∂x = m/(1−p)
+    assert getattr(F, name)(x, 0.3, training=False) is x
+
+
+def test_alpha_dropout_keeps_selu_statistics_and_torchs_values():
+    cr.manual_seed(0)
+    ours = F.alpha_dropout(cr.ones(20000, dtype=cr.float64), 0.2, training=True).numpy()
+    theirs = TF.alpha_dropout(torch.ones(20000, dtype=torch.float64), 0.2, training=True).numpy()
+    numpy.testing.assert_allclose(sorted(set(ours)), sorted(set(theirs)), rtol=1e-12)
+    normal = F.alpha_dropout(cr.randn(40000, dtype=cr.float64), 0.2, training=True).numpy()
+    assert abs(normal.mean()) < 0.03 and abs(normal.std() - 1) < 0.03
+    assert F.alpha_dropout(cr.ones(3), 0.5).tolist() == [1.0] * 3          # PyTorch's default: training=False
+    for layer, twin in [(nn.Dropout1d(0.5), torch.nn.Dropout1d(0.5)), (nn.AlphaDropout(0.5), torch.nn.AlphaDropout(0.5)),
+                        (nn.Dropout3d(0.5), torch.nn.Dropout3d(0.5)),
+                        (nn.FeatureAlphaDropout(0.5), torch.nn.FeatureAlphaDropout(0.5))]:
+        shape = (2, 3, 2, 2, 2) if isinstance(layer, nn.Dropout3d) else (2, 3, 4)
+        assert layer.eval()(cr.ones(*shape)).tolist() == twin.eval()(torch.ones(*shape)).tolist()

@@ -19,6 +19,7 @@ from chainrule.nn.activation import (
 from chainrule.nn.containers import ParameterDict, ParameterList
 from chainrule.nn.conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d, Fold, Unfold
 from chainrule.nn.distance import CosineSimilarity, PairwiseDistance
+from chainrule.nn.dropouts import AlphaDropout, Dropout1d, Dropout3d, FeatureAlphaDropout
 from chainrule.nn.linear import Dropout, Dropout2d, Embedding, Flatten, Identity, Linear, Unflatten
 from chainrule.nn.loss import (
     BCELoss, BCEWithLogitsLoss, CosineEmbeddingLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, L1Loss,

@@ -11,6 +11,7 @@ products. Layers in ``chainrule.nn`` hold parameters and call these.
 One module per topic, all of them read as ``F.name``:
 
 - ``linear.py``: linear, embedding, dropout;
+- ``dropouts.py``: 1-D and 3-D channel dropout, alpha dropout;
 - ``activations.py``: ReLU and its family, GELU, SiLU, Mish, sigmoid, tanh, softmax, log-softmax, the shrinks,
   hard sigmoid/swish, GLU, CELU (and the in-place forms relu_, ...);
 - ``convolution.py``: conv1d/2d, their transposes, unfold/fold, pad;
@@ -34,6 +35,7 @@ from chainrule.nn.functional.convolution import (
     conv1d, conv2d, conv_transpose1d, conv_transpose2d, fold, pad, unfold,
 )
 from chainrule.nn.functional.distances import cosine_similarity, normalize, pairwise_distance
+from chainrule.nn.functional.dropouts import alpha_dropout, dropout1d, dropout3d, feature_alpha_dropout
 from chainrule.nn.functional.linear import dropout, dropout2d, embedding, linear
 from chainrule.nn.functional.losses import (
     binary_cross_entropy, binary_cross_entropy_with_logits, cosine_embedding_loss, cross_entropy, huber_loss,
@@ -55,7 +57,7 @@ from chainrule.nn.functional.resampling import (
 )
 
 __all__ = [
-    "linear", "embedding", "dropout", "dropout2d",
+    "linear", "embedding", "dropout", "dropout2d", "dropout1d", "dropout3d", "alpha_dropout", "feature_alpha_dropout",
     "relu", "leaky_relu", "prelu", "elu", "selu", "gelu", "silu", "mish", "softplus", "sigmoid", "tanh",
     "hardtanh", "relu6", "softmax", "log_softmax", "softmin", "softsign", "tanhshrink", "threshold", "hardshrink",
     "softshrink", "hardsigmoid", "hardswish", "logsigmoid", "glu", "celu",
