@@ -43,10 +43,14 @@ LAYERS = [
     ("Unfold", {"kernel_size": 2, "stride": 1}, (2, 3, 4, 4)), ("Fold", {"output_size": (3, 4), "kernel_size": 2}, (2, 8, 6)),
     ("RMSNorm", {"normalized_shape": 4}, (3, 4)), ("RMSNorm", {"normalized_shape": (3, 4), "eps": 1e-3}, (2, 3, 4)),
     ("InstanceNorm1d", {"num_features": 3}, (2, 3, 6)), ("InstanceNorm2d", {"num_features": 3, "affine": True}, (2, 3, 4, 4)),
+    ("LocalResponseNorm", {"size": 3, "alpha": 0.1}, (2, 5, 3, 3)), ("Bilinear", {"in1_features": 4, "in2_features": 4,
+                                                                                   "out_features": 3}, None),
 ]
 
 
 def _inputs(shape, name):
+    if name == "Bilinear":
+        return [RNG.normal(size=(3, 4)), RNG.normal(size=(3, 4))]
     if shape is None:                              # two inputs, broadcasting
         return [RNG.normal(size=(3, 4)), RNG.normal(size=(4,))]
     values = RNG.normal(size=shape) * (4.0 if name in ("Hardsigmoid", "Hardswish") else 1.0)
@@ -231,3 +235,30 @@ def test_alpha_dropout_keeps_selu_statistics_and_torchs_values():
                         (nn.FeatureAlphaDropout(0.5), torch.nn.FeatureAlphaDropout(0.5))]:
         shape = (2, 3, 2, 2, 2) if isinstance(layer, nn.Dropout3d) else (2, 3, 4)
         assert layer.eval()(cr.ones(*shape)).tolist() == twin.eval()(torch.ones(*shape)).tolist()
+
+
+def test_bilinear_starts_from_torchs_distribution():
+    cr.manual_seed(0)
+    layer = nn.Bilinear(16, 5, 200)
+    bound = 1 / numpy.sqrt(16)
+    weights = layer.weight.detach().numpy()
+    assert weights.shape == (200, 16, 5) and numpy.abs(weights).max() <= bound and weights.std() > 0.9 * bound / numpy.sqrt(3)
+
+
+def test_gumbel_softmax_samples_the_softmax_and_passes_gradients_straight_through():
+    logits = numpy.log(numpy.array([0.2, 0.3, 0.5]))
+    cr.manual_seed(0)
+    x = cr.tensor(numpy.tile(logits, (20000, 1)), requires_grad=True)
+    hard = F.gumbel_softmax(x, tau=0.5, hard=True)
+    assert set(numpy.unique(hard.detach().numpy())) == {0.0, 1.0} and (hard.detach().numpy().sum(1) == 1).all()
+    numpy.testing.assert_allclose(hard.detach().numpy().mean(0), [0.2, 0.3, 0.5], atol=0.015)   # argmax ~ softmax
+    theirs = TF.gumbel_softmax(torch.tensor(numpy.tile(logits, (20000, 1))), tau=0.5, hard=True)
+    numpy.testing.assert_allclose(theirs.numpy().mean(0), [0.2, 0.3, 0.5], atol=0.015)
+    weights = cr.tensor(RNG.normal(size=(20000, 3)))
+    (hard * weights).sum().backward()
+    cr.manual_seed(0)
+    soft_x = cr.tensor(numpy.tile(logits, (20000, 1)), requires_grad=True)
+    soft = F.gumbel_softmax(soft_x, tau=0.5)                                 # the same draws, soft
+    numpy.testing.assert_allclose(soft.detach().numpy().sum(1), 1.0, rtol=1e-12)
+    (soft * weights).sum().backward()
+    numpy.testing.assert_allclose(x.grad.numpy(), soft_x.grad.numpy(), rtol=1e-12)

@@ -16,6 +16,7 @@ from chainrule.nn.activation import (
     Mish, PReLU, ReLU, ReLU6, Sigmoid, SiLU, Softmax, Softmax2d, Softmin, Softplus, Softshrink, Softsign, Tanh,
     Tanhshrink, Threshold,
 )
+from chainrule.nn.bilinear import Bilinear
 from chainrule.nn.containers import ParameterDict, ParameterList
 from chainrule.nn.conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d, Fold, Unfold
 from chainrule.nn.distance import CosineSimilarity, PairwiseDistance
@@ -30,7 +31,7 @@ from chainrule.nn.margin_loss import (
     TripletMarginLoss, TripletMarginWithDistanceLoss,
 )
 from chainrule.nn.normalization import (
-    BatchNorm1d, BatchNorm2d, GroupNorm, InstanceNorm1d, InstanceNorm2d, LayerNorm, RMSNorm,
+    BatchNorm1d, BatchNorm2d, GroupNorm, InstanceNorm1d, InstanceNorm2d, LayerNorm, LocalResponseNorm, RMSNorm,
 )
 from chainrule.nn.padding import (
     CircularPad1d, CircularPad2d, CircularPad3d, ConstantPad1d, ConstantPad2d, ConstantPad3d, ReflectionPad1d,
