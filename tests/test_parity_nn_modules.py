@@ -43,10 +43,14 @@ LAYERS = [
     ("Unfold", {"kernel_size": 2, "stride": 1}, (2, 3, 4, 4)), ("Fold", {"output_size": (3, 4), "kernel_size": 2}, (2, 8, 6)),
     ("RMSNorm", {"normalized_shape": 4}, (3, 4)), ("RMSNorm", {"normalized_shape": (3, 4), "eps": 1e-3}, (2, 3, 4)),
     ("InstanceNorm1d", {"num_features": 3}, (2, 3, 6)), ("InstanceNorm2d", {"num_features": 3, "affine": True}, (2, 3, 4, 4)),
+    ("LocalResponseNorm", {"size": 3, "alpha": 0.1}, (2, 5, 3, 3)), ("Bilinear", {"in1_features": 4, "in2_features": 4,
+                                                                                   "out_features": 3}, None),
 ]
 
 
 def _inputs(shape, name):
+    if name == "Bilinear":
+        return [RNG.normal(size=(3, 4)), RNG.normal(size=(3, 4))]
     if shape is None:                              # two inputs, broadcasting
         return [RNG.normal(size=(3, 4)), RNG.normal(size=(4,))]
     values = RNG.normal(size=shape) * (4.0 if name in ("Hardsigmoid", "Hardswish") else 1.0)
@@ -171,3 +175,90 @@ def test_loss_layer_matches_torch_with_gradients(name, arguments, others):
     ours.sum().backward()
     expected.sum().backward()
     numpy.testing.assert_allclose(mine.grad.numpy(), theirs.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_transformer_encoder_stacks_copies_with_torchs_names_and_outputs():
+    cr.manual_seed(0)
+    layer = nn.TransformerEncoderLayer(d_model=8, nhead=2, dim_feedforward=16, dropout=0.0, batch_first=True).double()
+    ours = nn.TransformerEncoder(layer, num_layers=2, norm=nn.LayerNorm(8).double())
+    torch_layer = torch.nn.TransformerEncoderLayer(d_model=8, nhead=2, dim_feedforward=16, dropout=0.0,
+                                                   batch_first=True).double()
+    theirs = torch.nn.TransformerEncoder(torch_layer, num_layers=2, norm=torch.nn.LayerNorm(8).double(),
+                                         enable_nested_tensor=False)
+    mine, reference = ours.state_dict(), theirs.state_dict()
+    assert list(mine) == list(reference)
+    assert not numpy.shares_memory(ours.layers[0].linear1.weight.array, ours.layers[1].linear1.weight.array)
+    with torch.no_grad():
+        for key, value in mine.items():
+            reference[key].copy_(torch.tensor(RNG.normal(size=value.shape) * 0.3))
+            value.array[...] = reference[key].numpy()
+    x = RNG.normal(size=(2, 5, 8))
+    padding = numpy.array([[False] * 5, [False, False, False, True, True]])
+    ours.eval(), theirs.eval()
+    out = ours(cr.tensor(x), src_key_padding_mask=cr.tensor(padding))
+    expected = theirs(torch.tensor(x), src_key_padding_mask=torch.tensor(padding))
+    numpy.testing.assert_allclose(out.detach().numpy()[~padding], expected.detach().numpy()[~padding], rtol=1e-9,
+                                  atol=1e-12)
+
+
+@pytest.mark.parametrize("name, shape", [("dropout1d", (50, 40, 3)), ("dropout1d", (400, 3)),
+                                         ("dropout3d", (20, 40, 2, 2, 2)), ("feature_alpha_dropout", (50, 40, 3))])
+def test_channel_dropouts_drop_whole_channels_like_torch(name, shape):
+    cr.manual_seed(0)
+    x = cr.ones(*shape, dtype=cr.float64, requires_grad=True)
+    ours = getattr(F, name)(x, 0.3, training=True)
+    theirs = getattr(TF, name)(torch.ones(*shape, dtype=torch.float64), 0.3, training=True)
+    channel_axes = tuple(range(2 if len(shape) - (3 if "3d" in name else 1) == 2 else 1, len(shape)))
+    for out in (ours.detach().numpy(), theirs.numpy()):
+        assert numpy.array_equal(out.max(axis=channel_axes), out.min(axis=channel_axes))   # whole channels
+    numpy.testing.assert_allclose(sorted(set(ours.detach().numpy().ravel())), sorted(set(theirs.numpy().ravel())),
+                                  rtol=1e-12)                      # the same two values: dropped and kept, scaled
+    dropped = ours.detach().numpy() == ours.detach().numpy().min()
+    channels = numpy.prod(shape) // numpy.prod([shape[a] for a in channel_axes])
+    assert abs(dropped.mean() - 0.3) < 4 * numpy.sqrt(0.21 / channels)      # 4 standard errors
+    ours.sum().backward()
+    if name != "feature_alpha_dropout":
+        numpy.testing.assert_allclose(x.grad.numpy(), ours.detach().numpy())   # y = x·m/(1−p): ∂y/∂x = m/(1−p)
+    assert getattr(F, name)(x, 0.3, training=False) is x
+
+
+def test_alpha_dropout_keeps_selu_statistics_and_torchs_values():
+    cr.manual_seed(0)
+    ours = F.alpha_dropout(cr.ones(20000, dtype=cr.float64), 0.2, training=True).numpy()
+    theirs = TF.alpha_dropout(torch.ones(20000, dtype=torch.float64), 0.2, training=True).numpy()
+    numpy.testing.assert_allclose(sorted(set(ours)), sorted(set(theirs)), rtol=1e-12)
+    normal = F.alpha_dropout(cr.randn(40000, dtype=cr.float64), 0.2, training=True).numpy()
+    assert abs(normal.mean()) < 0.03 and abs(normal.std() - 1) < 0.03
+    assert F.alpha_dropout(cr.ones(3), 0.5).tolist() == [1.0] * 3          # PyTorch's default: training=False
+    for layer, twin in [(nn.Dropout1d(0.5), torch.nn.Dropout1d(0.5)), (nn.AlphaDropout(0.5), torch.nn.AlphaDropout(0.5)),
+                        (nn.Dropout3d(0.5), torch.nn.Dropout3d(0.5)),
+                        (nn.FeatureAlphaDropout(0.5), torch.nn.FeatureAlphaDropout(0.5))]:
+        shape = (2, 3, 2, 2, 2) if isinstance(layer, nn.Dropout3d) else (2, 3, 4)
+        assert layer.eval()(cr.ones(*shape)).tolist() == twin.eval()(torch.ones(*shape)).tolist()
+
+
+def test_bilinear_starts_from_torchs_distribution():
+    cr.manual_seed(0)
+    layer = nn.Bilinear(16, 5, 200)
+    bound = 1 / numpy.sqrt(16)
+    weights = layer.weight.detach().numpy()
+    assert weights.shape == (200, 16, 5) and numpy.abs(weights).max() <= bound and weights.std() > 0.9 * bound / numpy.sqrt(3)
+
+
+def test_gumbel_softmax_samples_the_softmax_and_passes_gradients_straight_through():
+    logits = numpy.log(numpy.array([0.2, 0.3, 0.5]))
+    cr.manual_seed(0)
+    x = cr.tensor(numpy.tile(logits, (20000, 1)), requires_grad=True)
+    hard = F.gumbel_softmax(x, tau=0.5, hard=True)
+    assert set(numpy.unique(hard.detach().numpy())) == {0.0, 1.0} and (hard.detach().numpy().sum(1) == 1).all()
+    numpy.testing.assert_allclose(hard.detach().numpy().mean(0), [0.2, 0.3, 0.5], atol=0.015)   # argmax ~ softmax
+    theirs = TF.gumbel_softmax(torch.tensor(numpy.tile(logits, (20000, 1))), tau=0.5, hard=True)
+    numpy.testing.assert_allclose(theirs.numpy().mean(0), [0.2, 0.3, 0.5], atol=0.015)
+    weights = cr.tensor(RNG.normal(size=(20000, 3)))
+    (hard * weights).sum().backward()
+    cr.manual_seed(0)
+    soft_x = cr.tensor(numpy.tile(logits, (20000, 1)), requires_grad=True)
+    soft = F.gumbel_softmax(soft_x, tau=0.5)                                 # the same draws, soft
+    numpy.testing.assert_allclose(soft.detach().numpy().sum(1), 1.0, rtol=1e-12)
+    (soft * weights).sum().backward()
+    numpy.testing.assert_allclose(x.grad.numpy(), soft_x.grad.numpy(), rtol=1e-12)

@@ -176,8 +176,17 @@ def test_out_checks_dtype_and_shape_with_clear_errors():
 
 def test_the_bare_ops_that_tensor_operators_call_stay_without_keywords():
     # x + y calls chainrule.ops.add, which pays nothing for out=; chainrule.add is the keyword form.
-    assert cr.ops.add is not cr.add and cr.add.__wrapped__ is cr.ops.add
-    assert "out=" in cr.add.__doc__
+    assert cr.ops.add is not cr.add and cr.sum.__wrapped__ is cr.ops.sum
+    assert "out=" in cr.add.__doc__ and "out=" in cr.sum.__doc__
+
+
+def test_add_and_sub_take_alpha_as_torch_does():
+    for name in ("add", "sub"):
+        into = cr.empty(3, 4, dtype=cr.float64)
+        mine = getattr(cr, name)(cr.tensor(ARRAY), cr.tensor(ARRAY[0]), alpha=-2.5, out=into)
+        theirs = getattr(torch, name)(torch.tensor(ARRAY), torch.tensor(ARRAY[0]), alpha=-2.5)
+        assert mine is into
+        numpy.testing.assert_allclose(into.numpy(), theirs.numpy(), rtol=1e-12)
 
 
 @pytest.mark.parametrize("dtype", ["int64", "int32", "bool"])

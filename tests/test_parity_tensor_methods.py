@@ -140,3 +140,46 @@ def test_function_forms_match_torch():
         cr.addmm(x, x[0], y.T)
     with pytest.raises(RuntimeError, match="unfold: windows of size 5"):
         x.unfold(1, 5, 1)
+
+
+def test_index_add_copy_fill_and_their_in_place_twins_match_torch():
+    index = numpy.array([2, 0])
+    source = RNG.normal(size=(3, 2))
+    for name, arguments in [("index_add", (1, index, source)), ("index_copy", (1, index, source)),
+                            ("index_fill", (1, index, -5.0))]:
+        for suffix in ("", "_"):
+            mine = getattr(cr.tensor(X), name + suffix)(*(_lift(cr, a) for a in arguments))
+            theirs = getattr(torch.tensor(X), name + suffix)(*(_lift(torch, a) for a in arguments))
+            numpy.testing.assert_allclose(mine.numpy(), theirs.numpy(), rtol=1e-12)
+    numpy.testing.assert_allclose(cr.tensor(X).index_add(1, cr.tensor(index), cr.tensor(source), alpha=2).numpy(),
+                                  torch.tensor(X).index_add(1, torch.tensor(index), torch.tensor(source), alpha=2).numpy())
+    with pytest.raises(RuntimeError, match="index_add: index must be a 1-D integer tensor"):
+        cr.tensor(X).index_add(1, cr.tensor([[0]]), cr.tensor(source))
+    assert cr.tensor(X).byte().dtype == cr.uint8 and cr.tensor(X).char().dtype == cr.int8
+    assert cr.tensor(X).short().dtype == cr.int16
+
+
+@pytest.mark.parametrize("name, arguments, mean, variance", [
+    ("exponential_", (2.0,), 0.5, 0.25), ("geometric_", (0.25,), 4.0, 12.0), ("log_normal_", (0.0, 0.5),
+                                                                               numpy.exp(0.125), (numpy.exp(0.25) - 1) * numpy.exp(0.25)),
+    ("bernoulli_", (0.3,), 0.3, 0.21), ("random_", (2, 6), 3.5, 1.25), ("uniform_", (1.0, 3.0), 2.0, 1 / 3)])
+def test_random_fills_draw_from_torchs_distributions(name, arguments, mean, variance):
+    cr.manual_seed(0)
+    draws = getattr(cr.empty(40000, dtype=cr.float64), name)(*arguments).numpy()
+    torch.manual_seed(0)
+    theirs = getattr(torch.empty(40000, dtype=torch.float64), name)(*arguments).numpy()
+    for sample in (draws, theirs):                      # both libraries: the same law, within 4 standard errors
+        assert abs(sample.mean() - mean) < 4 * numpy.sqrt(variance / sample.size)
+        assert abs(sample.var() - variance) < 0.1 * variance
+    cr.manual_seed(0)
+    assert numpy.array_equal(getattr(cr.empty(40000, dtype=cr.float64), name)(*arguments).numpy(), draws)
+
+
+def test_cauchy_and_bernoulli_forms():
+    cr.manual_seed(1)
+    draws = cr.empty(40000, dtype=cr.float64).cauchy_(1.0, 2.0).numpy()
+    assert abs(numpy.median(draws) - 1.0) < 0.1 and abs(numpy.percentile(draws, 75) - 3.0) < 0.15   # median ± σ
+    probabilities = cr.tensor([0.0, 1.0, 0.0, 1.0])
+    assert probabilities.bernoulli().tolist() == [0.0, 1.0, 0.0, 1.0]
+    with pytest.raises(RuntimeError, match="exponential_: a leaf that requires grad"):
+        cr.ones(2, requires_grad=True).exponential_()

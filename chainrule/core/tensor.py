@@ -780,6 +780,13 @@ class Tensor:
     @property
     def retains_grad(self): return self._retains_grad
 
+    def index_add(self, dim, index, source, *, alpha=1): return ops.index_add(self, dim, index, source, alpha=alpha)
+    def index_copy(self, dim, index, source): return ops.index_copy(self, dim, index, source)
+    def index_fill(self, dim, index, value): return ops.index_fill(self, dim, index, value)
+    def byte(self): return self.to(dtypes.uint8)
+    def char(self): return self.to(dtypes.int8)
+    def short(self): return self.to(dtypes.int16)
+
     def _assign(self, name, result):
         """Write ``result`` into this tensor: ``x.exp_()`` is ``x.exp()`` written over x, with PyTorch's checks.
 
@@ -879,6 +886,105 @@ class Tensor:
     def logical_xor_(self, other): return self._assign("logical_xor_", ops.logical_xor(self, other))
     def logical_not_(self): return self._assign("logical_not_", ops.logical_not(self))
     def scatter_add_(self, dim, index, src): return self._assign("scatter_add_", ops.scatter_add(self, dim, index, src))
+    def index_add_(self, dim, index, source, *, alpha=1): return self._assign("index_add_", ops.index_add(self, dim, index, source, alpha=alpha))
+    def index_copy_(self, dim, index, source): return self._assign("index_copy_", ops.index_copy(self, dim, index, source))
+    def index_fill_(self, dim, index, value): return self._assign("index_fill_", ops.index_fill(self, dim, index, value))
+
+    # Random fills, in place, from chainrule's seeded generator (each by its inverse CDF from a uniform draw).
+    def _uniform_draws(self, name, generator):
+        from chainrule.core.random import default_generator
+        self._check_inplace(name)
+        if not dtypes.is_floating(self.dtype) and name not in ("bernoulli_", "random_", "geometric_"):
+            raise RuntimeError(f"{name}: needs a floating-point tensor, this one is {self.dtype}")
+        return (generator or default_generator()).uniform(self.shape, 0.0, 1.0, numpy.float64, self.xp)
+
+    def bernoulli_(self, p=0.5, *, generator=None):
+        """1 with probability ``p`` (a number or a tensor of probabilities), else 0, in place.
+
+        Example:
+            >>> import chainrule as cr
+            >>> _ = cr.manual_seed(0)
+            >>> sorted(set(cr.empty(100).bernoulli_(0.3).tolist()))
+            [0.0, 1.0]
+        """
+        p = p.array if isinstance(p, Tensor) else p
+        self.array[...] = self._uniform_draws("bernoulli_", generator) < p
+        return self
+
+    def bernoulli(self, p=None, *, generator=None):
+        """A new tensor of 0/1 draws, 1 with probability given by this tensor's values (or ``p``).
+
+        Example:
+            >>> import chainrule as cr
+            >>> cr.tensor([0.0, 1.0]).bernoulli().tolist()
+            [0.0, 1.0]
+        """
+        return Tensor._wrap(self.xp.zeros_like(self.array)).bernoulli_(self if p is None else p, generator=generator)
+
+    def exponential_(self, lambd=1.0, *, generator=None):
+        """Exponential draws of rate λ, in place: x = −log(1 − u)/λ.
+
+        Example:
+            >>> import chainrule as cr
+            >>> bool((cr.empty(50).exponential_(2.0) >= 0).all())
+            True
+        """
+        self.array[...] = -self.xp.log1p(-self._uniform_draws("exponential_", generator)) / lambd
+        return self
+
+    def geometric_(self, p, *, generator=None):
+        """Geometric draws (trials up to the first success, from 1), in place: x = ⌈log(1 − u)/log(1 − p)⌉.
+
+        Example:
+            >>> import chainrule as cr
+            >>> bool((cr.empty(50).geometric_(0.5) >= 1).all())
+            True
+        """
+        u = self._uniform_draws("geometric_", generator)
+        self.array[...] = self.xp.maximum(self.xp.ceil(self.xp.log1p(-u) / numpy.log1p(-p)), 1)
+        return self
+
+    def log_normal_(self, mean=1.0, std=2.0, *, generator=None):
+        """Log-normal draws, in place: x = exp(μ + σ z), z standard normal.
+
+        Example:
+            >>> import chainrule as cr
+            >>> bool((cr.empty(50).log_normal_() > 0).all())
+            True
+        """
+        self.normal_(mean, std, generator=generator)
+        self.array[...] = self.xp.exp(self.array)
+        return self
+
+    def cauchy_(self, median=0.0, sigma=1.0, *, generator=None):
+        """Cauchy draws, in place: x = median + σ tan(π(u − ½)).
+
+        Example:
+            >>> import chainrule as cr
+            >>> cr.empty(3).cauchy_().shape
+            (3,)
+        """
+        u = self._uniform_draws("cauchy_", generator)
+        self.array[...] = median + sigma * self.xp.tan(numpy.pi * (u - 0.5))
+        return self
+
+    def random_(self, from_=0, to=None, *, generator=None):
+        """Integers drawn uniformly from [from, to), in place (``random_(to)`` draws from [0, to)).
+
+        Example:
+            >>> import chainrule as cr
+            >>> values = cr.empty(100).random_(3, 6).tolist()
+            >>> min(values) >= 3 and max(values) <= 5
+            True
+        """
+        from chainrule.core.random import default_generator
+        self._check_inplace("random_")
+        low, high = (0, from_) if to is None else (from_, to)
+        if to is None and from_ == 0:
+            raise ValueError("random_: give the upper bound, random_(to) or random_(from, to); chainrule has no "
+                             "default range (PyTorch's is the whole range of the dtype)")
+        self.array[...] = (generator or default_generator()).integers(low, high, self.shape, numpy.int64, self.xp)
+        return self
 
     def scatter_(self, dim, index, src=None, value=None):
         """``self[index[i][j]][j] = src[i][j]`` (for dim 0; likewise along any ``dim``), in place; ``value=`` a number for all.

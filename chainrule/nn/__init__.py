@@ -16,9 +16,11 @@ from chainrule.nn.activation import (
     Mish, PReLU, ReLU, ReLU6, Sigmoid, SiLU, Softmax, Softmax2d, Softmin, Softplus, Softshrink, Softsign, Tanh,
     Tanhshrink, Threshold,
 )
+from chainrule.nn.bilinear import Bilinear
 from chainrule.nn.containers import ParameterDict, ParameterList
 from chainrule.nn.conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d, Fold, Unfold
 from chainrule.nn.distance import CosineSimilarity, PairwiseDistance
+from chainrule.nn.dropouts import AlphaDropout, Dropout1d, Dropout3d, FeatureAlphaDropout
 from chainrule.nn.linear import Dropout, Dropout2d, Embedding, Flatten, Identity, Linear, Unflatten
 from chainrule.nn.loss import (
     BCELoss, BCEWithLogitsLoss, CosineEmbeddingLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, L1Loss,
@@ -29,7 +31,7 @@ from chainrule.nn.margin_loss import (
     TripletMarginLoss, TripletMarginWithDistanceLoss,
 )
 from chainrule.nn.normalization import (
-    BatchNorm1d, BatchNorm2d, GroupNorm, InstanceNorm1d, InstanceNorm2d, LayerNorm, RMSNorm,
+    BatchNorm1d, BatchNorm2d, GroupNorm, InstanceNorm1d, InstanceNorm2d, LayerNorm, LocalResponseNorm, RMSNorm,
 )
 from chainrule.nn.padding import (
     CircularPad1d, CircularPad2d, CircularPad3d, ConstantPad1d, ConstantPad2d, ConstantPad3d, ReflectionPad1d,
@@ -45,7 +47,7 @@ from chainrule.nn.resampling import (
 )
 from chainrule.nn import utils
 from chainrule.nn.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell
-from chainrule.nn.attention import MultiheadAttention, TransformerEncoderLayer
+from chainrule.nn.attention import MultiheadAttention, TransformerEncoder, TransformerEncoderLayer
 
 
 def __getattr__(name):

@@ -18,6 +18,7 @@ gets all-zero weights, output 0 and zero gradients, as PyTorch's
 ``scaled_dot_product_attention`` gives (``torch.nn.MultiheadAttention`` with
 ``need_weights=True`` gives NaN there instead; we keep the zeros everywhere).
 """
+import copy
 import math
 
 from chainrule import ops
@@ -28,7 +29,7 @@ from chainrule.nn.functional.attention import (  # noqa: F401  (scaled_dot_produ
 )
 from chainrule.nn import init
 from chainrule.nn.linear import Dropout, Linear
-from chainrule.nn.module import Module, Parameter
+from chainrule.nn.module import Module, ModuleList, Parameter
 from chainrule.nn.normalization import LayerNorm
 
 
@@ -294,3 +295,31 @@ class TransformerEncoderLayer(Module):
             x = self.norm1(x + self._self_attention_block(x, src_mask, src_key_padding_mask, is_causal))
             x = self.norm2(x + self._feed_forward_block(x))
         return x
+
+
+class TransformerEncoder(Module):
+    r"""A stack of ``num_layers`` copies of ``encoder_layer``, then an optional ``norm``: :math:`y = N(L_n(\cdots L_1(x)))`.
+
+    Each copy starts from the given layer's weights (deep copies, as PyTorch makes them), so the
+    parameters are ``layers.0.…``, ``layers.1.…``, with PyTorch's names.
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn as nn
+        >>> layer = nn.TransformerEncoderLayer(d_model=8, nhead=2, dim_feedforward=16, batch_first=True)
+        >>> encoder = nn.TransformerEncoder(layer, num_layers=2)
+        >>> encoder(cr.randn(3, 5, 8)).shape
+        (3, 5, 8)
+    """
+
+    def __init__(self, encoder_layer, num_layers, norm=None, enable_nested_tensor=True, mask_check=True):
+        super().__init__()
+        self.layers = ModuleList([copy.deepcopy(encoder_layer) for _ in range(num_layers)])
+        self.num_layers = num_layers
+        self.norm = norm
+
+    def forward(self, src, mask=None, src_key_padding_mask=None, is_causal=None):
+        """src as for the layer; ``mask`` and ``src_key_padding_mask`` are handed to every layer."""
+        out = src
+        for layer in self.layers:
+            out = layer(out, src_mask=mask, src_key_padding_mask=src_key_padding_mask, is_causal=bool(is_causal))
+        return out if self.norm is None else self.norm(out)

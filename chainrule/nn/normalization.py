@@ -224,3 +224,23 @@ class InstanceNorm2d(_InstanceNorm):
     """
 
     expected_dims = (3, 4)
+
+
+class LocalResponseNorm(Module):
+    r"""AlexNet's normalization across channels: :math:`y_c = x_c / (k + \frac{\alpha}{n}\sum_{\text{window}(c)} x^2)^\beta`.
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn as nn
+        >>> nn.LocalResponseNorm(2)(cr.ones(1, 4, 3, 3)).shape
+        (1, 4, 3, 3)
+    """
+
+    def __init__(self, size, alpha=1e-4, beta=0.75, k=1.0):
+        super().__init__()
+        self.size, self.alpha, self.beta, self.k = size, alpha, beta, k
+
+    def forward(self, input):
+        return F.local_response_norm(input, self.size, self.alpha, self.beta, self.k)
+
+    def extra_repr(self):
+        return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"

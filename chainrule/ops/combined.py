@@ -38,7 +38,7 @@ __all__ = [
     "triu_indices", "nansum", "nanmean", "std_mean", "var_mean", "aminmax", "fmax", "fmin", "logaddexp2",
     "float_power", "rsub", "vdot", "cdist", "pdist", "trapezoid", "trapz", "vander", "take", "median", "kthvalue",
     "msort", "isin", "isposinf", "isneginf", "signbit", "bucketize", "bincount", "unique", "histc", "nan_to_num",
-    "scalar_tensor",
+    "scalar_tensor", "index_add", "index_copy", "index_fill",
 ]
 
 TERNARY = (((3, 4), (3, 4), (3, 4)), ((3, 1), (1, 4), (4,)), ((), (2, 3), ()))
@@ -1482,3 +1482,66 @@ def scalar_tensor(s, *, dtype=None, device=None, requires_grad=False):
     """
     from chainrule.core.tensor import tensor
     return tensor(float(s), dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+# ----- index_add, index_copy, index_fill: slices along a dim, written by index ----------------------------
+def _slices_along(x, dim, index, op_name):
+    x, index = as_tensor(x), as_tensor(index)
+    if index.ndim > 1 or index.dtype.kind not in "iu":
+        raise RuntimeError(f"{op_name}: index must be a 1-D integer tensor, got {index.dtype} of shape {index.shape}")
+    dim = normalize_dims(dim, x.ndim, op_name)[0] if x.ndim else 0
+    return x, dim, (slice(None),) * dim + (index.reshape((-1,)).array,)
+
+
+@composite(Check("index_add", call=lambda lib, x, s: lib.index_add(x, 1, lib.tensor([2, 0, 2]), s, alpha=0.5),
+                 shapes=(((3, 4), (3, 3)),)))
+def index_add(input, dim, index, source, *, alpha=1):
+    r""":math:`y = x`, then :math:`y[\ldots, \text{index}_k, \ldots] \mathrel{+}= \alpha\, s[\ldots, k, \ldots]` along ``dim`` (repeats add up).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.index_add(cr.zeros(3), 0, cr.tensor([0, 0, 2]), cr.tensor([1.0, 2.0, 5.0]))
+        tensor([3., 0., 5.])
+    """
+    x, dim, where_to = _slices_along(input, dim, index, "index_add")
+    source = as_tensor(source)
+    return add(x, index_put_add(x.shape, where_to, source if alpha == 1 else mul(source, alpha)))
+
+
+def _selected(x, where_to):
+    """A bool mask of x's shape: True on the slices that ``where_to`` addresses."""
+    mask = x.xp.zeros(x.shape, dtype=bool)
+    mask[where_to] = True
+    return Tensor(mask)
+
+
+@composite(Check("index_copy", call=lambda lib, x, s: lib.index_copy(x, 0, lib.tensor([2, 0]), s),
+                 shapes=(((3, 4), (2, 4)),)))
+def index_copy(input, dim, index, source):
+    r""":math:`y = x` with the slices :math:`y[\ldots, \text{index}_k, \ldots] = s[\ldots, k, \ldots]` along ``dim``.
+
+    The gradient of the copied-over slices of x is 0; each slice of s receives its slice of ȳ.
+    (With a repeated index one copy wins in PyTorch; here give each slice once.)
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.index_copy(cr.zeros(2, 2), 0, cr.tensor([1]), cr.tensor([[7.0, 8.0]]))
+        tensor([[0., 0.],
+                [7., 8.]])
+    """
+    x, dim, where_to = _slices_along(input, dim, index, "index_copy")
+    return where(_selected(x, where_to), index_put_add(x.shape, where_to, as_tensor(source)), x)
+
+
+@composite(Check("index_fill", call=lambda lib, x: lib.index_fill(x, 1, lib.tensor([3, 1]), -2.0), shapes=(((3, 4),),)))
+def index_fill(input, dim, index, value):
+    r""":math:`y = x` with the slices at ``index`` along ``dim`` set to ``value`` (their gradient 0).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.index_fill(cr.ones(2, 3), 1, cr.tensor([0, 2]), 0.0)
+        tensor([[0., 1., 0.],
+                [0., 1., 0.]])
+    """
+    x, dim, where_to = _slices_along(input, dim, index, "index_fill")
+    return where(_selected(x, where_to), value, x)

@@ -124,9 +124,33 @@ def _check_out(name, given, computed):
                            "pass an out= on the inputs' device")
 
 
+def _add(input, other, *, alpha=1):
+    """input + alpha·other (``alpha`` as in PyTorch's ``torch.add``); see ``chainrule.ops.add``.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.add(cr.tensor([1.0]), cr.tensor([2.0]), alpha=10)
+        tensor([21.])
+    """
+    return binary.add(input, other if alpha == 1 else binary.mul(other, alpha))
+
+
+def _sub(input, other, *, alpha=1):
+    """input − alpha·other (``alpha`` as in PyTorch's ``torch.sub``); see ``chainrule.ops.sub``.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.sub(cr.tensor([1.0]), cr.tensor([2.0]), alpha=10)
+        tensor([-19.])
+    """
+    return binary.sub(input, other if alpha == 1 else binary.mul(other, alpha))
+
+
+_add.__name__, _sub.__name__ = "add", "sub"   # the names errors and out= messages show
+
 # Elementwise and binary ops, products: out=.
-add = torch_keywords(binary.add, out=True)
-sub = torch_keywords(binary.sub, out=True)
+add = torch_keywords(_add, out=True)
+sub = torch_keywords(_sub, out=True)
 mul = torch_keywords(binary.mul, out=True)
 div = torch_keywords(binary.div, out=True)
 pow = torch_keywords(binary.pow, out=True)   # noqa: A001  (PyTorch's name)

@@ -10,7 +10,8 @@ products. Layers in ``chainrule.nn`` hold parameters and call these.
 
 One module per topic, all of them read as ``F.name``:
 
-- ``linear.py``: linear, embedding, dropout;
+- ``linear.py``: linear, embedding, dropout; ``bilinear.py``: the bilinear map;
+- ``dropouts.py``: 1-D and 3-D channel dropout, alpha dropout;
 - ``activations.py``: ReLU and its family, GELU, SiLU, Mish, sigmoid, tanh, softmax, log-softmax, the shrinks,
   hard sigmoid/swish, GLU, CELU (and the in-place forms relu_, ...);
 - ``convolution.py``: conv1d/2d, their transposes, unfold/fold, pad;
@@ -25,15 +26,17 @@ One module per topic, all of them read as ``F.name``:
 float16 inputs are reduced in float32 (PyTorch's accumulation type) and the results returned in float16.
 """
 from chainrule.nn.functional.activations import (
-    celu, celu_, elu, elu_, gelu, glu, hardshrink, hardsigmoid, hardswish, hardtanh, hardtanh_, leaky_relu,
+    celu, celu_, elu, elu_, gelu, glu, gumbel_softmax, hardshrink, hardsigmoid, hardswish, hardtanh, hardtanh_, leaky_relu,
     leaky_relu_, log_softmax, logsigmoid, mish, prelu, relu, relu_, relu6, selu, selu_, sigmoid, silu, softmax,
     softmin, softplus, softshrink, softsign, tanh, tanhshrink, threshold, threshold_,
 )
 from chainrule.nn.functional.attention import scaled_dot_product_attention
+from chainrule.nn.functional.bilinear import bilinear
 from chainrule.nn.functional.convolution import (
     conv1d, conv2d, conv_transpose1d, conv_transpose2d, fold, pad, unfold,
 )
 from chainrule.nn.functional.distances import cosine_similarity, normalize, pairwise_distance
+from chainrule.nn.functional.dropouts import alpha_dropout, dropout1d, dropout3d, feature_alpha_dropout
 from chainrule.nn.functional.linear import dropout, dropout2d, embedding, linear
 from chainrule.nn.functional.losses import (
     binary_cross_entropy, binary_cross_entropy_with_logits, cosine_embedding_loss, cross_entropy, huber_loss,
@@ -44,7 +47,7 @@ from chainrule.nn.functional.margin_losses import (
     soft_margin_loss, triplet_margin_loss, triplet_margin_with_distance_loss,
 )
 from chainrule.nn.functional.normalization import (
-    batch_norm, group_norm, instance_norm, layer_norm, rms_norm, standardize,
+    batch_norm, group_norm, instance_norm, layer_norm, local_response_norm, rms_norm, standardize,
 )
 from chainrule.nn.functional.pooling import (
     adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_max_pool1d, adaptive_max_pool2d, avg_pool1d, avg_pool2d,
@@ -55,10 +58,10 @@ from chainrule.nn.functional.resampling import (
 )
 
 __all__ = [
-    "linear", "embedding", "dropout", "dropout2d",
+    "linear", "embedding", "dropout", "dropout2d", "dropout1d", "dropout3d", "alpha_dropout", "feature_alpha_dropout",
     "relu", "leaky_relu", "prelu", "elu", "selu", "gelu", "silu", "mish", "softplus", "sigmoid", "tanh",
     "hardtanh", "relu6", "softmax", "log_softmax", "softmin", "softsign", "tanhshrink", "threshold", "hardshrink",
-    "softshrink", "hardsigmoid", "hardswish", "logsigmoid", "glu", "celu",
+    "softshrink", "hardsigmoid", "hardswish", "logsigmoid", "glu", "celu", "gumbel_softmax", "bilinear",
     "relu_", "elu_", "leaky_relu_", "hardtanh_", "selu_", "celu_", "threshold_",
     "conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "unfold", "fold", "pad",
     "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "adaptive_avg_pool1d", "adaptive_avg_pool2d",
@@ -66,7 +69,7 @@ __all__ = [
     "max_pool2d_with_indices",
     "interpolate", "upsample", "upsample_nearest", "upsample_bilinear", "pixel_shuffle", "pixel_unshuffle",
     "channel_shuffle",
-    "standardize", "batch_norm", "layer_norm", "group_norm", "instance_norm", "rms_norm",
+    "standardize", "batch_norm", "layer_norm", "group_norm", "instance_norm", "rms_norm", "local_response_norm",
     "normalize", "cosine_similarity", "pairwise_distance",
     "one_hot", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "binary_cross_entropy",
     "binary_cross_entropy_with_logits", "nll_loss", "cross_entropy", "kl_div", "margin_ranking_loss",

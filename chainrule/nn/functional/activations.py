@@ -6,7 +6,9 @@ import math
 import warnings
 
 from chainrule import ops
+from chainrule.core.creation import zeros_like
 from chainrule.core.primitive import Check, composite
+from chainrule.core.tensor import Tensor
 from chainrule.nn.functional._common import _in_float32
 
 _SELU_ALPHA = 1.6732632423543772848170429916717
@@ -457,3 +459,27 @@ def threshold_(input, threshold_value, value):
         tensor([0., 2.])
     """
     return input.copy_(threshold(input, threshold_value, value))
+
+
+def gumbel_softmax(logits, tau=1.0, hard=False, eps=1e-10, dim=-1, generator=None):
+    r"""A differentiable sample of a categorical: :math:`y = \operatorname{softmax}((\ell + g)/\tau)`, :math:`g = -\log E`, E ~ Exp(1).
+
+    With ``hard`` the sample is the one-hot of the argmax in the forward pass and the soft y in the
+    backward pass (straight-through: :math:`y_\text{hard} - \operatorname{sg}(y) + y`).
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn.functional as F
+        >>> _ = cr.manual_seed(0)
+        >>> y = F.gumbel_softmax(cr.zeros(4, 3), hard=True)
+        >>> y.sum(-1).tolist(), sorted(set(y.flatten().tolist()))
+        ([1.0, 1.0, 1.0, 1.0], [0.0, 1.0])
+    """
+    from chainrule.core.random import default_generator
+    draws = (generator or default_generator()).uniform(logits.shape, 0.0, 1.0, logits.dtype, logits.xp)
+    gumbels = Tensor._wrap(-logits.xp.log(-logits.xp.log1p(-draws)))  # −log E with E = −log(1 − u) ~ Exp(1)
+    soft = softmax((logits + gumbels) / tau, dim)
+    if not hard:
+        return soft
+    winner = soft.argmax(dim, keepdim=True)
+    one_hot = zeros_like(soft).scatter_(dim % soft.ndim, winner, value=1.0)
+    return one_hot - soft.detach() + soft

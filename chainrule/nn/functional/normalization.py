@@ -213,3 +213,31 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     if bias is not None:
         out = out + bias.reshape(shape)
     return out.to(input.dtype)
+
+
+@composite(Check("F.local_response_norm", call=lambda lib, x: lib.nn.functional.local_response_norm(x, 3),
+                 shapes=(((2, 5, 3),), ((1, 4, 2, 3),))),
+           Check("F.local_response_norm_even",
+                 call=lambda lib, x: lib.nn.functional.local_response_norm(x, 2, alpha=0.5, beta=0.5, k=2.0),
+                 shapes=(((2, 5, 3),),)))
+def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
+    r"""AlexNet's normalization across neighbouring channels:
+    :math:`y_c = x_c \big/ \left(k + \frac{\alpha}{n}\sum_{c' \in \text{window}(c)} x_{c'}^2\right)^{\beta}`,
+    the window the ``size`` = n channels around c (zeros beyond the edges, counted in n, as in PyTorch).
+
+    Example:
+        >>> import chainrule as cr, chainrule.nn.functional as F
+        >>> F.local_response_norm(cr.ones(1, 3, 1), size=3, alpha=3.0, beta=1.0, k=0.0)[0, :, 0]   # 1/(2 or 3)
+        tensor([0.5   , 0.3333, 0.5   ])
+    """
+    _check_tensor(input, "local_response_norm")
+    if input.ndim < 3:
+        raise ValueError(f"local_response_norm: expected (N, C, ...) with at least 3 dims, got shape {input.shape}")
+    squares = ops.movedim(input * input, 1, -1)                      # channels last, to pad and slide along
+    padded = ops.pad(squares, (size // 2, (size - 1) // 2))
+    channels = input.shape[1]
+    window_sum = padded[..., 0:channels]
+    for shift in range(1, size):
+        window_sum = window_sum + padded[..., shift:shift + channels]
+    scale = ops.movedim(window_sum, -1, 1) * (alpha / size) + k
+    return input / scale ** beta
