@@ -18,22 +18,22 @@ Each transform is linear, so its derivative is its adjoint, also here:
 
     input       V[ξν, c, t] = (Bᵀ d_t B)[ξ, ν]              adjoint  d̄_t += B V̄_t Bᵀ  (tiles overlap: added)
     filter      U[ξν, o, c] = (G g_oc Gᵀ)[ξ, ν]             adjoint  ḡ = Gᵀ Ū G
-    output      Y_t = Aᵀ M_t A  (cropped to the output)       adjoint  M̄_t = A Ȳ_t Aᵀ  (zero outside the output)
+    output      Y_t = Aᵀ M_t A  (whole tiles; the caller crops)   adjoint  M̄_t = A Ȳ_t Aᵀ  (Ȳ zero-extended by the caller)
 
 Layouts: images enter with the batch last, (C, H, W, N), as im2col makes them, and the
 tile index t runs over (tile row, tile column, n) with n fastest, so that every loop's
 innermost index is the batch: a contiguous run that LLVM vectorizes.
 
 **The twins.** ``input_transform``, ``input_adjoint``, ``output_transform`` and
-``output_adjoint`` run a numba loop (``*_loop``, compiled by ``Kernel``) when
-``kernel_may_run`` says so (kernels on, NumPy arrays of one float dtype, C-contiguous,
+``output_adjoint`` run a numba loop (``*_loop``, compiled by ``Kernel``, written for
+m = 4, the tile the convolution uses) when ``kernel_may_run`` says so (kernels on, NumPy arrays of one float dtype, C-contiguous,
 numba importable), else the NumPy reference (``*_reference``) beside it, which works
 on any array module (CuPy too). Both apply each matrix one side at a time, in the
 same order, skipping the same zero coefficients, each product and sum rounded to the
 array's dtype: the two agree bit for bit (tests/test_kernels_winograd.py). The filter
-transform is NumPy only (``filter_transform``/``filter_adjoint``, two small matmuls):
-it touches O·C·9 numbers, not the images, and measured a few hundredths of a
-millisecond for the 64×32 filters of the benchmark.
+transform is NumPy only (``filter_transform``/``filter_adjoint``, two ``tensordot``s):
+it touches O·C·9 numbers, not the images, and measured 0.1-0.2 ms for the 64×32
+filters of the benchmark.
 
 Example:
     >>> import numpy
@@ -271,11 +271,18 @@ def input_adjoint_loop(tiles_grad, grid_h, grid_w, two, four, five, out):
     ``tiles_grad`` has shape (36, C, grid_h·grid_w, N). B takes v₀..v₅ to (4v₀,
     −4v₁ + 4v₂ − 2v₃ + 2v₄ + 4v₅, −5v₀ − 4v₁ − 4v₂ − v₃ − v₄, v₁ − v₂ + 2v₃ − 2v₄ − 5v₅,
     v₀ + v₁ + v₂ + v₃ + v₄, v₅). The tiles are visited last to first, so that where they overlap
-    each pixel's sum is added in the reference's order (offset (a, b) by offset).
+    each pixel's sum is added in the reference's order (offset (a, b) by offset). Each channel's
+    plane of ``out`` is zeroed just before its sums (while it is in cache), not in a pass of its own.
     """
-    channels, batch = out.shape[0], out.shape[3]
+    channels, height, width, batch = out.shape
     columns = numpy.empty((6, 6, batch), dtype=out.dtype)     # columns[ξ, b] = (V̄ Bᵀ)[ξ, b]
     for c in range(channels):
+        plane = out[c]
+        for r in range(height):
+            for s in range(width):
+                pixel = plane[r, s]
+                for n in range(batch):
+                    pixel[n] = 0
         for i in range(grid_h - 1, -1, -1):
             for j in range(grid_w - 1, -1, -1):
                 tile_index = i * grid_w + j
@@ -351,7 +358,7 @@ def input_adjoint(xp, tiles_grad, tile, grid, padded_shape):
         True
     """
     if tile == 4 and kernel_may_run(xp, tiles_grad):
-        out = numpy.zeros(padded_shape, dtype=tiles_grad.dtype)
+        out = numpy.empty(padded_shape, dtype=tiles_grad.dtype)     # the loop zeroes it, channel by channel
         channels, _, _, batch = padded_shape
         _input_adjoint(tiles_grad.reshape(36, channels, grid[0] * grid[1], batch), grid[0], grid[1],
                        *_scalars(tiles_grad.dtype, 2, 4, 5), out)
