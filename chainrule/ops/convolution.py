@@ -202,8 +202,8 @@ def _winograd_padded_shape(input_shape, tile, grid):
 def _batch_last_in_zeros(xp, images, shape, top, left):
     """``images`` (N, C, H, W) copied into an array of ``shape`` (C, H', W', N) at (top, left), zeros around.
 
-    Only the margins are zeroed: filling the whole array first measured about 1 ms per call on the
-    benchmark's layer, a pass over memory the copy makes anyway.
+    Only the margins are zeroed: filling the whole array first took about 1 ms per call on the
+    benchmark's layer (profiled at load 4.5), a pass over memory that the copy makes anyway.
     """
     height, width = images.shape[2:]
     out = xp.empty(shape, dtype=images.dtype)
@@ -388,8 +388,8 @@ def winograd_conv2d(x, weight, padding, tile=4):
     weight (O, C, 3, 3), ``padding`` ((top, bottom), (left, right)) of zeros; output
     (N, O, H + top + bottom − 2, W + left + right − 2). ``tile`` is m: 4 (16/36 of the direct
     form's multiplications) or 2 (4/9). Its float32 error against a float64 direct convolution
-    grows with m (chainrule/kernels/README.md, Winograd: about 7e-6 of the output's largest
-    value for m = 4 and 3e-7 for m = 2 at 32 input channels, against about 3e-7 for im2col).
+    grows with m (chainrule/kernels/README.md, Winograd, measured at 32 input channels: about
+    5e-6 of the output's largest value for m = 4, 3e-7 for m = 2, 8e-7 for im2col).
 
     Example:
         >>> import chainrule as cr
