@@ -69,10 +69,12 @@ def test_each_compiled_transform_equals_its_reference_bitwise(channels, grid_h, 
     padded = rng.standard_normal(padded_shape).astype(dtype)
     tiles = rng.standard_normal(tiles_shape).astype(dtype)
     whole = rng.standard_normal((channels, 4 * grid_h, 4 * grid_w, batch)).astype(dtype)
+    bias = rng.standard_normal(channels).astype(dtype)
     cases = [
         lambda: winograd.input_transform(numpy, padded, tile, grid),
         lambda: winograd.input_adjoint(numpy, tiles, tile, grid, padded_shape),
         lambda: winograd.output_transform(numpy, tiles, tile, grid),
+        lambda: winograd.output_transform(numpy, tiles, tile, grid, bias),
         lambda: winograd.output_adjoint(numpy, whole, tile, grid),
     ]
     for run in cases:
@@ -169,11 +171,13 @@ def test_gradcheck_and_gradgradcheck_through_winograd(tile):
     x = cr.tensor(rng.standard_normal((2, 2, 5, 6)), requires_grad=True)
     w = cr.tensor(rng.standard_normal((3, 2, 3, 3)), requires_grad=True)
 
-    def conv(x, w):
-        return convolution.winograd_conv2d(x, w, ((1, 0), (0, 1)), tile=tile)
+    b = cr.tensor(rng.standard_normal(3), requires_grad=True)
 
-    assert gradcheck(conv, (x, w))
-    assert gradgradcheck(conv, (x, w))
+    def conv(x, w, b):
+        return convolution.winograd_conv2d(x, w, ((1, 0), (0, 1)), tile=tile, bias=b)
+
+    assert gradcheck(conv, (x, w, b))
+    assert gradgradcheck(conv, (x, w, b))
 
 
 def test_gradgradcheck_through_the_layer_path(winograd_everywhere):
@@ -241,6 +245,8 @@ def test_bad_arguments_name_the_function():
         convolution.winograd_conv2d(cr.zeros(1, 1, 4, 4), cr.zeros(1, 1, 3, 3), ((0, 0), (0, 0)), tile=3)
     with pytest.raises(ValueError, match="winograd_conv2d.*weight"):
         convolution.winograd_conv2d(cr.zeros(1, 1, 4, 4), cr.zeros(1, 1, 5, 5), ((0, 0), (0, 0)))
+    with pytest.raises(ValueError, match="winograd_conv2d.*bias"):
+        convolution.winograd_conv2d(cr.zeros(1, 1, 4, 4), cr.zeros(2, 1, 3, 3), ((0, 0), (0, 0)), bias=cr.zeros(3))
     with pytest.raises(ValueError, match="winograd_matrices.*tile"):
         winograd.winograd_matrices(6)
 

@@ -18,22 +18,22 @@ Each transform is linear, so its derivative is its adjoint, also here:
 
     input       V[ξν, c, t] = (Bᵀ d_t B)[ξ, ν]              adjoint  d̄_t += B V̄_t Bᵀ  (tiles overlap: added)
     filter      U[ξν, o, c] = (G g_oc Gᵀ)[ξ, ν]             adjoint  ḡ = Gᵀ Ū G
-    output      Y_t = Aᵀ M_t A  (cropped to the output)       adjoint  M̄_t = A Ȳ_t Aᵀ  (zero outside the output)
+    output      Y_t = Aᵀ M_t A  (whole tiles; the caller crops)   adjoint  M̄_t = A Ȳ_t Aᵀ  (Ȳ zero-extended by the caller)
 
 Layouts: images enter with the batch last, (C, H, W, N), as im2col makes them, and the
 tile index t runs over (tile row, tile column, n) with n fastest, so that every loop's
 innermost index is the batch: a contiguous run that LLVM vectorizes.
 
 **The twins.** ``input_transform``, ``input_adjoint``, ``output_transform`` and
-``output_adjoint`` run a numba loop (``*_loop``, compiled by ``Kernel``) when
-``kernel_may_run`` says so (kernels on, NumPy arrays of one float dtype, C-contiguous,
+``output_adjoint`` run a numba loop (``*_loop``, compiled by ``Kernel``, written for
+m = 4, the tile the convolution uses) when ``kernel_may_run`` says so (kernels on, NumPy arrays of one float dtype, C-contiguous,
 numba importable), else the NumPy reference (``*_reference``) beside it, which works
 on any array module (CuPy too). Both apply each matrix one side at a time, in the
 same order, skipping the same zero coefficients, each product and sum rounded to the
 array's dtype: the two agree bit for bit (tests/test_kernels_winograd.py). The filter
-transform is NumPy only (``filter_transform``/``filter_adjoint``, two small matmuls):
-it touches O·C·9 numbers, not the images, and measured a few hundredths of a
-millisecond for the 64×32 filters of the benchmark.
+transform is NumPy only (``filter_transform``/``filter_adjoint``, two ``tensordot``s):
+it touches O·C·9 numbers, not the images, and measured 0.1-0.2 ms for the 64×32
+filters of the benchmark.
 
 Example:
     >>> import numpy
@@ -271,11 +271,18 @@ def input_adjoint_loop(tiles_grad, grid_h, grid_w, two, four, five, out):
     ``tiles_grad`` has shape (36, C, grid_h·grid_w, N). B takes v₀..v₅ to (4v₀,
     −4v₁ + 4v₂ − 2v₃ + 2v₄ + 4v₅, −5v₀ − 4v₁ − 4v₂ − v₃ − v₄, v₁ − v₂ + 2v₃ − 2v₄ − 5v₅,
     v₀ + v₁ + v₂ + v₃ + v₄, v₅). The tiles are visited last to first, so that where they overlap
-    each pixel's sum is added in the reference's order (offset (a, b) by offset).
+    each pixel's sum is added in the reference's order (offset (a, b) by offset). Each channel's
+    plane of ``out`` is zeroed just before its sums (while it is in cache), not in a pass of its own.
     """
-    channels, batch = out.shape[0], out.shape[3]
+    channels, height, width, batch = out.shape
     columns = numpy.empty((6, 6, batch), dtype=out.dtype)     # columns[ξ, b] = (V̄ Bᵀ)[ξ, b]
     for c in range(channels):
+        plane = out[c]
+        for r in range(height):
+            for s in range(width):
+                pixel = plane[r, s]
+                for n in range(batch):
+                    pixel[n] = 0
         for i in range(grid_h - 1, -1, -1):
             for j in range(grid_w - 1, -1, -1):
                 tile_index = i * grid_w + j
@@ -351,7 +358,7 @@ def input_adjoint(xp, tiles_grad, tile, grid, padded_shape):
         True
     """
     if tile == 4 and kernel_may_run(xp, tiles_grad):
-        out = numpy.zeros(padded_shape, dtype=tiles_grad.dtype)
+        out = numpy.empty(padded_shape, dtype=tiles_grad.dtype)     # the loop zeroes it, channel by channel
         channels, _, _, batch = padded_shape
         _input_adjoint(tiles_grad.reshape(36, channels, grid[0] * grid[1], batch), grid[0], grid[1],
                        *_scalars(tiles_grad.dtype, 2, 4, 5), out)
@@ -399,8 +406,8 @@ def filter_adjoint(xp, filters_grad, tile):
 
 
 # ----- output tiles: Y = Aᵀ M A ------------------------------------------------------------------------------------------
-def output_transform_loop(products, grid_h, grid_w, two, four, eight, out):
-    """Twin of ``output_transform_reference`` for m = 4: y[o, 4i+a, 4j+b, n] = (Aᵀ M A)[a, b] of tile (i, j) of image n.
+def output_transform_loop(products, bias, grid_h, grid_w, two, four, eight, out):
+    """Twin of ``output_transform_reference`` for m = 4: y[o, 4i+a, 4j+b, n] = (Aᵀ M A)[a, b] + bias[o], tile (i, j) of image n.
 
     ``products`` has shape (36, O, grid_h·grid_w, N). Aᵀ takes m₀..m₅ to (m₀ + m₁ + m₂ + m₃ + m₄,
     m₁ − m₂ + 2m₃ − 2m₄, m₁ + m₂ + 4m₃ + 4m₄, m₁ − m₂ + 8m₃ − 8m₄ + m₅): along ν, then along ξ.
@@ -424,23 +431,24 @@ def output_transform_loop(products, grid_h, grid_w, two, four, eight, out):
                         t2[n] = m1[n] + m2[n] + four * m3[n] + four * m4[n]
                     for n in range(batch):
                         t3[n] = m1[n] - m2[n] + eight * m3[n] - eight * m4[n] + m5[n]
+                shift = bias[o]
                 for b in range(4):
                     r, s = 4 * i, 4 * j + b
                     m0, m1, m2 = columns[0, b], columns[1, b], columns[2, b]
                     m3, m4, m5 = columns[3, b], columns[4, b], columns[5, b]
                     t0, t1, t2, t3 = out[o, r, s], out[o, r + 1, s], out[o, r + 2, s], out[o, r + 3, s]
                     for n in range(batch):
-                        t0[n] = m0[n] + m1[n] + m2[n] + m3[n] + m4[n]
+                        t0[n] = m0[n] + m1[n] + m2[n] + m3[n] + m4[n] + shift
                     for n in range(batch):
-                        t1[n] = m1[n] - m2[n] + two * m3[n] - two * m4[n]
+                        t1[n] = m1[n] - m2[n] + two * m3[n] - two * m4[n] + shift
                     for n in range(batch):
-                        t2[n] = m1[n] + m2[n] + four * m3[n] + four * m4[n]
+                        t2[n] = m1[n] + m2[n] + four * m3[n] + four * m4[n] + shift
                     for n in range(batch):
-                        t3[n] = m1[n] - m2[n] + eight * m3[n] - eight * m4[n] + m5[n]
+                        t3[n] = m1[n] - m2[n] + eight * m3[n] - eight * m4[n] + m5[n] + shift
 
 
-def output_transform_reference(xp, products, transform, tile, grid):
-    """y (O, tile·grid_h, tile·grid_w, N) from M (α², O, grid_h·grid_w·N): Aᵀ M A per tile."""
+def output_transform_reference(xp, products, bias, transform, tile, grid):
+    """y (O, tile·grid_h, tile·grid_w, N) from M (α², O, grid_h·grid_w·N) and bias (O,): Aᵀ M A + b per tile."""
     alpha = transform.shape[1]
     channels = products.shape[1]
     grid_h, grid_w = grid
@@ -452,15 +460,19 @@ def output_transform_reference(xp, products, transform, tile, grid):
     out = xp.empty((channels, grid_h * tile, grid_w * tile, batch), dtype=products.dtype)
     for b in range(tile):
         for a, total in enumerate(_apply_rows(xp, transform, [columns[xi][b] for xi in range(alpha)], like)):
-            out[:, a::tile, b::tile, :] = total
+            out[:, a::tile, b::tile, :] = total + bias[:, None, None, None]
     return out
 
 
 _output_transform = Kernel(output_transform_loop)
 
 
-def output_transform(xp, products, tile, grid):
-    """y = Aᵀ M A per tile: (α², O, grid_h·grid_w·N) → (O, tile·grid_h, tile·grid_w, N), whole tiles (the caller crops).
+def output_transform(xp, products, tile, grid, bias=None):
+    """y = Aᵀ M A (+ bias[o]) per tile: (α², O, grid_h·grid_w·N) → (O, tile·grid_h, tile·grid_w, N), whole tiles
+    (the caller crops).
+
+    The bias is added here, in the pass that writes the output anyway (a separate ``+ b`` measured
+    about 1-2 ms on the benchmark's layer); without one, zeros are added (so -0 becomes +0, as any sum with +0).
 
     Example:
         >>> import numpy
@@ -469,13 +481,15 @@ def output_transform(xp, products, tile, grid):
         array([[ 9., -3.],
                [-3.,  1.]])
     """
-    if tile == 4 and kernel_may_run(xp, products):
+    if bias is None:
+        bias = xp.zeros(products.shape[1], dtype=products.dtype)
+    if tile == 4 and kernel_may_run(xp, products, bias):
         batch = products.shape[2] // (grid[0] * grid[1])
         out = numpy.empty((products.shape[1], 4 * grid[0], 4 * grid[1], batch), dtype=products.dtype)
-        _output_transform(products.reshape(36, products.shape[1], grid[0] * grid[1], batch), grid[0], grid[1],
+        _output_transform(products.reshape(36, products.shape[1], grid[0] * grid[1], batch), bias, grid[0], grid[1],
                           *_scalars(products.dtype, 2, 4, 8), out)
         return out
-    return output_transform_reference(xp, products, _matrix(xp, tile, products.dtype, 2), tile, grid)
+    return output_transform_reference(xp, products, bias, _matrix(xp, tile, products.dtype, 2), tile, grid)
 
 
 def output_adjoint_loop(out_grad, grid_h, grid_w, two, four, eight, products_grad):

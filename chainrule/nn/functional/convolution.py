@@ -108,11 +108,10 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, 
     else:
         x, inner_pads = _pad_spatial(input, pads, padding_mode), ((0, 0), (0, 0))
     tile = winograd_tile(x, weight, stride, dilation, groups)
-    if tile is not None:
-        out = winograd_conv2d(x, weight, inner_pads, tile)             # 3×3 stride 1, big enough to pay
-    else:
-        out = _im2col_conv2d(x, weight, kernel_size, dilation, stride, inner_pads, groups,
-                             output_grid(padded_hw, kernel_size, dilation, stride))
+    if tile is not None:                                              # 3×3 stride 1, big enough to pay
+        return winograd_conv2d(x, weight, inner_pads, tile, bias)     # (its output transform adds the bias)
+    out = _im2col_conv2d(x, weight, kernel_size, dilation, stride, inner_pads, groups,
+                         output_grid(padded_hw, kernel_size, dilation, stride))
     if bias is not None:
         out = out + bias.reshape(1, out_channels, 1, 1)
     return out
