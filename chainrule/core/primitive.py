@@ -173,7 +173,7 @@ def apply(op, *inputs, **params):
         >>> apply(Exp, cr.tensor([0.0, 1.0], requires_grad=True))
         tensor([1.    , 2.7183], grad_fn=<exp>)
     """
-    arrays = [t.data for t in inputs]
+    arrays = [t.array for t in inputs]
     out = Tensor._wrap(op.forward(array_module(arrays[0]), *arrays, **params))
     if is_grad_enabled():
         for t in inputs:
