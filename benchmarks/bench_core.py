@@ -1,19 +1,68 @@
 """Core speed: per-op eager overhead on small tensors, and an MLP forward+backward, against PyTorch.
 
-Goals (issue #2): per-op overhead within 3x of PyTorch; a 784-512-512-10 MLP,
-batch 128, float32, forward and backward no slower than PyTorch.
+Goals (issue #16): a chain of 100 ops on 4x4 tensors, forward and backward, no slower than
+PyTorch (the per-op overhead: Python time in dispatch, tensor creation, graph recording and
+the backward walk, not arithmetic); a 784-512-512-10 MLP, batch 128, float32, forward and
+backward no slower than PyTorch. Everything on one thread (NumPy's BLAS and torch), both
+libraries in this process, alternating rounds.
 
 Run: .venv/bin/python benchmarks/bench_core.py
 """
 import os
 
+os.environ.setdefault("NUMBA_THREADING_LAYER", "workqueue")   # numba's OpenMP layer disturbs torch in one process
+
 import numpy
 import torch
+from threadpoolctl import threadpool_limits
 
 import chainrule as cr
 from common import best_time, report
 
-torch.set_num_threads(os.cpu_count() or 1)
+torch.set_num_threads(1)
+threadpool_limits(1)
+
+
+def op_chain(x, w, length=100):
+    """``length`` ops, cycling through mul, add, tanh and sub, then a sum: the graph of a tiny recurrent step."""
+    y = x
+    for step in range(length):
+        kind = step % 4
+        if kind == 0:
+            y = y * w
+        elif kind == 1:
+            y = y + x
+        elif kind == 2:
+            y = y.tanh()
+        else:
+            y = y - w
+    return y.sum()
+
+
+def chain_overhead(rounds=5):
+    """A chain of 100 ops on 4x4 float32 tensors and its backward: time per op, forward alone and forward+backward."""
+    rng = numpy.random.default_rng(0)
+    x_np, w_np = rng.standard_normal((4, 4)).astype(numpy.float32), rng.standard_normal((4, 4)).astype(numpy.float32)
+    steps = {}
+    for lib in (cr, torch):
+        x, w = lib.tensor(x_np, requires_grad=True), lib.tensor(w_np, requires_grad=True)
+
+        def forward_backward(x=x, w=w):
+            op_chain(x, w).backward()
+            x.grad = w.grad = None
+
+        steps[lib.__name__] = (lambda x=x, w=w: op_chain(x, w), forward_backward)
+    best = {}
+    for _ in range(rounds):   # alternate, so that load from other processes hits both alike
+        for name, (forward, forward_backward) in steps.items():
+            times = (best_time(forward, repeat=3), best_time(forward_backward, repeat=3))
+            best[name] = tuple(min(t, b) for t, b in zip(times, best.get(name, times)))
+    ops_per_chain = 101
+    rows = [("chain of 100 ops, forward, per op", best["chainrule"][0] / ops_per_chain, best["torch"][0] / ops_per_chain),
+            ("chain of 100 ops, forward+backward, per op", best["chainrule"][1] / ops_per_chain,
+             best["torch"][1] / ops_per_chain)]
+    report(rows, f"Per-op overhead: a chain of 100 ops on 4x4 float32 (load average {os.getloadavg()[0]:.2f})")
+    return rows
 
 
 def per_op_overhead():
@@ -91,5 +140,6 @@ def mlp():
 
 if __name__ == "__main__":
     print(f"numpy {numpy.__version__}, torch {torch.__version__}, threads {torch.get_num_threads()}")
+    chain_overhead()
     per_op_overhead()
     mlp()

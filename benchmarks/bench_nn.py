@@ -18,6 +18,9 @@
    framework runs the step in a fresh process, and the peak resident-set growth during the
    step is read from /proc (VmHWM after the step minus VmRSS before it). For chainrule the
    tracemalloc peak (NumPy's allocations, after a warm-up step) is printed as well.
+3. A full training step of the MLP 784-512-512-10, batch 128 (forward, cross-entropy, backward,
+   Adam), one thread, and the same ratio at widths 256, 1024, 4096 and batches 32, 256, 2048
+   (``bench_nn.py --mlp`` runs only this part).
 
 Timings interleave the two frameworks and keep the best of four rounds (each the median of
 five steps), so load from other processes hits both alike. Note ``uptime`` before trusting the
@@ -327,10 +330,74 @@ def bench_small_cnn():
           f"   torch {growth['torch']:6.1f} MiB   ratio chainrule/torch = {growth['chainrule'] / growth['torch']:.2f}")
 
 
+def mlp_adam_steps(width=512, batch=128):
+    """A full training step of the MLP 784-width-width-10 (forward, cross-entropy, backward, Adam step), both frameworks.
+
+    Same weights and data; the gradients are set to None before each step (``zero_grad``'s default in both).
+    """
+    import chainrule.optim as optim
+
+    rng = np.random.default_rng(0)
+    images = rng.standard_normal((batch, 784)).astype(np.float32)
+    labels = rng.integers(0, 10, batch)
+
+    def build(library):
+        return library.Sequential(library.Linear(784, width), library.ReLU(), library.Linear(width, width),
+                                  library.ReLU(), library.Linear(width, 10))
+
+    model, torch_model = build(nn), build(torch.nn)
+    model.load_state_dict({k: v.detach().numpy() for k, v in torch_model.state_dict().items()})
+    optimizer, torch_optimizer = optim.Adam(model.parameters(), lr=1e-3), torch.optim.Adam(torch_model.parameters(), lr=1e-3)
+    optimizer.threads = 1   # one thread, as torch here (chainrule's Adam may otherwise split the update over two)
+    loss_fn, torch_loss_fn = nn.CrossEntropyLoss(), torch.nn.CrossEntropyLoss()
+    x, y = cr.tensor(images), cr.tensor(labels)
+    tx, ty = torch.tensor(images), torch.tensor(labels)
+
+    def ours():
+        optimizer.zero_grad()
+        loss_fn(model(x), y).backward()
+        optimizer.step()
+
+    def theirs():
+        torch_optimizer.zero_grad()
+        torch_loss_fn(torch_model(tx), ty).backward()
+        torch_optimizer.step()
+
+    return ours, theirs
+
+
+def bench_mlp_adam():
+    """The MLP training step with Adam on one thread, and how the ratio moves with width and batch (goal: <= 0.8x torch)."""
+    import os
+
+    from threadpoolctl import threadpool_limits
+
+    previous_threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    cases = [(512, 128, 4), (256, 128, 4), (1024, 128, 3), (4096, 128, 2), (512, 32, 4), (512, 256, 3), (512, 2048, 2)]
+    print(f"MLP 784-W-W-10 training step (forward, cross-entropy, backward, Adam), float32, one thread "
+          f"(load average {os.getloadavg()[0]:.2f})")
+    with threadpool_limits(1):
+        for width, batch, rounds in cases:
+            ours, theirs = mlp_adam_steps(width, batch)
+            repeats = 5 if width * batch <= 512 * 256 else 3
+            ours_times, theirs_times = [], []
+            for _ in range(rounds):   # alternating rounds, the best of each
+                ours_times.append(median_time(ours, repeats=repeats, warmup=1))
+                theirs_times.append(median_time(theirs, repeats=repeats, warmup=1))
+            t_ours, t_theirs = min(ours_times), min(theirs_times)
+            label = "the issue's case" if (width, batch) == (512, 128) else "sweep"
+            print(f"  width {width:5d}, batch {batch:5d}: chainrule {t_ours * 1e3:8.2f} ms   torch {t_theirs * 1e3:8.2f} ms"
+                  f"   ratio {t_ours / t_theirs:.2f}   ({label})")
+    torch.set_num_threads(previous_threads)
+
+
 if __name__ == "__main__":
     import sys
 
-    if len(sys.argv) == 3 and sys.argv[1] == "--memory-child":
+    if len(sys.argv) == 2 and sys.argv[1] == "--mlp":
+        bench_mlp_adam()
+    elif len(sys.argv) == 3 and sys.argv[1] == "--memory-child":
         memory_child(sys.argv[2])
     elif len(sys.argv) == 3 and sys.argv[1] in ("--conv-child", "--cnn-step-child"):
         torch.set_num_threads(int(sys.argv[2]))
@@ -338,3 +405,4 @@ if __name__ == "__main__":
     else:
         bench_conv2d()
         bench_small_cnn()
+        bench_mlp_adam()

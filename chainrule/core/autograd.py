@@ -19,6 +19,7 @@ steps so; anomaly mode checks them so).
 from chainrule.core import anomaly
 from chainrule.core.grad_mode import set_grad_enabled
 from chainrule.core.hooks import run_tensor_hooks
+from chainrule.core.tensor import Tensor, tensor as make_tensor
 
 
 def unbroadcast(grad, shape):
@@ -91,7 +92,8 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
     """
     order = topological_order(roots)
     targets = None if inputs is None else {id(t): None for t in inputs}
-    wanted = _leads_to_target(order, targets)
+    # Without targets every tensor in the order leads to a leaf (None: no need to ask); with them, few may.
+    wanted = None if targets is None else _leads_to_target(order, targets)
     grads = {}
     for root, grad in zip(roots, root_grads):
         grads[id(root)] = grad if id(root) not in grads else grads[id(root)] + grad
@@ -104,7 +106,7 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
             # it is done, so a freed graph's activations are released during the walk.
             tensor = order.pop()
             grad = grads.pop(id(tensor), None)
-            if grad is None or not wanted[id(tensor)]:
+            if grad is None or (wanted is not None and not wanted[id(tensor)]):
                 continue
             if tensor._hooks:   # tensor.register_hook: the hooks see (and may replace) ∂L/∂tensor first
                 grad = run_tensor_hooks(tensor, grad)
@@ -121,7 +123,7 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
                 watch(tensor, grad, shares)
             for _, parent, share in shares:
                 previous = grads.get(id(parent))
-                grads[id(parent)] = share if previous is None else previous + share
+                grads[id(parent)] = share if previous is None else _add(previous, share, create_graph)
             if not retain_graph:
                 tensor._inputs = None
                 tensor._params = None
@@ -131,23 +133,34 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
     return [targets[id(t)] for t in inputs]
 
 
-def input_shares(tensor, grad, wanted):
-    """Ask ``tensor``'s primitive for each wanted input's share of ∂L/∂tensor, at that input's shape and dtype."""
+def input_shares(tensor, grad, wanted=None):
+    """Ask ``tensor``'s primitive for each wanted input's share of ∂L/∂tensor, at that input's shape and dtype.
+
+    ``wanted`` (id → bool) names the inputs whose gradients lead somewhere; None: all that require grad.
+    """
     if tensor._inputs is None:
         raise _freed_graph_error(tensor)
     op, inputs, params = tensor._op, tensor._inputs, tensor._params
-    # A card with one rule for all inputs (their gradients share work) is asked once.
+    # A card with one rule for all inputs (their gradients share work) is asked once; others per input.
     every = None if op.vjp_all is None else op.vjp_all(grad, tensor, *inputs, **params)
     shares = []
     for index, parent in enumerate(inputs):
-        if not (parent.requires_grad and wanted.get(id(parent), False)):
+        if not parent.requires_grad or (wanted is not None and not wanted.get(id(parent), False)):
             continue
         share = op.vjp(index, grad, tensor, *inputs, **params) if every is None else every[index]
-        share = unbroadcast(share, parent.shape)
-        if share.dtype != parent.dtype:
+        if share.array.shape != parent.array.shape:
+            share = unbroadcast(share, parent.shape)
+        if share.array.dtype != parent.array.dtype:
             share = share.to(parent.dtype)
         shares.append((index, parent, share))
     return shares
+
+
+def _add(running_sum, share, create_graph):
+    """running sum + share of one tensor's gradient; on raw arrays unless the walk is itself recorded."""
+    if create_graph:
+        return running_sum + share
+    return Tensor._wrap(running_sum.array + share.array)
 
 
 def _leads_to_target(order, targets):
@@ -166,8 +179,6 @@ def _leads_to_target(order, targets):
 
 def _accumulate_into_grad(tensor, grad, create_graph, stored):
     """Add ``grad`` into ``tensor.grad`` as PyTorch does: sum over backward calls."""
-    from chainrule.core.tensor import Tensor
-
     # The walk writes ._grad itself: its gradients have the tensor's shape and dtype by construction
     # (un-broadcast and cast above), so the checks of the public .grad setter would only cost time.
     if create_graph:
@@ -253,8 +264,6 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         >>> dx.item(), d2x.item()
         (27.0, 18.0)
     """
-    from chainrule.core.tensor import Tensor
-
     outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
     single_input = isinstance(inputs, Tensor)
     inputs = [inputs] if single_input else list(inputs)
@@ -285,8 +294,6 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
 
 def _initial_grad(output, gradient, caller):
     """∂L/∂output to start the walk with: ``gradient``, or 1 for a scalar output."""
-    from chainrule.core.tensor import Tensor, tensor as make_tensor
-
     if gradient is None:
         if output.numel() != 1:
             raise RuntimeError(

@@ -8,7 +8,6 @@ get an error naming the op.
 """
 import numbers
 
-from chainrule.backends import numpy_module
 from chainrule.core import dtypes
 from chainrule.core.tensor import Tensor, tensor
 
@@ -18,6 +17,9 @@ def as_tensor(value, like=None):
     if isinstance(value, Tensor):
         return value
     if like is not None and isinstance(value, numbers.Number):
+        # The usual case first (a Python float beside a float tensor: x * 0.5, 1 - y): no ABC checks.
+        if type(value) is float and like.array.dtype.kind in "fc":
+            return Tensor._wrap(like.xp.asarray(value, dtype=like.array.dtype))
         if isinstance(value, bool):
             dtype = like.dtype
         elif isinstance(value, numbers.Integral):
@@ -32,6 +34,8 @@ def as_tensor(value, like=None):
 
 def promote_pair(a, b, op_name):
     """Both operands of a binary op as tensors of a common dtype family."""
+    if isinstance(a, Tensor) and isinstance(b, Tensor) and a.array.dtype == b.array.dtype:
+        return a, b   # the common case, answered first: every binary op of every step asks
     if not isinstance(a, Tensor) and not isinstance(b, Tensor):
         raise TypeError(f"{op_name}: expected at least one tensor, got {type(a).__name__} and {type(b).__name__}")
     if not isinstance(a, Tensor):
@@ -51,15 +55,37 @@ def promote_pair(a, b, op_name):
 
 
 def check_broadcast(op_name, *shapes):
-    """The shape ``shapes`` broadcast to; a clear error naming ``op_name`` when they do not."""
-    try:
-        return numpy_module().broadcast_shapes(*shapes)
-    except ValueError:
-        shown = " and ".join(str(tuple(s)) for s in shapes)
-        raise ValueError(
-            f"{op_name}: shapes {shown} do not broadcast: each dimension, compared from the right, must be "
-            "equal or 1. Reshape or unsqueeze one operand (e.g. x.unsqueeze(-1)) so that they line up"
-        ) from None
+    """The shape ``shapes`` broadcast to; a clear error naming ``op_name`` when they do not.
+
+    NumPy's rule, compared from the right: sizes must be equal or 1. Written out in Python
+    because ``numpy.broadcast_shapes`` builds arrays to answer (1.5 µs; this loop 0.25 µs),
+    and every binary op of mismatched shapes (a bias add, a scalar) asks.
+    """
+    result = ()
+    for shape in shapes:
+        result = _broadcast_pair(result, tuple(shape))
+        if result is None:
+            shown = " and ".join(str(tuple(s)) for s in shapes)
+            raise ValueError(
+                f"{op_name}: shapes {shown} do not broadcast: each dimension, compared from the right, must be "
+                "equal or 1. Reshape or unsqueeze one operand (e.g. x.unsqueeze(-1)) so that they line up"
+            )
+    return result
+
+
+def _broadcast_pair(a, b):
+    """The broadcast shape of two shapes, or None if they do not broadcast."""
+    if len(a) < len(b):
+        a, b = b, a
+    lead = len(a) - len(b)
+    result = list(a)
+    for axis, size in enumerate(b, lead):
+        if size != a[axis]:
+            if a[axis] == 1:
+                result[axis] = size
+            elif size != 1:
+                return None
+    return tuple(result)
 
 
 def normalize_dims(dim, ndim, op_name="reduction"):

@@ -8,7 +8,16 @@ managers and as decorators, as in PyTorch.
 import functools
 import threading
 
-_state = threading.local()
+
+
+class _GradMode(threading.local):
+    # Read by every op. The class attribute is each thread's starting value (recording on, as in
+    # PyTorch): a getattr with a default on a bare threading.local raised and caught an
+    # AttributeError on every call until the first set_grad_enabled (0.4 µs of a 2 µs op).
+    enabled = True
+
+
+_state = _GradMode()
 
 
 def is_grad_enabled() -> bool:
@@ -22,7 +31,7 @@ def is_grad_enabled() -> bool:
         ...     print(cr.is_grad_enabled())
         False
     """
-    return getattr(_state, "enabled", True)
+    return _state.enabled
 
 
 def _set(enabled: bool) -> None:

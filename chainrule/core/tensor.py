@@ -14,6 +14,7 @@ from chainrule.backends import array_module, is_cupy_array
 from chainrule.core import dtypes
 from chainrule.core.device import array_module_for, device_of, require_cuda, split_to_arguments
 from chainrule.core.grad_mode import is_grad_enabled
+from chainrule.core.porting import is_missing_name, stand_in_for_missing_names
 from chainrule.core.size import Size
 
 
@@ -80,7 +81,7 @@ class Tensor:
     @classmethod
     def _wrap(cls, array):
         """A new leaf around an array, without checks or copies (internal fast path)."""
-        t = cls.__new__(cls)
+        t = object.__new__(cls)   # Tensor defines no __new__: this is cls.__new__(cls), without the lookup
         t.array = array
         t._grad = None
         t._op = None
@@ -131,7 +132,7 @@ class Tensor:
 
     @property
     def shape(self):
-        return tuple(self.array.shape)
+        return self.array.shape   # already a tuple, for NumPy and CuPy alike
 
     @property
     def dtype(self):
@@ -338,10 +339,9 @@ class Tensor:
     def __hash__(self):
         return id(self)
 
-    def __getattr__(self, name):
-        # Reached only when the normal lookup fails: say whether PyTorch's Tensor has the name (core/porting.py).
-        from chainrule.core.porting import missing_attribute
-        raise missing_attribute("chainrule.Tensor", name, type(self))
+    def __dir__(self):
+        # The PyTorch names chainrule lacks stand on the class only to explain themselves when read (core/porting.py).
+        return [name for name in super().__dir__() if not is_missing_name(type(self), name)]
 
     def __format__(self, spec):
         """``f'{loss:.4f}'`` formats a 0-d tensor's value, as PyTorch does; other tensors take no spec."""
@@ -1048,6 +1048,11 @@ class Tensor:
 
 # Kinds of dtype in PyTorch's order of promotion: an in-place result may be written into a tensor of its kind or a later one.
 _KIND_ORDER = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
+
+
+# PyTorch's Tensor names that this one lacks explain themselves when read (instead of a __getattr__, which
+# would slow down every attribute read of every tensor: core/porting.py says why).
+stand_in_for_missing_names(Tensor, "chainrule.Tensor")
 
 
 def _cuda_argument(where):

@@ -18,7 +18,7 @@ __all__ = [
 
 def _binary(op, x, y):
     x, y = promote_pair(x, y, op.name)
-    if x.shape != y.shape:
+    if x.array.shape != y.array.shape:
         check_broadcast(op.name, x.shape, y.shape)
     return apply(op, x, y)
 
