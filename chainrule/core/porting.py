@@ -81,10 +81,10 @@ class MissingName:
     Example:
         >>> import chainrule as cr
         >>> try:
-        ...     cr.ones(2).unfold
+        ...     cr.ones(2).stft
         ... except AttributeError as error:
         ...     print(str(error).split(";")[0])
-        chainrule has no `torch.Tensor.unfold` yet (so no `chainrule.Tensor.unfold`)
+        chainrule has no `torch.Tensor.stft` yet (so no `chainrule.Tensor.stft`)
     """
 
     def __init__(self, where, name):
@@ -105,7 +105,7 @@ def stand_in_for_missing_names(cls, where):
     Example (tensor.py does this for ``Tensor``, once, when it is defined):
         >>> import chainrule as cr
         >>> from chainrule.core.porting import is_missing_name
-        >>> is_missing_name(cr.Tensor, "unfold"), hasattr(cr.ones(1), "unfold"), is_missing_name(cr.Tensor, "sum")
+        >>> is_missing_name(cr.Tensor, "stft"), hasattr(cr.ones(1), "stft"), is_missing_name(cr.Tensor, "sum")
         (True, False, False)
     """
     present = set(dir(cls))
