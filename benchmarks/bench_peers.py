@@ -49,16 +49,27 @@ def median_call(function, calls):
     return statistics.median(times)
 
 
-def alternating_best(contenders, rounds, calls):
-    """Best round (median of ``calls`` calls) of each contender, the contenders alternating round by round."""
-    for function in contenders.values():
+def alternating_best(contenders, rounds, calls, budget=1.0):
+    """Best round (median of up to ``calls`` calls) of each contender, the contenders alternating round by round.
+
+    A contender whose call is slow (tinygrad re-plans a deep eager graph on every call) gets fewer
+    calls per round, so that a round of it lasts about ``budget`` seconds: at least 3 calls.
+    Returns the best times and each contender's first call, timed apart: it holds compilation
+    (numba's kernels, tinygrad's clang kernels).
+    """
+    calls_of, first_call = {}, {}
+    for name, function in contenders.items():
+        start = time.perf_counter()
         function()                                   # warm up: caches, compiled kernels, allocator
+        first_call[name] = time.perf_counter() - start
+        start = time.perf_counter()
         function()
+        calls_of[name] = max(3, min(calls, int(budget / max(time.perf_counter() - start, 1e-9))))
     best = {name: float("inf") for name in contenders}
     for _ in range(rounds):
         for name, function in contenders.items():
-            best[name] = min(best[name], median_call(function, calls))
-    return best
+            best[name] = min(best[name], median_call(function, calls_of[name]))
+    return best, first_call
 
 
 # ----- 1. a chain of 100 elementwise ops on 4x4 ------------------------------------------------------
@@ -286,12 +297,13 @@ def main():
                 continue
             torch.set_num_threads(threads)
             with threadpool_limits(limits=threads, user_api="blas"):
-                best = alternating_best(contenders, args.rounds, calls)
-                floor = (alternating_best({"gemms": mlp_gemm_floor()}, args.rounds, calls)["gemms"]
+                best, first_call = alternating_best(contenders, args.rounds, calls)
+                floor = (alternating_best({"gemms": mlp_gemm_floor()}, args.rounds, calls)[0]["gemms"]
                          if key == "mlp_step" else None)
             print(f"{title}, {threads} thread{'s' if threads > 1 else ''} (load {load:.2f}):")
             for name, seconds in best.items():
-                print(f"  {name:<10} {seconds * 1e3:9.3f} ms   / pytorch {seconds / best['pytorch']:6.2f}")
+                print(f"  {name:<10} {seconds * 1e3:9.3f} ms   / pytorch {seconds / best['pytorch']:6.2f}"
+                      f"   (its first call {first_call[name]:.2f} s)")
             if floor is not None:
                 print(f"  its 8 GEMMs alone (NumPy's BLAS) {floor * 1e3:7.3f} ms   / pytorch's whole step "
                       f"{floor / best['pytorch']:6.2f}")
