@@ -1,5 +1,5 @@
 """The primitives of nn: the affine map of Linear, fused softmax cross-entropy, fused
-standardization (the core of every normalization layer), PyTorch's clamped binary
+standardization (the core of every normalization layer) and training-mode batch norm, PyTorch's clamped binary
 cross-entropy and the window max of pooling. Everything else in nn is composed from
 chainrule.ops.
 
@@ -168,6 +168,76 @@ class Standardize(Primitive):
         return rstd * (g - mean_g - out * mean_g_out)
 
     vjps = (grad_x,)
+
+
+class BatchNorm(Primitive):
+    r"""Training-mode batch norm with its affine, :math:`y = \gamma\,\frac{x - \mu}{\sqrt{\sigma^2 + \epsilon}} + \beta`
+    per channel (dim 1), μ, σ² the mean and biased variance over every other dim, as one op.
+
+    Composed (standardize, ×γ, +β) the graph keeps three full-size arrays per layer besides
+    x: x̂, γx̂ and y. This card keeps only x and y; its rule recomputes x̂ from x and the
+    statistics (per channel, passed in ``statistics`` = (mean, var) because the running
+    estimates need them too). The derivative, n the count per channel:
+
+    .. math:: \bar x = \frac{\gamma}{\sqrt{\sigma^2+\epsilon}}\Big(\bar y - \tfrac1n\textstyle\sum\bar y
+              - \hat x\,\tfrac1n\sum\bar y\hat x\Big),\quad \bar\gamma = \sum\bar y\hat x,\quad
+              \bar\beta = \sum\bar y.
+
+    Example (through ``F.batch_norm``, which runs this op when training with a weight and a bias of x's
+    dtype; ``nn.BatchNorm2d`` calls it):
+        >>> import chainrule as cr, chainrule.nn.functional as F
+        >>> x = cr.tensor([[1.0], [3.0]])   # one channel: μ = 2, σ² = 1
+        >>> F.batch_norm(x, None, None, cr.tensor([2.0]), cr.tensor([0.5]), training=True, eps=0.0)
+        tensor([[-1.5],
+                [ 2.5]])
+    """
+
+    name = "batch_norm"
+    formula = r"y = \gamma\,\frac{x - \mu}{\sqrt{\sigma^2 + \epsilon}} + \beta"
+    derivatives = (r"\bar x = \frac{\gamma}{\sqrt{\sigma^2+\epsilon}}\left(\bar y - \overline{\bar y} - \hat x\,\overline{\bar y \hat x}\right)",
+                   r"\bar\gamma = \textstyle\sum \bar y \hat x", r"\bar\beta = \textstyle\sum \bar y")
+    checks = (Check("batch_norm",
+                    call=lambda lib, x, w, b: lib.nn.functional.batch_norm(x, None, None, w, b, training=True),
+                    shapes=(((4, 3), (3,), (3,)), ((3, 2, 2, 3), (2,), (2,)))),)
+
+    @staticmethod
+    def forward(xp, x, weight, bias, axes, eps, statistics):
+        mean, var = statistics
+        shape = mean.shape
+        scale = (1.0 / xp.sqrt(var + eps)).astype(x.dtype, copy=False) * weight.reshape(shape)
+        out = x - mean   # the one full-size array: centred, scaled and shifted in place
+        out *= scale
+        out += bias.reshape(shape)
+        return out
+
+    @staticmethod
+    def vjp_all(g, out, x, weight, bias, axes, eps, statistics):
+        channels = weight.shape[0]
+        shape = statistics[0].shape
+        count = x.numel() // channels
+        if is_grad_enabled():
+            # Recording a differentiable backward (create_graph=True): μ and σ² as functions of x.
+            rstd = (x.var(axes, keepdim=True, correction=0) + eps).rsqrt()
+            normalized = (x - x.mean(axes, keepdim=True)) * rstd
+            sum_g = g.sum(axes, keepdim=True)
+            sum_g_normalized = (g * normalized).sum(axes, keepdim=True)
+            grad_x = (weight.reshape(shape) * rstd) * (g - sum_g / count - normalized * (sum_g_normalized / count))
+            return grad_x, sum_g_normalized.reshape(channels), sum_g.reshape(channels)
+        # A plain backward: raw arrays, two full-size temporaries (x̂ and the result).
+        xp, dtype, grad = x.xp, x.dtype, g.array
+        mean, var = statistics
+        rstd = (1.0 / xp.sqrt(var + eps)).astype(dtype, copy=False)
+        normalized = x.array - mean
+        normalized *= rstd
+        sum_g = grad.sum(axis=axes, keepdims=True)
+        result = grad * normalized
+        sum_g_normalized = result.sum(axis=axes, keepdims=True)
+        normalized *= sum_g_normalized / count
+        xp.subtract(grad, sum_g / count, out=result)
+        result -= normalized
+        result *= rstd * weight.array.reshape(shape)
+        return (Tensor._wrap(result), Tensor._wrap(sum_g_normalized.reshape(channels)),
+                Tensor._wrap(sum_g.reshape(channels)))
 
 
 class BinaryCrossEntropy(Primitive):
