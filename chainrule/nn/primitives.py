@@ -1,5 +1,5 @@
 """The primitives of nn: the affine map of Linear, fused softmax cross-entropy, fused
-standardization (the core of every normalization layer), PyTorch's clamped binary
+standardization (the core of every normalization layer) and training-mode batch norm, PyTorch's clamped binary
 cross-entropy and the window max of pooling. Everything else in nn is composed from
 chainrule.ops.
 
@@ -12,6 +12,7 @@ from chainrule import ops
 from chainrule.core.grad_mode import is_grad_enabled
 from chainrule.core.primitive import Check, Primitive
 from chainrule.core.tensor import Tensor
+from chainrule.ops.convolution import Unfold, col2im
 
 
 class Affine(Primitive):
@@ -170,6 +171,76 @@ class Standardize(Primitive):
     vjps = (grad_x,)
 
 
+class BatchNorm(Primitive):
+    r"""Training-mode batch norm with its affine, :math:`y = \gamma\,\frac{x - \mu}{\sqrt{\sigma^2 + \epsilon}} + \beta`
+    per channel (dim 1), μ, σ² the mean and biased variance over every other dim, as one op.
+
+    Composed (standardize, ×γ, +β) the graph keeps three full-size arrays per layer besides
+    x: x̂, γx̂ and y. This card keeps only x and y; its rule recomputes x̂ from x and the
+    statistics (per channel, passed in ``statistics`` = (mean, var) because the running
+    estimates need them too). The derivative, n the count per channel:
+
+    .. math:: \bar x = \frac{\gamma}{\sqrt{\sigma^2+\epsilon}}\Big(\bar y - \tfrac1n\textstyle\sum\bar y
+              - \hat x\,\tfrac1n\sum\bar y\hat x\Big),\quad \bar\gamma = \sum\bar y\hat x,\quad
+              \bar\beta = \sum\bar y.
+
+    Example (through ``F.batch_norm``, which runs this op when training with a weight and a bias of x's
+    dtype; ``nn.BatchNorm2d`` calls it):
+        >>> import chainrule as cr, chainrule.nn.functional as F
+        >>> x = cr.tensor([[1.0], [3.0]])   # one channel: μ = 2, σ² = 1
+        >>> F.batch_norm(x, None, None, cr.tensor([2.0]), cr.tensor([0.5]), training=True, eps=0.0)
+        tensor([[-1.5],
+                [ 2.5]])
+    """
+
+    name = "batch_norm"
+    formula = r"y = \gamma\,\frac{x - \mu}{\sqrt{\sigma^2 + \epsilon}} + \beta"
+    derivatives = (r"\bar x = \frac{\gamma}{\sqrt{\sigma^2+\epsilon}}\left(\bar y - \overline{\bar y} - \hat x\,\overline{\bar y \hat x}\right)",
+                   r"\bar\gamma = \textstyle\sum \bar y \hat x", r"\bar\beta = \textstyle\sum \bar y")
+    checks = (Check("batch_norm",
+                    call=lambda lib, x, w, b: lib.nn.functional.batch_norm(x, None, None, w, b, training=True),
+                    shapes=(((4, 3), (3,), (3,)), ((3, 2, 2, 3), (2,), (2,)))),)
+
+    @staticmethod
+    def forward(xp, x, weight, bias, axes, eps, statistics):
+        mean, var = statistics
+        shape = mean.shape
+        scale = (1.0 / xp.sqrt(var + eps)).astype(x.dtype, copy=False) * weight.reshape(shape)
+        out = x - mean   # the one full-size array: centred, scaled and shifted in place
+        out *= scale
+        out += bias.reshape(shape)
+        return out
+
+    @staticmethod
+    def vjp_all(g, out, x, weight, bias, axes, eps, statistics):
+        channels = weight.shape[0]
+        shape = statistics[0].shape
+        count = x.numel() // channels
+        if is_grad_enabled():
+            # Recording a differentiable backward (create_graph=True): μ and σ² as functions of x.
+            rstd = (x.var(axes, keepdim=True, correction=0) + eps).rsqrt()
+            normalized = (x - x.mean(axes, keepdim=True)) * rstd
+            sum_g = g.sum(axes, keepdim=True)
+            sum_g_normalized = (g * normalized).sum(axes, keepdim=True)
+            grad_x = (weight.reshape(shape) * rstd) * (g - sum_g / count - normalized * (sum_g_normalized / count))
+            return grad_x, sum_g_normalized.reshape(channels), sum_g.reshape(channels)
+        # A plain backward: raw arrays, two full-size temporaries (x̂ and the result).
+        xp, dtype, grad = x.xp, x.dtype, g.array
+        mean, var = statistics
+        rstd = (1.0 / xp.sqrt(var + eps)).astype(dtype, copy=False)
+        normalized = x.array - mean
+        normalized *= rstd
+        sum_g = grad.sum(axis=axes, keepdims=True)
+        result = grad * normalized
+        sum_g_normalized = result.sum(axis=axes, keepdims=True)
+        normalized *= sum_g_normalized / count
+        xp.subtract(grad, sum_g / count, out=result)
+        result -= normalized
+        result *= rstd * weight.array.reshape(shape)
+        return (Tensor._wrap(result), Tensor._wrap(sum_g_normalized.reshape(channels)),
+                Tensor._wrap(sum_g.reshape(channels)))
+
+
 class BinaryCrossEntropy(Primitive):
     """Elementwise BCE of probabilities with PyTorch's clamps, as a primitive so that its gradient is
     PyTorch's too: at p = 0 or 1 the composed form's clamped log would give a zero gradient, while the
@@ -209,15 +280,49 @@ class BinaryCrossEntropy(Primitive):
     vjps = (grad_p, grad_y)
 
 
-class WindowMax(Primitive):
-    r"""The largest value of each pooling window, :math:`y_{c,m} = \max_k w_{c,k,m}`, with its gradient sent to
-    the first maximum only (PyTorch's max pooling rule).
+def window_columns(xp, image, kernel_size, dilation, stride, grid):
+    """The pooling windows of each channel of an (already padded) image (N, C, H, W), as a raw array (C, K, L·N)."""
+    columns = Unfold.forward(xp, image, kernel_size, dilation, stride, ((0, 0), (0, 0)), grid)
+    return columns.reshape(image.shape[1], kernel_size[0] * kernel_size[1], -1)
 
-    ``first_max`` is a constant boolean mask of the windows' shape, True at the one position of each
-    window that takes the gradient; ``max_pool2d`` computes it from the data, as BatchNorm computes
-    its statistics. The backward is then one multiply, :math:`\bar w = \bar y \cdot \text{first\_max}`.
-    Composed (a gather at the argmax and, in backward, a scatter into zeros) the small-CNN pooling
-    took about 7 ms of a 40 ms training step in benchmarks/bench_nn.py; this way about 2 ms.
+
+def first_max_of_window(xp, windows):
+    """A boolean mask of (C, K, M), True at the one position of each window (along axis 1) that takes the
+    gradient: its first maximum, or, in a window holding NaN, its last NaN.
+
+    Marks every maximum, then walks the K offsets clearing those after the first (K passes
+    over a boolean array: 7× faster than the int64 argmax it replaces). NaN is where
+    PyTorch sends it: its kernel keeps ``value > max or isnan(value)``, so a later NaN wins.
+    """
+    largest = windows.max(axis=1, keepdims=True)
+    first_max = windows == largest                       # a window holding NaN marks nothing here
+    taken = first_max[:, 0].copy()
+    for k in range(1, windows.shape[1]):
+        first_max[:, k] &= ~taken
+        taken |= first_max[:, k]
+    has_nan = xp.isnan(largest)
+    if has_nan.any():
+        last_nan = has_nan & xp.isnan(windows)
+        taken = last_nan[:, -1].copy()
+        for k in range(windows.shape[1] - 2, -1, -1):
+            last_nan[:, k] &= ~taken
+            taken |= last_nan[:, k]
+        first_max |= last_nan
+    return first_max
+
+
+class WindowMax(Primitive):
+    r"""The largest value of each pooling window of an image, :math:`y_{c,m} = \max_k w_{c,k,m}` with
+    w = unfold(x) the windows (C, K, L·N), its gradient sent to the first maximum only (PyTorch's max
+    pooling rule).
+
+    The graph keeps only the image x (which the layer before keeps anyway): the forward unfolds the
+    windows and drops them, and the rule unfolds them again to find each window's first maximum
+    (``first_max_of_window``), then folds :math:`\bar y` back to those positions. Keeping the windows
+    and the mask instead held 1.25 copies of every pooled activation (5.7 MiB of the small CNN's
+    step in benchmarks/bench_nn.py); one more unfold in backward is what it costs. Against the
+    composed form (a gather at the argmax and, in backward, a scatter into zeros) the small-CNN
+    pooling went from about 7 ms of a 40 ms training step to about 2 ms.
 
     Example (through ``F.max_pool2d``, which runs this op; ``max_pool1d`` and the MaxPool layers call it):
         >>> import chainrule as cr, chainrule.nn.functional as F
@@ -229,17 +334,21 @@ class WindowMax(Primitive):
     """
 
     name = "window_max"
-    formula = r"y_{c,m} = \max_k w_{c,k,m}"
-    derivatives = (r"\bar w_{c,k,m} = \bar y_{c,m}\,[k = \text{first } \arg\max_k w_{c,k,m}]",)
+    formula = r"y_{c,m} = \max_k w_{c,k,m},\quad w = \operatorname{unfold}(x)"
+    derivatives = (r"\bar x = \operatorname{fold}\big(\bar y_{c,m}\,[k = \text{first } \arg\max_k w_{c,k,m}]\big)",)
     checks = (Check("max_pool2d", call=lambda lib, x: lib.nn.functional.max_pool2d(x, 2),
                     shapes=(((2, 3, 4, 4),),), domain="distinct"),)
 
     @staticmethod
-    def forward(xp, windows, first_max):
-        return windows.max(axis=1)  # NaN propagates, as in PyTorch
+    def forward(xp, image, kernel_size, dilation, stride, grid):
+        return window_columns(xp, image, kernel_size, dilation, stride, grid).max(axis=1)  # NaN propagates
 
     @staticmethod
-    def grad_windows(g, out, windows, first_max):
-        return g.unsqueeze(1) * first_max
+    def grad_image(g, out, image, kernel_size, dilation, stride, grid):
+        windows = window_columns(image.xp, image.array, kernel_size, dilation, stride, grid)
+        first_max = Tensor._wrap(first_max_of_window(image.xp, windows))   # a constant: max is piecewise linear
+        del windows
+        columns = (g.unsqueeze(1) * first_max).reshape(first_max.shape[0] * first_max.shape[1], -1)
+        return col2im(columns, image.shape, kernel_size, dilation, stride, grid=grid)
 
-    vjps = (grad_windows,)
+    vjps = (grad_image,)

@@ -1,4 +1,5 @@
-"""Batch, layer, group and instance normalization, as functions, on the fused ``Standardize`` primitive; RMS norm.
+"""Batch, layer, group and instance normalization, as functions, on the fused ``Standardize`` primitive (training-mode
+batch norm with an affine on its own ``BatchNorm`` primitive); RMS norm.
 
 float16 inputs are standardized in float32 and returned in float16, as PyTorch does.
 """
@@ -11,7 +12,7 @@ from chainrule.core.grad_mode import no_grad
 from chainrule.core.primitive import Check, apply, composite
 from chainrule.core.tensor import Tensor
 from chainrule.nn.functional._common import _check_tensor, _in_float32
-from chainrule.nn.primitives import Standardize
+from chainrule.nn.primitives import BatchNorm, Standardize
 
 
 def _statistics(x, axes):
@@ -76,6 +77,9 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         if running_var is not None:
             unbiased = var.reshape(channels) * (count / (count - 1))
             running_var.array[...] = (1 - momentum) * running_var.array + momentum * unbiased
+        if weight is not None and bias is not None and weight.dtype == x.dtype == bias.dtype:
+            # One op for standardize, ×γ and +β: the graph keeps x and y, not three full-size arrays.
+            return apply(BatchNorm, x, weight, bias, axes=axes, eps=eps, statistics=(mean, var)).to(input.dtype)
         out = apply(Standardize, x, axes=axes, eps=eps, statistics=(mean, var))
     else:
         if running_mean is None or running_var is None:

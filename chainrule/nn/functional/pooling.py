@@ -1,7 +1,7 @@
 """Max, average and adaptive pooling, as functions (``nn.MaxPool2d`` and the other pooling layers).
 
 Max and average pooling read the im2col columns of each channel: max through the
-``WindowMax`` primitive with a first-maximum mask, average as window sums over a divisor map.
+``WindowMax`` primitive (which keeps only the image and finds each window's first maximum in backward), average as window sums over a divisor map.
 """
 import math
 
@@ -11,7 +11,7 @@ from chainrule.core.tensor import Tensor
 from chainrule.nn.functional._common import _check_tensor, _tuple
 from chainrule.nn.functional.convolution import _pad_spatial
 from chainrule.nn.functional.unbatched import accepts_unbatched
-from chainrule.nn.primitives import WindowMax
+from chainrule.nn.primitives import WindowMax, first_max_of_window, window_columns
 from chainrule.ops.convolution import im2col
 
 
@@ -78,38 +78,13 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     kernel_size, stride, dilation, pads, grid = _pool_setup(input, kernel_size, stride, padding, dilation,
                                                              ceil_mode, name)
     x = _pad_spatial(input, pads, "constant", value=-math.inf)
-    windows = _windows(x, kernel_size, dilation, stride, grid)                 # (C, K, L·N)
-    first_max = _first_max_of_window(windows.xp, windows.array)
-    out = _unwindow(apply(WindowMax, windows, first_max=Tensor._wrap(first_max)), input.shape[0], grid)
+    maxima = apply(WindowMax, x, kernel_size=kernel_size, dilation=dilation, stride=stride, grid=grid)  # (C, L·N)
+    out = _unwindow(maxima, input.shape[0], grid)
     if not return_indices:
         return out
-    position = first_max.argmax(axis=1)                                       # the first True of each window
+    windows = window_columns(x.xp, x.array, kernel_size, dilation, stride, grid)
+    position = first_max_of_window(x.xp, windows).argmax(axis=1)             # the first True of each window
     return out, _max_pool_indices(input, position, kernel_size, dilation, stride, pads, grid)
-
-
-def _first_max_of_window(xp, windows):
-    """A boolean mask of (C, K, M), True at the one position of each window (along axis 1) that takes the
-    gradient: its first maximum, or, in a window holding NaN, its last NaN.
-
-    Marks every maximum, then walks the K offsets clearing those after the first (K passes
-    over a boolean array: 7× faster than the int64 argmax it replaces). NaN is where
-    PyTorch sends it: its kernel keeps ``value > max or isnan(value)``, so a later NaN wins.
-    """
-    largest = windows.max(axis=1, keepdims=True)
-    first_max = windows == largest                       # a window holding NaN marks nothing here
-    taken = first_max[:, 0].copy()
-    for k in range(1, windows.shape[1]):
-        first_max[:, k] &= ~taken
-        taken |= first_max[:, k]
-    has_nan = xp.isnan(largest)
-    if has_nan.any():
-        last_nan = has_nan & xp.isnan(windows)
-        taken = last_nan[:, -1].copy()
-        for k in range(windows.shape[1] - 2, -1, -1):
-            last_nan[:, k] &= ~taken
-            taken |= last_nan[:, k]
-        first_max |= last_nan
-    return first_max
 
 
 def _max_pool_indices(input, position, kernel_size, dilation, stride, pads, grid):
@@ -271,7 +246,7 @@ def adaptive_max_pool2d(input, output_size, return_indices=False):
 
 def _max_along(x, dim):
     """The max along ``dim`` with its gradient sent to one element, where max pooling sends it: the first
-    maximum, or the last NaN where there is one (see _first_max_of_window)."""
+    maximum, or the last NaN where there is one (see nn/primitives.py: first_max_of_window)."""
     xp = x.xp
     index = x.array.argmax(axis=dim)
     nan = xp.isnan(x.array)
