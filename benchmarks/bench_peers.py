@@ -237,6 +237,7 @@ def _autograd_mlp(weights, biases, images, labels):
 
 def _tinygrad_mlp(weights, biases, images, labels):
     from tinygrad import Tensor, nn as tnn
+    from tinygrad.helpers import Context
 
     _check_tinygrad_cpu()
     params = [Tensor(w.copy()) for w in weights] + [Tensor(b.copy()) for b in biases]
@@ -244,7 +245,7 @@ def _tinygrad_mlp(weights, biases, images, labels):
     x, y = Tensor(images), Tensor(labels.astype(numpy.int32))
 
     def step():
-        with Tensor.train():
+        with Context(TRAINING=1):                    # tinygrad 0.14's training switch (Tensor.train() is gone)
             optimizer.zero_grad()
             w1, w2, w3, b1, b2, b3 = params
             h = (x.linear(w1.T, b1)).relu()
