@@ -88,6 +88,27 @@ def test_each_compiled_transform_equals_its_reference_bitwise(tile, channels, gr
         assert numpy.array_equal(numpy.signbit(compiled), numpy.signbit(reference))
 
 
+@needs_numba
+@pytest.mark.parametrize("dtype", [numpy.float32, numpy.float64])
+def test_two_lanes_over_the_channels_give_the_one_lane_result_bitwise(dtype, monkeypatch):
+    rng = numpy.random.default_rng(7)
+    tile, grid, channels, batch = 4, (2, 3), 5, 3
+    padded = rng.standard_normal((channels, 4 * 2 + 2, 4 * 3 + 2, batch)).astype(dtype)
+    tiles = rng.standard_normal((36, channels, 6 * batch)).astype(dtype)
+    whole = rng.standard_normal((channels, 8, 12, batch)).astype(dtype)
+    bias = rng.standard_normal(channels).astype(dtype)
+    runs = [
+        lambda: winograd.input_transform(numpy, padded, tile, grid),
+        lambda: winograd.input_adjoint(numpy, tiles, tile, grid, padded.shape),
+        lambda: winograd.output_transform(numpy, tiles, tile, grid, bias),
+        lambda: winograd.output_adjoint(numpy, whole, tile, grid),
+    ]
+    one_lane = [run() for run in runs]
+    monkeypatch.setattr(winograd, "LANES", 2)
+    for run, expected in zip(runs, one_lane):
+        numpy.testing.assert_array_equal(run(), expected)
+
+
 @pytest.mark.parametrize("tile", winograd.TILES)
 def test_each_adjoint_is_the_transpose_of_its_transform(tile):
     """⟨T a, b⟩ = ⟨a, Tᵀ b⟩ in float64 for the input, filter and output transforms."""

@@ -45,6 +45,10 @@ Example:
     array([[ 1.,  1.,  1.,  0.],
            [ 0.,  1., -1., -1.]])
 """
+import concurrent.futures
+import os
+import threading
+
 import numpy
 
 from chainrule.backends import kernels_enabled
@@ -165,18 +169,19 @@ def _tile_slice(offset, tile, count):
 # would need a second, hidden compile path.
 
 
-def gather_tiles_loop(image, matrix, terms, term_counts, step, grid_h, grid_w, tiles):
+def gather_tiles_loop(image, matrix, terms, term_counts, step, grid_h, grid_w, tiles, first_channel, end_channel):
     """Twin of ``input_transform_reference`` (L = Bᵀ) and ``output_adjoint_reference`` (L = A): the block at
     (step·i, step·j) of each channel c goes to tiles[:, c, i·grid_w + j] as L d Lᵀ.
 
     ``image`` (C, H, W, N), ``matrix`` L (r, k) for k×k blocks, ``tiles`` (r², C, grid_h·grid_w, N):
     first along each block row (rows[a, ν] = Σ_b L[ν, b] d[a, b]), then down the columns.
     Row ν of L has ``term_counts[ν]`` nonzero coefficients, in the columns ``terms[ν, :count]``.
+    Only channels first_channel ≤ c < end_channel are done (``_run_by_channels`` splits them).
     """
     size, block = matrix.shape
-    channels, batch = image.shape[0], image.shape[3]
+    batch = image.shape[3]
     rows = numpy.empty((block, size, batch), dtype=image.dtype)
-    for c in range(channels):
+    for c in range(first_channel, end_channel):
         for i in range(grid_h):
             for j in range(grid_w):
                 tile_index = i * grid_w + j
@@ -226,7 +231,7 @@ def gather_tiles_loop(image, matrix, terms, term_counts, step, grid_h, grid_w, t
                                     target[n] += coefficient0 * source0[n]
 
 
-def scatter_tiles_loop(tiles, matrix, terms, term_counts, step, grid_h, grid_w, bias, image):
+def scatter_tiles_loop(tiles, matrix, terms, term_counts, step, grid_h, grid_w, bias, image, first_channel, end_channel):
     """Twin of ``output_transform_reference`` (L = Aᵀ: image = bias[c] + L M Lᵀ, the blocks side by side) and
     ``input_adjoint_reference`` (L = B, bias 0: image = 0 + the sum of L V̄ Lᵀ where the tiles overlap).
 
@@ -236,13 +241,13 @@ def scatter_tiles_loop(tiles, matrix, terms, term_counts, step, grid_h, grid_w, 
     is in cache), then each pixel gets pixel + sum, the sum whole before it is added (bias + S
     equals the reference's S + bias bit for bit: IEEE addition commutes). The tiles are visited
     last to first, so that where they overlap each pixel's sums are added in the reference's
-    order (block offset (a, b) by offset).
+    order (block offset (a, b) by offset). Only channels first_channel ≤ c < end_channel are done.
     """
     block, size = matrix.shape
-    channels, height, width, batch = image.shape
+    _, height, width, batch = image.shape
     columns = numpy.empty((size, block, batch), dtype=image.dtype)
     total = numpy.empty(batch, dtype=image.dtype)
-    for c in range(channels):
+    for c in range(first_channel, end_channel):
         plane, shift = image[c], bias[c]
         for r in range(height):
             for s in range(width):
@@ -308,6 +313,45 @@ def scatter_tiles_loop(tiles, matrix, terms, term_counts, step, grid_h, grid_w, 
 
 _gather_tiles = Kernel(gather_tiles_loop)
 _scatter_tiles = Kernel(scatter_tiles_loop)
+
+
+# Each channel's tiles (gather) or plane (scatter) are written by that channel's iteration
+# alone, so the loops can run on two threads, each over half of the channels (both are
+# ``nogil``), with the same result bit for bit as on one: no sum crosses channels.
+LANES = 1           # set to 2 to split the channels over the calling thread and one worker
+_pool = None
+_pool_lock = threading.Lock()
+
+
+def _lane_pool():
+    """The one worker thread that takes the second half of the channels (made on first use)."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="chainrule-winograd")
+        return _pool
+
+
+def _forget_pool_after_fork():
+    # A forked child has no copy of the parent's worker thread; it makes its own on first use.
+    global _pool, _pool_lock
+    _pool, _pool_lock = None, threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_pool_after_fork)
+
+
+def _run_by_channels(kernel, channels, *args):
+    """``kernel(*args, first, end)`` over channels [0, channels): in one call, or in two halves at once when LANES ≥ 2."""
+    if LANES < 2 or channels < 2:
+        kernel(*args, 0, channels)
+        return
+    middle = channels // 2
+    other_half = _lane_pool().submit(kernel, *args, middle, channels)
+    try:
+        kernel(*args, 0, middle)
+    finally:
+        other_half.result()                 # waits, and re-raises an error from that thread
 
 
 def _apply_rows(xp, matrix, vectors):
@@ -385,8 +429,8 @@ def input_transform(xp, padded, tile, grid):
     if kernel_may_run(xp, padded):
         channels, batch = padded.shape[0], padded.shape[3]
         out = numpy.empty((alpha * alpha, channels, grid[0] * grid[1] * batch), dtype=padded.dtype)
-        _gather_tiles(padded, *_loop_matrix(tile, padded.dtype, "input"), tile, grid[0], grid[1],
-                      out.reshape(alpha * alpha, channels, grid[0] * grid[1], batch))
+        _run_by_channels(_gather_tiles, channels, padded, *_loop_matrix(tile, padded.dtype, "input"), tile, *grid,
+                         out.reshape(alpha * alpha, channels, grid[0] * grid[1], batch))
         return out
     return input_transform_reference(xp, padded, _matrix(xp, tile, padded.dtype, 0), tile, grid)
 
@@ -425,9 +469,8 @@ def input_adjoint(xp, tiles_grad, tile, grid, padded_shape):
         channels, _, _, batch = padded_shape
         out = numpy.empty(padded_shape, dtype=tiles_grad.dtype)     # the loop sets it to 0, channel by channel
         no_bias = numpy.zeros(channels, dtype=tiles_grad.dtype)
-        _scatter_tiles(tiles_grad.reshape(alpha * alpha, channels, grid[0] * grid[1], batch),
-                       *_loop_matrix(tile, tiles_grad.dtype, "input adjoint"), tile, grid[0], grid[1],
-                       no_bias, out)
+        _run_by_channels(_scatter_tiles, channels, tiles_grad.reshape(alpha * alpha, channels, grid[0] * grid[1], batch),
+                         *_loop_matrix(tile, tiles_grad.dtype, "input adjoint"), tile, *grid, no_bias, out)
         return out
     return input_adjoint_reference(xp, tiles_grad, _matrix(xp, tile, tiles_grad.dtype, 0), tile, grid, padded_shape)
 
@@ -508,8 +551,8 @@ def output_transform(xp, products, tile, grid, bias=None):
         alpha = tile + 2
         channels, batch = products.shape[1], products.shape[2] // (grid[0] * grid[1])
         out = numpy.empty((channels, tile * grid[0], tile * grid[1], batch), dtype=products.dtype)
-        _scatter_tiles(products.reshape(alpha * alpha, channels, grid[0] * grid[1], batch),
-                       *_loop_matrix(tile, products.dtype, "output"), tile, grid[0], grid[1], bias, out)
+        _run_by_channels(_scatter_tiles, channels, products.reshape(alpha * alpha, channels, grid[0] * grid[1], batch),
+                         *_loop_matrix(tile, products.dtype, "output"), tile, *grid, bias, out)
         return out
     return output_transform_reference(xp, products, bias, _matrix(xp, tile, products.dtype, 2), tile, grid)
 
@@ -544,7 +587,7 @@ def output_adjoint(xp, out_grad, tile, grid):
         alpha = tile + 2
         channels, batch = out_grad.shape[0], out_grad.shape[3]
         products_grad = numpy.empty((alpha * alpha, channels, grid[0] * grid[1] * batch), dtype=out_grad.dtype)
-        _gather_tiles(out_grad, *_loop_matrix(tile, out_grad.dtype, "output adjoint"), tile, grid[0], grid[1],
-                      products_grad.reshape(alpha * alpha, channels, grid[0] * grid[1], batch))
+        _run_by_channels(_gather_tiles, channels, out_grad, *_loop_matrix(tile, out_grad.dtype, "output adjoint"),
+                         tile, *grid, products_grad.reshape(alpha * alpha, channels, grid[0] * grid[1], batch))
         return products_grad
     return output_adjoint_reference(xp, out_grad, _matrix(xp, tile, out_grad.dtype, 2), tile, grid)
