@@ -32,8 +32,8 @@ C-contiguous, numba importable), else the NumPy reference (``*_reference``) besi
 works on any array module (CuPy too). Both apply each matrix one side at a time, in the
 same order, skipping the same zero coefficients, each sum started from its first term and
 each product and sum rounded to the array's dtype: the two agree bit for bit
-(tests/test_kernels_winograd.py). The filter
-transform is NumPy only (``filter_transform``/``filter_adjoint``, two ``tensordot``s):
+(tests/test_kernels_winograd.py). ``LANES = 2`` splits each loop's channels over two
+threads, with the same result. The filter transform is NumPy only (``filter_transform``/``filter_adjoint``, two ``tensordot``s):
 it touches O·C·9 numbers, not the images, and measured 0.1-0.2 ms for the 64×32
 filters of the benchmark.
 
@@ -146,8 +146,6 @@ def _tile_slice(offset, tile, count):
     return slice(offset, offset + tile * (count - 1) + 1, tile)
 
 
-
-
 # ----- the two compiled loops ---------------------------------------------------------------------------------------------
 #
 # All four image transforms have one of two shapes, each a small matrix L applied along both
@@ -158,9 +156,10 @@ def _tile_slice(offset, tile, count):
 #           the output transform (L = Aᵀ, written, + bias) and the input adjoint (L = B, added where tiles overlap).
 # L arrives as an array with the columns of each row's nonzero coefficients (``terms``), so one
 # compiled loop serves every matrix and tile size. They were four loops with every row of Bᵀ
-# and Aᵀ written out as an expression: 10-15 % faster each, but numba took 1-2.4 s to compile
-# each, 11.6 s for the eight (four loops, two dtypes) at load 0.1 (kernels/README.md: compile
-# cost, before and after). Each sum is formed as the reference forms it: the first nonzero term,
+# and Aᵀ written out as an expression, each one pass per row: faster (0.9-1.6× these loops'
+# time, the scatter's transforms the most), but numba took 1-2.4 s to compile each, 11.6 s
+# for the eight (four loops, two dtypes) at load 0.1 (kernels/README.md: compile cost, before
+# and after). Each sum is formed as the reference forms it: the first nonzero term,
 # then each next one added, the coefficient times the vector rounded to the dtype (the matrices
 # arrive in the array's dtype), two terms per pass over the batch (one pass per term measured
 # 1.2-1.8× slower: each pass reloads and stores its sum), innermost over the batch: a contiguous
