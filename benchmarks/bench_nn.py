@@ -5,7 +5,8 @@
 1. Conv2d forward + backward, input 128×32×14×14 float32, 64 output channels, 3×3, padding 1
    (the input requires grad, as in the middle of a network): the median time of each, in
    fresh processes with 1 and with 2 threads (OPENBLAS_NUM_THREADS for NumPy,
-   torch.set_num_threads for PyTorch), and the ratio. chainrule runs the path its chooser
+   torch.set_num_threads for PyTorch, and kernels.winograd.LANES for the Winograd loops),
+   and the ratio. chainrule runs the path its chooser
    takes (Winograd F(4×4, 3×3) here, ops/convolution.py: winograd_tile), and each path
    forced is timed beside it (im2col, Winograd). On a shared machine the 1-thread
    figures are the steadier ones: a 2-thread BLAS whose threads get descheduled slows sharply.
@@ -42,6 +43,7 @@ import torch
 import chainrule as cr
 import chainrule.nn as nn
 import chainrule.ops.convolution as convolution
+from chainrule.kernels import winograd
 from chainrule.backends import keep_freed_memory
 
 keep_freed_memory()  # as the chainrule command does: freed array pages are reused, not faulted in again
@@ -416,6 +418,7 @@ if __name__ == "__main__":
         memory_child(sys.argv[2], load_code_first=sys.argv[3] == "code loaded")
     elif len(sys.argv) == 3 and sys.argv[1] in ("--conv-child", "--cnn-step-child"):
         torch.set_num_threads(int(sys.argv[2]))
+        winograd.LANES = int(sys.argv[2])    # the Winograd loops split the channels over as many threads
         conv2d_child() if sys.argv[1] == "--conv-child" else cnn_step_child()
     else:
         bench_conv2d()

@@ -59,17 +59,21 @@ def _reference(run):
 
 @needs_numba
 @settings(max_examples=12, deadline=None)
-@given(channels=st.integers(1, 3), grid_h=st.integers(1, 3), grid_w=st.integers(1, 3), batch=st.integers(1, 9),
+@given(tile=st.sampled_from(winograd.TILES), channels=st.integers(1, 3), grid_h=st.integers(1, 3),
+       grid_w=st.integers(1, 3), batch=st.integers(1, 9),
        dtype=st.sampled_from([numpy.float32, numpy.float64]), seed=st.integers(0, 2**32 - 1))
-def test_each_compiled_transform_equals_its_reference_bitwise(channels, grid_h, grid_w, batch, dtype, seed):
+def test_each_compiled_transform_equals_its_reference_bitwise(tile, channels, grid_h, grid_w, batch, dtype, seed):
     rng = numpy.random.default_rng(seed)
-    tile, grid = 4, (grid_h, grid_w)
-    padded_shape = (channels, 4 * grid_h + 2, 4 * grid_w + 2, batch)
-    tiles_shape = (36, channels, grid_h * grid_w * batch)
+    grid = (grid_h, grid_w)
+    alpha = tile + 2
+    padded_shape = (channels, tile * grid_h + 2, tile * grid_w + 2, batch)
+    tiles_shape = (alpha * alpha, channels, grid_h * grid_w * batch)
     padded = rng.standard_normal(padded_shape).astype(dtype)
     tiles = rng.standard_normal(tiles_shape).astype(dtype)
-    whole = rng.standard_normal((channels, 4 * grid_h, 4 * grid_w, batch)).astype(dtype)
+    whole = rng.standard_normal((channels, tile * grid_h, tile * grid_w, batch)).astype(dtype)
     bias = rng.standard_normal(channels).astype(dtype)
+    # Channel 0 all -0: sums of signed zeros, whose sign shows that both twins start each sum from its first term.
+    padded[0], tiles[:, 0], whole[0] = -0.0, -0.0, -0.0
     cases = [
         lambda: winograd.input_transform(numpy, padded, tile, grid),
         lambda: winograd.input_adjoint(numpy, tiles, tile, grid, padded_shape),
@@ -81,6 +85,28 @@ def test_each_compiled_transform_equals_its_reference_bitwise(channels, grid_h, 
         compiled, reference = run(), _reference(run)
         assert compiled.dtype == reference.dtype == dtype and compiled.shape == reference.shape
         numpy.testing.assert_array_equal(compiled, reference)
+        assert numpy.array_equal(numpy.signbit(compiled), numpy.signbit(reference))
+
+
+@needs_numba
+@pytest.mark.parametrize("dtype", [numpy.float32, numpy.float64])
+def test_two_lanes_over_the_channels_give_the_one_lane_result_bitwise(dtype, monkeypatch):
+    rng = numpy.random.default_rng(7)
+    tile, grid, channels, batch = 4, (2, 3), 5, 3
+    padded = rng.standard_normal((channels, 4 * 2 + 2, 4 * 3 + 2, batch)).astype(dtype)
+    tiles = rng.standard_normal((36, channels, 6 * batch)).astype(dtype)
+    whole = rng.standard_normal((channels, 8, 12, batch)).astype(dtype)
+    bias = rng.standard_normal(channels).astype(dtype)
+    runs = [
+        lambda: winograd.input_transform(numpy, padded, tile, grid),
+        lambda: winograd.input_adjoint(numpy, tiles, tile, grid, padded.shape),
+        lambda: winograd.output_transform(numpy, tiles, tile, grid, bias),
+        lambda: winograd.output_adjoint(numpy, whole, tile, grid),
+    ]
+    one_lane = [run() for run in runs]
+    monkeypatch.setattr(winograd, "LANES", 2)
+    for run, expected in zip(runs, one_lane):
+        numpy.testing.assert_array_equal(run(), expected)
 
 
 @pytest.mark.parametrize("tile", winograd.TILES)

@@ -25,13 +25,15 @@ tile index t runs over (tile row, tile column, n) with n fastest, so that every 
 innermost index is the batch: a contiguous run that LLVM vectorizes.
 
 **The twins.** ``input_transform``, ``input_adjoint``, ``output_transform`` and
-``output_adjoint`` run a numba loop (``*_loop``, compiled by ``Kernel``, written for
-m = 4, the tile the convolution uses) when ``kernel_may_run`` says so (kernels on, NumPy arrays of one float dtype, C-contiguous,
-numba importable), else the NumPy reference (``*_reference``) beside it, which works
-on any array module (CuPy too). Both apply each matrix one side at a time, in the
-same order, skipping the same zero coefficients, each product and sum rounded to the
-array's dtype: the two agree bit for bit (tests/test_kernels_winograd.py). The filter
-transform is NumPy only (``filter_transform``/``filter_adjoint``, two ``tensordot``s):
+``output_adjoint`` run one of two numba loops (``gather_tiles_loop``: image blocks to tiles,
+``scatter_tiles_loop``: tiles to image blocks, compiled by ``Kernel``, the matrix passed in
+as an array) when ``kernel_may_run`` says so (kernels on, NumPy arrays of one float dtype,
+C-contiguous, numba importable), else the NumPy reference (``*_reference``) beside it, which
+works on any array module (CuPy too). Both apply each matrix one side at a time, in the
+same order, skipping the same zero coefficients, each sum started from its first term and
+each product and sum rounded to the array's dtype: the two agree bit for bit
+(tests/test_kernels_winograd.py). ``LANES = 2`` splits each loop's channels over two
+threads, with the same result. The filter transform is NumPy only (``filter_transform``/``filter_adjoint``, two ``tensordot``s):
 it touches O·C·9 numbers, not the images, and measured 0.1-0.2 ms for the 64×32
 filters of the benchmark.
 
@@ -43,6 +45,10 @@ Example:
     array([[ 1.,  1.,  1.,  0.],
            [ 0.,  1., -1., -1.]])
 """
+import concurrent.futures
+import os
+import threading
+
 import numpy
 
 from chainrule.backends import kernels_enabled
@@ -140,103 +146,248 @@ def _tile_slice(offset, tile, count):
     return slice(offset, offset + tile * (count - 1) + 1, tile)
 
 
-# ----- input tiles: V = Bᵀ d B -------------------------------------------------------------------------------------------
+# ----- the two compiled loops ---------------------------------------------------------------------------------------------
 #
-# The loops are F(4×4, 3×3)'s: each innermost loop is one row of Bᵀ, B, Aᵀ or A written out (the
-# zero coefficients left out, the others in column order), so a reader checks it against the
-# matrix. Each runs over the batch and writes one vector: with one store and a few loads, LLVM's
-# alias checks stay few and it vectorizes the loop (measured: six stores in one loop kept it
-# scalar, 2.6-3 ms per input transform of the benchmark against 1.9 ms). The scalars two, four,
-# five, eight arrive cast to the array's dtype, as in optim.py, so that each product is rounded as
-# NumPy rounds coefficient · array in the reference.
-# Each loop writes its 1-D map twice, along the tile rows and then down the columns, on purpose: a
-# compiled loop can call only compiled functions, and these compile lazily (see optim.py), so a
-# shared helper would need a second, hidden compile path.
+# All four image transforms have one of two shapes, each a small matrix L applied along both
+# axes of a block:
+#   gather  (image blocks → tiles): tiles[ξ·r+ν, c, t, n] = Σ_a L[ξ, a] Σ_b L[ν, b] image[c, step·i+a, step·j+b, n]
+#           the input transform (L = Bᵀ, 6×6 blocks that overlap) and the output adjoint (L = A, 4×4 blocks);
+#   scatter (tiles → image blocks): image[c, step·i+a, step·j+b, n] (+)= Σ_ξ L[a, ξ] Σ_ν L[b, ν] tiles[ξ·r+ν, c, t, n]
+#           the output transform (L = Aᵀ, written, + bias) and the input adjoint (L = B, added where tiles overlap).
+# L arrives as an array with the columns of each row's nonzero coefficients (``terms``), so one
+# compiled loop serves every matrix and tile size. They were four loops with every row of Bᵀ
+# and Aᵀ written out as an expression, each one pass per row: faster (0.9-1.6× these loops'
+# time, the scatter's transforms the most), but numba took 1-2.4 s to compile each, 11.6 s
+# for the eight (four loops, two dtypes) at load 0.1 (kernels/README.md: compile cost, before
+# and after). Each sum is formed as the reference forms it: the first nonzero term,
+# then each next one added, the coefficient times the vector rounded to the dtype (the matrices
+# arrive in the array's dtype), two terms per pass over the batch (one pass per term measured
+# 1.2-1.8× slower: each pass reloads and stores its sum), innermost over the batch: a contiguous
+# run that LLVM vectorizes. The pass is written out in each place on purpose: a compiled loop
+# can call only compiled functions, and these compile lazily (see optim.py), so a shared helper
+# would need a second, hidden compile path.
 
 
-def input_transform_loop(padded, grid_h, grid_w, two, four, five, out):
-    """Twin of ``input_transform_reference`` for m = 4: V[6ξ+ν, c, 4-wide tile (i, j), n] = (Bᵀ d B)[ξ, ν].
+def gather_tiles_loop(image, matrix, terms, term_counts, step, grid_h, grid_w, tiles, first_channel, end_channel):
+    """Twin of ``input_transform_reference`` (L = Bᵀ) and ``output_adjoint_reference`` (L = A): the block at
+    (step·i, step·j) of each channel c goes to tiles[:, c, i·grid_w + j] as L d Lᵀ.
 
-    d is the 6×6 tile at (4i, 4j) of image n; ``out`` has shape (36, C, grid_h·grid_w, N).
-    Bᵀ takes d₀..d₅ to (4d₀ − 5d₂ + d₄, −4d₁ − 4d₂ + d₃ + d₄, 4d₁ − 4d₂ − d₃ + d₄,
-    −2d₁ − d₂ + 2d₃ + d₄, 2d₁ − d₂ − 2d₃ + d₄, 4d₁ − 5d₃ + d₅): along each tile row, then down the columns.
+    ``image`` (C, H, W, N), ``matrix`` L (r, k) for k×k blocks, ``tiles`` (r², C, grid_h·grid_w, N):
+    first along each block row (rows[a, ν] = Σ_b L[ν, b] d[a, b]), then down the columns.
+    Row ν of L has ``term_counts[ν]`` nonzero coefficients, in the columns ``terms[ν, :count]``.
+    Only channels first_channel ≤ c < end_channel are done (``_run_by_channels`` splits them).
     """
-    channels, batch = padded.shape[0], padded.shape[3]
-    rows = numpy.empty((6, 6, batch), dtype=padded.dtype)     # rows[a, ν] = (d B)[a, ν]
-    for c in range(channels):
+    size, block = matrix.shape
+    batch = image.shape[3]
+    rows = numpy.empty((block, size, batch), dtype=image.dtype)
+    for c in range(first_channel, end_channel):
         for i in range(grid_h):
             for j in range(grid_w):
                 tile_index = i * grid_w + j
-                for a in range(6):
-                    r, s = 4 * i + a, 4 * j
-                    d0, d1, d2 = padded[c, r, s], padded[c, r, s + 1], padded[c, r, s + 2]
-                    d3, d4, d5 = padded[c, r, s + 3], padded[c, r, s + 4], padded[c, r, s + 5]
-                    t0, t1, t2, t3, t4, t5 = rows[a, 0], rows[a, 1], rows[a, 2], rows[a, 3], rows[a, 4], rows[a, 5]
-                    for n in range(batch):
-                        t0[n] = four * d0[n] - five * d2[n] + d4[n]
-                    for n in range(batch):
-                        t1[n] = -four * d1[n] - four * d2[n] + d3[n] + d4[n]
-                    for n in range(batch):
-                        t2[n] = four * d1[n] - four * d2[n] - d3[n] + d4[n]
-                    for n in range(batch):
-                        t3[n] = -two * d1[n] - d2[n] + two * d3[n] + d4[n]
-                    for n in range(batch):
-                        t4[n] = two * d1[n] - d2[n] - two * d3[n] + d4[n]
-                    for n in range(batch):
-                        t5[n] = four * d1[n] - five * d3[n] + d5[n]
-                for nu in range(6):
-                    d0, d1, d2 = rows[0, nu], rows[1, nu], rows[2, nu]
-                    d3, d4, d5 = rows[3, nu], rows[4, nu], rows[5, nu]
-                    t0, t1, t2 = out[nu, c, tile_index], out[6 + nu, c, tile_index], out[12 + nu, c, tile_index]
-                    t3, t4, t5 = out[18 + nu, c, tile_index], out[24 + nu, c, tile_index], out[30 + nu, c, tile_index]
-                    for n in range(batch):
-                        t0[n] = four * d0[n] - five * d2[n] + d4[n]
-                    for n in range(batch):
-                        t1[n] = -four * d1[n] - four * d2[n] + d3[n] + d4[n]
-                    for n in range(batch):
-                        t2[n] = four * d1[n] - four * d2[n] - d3[n] + d4[n]
-                    for n in range(batch):
-                        t3[n] = -two * d1[n] - d2[n] + two * d3[n] + d4[n]
-                    for n in range(batch):
-                        t4[n] = two * d1[n] - d2[n] - two * d3[n] + d4[n]
-                    for n in range(batch):
-                        t5[n] = four * d1[n] - five * d3[n] + d5[n]
+                for a in range(block):
+                    for nu in range(size):
+                        target = rows[a, nu]
+                        count = term_counts[nu]
+                        for start in range(0, count, 2):
+                            b0 = terms[nu, start]
+                            coefficient0, source0 = matrix[nu, b0], image[c, step * i + a, step * j + b0]
+                            if start + 1 < count:
+                                b1 = terms[nu, start + 1]
+                                coefficient1, source1 = matrix[nu, b1], image[c, step * i + a, step * j + b1]
+                                if start == 0:
+                                    for n in range(batch):
+                                        target[n] = coefficient0 * source0[n] + coefficient1 * source1[n]
+                                else:
+                                    for n in range(batch):
+                                        target[n] = target[n] + coefficient0 * source0[n] + coefficient1 * source1[n]
+                            elif start == 0:
+                                for n in range(batch):
+                                    target[n] = coefficient0 * source0[n]
+                            else:
+                                for n in range(batch):
+                                    target[n] += coefficient0 * source0[n]
+                for xi in range(size):
+                    for nu in range(size):
+                        target = tiles[xi * size + nu, c, tile_index]
+                        count = term_counts[xi]
+                        for start in range(0, count, 2):
+                            a0 = terms[xi, start]
+                            coefficient0, source0 = matrix[xi, a0], rows[a0, nu]
+                            if start + 1 < count:
+                                a1 = terms[xi, start + 1]
+                                coefficient1, source1 = matrix[xi, a1], rows[a1, nu]
+                                if start == 0:
+                                    for n in range(batch):
+                                        target[n] = coefficient0 * source0[n] + coefficient1 * source1[n]
+                                else:
+                                    for n in range(batch):
+                                        target[n] = target[n] + coefficient0 * source0[n] + coefficient1 * source1[n]
+                            elif start == 0:
+                                for n in range(batch):
+                                    target[n] = coefficient0 * source0[n]
+                            else:
+                                for n in range(batch):
+                                    target[n] += coefficient0 * source0[n]
 
 
-def _apply_rows(xp, matrix, vectors, like):
-    """[Σ_k matrix[r, k] · vectors[k] for each row r], the sum in k order from zero, zero coefficients skipped."""
+def scatter_tiles_loop(tiles, matrix, terms, term_counts, step, grid_h, grid_w, bias, image, first_channel, end_channel):
+    """Twin of ``output_transform_reference`` (L = Aᵀ: image = bias[c] + L M Lᵀ, the blocks side by side) and
+    ``input_adjoint_reference`` (L = B, bias 0: image = 0 + the sum of L V̄ Lᵀ where the tiles overlap).
+
+    ``tiles`` (r², C, grid_h·grid_w, N), ``matrix`` L (k, r), ``image`` (C, H, W, N): first along ν
+    (columns[ξ, b] = Σ_ν L[b, ν] M[ξ, ν]), then along ξ; ``terms`` and ``term_counts`` as in
+    ``gather_tiles_loop``. Each channel's plane is set to its bias just before its sums (while it
+    is in cache), then each pixel gets pixel + sum, the sum whole before it is added (bias + S
+    equals the reference's S + bias bit for bit: IEEE addition commutes). The tiles are visited
+    last to first, so that where they overlap each pixel's sums are added in the reference's
+    order (block offset (a, b) by offset). Only channels first_channel ≤ c < end_channel are done.
+    """
+    block, size = matrix.shape
+    _, height, width, batch = image.shape
+    columns = numpy.empty((size, block, batch), dtype=image.dtype)
+    total = numpy.empty(batch, dtype=image.dtype)
+    for c in range(first_channel, end_channel):
+        plane, shift = image[c], bias[c]
+        for r in range(height):
+            for s in range(width):
+                pixel = plane[r, s]
+                for n in range(batch):
+                    pixel[n] = shift
+        for i in range(grid_h - 1, -1, -1):
+            for j in range(grid_w - 1, -1, -1):
+                tile_index = i * grid_w + j
+                for xi in range(size):
+                    for b in range(block):
+                        target = columns[xi, b]
+                        count = term_counts[b]
+                        for start in range(0, count, 2):
+                            nu0 = terms[b, start]
+                            coefficient0, source0 = matrix[b, nu0], tiles[xi * size + nu0, c, tile_index]
+                            if start + 1 < count:
+                                nu1 = terms[b, start + 1]
+                                coefficient1, source1 = matrix[b, nu1], tiles[xi * size + nu1, c, tile_index]
+                                if start == 0:
+                                    for n in range(batch):
+                                        target[n] = coefficient0 * source0[n] + coefficient1 * source1[n]
+                                else:
+                                    for n in range(batch):
+                                        target[n] = target[n] + coefficient0 * source0[n] + coefficient1 * source1[n]
+                            elif start == 0:
+                                for n in range(batch):
+                                    target[n] = coefficient0 * source0[n]
+                            else:
+                                for n in range(batch):
+                                    target[n] += coefficient0 * source0[n]
+                for a in range(block):
+                    for b in range(block):
+                        pixel = plane[step * i + a, step * j + b]
+                        # pairs of terms: into ``total`` while more follow, the last pair (or term) added to the pixel
+                        count = term_counts[a]
+                        for start in range(0, count, 2):
+                            xi0 = terms[a, start]
+                            coefficient0, source0 = matrix[a, xi0], columns[xi0, b]
+                            last = start + 2 >= count
+                            if start + 1 < count:
+                                xi1 = terms[a, start + 1]
+                                coefficient1, source1 = matrix[a, xi1], columns[xi1, b]
+                                if start == 0 and last:
+                                    for n in range(batch):
+                                        pixel[n] += coefficient0 * source0[n] + coefficient1 * source1[n]
+                                elif start == 0:
+                                    for n in range(batch):
+                                        total[n] = coefficient0 * source0[n] + coefficient1 * source1[n]
+                                elif last:
+                                    for n in range(batch):
+                                        pixel[n] += total[n] + coefficient0 * source0[n] + coefficient1 * source1[n]
+                                else:
+                                    for n in range(batch):
+                                        total[n] = total[n] + coefficient0 * source0[n] + coefficient1 * source1[n]
+                            elif start == 0:
+                                for n in range(batch):
+                                    pixel[n] += coefficient0 * source0[n]
+                            else:
+                                for n in range(batch):
+                                    pixel[n] += total[n] + coefficient0 * source0[n]
+
+
+_gather_tiles = Kernel(gather_tiles_loop)
+_scatter_tiles = Kernel(scatter_tiles_loop)
+
+
+# Each channel's tiles (gather) or plane (scatter) are written by that channel's iteration
+# alone, so the loops can run on two threads, each over half of the channels (both are
+# ``nogil``), with the same result bit for bit as on one: no sum crosses channels.
+LANES = 1           # set to 2 to split the channels over the calling thread and one worker
+_pool = None
+_pool_lock = threading.Lock()
+
+
+def _lane_pool():
+    """The one worker thread that takes the second half of the channels (made on first use)."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="chainrule-winograd")
+        return _pool
+
+
+def _forget_pool_after_fork():
+    # A forked child has no copy of the parent's worker thread; it makes its own on first use.
+    global _pool, _pool_lock
+    _pool, _pool_lock = None, threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_pool_after_fork)
+
+
+def _run_by_channels(kernel, channels, *args):
+    """``kernel(*args, first, end)`` over channels [0, channels): in one call, or in two halves at once when LANES ≥ 2."""
+    if LANES < 2 or channels < 2:
+        kernel(*args, 0, channels)
+        return
+    middle = channels // 2
+    other_half = _lane_pool().submit(kernel, *args, middle, channels)
+    try:
+        kernel(*args, 0, middle)
+    finally:
+        other_half.result()                 # waits, and re-raises an error from that thread
+
+
+def _apply_rows(xp, matrix, vectors):
+    """[Σ_k matrix[r, k] · vectors[k] for each row r]: the first nonzero term, then each next one added in k order
+    (zero coefficients skipped), as the loops sum."""
     results = []
     for coefficients in matrix:
-        total = xp.zeros(like.shape, dtype=like.dtype)
+        total = None
         for coefficient, vector in zip(coefficients, vectors):
             if coefficient != 0:
-                total += coefficient * vector
-        results.append(total)
+                if total is None:
+                    total = coefficient * vector
+                else:
+                    total += coefficient * vector
+        results.append(xp.zeros_like(vectors[0]) if total is None else total)
     return results
 
 
-def input_transform_reference(xp, padded, transform, tile, grid):
-    """V (α², C, grid_h·grid_w·N) from the padded images (C, H_p, W_p, N): Bᵀ along each tile row, then down the columns."""
-    channels, batch = padded.shape[0], padded.shape[3]
-    grid_h, grid_w = grid
-    alpha = transform.shape[0]
-    like = padded[:, _tile_slice(0, tile, grid_h), _tile_slice(0, tile, grid_w), :]
-    # rows[a][ν] = Σ_b Bᵀ[ν, b] d[a, b], over all tiles at once (d[a, b]: one strided slice of the images)
-    rows = [_apply_rows(xp, transform, [padded[:, _tile_slice(a, tile, grid_h), _tile_slice(b, tile, grid_w), :]
-                                        for b in range(alpha)], like)
-            for a in range(alpha)]
-    out = xp.empty((alpha, alpha, channels, grid_h, grid_w, batch), dtype=padded.dtype)
-    for nu in range(alpha):
-        for xi, total in enumerate(_apply_rows(xp, transform, [rows[a][nu] for a in range(alpha)], like)):
-            out[xi, nu] = total
-    return out.reshape(alpha * alpha, channels, grid_h * grid_w * batch)
+_LOOP_MATRICES = {}     # (tile, dtype, which) → (L, terms, term_counts) as a loop takes them
 
 
-_input_transform = Kernel(input_transform_loop)
-
-
-def _scalars(dtype, *values):
-    return tuple(numpy.dtype(dtype).type(v) for v in values)
+def _loop_matrix(tile, dtype, which):
+    """L for a loop, C-contiguous in ``dtype`` ("input" Bᵀ, "input adjoint" B, "output" Aᵀ, "output adjoint" A),
+    with each row's nonzero columns: terms[r, :term_counts[r]] (int64, padded with 0)."""
+    key = (tile, numpy.dtype(dtype), which)
+    if key not in _LOOP_MATRICES:
+        input_matrix, _, output_matrix = winograd_matrices(tile, dtype)
+        matrix = numpy.ascontiguousarray({"input": input_matrix, "input adjoint": input_matrix.T,
+                                          "output": output_matrix, "output adjoint": output_matrix.T}[which])
+        nonzero = [numpy.flatnonzero(row) for row in matrix]
+        assert all(len(columns) for columns in nonzero), "every row of a Winograd matrix has a nonzero coefficient"
+        terms = numpy.zeros(matrix.shape, dtype=numpy.int64)
+        for row, columns in enumerate(nonzero):
+            terms[row, :len(columns)] = columns
+        term_counts = numpy.array([len(columns) for columns in nonzero], dtype=numpy.int64)
+        _LOOP_MATRICES[key] = (matrix, terms, term_counts)
+    return _LOOP_MATRICES[key]
 
 
 def _matrix(xp, tile, dtype, which):
@@ -244,11 +395,28 @@ def _matrix(xp, tile, dtype, which):
     return matrix if xp is numpy else xp.asarray(matrix)
 
 
+# ----- input tiles: V = Bᵀ d B -------------------------------------------------------------------------------------------
+def input_transform_reference(xp, padded, transform, tile, grid):
+    """V (α², C, grid_h·grid_w·N) from the padded images (C, H_p, W_p, N): Bᵀ along each tile row, then down the columns."""
+    channels, batch = padded.shape[0], padded.shape[3]
+    grid_h, grid_w = grid
+    alpha = transform.shape[0]
+    # rows[a][ν] = Σ_b Bᵀ[ν, b] d[a, b], over all tiles at once (d[a, b]: one strided slice of the images)
+    rows = [_apply_rows(xp, transform, [padded[:, _tile_slice(a, tile, grid_h), _tile_slice(b, tile, grid_w), :]
+                                        for b in range(alpha)])
+            for a in range(alpha)]
+    out = xp.empty((alpha, alpha, channels, grid_h, grid_w, batch), dtype=padded.dtype)
+    for nu in range(alpha):
+        for xi, total in enumerate(_apply_rows(xp, transform, [rows[a][nu] for a in range(alpha)])):
+            out[xi, nu] = total
+    return out.reshape(alpha * alpha, channels, grid_h * grid_w * batch)
+
+
 def input_transform(xp, padded, tile, grid):
     """V = Bᵀ d B for every α×α tile d of the padded images (C, H_p, W_p, N): shape (α², C, grid_h·grid_w·N).
 
     The tile of tile row i and column j starts at (tile·i, tile·j); tiles overlap by 2, and
-    H_p = tile·grid_h + 2, W_p = tile·grid_w + 2. The compiled loop runs for tile 4.
+    H_p = tile·grid_h + 2, W_p = tile·grid_w + 2.
 
     Example:
         >>> import numpy
@@ -257,71 +425,13 @@ def input_transform(xp, padded, tile, grid):
         array([0., 0., 0., 0., 0., 4., 0., 0., 0., 0., 0., 0., 0., 0., 0., 0.])
     """
     alpha = tile + 2
-    if tile == 4 and kernel_may_run(xp, padded):
-        out = numpy.empty((alpha * alpha, padded.shape[0], grid[0] * grid[1] * padded.shape[3]), dtype=padded.dtype)
-        _input_transform(padded, grid[0], grid[1], *_scalars(padded.dtype, 2, 4, 5),
-                         out.reshape(alpha * alpha, padded.shape[0], grid[0] * grid[1], padded.shape[3]))
+    if kernel_may_run(xp, padded):
+        channels, batch = padded.shape[0], padded.shape[3]
+        out = numpy.empty((alpha * alpha, channels, grid[0] * grid[1] * batch), dtype=padded.dtype)
+        _run_by_channels(_gather_tiles, channels, padded, *_loop_matrix(tile, padded.dtype, "input"), tile, *grid,
+                         out.reshape(alpha * alpha, channels, grid[0] * grid[1], batch))
         return out
     return input_transform_reference(xp, padded, _matrix(xp, tile, padded.dtype, 0), tile, grid)
-
-
-def input_adjoint_loop(tiles_grad, grid_h, grid_w, two, four, five, out):
-    """Twin of ``input_adjoint_reference`` for m = 4: d̄[c, 4i+a, 4j+b, n] += (B V̄ Bᵀ)[a, b] of tile (i, j) of image n.
-
-    ``tiles_grad`` has shape (36, C, grid_h·grid_w, N). B takes v₀..v₅ to (4v₀,
-    −4v₁ + 4v₂ − 2v₃ + 2v₄ + 4v₅, −5v₀ − 4v₁ − 4v₂ − v₃ − v₄, v₁ − v₂ + 2v₃ − 2v₄ − 5v₅,
-    v₀ + v₁ + v₂ + v₃ + v₄, v₅). The tiles are visited last to first, so that where they overlap
-    each pixel's sum is added in the reference's order (offset (a, b) by offset). Each channel's
-    plane of ``out`` is zeroed just before its sums (while it is in cache), not in a pass of its own.
-    """
-    channels, height, width, batch = out.shape
-    columns = numpy.empty((6, 6, batch), dtype=out.dtype)     # columns[ξ, b] = (V̄ Bᵀ)[ξ, b]
-    for c in range(channels):
-        plane = out[c]
-        for r in range(height):
-            for s in range(width):
-                pixel = plane[r, s]
-                for n in range(batch):
-                    pixel[n] = 0
-        for i in range(grid_h - 1, -1, -1):
-            for j in range(grid_w - 1, -1, -1):
-                tile_index = i * grid_w + j
-                for xi in range(6):
-                    v0, v1 = tiles_grad[6 * xi, c, tile_index], tiles_grad[6 * xi + 1, c, tile_index]
-                    v2, v3 = tiles_grad[6 * xi + 2, c, tile_index], tiles_grad[6 * xi + 3, c, tile_index]
-                    v4, v5 = tiles_grad[6 * xi + 4, c, tile_index], tiles_grad[6 * xi + 5, c, tile_index]
-                    t0, t1, t2 = columns[xi, 0], columns[xi, 1], columns[xi, 2]
-                    t3, t4, t5 = columns[xi, 3], columns[xi, 4], columns[xi, 5]
-                    for n in range(batch):
-                        t0[n] = four * v0[n]
-                    for n in range(batch):
-                        t1[n] = -four * v1[n] + four * v2[n] - two * v3[n] + two * v4[n] + four * v5[n]
-                    for n in range(batch):
-                        t2[n] = -five * v0[n] - four * v1[n] - four * v2[n] - v3[n] - v4[n]
-                    for n in range(batch):
-                        t3[n] = v1[n] - v2[n] + two * v3[n] - two * v4[n] - five * v5[n]
-                    for n in range(batch):
-                        t4[n] = v0[n] + v1[n] + v2[n] + v3[n] + v4[n]
-                    for n in range(batch):
-                        t5[n] = v5[n]
-                for b in range(6):
-                    r, s = 4 * i, 4 * j + b
-                    v0, v1, v2 = columns[0, b], columns[1, b], columns[2, b]
-                    v3, v4, v5 = columns[3, b], columns[4, b], columns[5, b]
-                    t0, t1, t2 = out[c, r, s], out[c, r + 1, s], out[c, r + 2, s]
-                    t3, t4, t5 = out[c, r + 3, s], out[c, r + 4, s], out[c, r + 5, s]
-                    for n in range(batch):
-                        t0[n] += four * v0[n]
-                    for n in range(batch):
-                        t1[n] += -four * v1[n] + four * v2[n] - two * v3[n] + two * v4[n] + four * v5[n]
-                    for n in range(batch):
-                        t2[n] += -five * v0[n] - four * v1[n] - four * v2[n] - v3[n] - v4[n]
-                    for n in range(batch):
-                        t3[n] += v1[n] - v2[n] + two * v3[n] - two * v4[n] - five * v5[n]
-                    for n in range(batch):
-                        t4[n] += v0[n] + v1[n] + v2[n] + v3[n] + v4[n]
-                    for n in range(batch):
-                        t5[n] += v5[n]
 
 
 def input_adjoint_reference(xp, tiles_grad, transform, tile, grid, padded_shape):
@@ -330,18 +440,14 @@ def input_adjoint_reference(xp, tiles_grad, transform, tile, grid, padded_shape)
     grid_h, grid_w = grid
     alpha = transform.shape[0]
     tiles_grad = tiles_grad.reshape(alpha, alpha, channels, grid_h, grid_w, batch)
-    like = tiles_grad[0, 0]
     # columns[ξ][b] = Σ_ν Bᵀ[ν, b] V̄[ξ, ν], then the image offset (a, b) gets Σ_ξ Bᵀ[ξ, a] columns[ξ][b]
-    columns = [_apply_rows(xp, transform.T, [tiles_grad[xi, nu] for nu in range(alpha)], like) for xi in range(alpha)]
+    columns = [_apply_rows(xp, transform.T, [tiles_grad[xi, nu] for nu in range(alpha)]) for xi in range(alpha)]
     out = xp.zeros(padded_shape, dtype=tiles_grad.dtype)
     for a in range(alpha):
         for b in range(alpha):
-            total = _apply_rows(xp, transform.T[a:a + 1], [columns[xi][b] for xi in range(alpha)], like)[0]
+            total = _apply_rows(xp, transform.T[a:a + 1], [columns[xi][b] for xi in range(alpha)])[0]
             out[:, _tile_slice(a, tile, grid_h), _tile_slice(b, tile, grid_w), :] += total
     return out
-
-
-_input_adjoint = Kernel(input_adjoint_loop)
 
 
 def input_adjoint(xp, tiles_grad, tile, grid, padded_shape):
@@ -357,11 +463,13 @@ def input_adjoint(xp, tiles_grad, tile, grid, padded_shape):
         >>> left == right
         True
     """
-    if tile == 4 and kernel_may_run(xp, tiles_grad):
-        out = numpy.empty(padded_shape, dtype=tiles_grad.dtype)     # the loop zeroes it, channel by channel
+    if kernel_may_run(xp, tiles_grad):
+        alpha = tile + 2
         channels, _, _, batch = padded_shape
-        _input_adjoint(tiles_grad.reshape(36, channels, grid[0] * grid[1], batch), grid[0], grid[1],
-                       *_scalars(tiles_grad.dtype, 2, 4, 5), out)
+        out = numpy.empty(padded_shape, dtype=tiles_grad.dtype)     # the loop sets it to 0, channel by channel
+        no_bias = numpy.zeros(channels, dtype=tiles_grad.dtype)
+        _run_by_channels(_scatter_tiles, channels, tiles_grad.reshape(alpha * alpha, channels, grid[0] * grid[1], batch),
+                         *_loop_matrix(tile, tiles_grad.dtype, "input adjoint"), tile, *grid, no_bias, out)
         return out
     return input_adjoint_reference(xp, tiles_grad, _matrix(xp, tile, tiles_grad.dtype, 0), tile, grid, padded_shape)
 
@@ -406,47 +514,6 @@ def filter_adjoint(xp, filters_grad, tile):
 
 
 # ----- output tiles: Y = Aᵀ M A ------------------------------------------------------------------------------------------
-def output_transform_loop(products, bias, grid_h, grid_w, two, four, eight, out):
-    """Twin of ``output_transform_reference`` for m = 4: y[o, 4i+a, 4j+b, n] = (Aᵀ M A)[a, b] + bias[o], tile (i, j) of image n.
-
-    ``products`` has shape (36, O, grid_h·grid_w, N). Aᵀ takes m₀..m₅ to (m₀ + m₁ + m₂ + m₃ + m₄,
-    m₁ − m₂ + 2m₃ − 2m₄, m₁ + m₂ + 4m₃ + 4m₄, m₁ − m₂ + 8m₃ − 8m₄ + m₅): along ν, then along ξ.
-    """
-    channels, batch = out.shape[0], out.shape[3]
-    columns = numpy.empty((6, 4, batch), dtype=out.dtype)     # columns[ξ, b] = (M A)[ξ, b]
-    for o in range(channels):
-        for i in range(grid_h):
-            for j in range(grid_w):
-                tile_index = i * grid_w + j
-                for xi in range(6):
-                    m0, m1 = products[6 * xi, o, tile_index], products[6 * xi + 1, o, tile_index]
-                    m2, m3 = products[6 * xi + 2, o, tile_index], products[6 * xi + 3, o, tile_index]
-                    m4, m5 = products[6 * xi + 4, o, tile_index], products[6 * xi + 5, o, tile_index]
-                    t0, t1, t2, t3 = columns[xi, 0], columns[xi, 1], columns[xi, 2], columns[xi, 3]
-                    for n in range(batch):
-                        t0[n] = m0[n] + m1[n] + m2[n] + m3[n] + m4[n]
-                    for n in range(batch):
-                        t1[n] = m1[n] - m2[n] + two * m3[n] - two * m4[n]
-                    for n in range(batch):
-                        t2[n] = m1[n] + m2[n] + four * m3[n] + four * m4[n]
-                    for n in range(batch):
-                        t3[n] = m1[n] - m2[n] + eight * m3[n] - eight * m4[n] + m5[n]
-                shift = bias[o]
-                for b in range(4):
-                    r, s = 4 * i, 4 * j + b
-                    m0, m1, m2 = columns[0, b], columns[1, b], columns[2, b]
-                    m3, m4, m5 = columns[3, b], columns[4, b], columns[5, b]
-                    t0, t1, t2, t3 = out[o, r, s], out[o, r + 1, s], out[o, r + 2, s], out[o, r + 3, s]
-                    for n in range(batch):
-                        t0[n] = m0[n] + m1[n] + m2[n] + m3[n] + m4[n] + shift
-                    for n in range(batch):
-                        t1[n] = m1[n] - m2[n] + two * m3[n] - two * m4[n] + shift
-                    for n in range(batch):
-                        t2[n] = m1[n] + m2[n] + four * m3[n] + four * m4[n] + shift
-                    for n in range(batch):
-                        t3[n] = m1[n] - m2[n] + eight * m3[n] - eight * m4[n] + m5[n] + shift
-
-
 def output_transform_reference(xp, products, bias, transform, tile, grid):
     """y (O, tile·grid_h, tile·grid_w, N) from M (α², O, grid_h·grid_w·N) and bias (O,): Aᵀ M A + b per tile."""
     alpha = transform.shape[1]
@@ -454,17 +521,13 @@ def output_transform_reference(xp, products, bias, transform, tile, grid):
     grid_h, grid_w = grid
     batch = products.shape[2] // (grid_h * grid_w)
     products = products.reshape(alpha, alpha, channels, grid_h, grid_w, batch)
-    like = products[0, 0]
     # columns[ξ][b] = Σ_ν Aᵀ[b, ν] M[ξ, ν], then y[a, b] = Σ_ξ Aᵀ[a, ξ] columns[ξ][b]
-    columns = [_apply_rows(xp, transform, [products[xi, nu] for nu in range(alpha)], like) for xi in range(alpha)]
+    columns = [_apply_rows(xp, transform, [products[xi, nu] for nu in range(alpha)]) for xi in range(alpha)]
     out = xp.empty((channels, grid_h * tile, grid_w * tile, batch), dtype=products.dtype)
     for b in range(tile):
-        for a, total in enumerate(_apply_rows(xp, transform, [columns[xi][b] for xi in range(alpha)], like)):
+        for a, total in enumerate(_apply_rows(xp, transform, [columns[xi][b] for xi in range(alpha)])):
             out[:, a::tile, b::tile, :] = total + bias[:, None, None, None]
     return out
-
-
-_output_transform = Kernel(output_transform_loop)
 
 
 def output_transform(xp, products, tile, grid, bias=None):
@@ -483,60 +546,14 @@ def output_transform(xp, products, tile, grid, bias=None):
     """
     if bias is None:
         bias = xp.zeros(products.shape[1], dtype=products.dtype)
-    if tile == 4 and kernel_may_run(xp, products, bias):
-        batch = products.shape[2] // (grid[0] * grid[1])
-        out = numpy.empty((products.shape[1], 4 * grid[0], 4 * grid[1], batch), dtype=products.dtype)
-        _output_transform(products.reshape(36, products.shape[1], grid[0] * grid[1], batch), bias, grid[0], grid[1],
-                          *_scalars(products.dtype, 2, 4, 8), out)
+    if kernel_may_run(xp, products, bias):
+        alpha = tile + 2
+        channels, batch = products.shape[1], products.shape[2] // (grid[0] * grid[1])
+        out = numpy.empty((channels, tile * grid[0], tile * grid[1], batch), dtype=products.dtype)
+        _run_by_channels(_scatter_tiles, channels, products.reshape(alpha * alpha, channels, grid[0] * grid[1], batch),
+                         *_loop_matrix(tile, products.dtype, "output"), tile, *grid, bias, out)
         return out
     return output_transform_reference(xp, products, bias, _matrix(xp, tile, products.dtype, 2), tile, grid)
-
-
-def output_adjoint_loop(out_grad, grid_h, grid_w, two, four, eight, products_grad):
-    """Twin of ``output_adjoint_reference`` for m = 4: M̄[6ξ+ν, o, tile (i, j), n] = (A ȳ Aᵀ)[ξ, ν], ȳ the 4×4 block at (4i, 4j).
-
-    ``products_grad`` has shape (36, O, grid_h·grid_w, N). A takes y₀..y₃ to (y₀, y₀ + y₁ + y₂ + y₃,
-    y₀ − y₁ + y₂ − y₃, y₀ + 2y₁ + 4y₂ + 8y₃, y₀ − 2y₁ + 4y₂ − 8y₃, y₃): along each block row, then down the columns.
-    """
-    channels, batch = out_grad.shape[0], out_grad.shape[3]
-    rows = numpy.empty((4, 6, batch), dtype=out_grad.dtype)   # rows[a, ν] = (ȳ Aᵀ)[a, ν]
-    for o in range(channels):
-        for i in range(grid_h):
-            for j in range(grid_w):
-                tile_index = i * grid_w + j
-                for a in range(4):
-                    r, s = 4 * i + a, 4 * j
-                    y0, y1, y2, y3 = out_grad[o, r, s], out_grad[o, r, s + 1], out_grad[o, r, s + 2], out_grad[o, r, s + 3]
-                    t0, t1, t2, t3, t4, t5 = rows[a, 0], rows[a, 1], rows[a, 2], rows[a, 3], rows[a, 4], rows[a, 5]
-                    for n in range(batch):
-                        t0[n] = y0[n]
-                    for n in range(batch):
-                        t1[n] = y0[n] + y1[n] + y2[n] + y3[n]
-                    for n in range(batch):
-                        t2[n] = y0[n] - y1[n] + y2[n] - y3[n]
-                    for n in range(batch):
-                        t3[n] = y0[n] + two * y1[n] + four * y2[n] + eight * y3[n]
-                    for n in range(batch):
-                        t4[n] = y0[n] - two * y1[n] + four * y2[n] - eight * y3[n]
-                    for n in range(batch):
-                        t5[n] = y3[n]
-                for nu in range(6):
-                    y0, y1, y2, y3 = rows[0, nu], rows[1, nu], rows[2, nu], rows[3, nu]
-                    t0, t1 = products_grad[nu, o, tile_index], products_grad[6 + nu, o, tile_index]
-                    t2, t3 = products_grad[12 + nu, o, tile_index], products_grad[18 + nu, o, tile_index]
-                    t4, t5 = products_grad[24 + nu, o, tile_index], products_grad[30 + nu, o, tile_index]
-                    for n in range(batch):
-                        t0[n] = y0[n]
-                    for n in range(batch):
-                        t1[n] = y0[n] + y1[n] + y2[n] + y3[n]
-                    for n in range(batch):
-                        t2[n] = y0[n] - y1[n] + y2[n] - y3[n]
-                    for n in range(batch):
-                        t3[n] = y0[n] + two * y1[n] + four * y2[n] + eight * y3[n]
-                    for n in range(batch):
-                        t4[n] = y0[n] - two * y1[n] + four * y2[n] - eight * y3[n]
-                    for n in range(batch):
-                        t5[n] = y3[n]
 
 
 def output_adjoint_reference(xp, out_grad, transform, tile, grid):
@@ -544,18 +561,14 @@ def output_adjoint_reference(xp, out_grad, transform, tile, grid):
     channels, _, _, batch = out_grad.shape
     grid_h, grid_w = grid
     alpha = transform.shape[1]
-    like = out_grad[:, ::tile, ::tile, :]
     # rows[a][ν] = Σ_b Aᵀ[b, ν] ȳ[a, b], then M̄[ξ, ν] = Σ_a Aᵀ[a, ξ] rows[a][ν]
-    rows = [_apply_rows(xp, transform.T, [out_grad[:, a::tile, b::tile, :] for b in range(tile)], like)
+    rows = [_apply_rows(xp, transform.T, [out_grad[:, a::tile, b::tile, :] for b in range(tile)])
             for a in range(tile)]
     out = xp.empty((alpha, alpha, channels, grid_h, grid_w, batch), dtype=out_grad.dtype)
     for nu in range(alpha):
-        for xi, total in enumerate(_apply_rows(xp, transform.T, [rows[a][nu] for a in range(tile)], like)):
+        for xi, total in enumerate(_apply_rows(xp, transform.T, [rows[a][nu] for a in range(tile)])):
             out[xi, nu] = total
     return out.reshape(alpha * alpha, channels, grid_h * grid_w * batch)
-
-
-_output_adjoint = Kernel(output_adjoint_loop)
 
 
 def output_adjoint(xp, out_grad, tile, grid):
@@ -569,11 +582,11 @@ def output_adjoint(xp, out_grad, tile, grid):
         >>> left == float((m * output_adjoint(numpy, y_bar, 2, (1, 1))).sum())
         True
     """
-    if tile == 4 and kernel_may_run(xp, out_grad):
+    if kernel_may_run(xp, out_grad):
         alpha = tile + 2
-        batch = out_grad.shape[3]
-        products_grad = numpy.empty((alpha * alpha, out_grad.shape[0], grid[0] * grid[1] * batch), dtype=out_grad.dtype)
-        _output_adjoint(out_grad, grid[0], grid[1], *_scalars(out_grad.dtype, 2, 4, 8),
-                        products_grad.reshape(alpha * alpha, out_grad.shape[0], grid[0] * grid[1], batch))
+        channels, batch = out_grad.shape[0], out_grad.shape[3]
+        products_grad = numpy.empty((alpha * alpha, channels, grid[0] * grid[1] * batch), dtype=out_grad.dtype)
+        _run_by_channels(_gather_tiles, channels, out_grad, *_loop_matrix(tile, out_grad.dtype, "output adjoint"),
+                         tile, *grid, products_grad.reshape(alpha * alpha, channels, grid[0] * grid[1], batch))
         return products_grad
     return output_adjoint_reference(xp, out_grad, _matrix(xp, tile, out_grad.dtype, 2), tile, grid)
