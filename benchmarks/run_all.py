@@ -40,14 +40,17 @@ ROW_LINE = re.compile(r"^ROW (\S+) (\d+) (\S+) (\S+) ?(.*)$")
 _THREAD_LINE = r"^\s+(\d) threads?\s*: chainrule .*?ratio chainrule/torch = ([\d.]+)"
 # Patterns for scripts that print no ROW line for a row: (script, key, section heading, line pattern,
 # floor pattern). In the SECTION_LINES lines after the heading, each match of the line pattern gives
-# (threads, ratio) (threads from the heading if the line has none); a floor match on the next line, the floor.
+# (threads, ratio) (threads from the heading if the line has none); a floor match within FLOOR_LINES lines after it, the floor.
 SECTION_LINES = 8
+FLOOR_LINES = 4      # a floor line follows its row within this many lines
 FALLBACKS = [
-    ("bench_nn.py", "conv2d", r"^Conv2d", _THREAD_LINE, r"ratio GEMMs/torch's whole conv = ([\d.]+)"),
+    ("bench_nn.py", "conv2d", r"^Conv2d", _THREAD_LINE,
+     r"Winograd's three batched GEMMs alone .*ratio GEMMs/torch's whole conv = ([\d.]+)"),
     ("bench_nn.py", "small_cnn_step", r"^Small CNN", _THREAD_LINE, None),
-    ("bench_nn.py", "memory", r"^Small CNN", r"peak RSS growth: .*ratio chainrule/torch = ([\d.]+)", None),
-    ("bench_rnn.py", "lstm", r"^LSTM,.*\(torch threads: (\d+)\)",
-     r"^forward\+backward\s+chainrule LSTM \(fused\)\s+\S+\s+\S+\s+([\d.]+)x", None),
+    ("bench_nn.py", "memory", r"^Small CNN", r"peak RSS growth, batch \d+, code loaded: .*ratio chainrule/torch = ([\d.]+)",
+     None),
+    ("bench_rnn.py", "lstm", r"^LSTM,.* (\d+) thread\(s\)",
+     r"^forward\+backward\s+chainrule LSTM\s+\S+\s+\S+\s+\S+\s+([\d.]+)x", None),
 ]
 
 
@@ -86,9 +89,11 @@ def collect(script, lines, found):
                 threads, ratio = (int(groups[0]), float(groups[1])) if len(groups) == 2 else (section_threads,
                                                                                             float(groups[0]))
                 floor = None
-                if floor_pattern and offset + 1 < len(lines):
-                    floor_match = re.search(floor_pattern, lines[offset + 1])
-                    floor = float(floor_match.group(1)) if floor_match else None
+                for floor_line in (lines[offset + 1:offset + 1 + FLOOR_LINES] if floor_pattern else []):
+                    floor_match = re.search(floor_pattern, floor_line)
+                    if floor_match:
+                        floor = float(floor_match.group(1))
+                        break
                 found.setdefault(key, {}).setdefault(threads, (ratio, floor, "", script))
 
 
