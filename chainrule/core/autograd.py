@@ -59,13 +59,16 @@ def topological_order(roots):
         if children_done:
             order.append(tensor)
             continue
-        if id(tensor) in visited:
+        key = id(tensor)
+        if key in visited:
             continue
-        visited.add(id(tensor))
+        visited.add(key)
         stack.append((tensor, True))
-        for parent in tensor._inputs or ():
-            if parent.requires_grad and id(parent) not in visited:
-                stack.append((parent, False))
+        parents = tensor._inputs
+        if parents is not None:
+            for parent in parents:
+                if parent.requires_grad and id(parent) not in visited:
+                    stack.append((parent, False))
     return order
 
 

@@ -22,10 +22,11 @@ primitive and, when gradients are wanted, records the output's parents so that
 ``backward`` can walk back.
 """
 from dataclasses import dataclass
+from operator import attrgetter
 
 from chainrule.backends import array_module
 from chainrule.core import anomaly
-from chainrule.core.grad_mode import is_grad_enabled
+from chainrule.core.grad_mode import _state as _grad_mode
 from chainrule.core.tensor import Tensor
 
 
@@ -173,9 +174,11 @@ def apply(op, *inputs, **params):
         >>> apply(Exp, cr.tensor([0.0, 1.0], requires_grad=True))
         tensor([1.    , 2.7183], grad_fn=<exp>)
     """
-    arrays = [t.array for t in inputs]
-    out = Tensor._wrap(op.forward(array_module(arrays[0]), *arrays, **params))
-    if is_grad_enabled():
+    # Every op and every rule op of a backward passes here, so it is kept to the bare steps:
+    # the arrays read in C (map, no comprehension frame), grad mode read as an attribute.
+    arrays = tuple(map(_array_of, inputs))
+    out = _wrap(op.forward(array_module(arrays[0]), *arrays, **params))
+    if _grad_mode.enabled:
         for t in inputs:
             if t.requires_grad:
                 out.requires_grad = True
@@ -186,3 +189,7 @@ def apply(op, *inputs, **params):
     if anomaly._enabled:
         anomaly.check_forward(op, inputs, out)
     return out
+
+
+_array_of = attrgetter("array")
+_wrap = Tensor._wrap
