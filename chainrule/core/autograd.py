@@ -146,11 +146,17 @@ def input_shares(tensor, grad, wanted=None):
     op, inputs, params = tensor._op, tensor._inputs, tensor._params
     # A card with one rule for all inputs (their gradients share work) is asked once; others per input.
     every = None if op.vjp_all is None else op.vjp_all(grad, tensor, *inputs, **params)
+    rules = getattr(op, "direct_vjps", None)   # a card's rules, called without its vjp lookup
     shares = []
     for index, parent in enumerate(inputs):
         if not parent.requires_grad or (wanted is not None and not wanted.get(id(parent), False)):
             continue
-        share = op.vjp(index, grad, tensor, *inputs, **params) if every is None else every[index]
+        if every is not None:
+            share = every[index]
+        elif rules is not None and index < len(rules) and rules[index] is not None:
+            share = rules[index](grad, tensor, *inputs, **params)
+        else:
+            share = op.vjp(index, grad, tensor, *inputs, **params)
         if share.array.shape != parent.array.shape:
             share = unbroadcast(share, parent.shape)
         if share.array.dtype != parent.array.dtype:
