@@ -159,7 +159,7 @@ def input_shares(tensor, grad, wanted=None):
             share = op.vjp(index, grad, tensor, *inputs, **params)
         if share.array.shape != parent.array.shape:
             share = unbroadcast(share, parent.shape)
-        if share.array.dtype != parent.array.dtype:
+        if share.array.dtype is not parent.array.dtype and share.array.dtype != parent.array.dtype:
             share = share.to(parent.dtype)
         shares.append((index, parent, share))
     return shares

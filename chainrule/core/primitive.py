@@ -23,6 +23,8 @@ primitive and, when gradients are wanted, records the output's parents so that
 """
 from dataclasses import dataclass
 
+import numpy as _numpy
+
 from chainrule.backends import array_module
 from chainrule.core import anomaly
 from chainrule.core.grad_mode import _state as _grad_mode
@@ -187,7 +189,9 @@ def apply(op, *inputs, **params):
         arrays = (inputs[0].array, inputs[1].array)
     else:
         arrays = [t.array for t in inputs]
-    out = _wrap(op.forward(array_module(arrays[0]), *arrays, **params))
+    first = arrays[0]
+    xp = _numpy if type(first) is _ndarray else array_module(first)   # array_module's common case, without its call
+    out = _wrap(op.forward(xp, *arrays, **params))
     if _grad_mode.enabled:
         for t in inputs:
             if t.requires_grad:
@@ -201,3 +205,4 @@ def apply(op, *inputs, **params):
     return out
 
 _wrap = Tensor._wrap
+_ndarray = _numpy.ndarray
