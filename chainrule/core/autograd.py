@@ -154,7 +154,7 @@ def input_shares(tensor, grad, wanted=None):
         if every is not None:
             share = every[index]
         elif rules is not None and index < len(rules) and rules[index] is not None:
-            share = rules[index](grad, tensor, *inputs, **params)
+            share = rules[index](grad, tensor, *inputs, **params) if params else rules[index](grad, tensor, *inputs)
         else:
             share = op.vjp(index, grad, tensor, *inputs, **params)
         if share.array.shape != parent.array.shape:

@@ -191,7 +191,7 @@ def apply(op, *inputs, **params):
         arrays = [t.array for t in inputs]
     first = arrays[0]
     xp = _numpy if type(first) is _ndarray else array_module(first)   # array_module's common case, without its call
-    out = _wrap(op.forward(xp, *arrays, **params))
+    out = _wrap(op.forward(xp, *arrays, **params) if params else op.forward(xp, *arrays))   # no empty dict copied
     if _grad_mode.enabled:
         for t in inputs:
             if t.requires_grad:
