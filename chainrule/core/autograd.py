@@ -59,13 +59,16 @@ def topological_order(roots):
         if children_done:
             order.append(tensor)
             continue
-        if id(tensor) in visited:
+        key = id(tensor)
+        if key in visited:
             continue
-        visited.add(id(tensor))
+        visited.add(key)
         stack.append((tensor, True))
-        for parent in tensor._inputs or ():
-            if parent.requires_grad and id(parent) not in visited:
-                stack.append((parent, False))
+        parents = tensor._inputs
+        if parents is not None:
+            for parent in parents:
+                if parent.requires_grad and id(parent) not in visited:
+                    stack.append((parent, False))
     return order
 
 
@@ -143,14 +146,20 @@ def input_shares(tensor, grad, wanted=None):
     op, inputs, params = tensor._op, tensor._inputs, tensor._params
     # A card with one rule for all inputs (their gradients share work) is asked once; others per input.
     every = None if op.vjp_all is None else op.vjp_all(grad, tensor, *inputs, **params)
+    rules = getattr(op, "direct_vjps", None)   # a card's rules, called without its vjp lookup
     shares = []
     for index, parent in enumerate(inputs):
         if not parent.requires_grad or (wanted is not None and not wanted.get(id(parent), False)):
             continue
-        share = op.vjp(index, grad, tensor, *inputs, **params) if every is None else every[index]
+        if every is not None:
+            share = every[index]
+        elif rules is not None and index < len(rules) and rules[index] is not None:
+            share = rules[index](grad, tensor, *inputs, **params) if params else rules[index](grad, tensor, *inputs)
+        else:
+            share = op.vjp(index, grad, tensor, *inputs, **params)
         if share.array.shape != parent.array.shape:
             share = unbroadcast(share, parent.shape)
-        if share.array.dtype != parent.array.dtype:
+        if share.array.dtype is not parent.array.dtype and share.array.dtype != parent.array.dtype:
             share = share.to(parent.dtype)
         shares.append((index, parent, share))
     return shares

@@ -23,9 +23,11 @@ primitive and, when gradients are wanted, records the output's parents so that
 """
 from dataclasses import dataclass
 
+import numpy as _numpy
+
 from chainrule.backends import array_module
 from chainrule.core import anomaly
-from chainrule.core.grad_mode import is_grad_enabled
+from chainrule.core.grad_mode import _state as _grad_mode
 from chainrule.core.tensor import Tensor
 
 
@@ -130,6 +132,7 @@ class Primitive:
     vjps = ()
     vjp_all = None
     checks = ()
+    direct_vjps = None   # set per card when the class is defined (__init_subclass__)
 
     def __init_subclass__(cls, **kwargs):
         # Checked when the class is defined, so a primitive without a forward never runs.
@@ -137,6 +140,10 @@ class Primitive:
         if not callable(getattr(cls, "forward", None)):
             raise TypeError(f"primitive {cls.__name__} must define forward(xp, *arrays, **params)")
         _REGISTRY[f"{cls.__module__}.{cls.__qualname__}"] = cls
+        # The walk calls a card's rules itself when the card keeps the plain lookup of ``vjp`` below
+        # (one Python call less per rule); a card with vjp_all or its own vjp is asked through vjp.
+        plain = cls.vjp.__func__ is Primitive.vjp.__func__ and cls.vjp_all is None
+        cls.direct_vjps = cls.vjps if plain else None
 
     @classmethod
     def vjp(cls, index, grad, out, /, *inputs, **params):
@@ -173,9 +180,19 @@ def apply(op, *inputs, **params):
         >>> apply(Exp, cr.tensor([0.0, 1.0], requires_grad=True))
         tensor([1.    , 2.7183], grad_fn=<exp>)
     """
-    arrays = [t.array for t in inputs]
-    out = Tensor._wrap(op.forward(array_module(arrays[0]), *arrays, **params))
-    if is_grad_enabled():
+    # Every op and every rule op of a backward passes here, so it is kept to the bare steps: the
+    # arrays of one or two inputs read without a comprehension's frame or a tuple grown from an
+    # iterator, grad mode read as an attribute.
+    if len(inputs) == 1:
+        arrays = (inputs[0].array,)
+    elif len(inputs) == 2:
+        arrays = (inputs[0].array, inputs[1].array)
+    else:
+        arrays = [t.array for t in inputs]
+    first = arrays[0]
+    xp = _numpy if type(first) is _ndarray else array_module(first)   # array_module's common case, without its call
+    out = _wrap(op.forward(xp, *arrays, **params) if params else op.forward(xp, *arrays))   # no empty dict copied
+    if _grad_mode.enabled:
         for t in inputs:
             if t.requires_grad:
                 out.requires_grad = True
@@ -186,3 +203,6 @@ def apply(op, *inputs, **params):
     if anomaly._enabled:
         anomaly.check_forward(op, inputs, out)
     return out
+
+_wrap = Tensor._wrap
+_ndarray = _numpy.ndarray

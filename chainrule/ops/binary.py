@@ -17,6 +17,12 @@ __all__ = [
 
 
 def _binary(op, x, y):
+    # Two tensors of one dtype and one shape (every rule op of a backward, most forward steps):
+    # nothing to promote and nothing to check, so straight to the card.
+    if type(x) is Tensor and type(y) is Tensor:
+        a, b = x.array, y.array
+        if a.dtype == b.dtype and a.shape == b.shape:
+            return apply(op, x, y)
     x, y = promote_pair(x, y, op.name)
     if x.array.shape != y.array.shape:
         check_broadcast(op.name, x.shape, y.shape)

@@ -9,8 +9,8 @@ import math
 
 from chainrule.backends import special_module
 from chainrule.core import dtypes
-from chainrule.core.convert import as_tensor
-from chainrule.core.primitive import Check, Primitive, apply, composite
+from chainrule.core.convert import as_tensor, check_broadcast, promote_pair
+from chainrule.core.primitive import BINARY, Check, Primitive, apply, composite
 
 __all__ = [
     "neg", "exp", "log", "log2", "log10", "log1p", "expm1", "sqrt", "rsqrt", "abs", "sin", "cos", "tan",
@@ -526,7 +526,7 @@ class Tanh(Primitive):
 
     @staticmethod
     def grad_x(g, out, x):
-        return g * (1 - out * out)
+        return tanh_backward(g, out)   # ḡ (1 − y²) as one op, not three and a scalar
 
     vjps = (grad_x,)
 
@@ -542,6 +542,48 @@ def tanh(x):
         tensor(1.)
     """
     return apply(Tanh, _float_input(x, "tanh"))
+
+
+class TanhBackward(Primitive):
+    """tanh's rule as one primitive (PyTorch's ``tanh_backward``): every tanh in a backward pass
+    costs one op instead of three and a Python scalar; its own rules keep higher derivatives."""
+
+    name = "tanh_backward"
+    formula = r"z = g\,(1 - y^2)"
+    derivatives = (r"\bar{g} = \bar{z}\,(1 - y^2)", r"\bar{y} = -2\,\bar{z}\, g\, y")
+    checks = (Check("tanh_backward", call=lambda lib, g, y: tanh_backward(g, y), shapes=BINARY, domain="unit",
+                    torch_call=lambda torch, g, y: torch.ops.aten.tanh_backward(g, y)),)
+
+    @staticmethod
+    def forward(xp, g, y):
+        return g * (1 - y * y)
+
+    @staticmethod
+    def grad_g(gz, out, g, y):
+        return tanh_backward(gz, y)
+
+    @staticmethod
+    def grad_y(gz, out, g, y):
+        return gz * g * y * -2
+
+    vjps = (grad_g, grad_y)
+
+
+def tanh_backward(grad, output):
+    """∂L/∂x of y = tanh x from ``grad`` = ∂L/∂y and ``output`` = y: z = g (1 − y²), with broadcasting.
+
+    tanh's derivative rule calls it; ∂z/∂g = 1 − y², ∂z/∂y = −2 g y.
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule.ops.elementwise import tanh_backward
+        >>> tanh_backward(cr.tensor([1.0, 2.0]), cr.tensor([0.0, 0.5]))    # g (1 − y²)
+        tensor([1. , 1.5])
+    """
+    grad, output = promote_pair(grad, output, "tanh_backward")
+    if grad.array.shape != output.array.shape:
+        check_broadcast("tanh_backward", grad.shape, output.shape)
+    return apply(TanhBackward, grad, output)
 
 
 class Sigmoid(Primitive):
