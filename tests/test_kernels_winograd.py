@@ -241,7 +241,7 @@ def test_the_layer_records_winograd_primitives_on_the_chosen_path():
     x, w = cr.zeros(32, 16, 16, 16, requires_grad=True), cr.zeros(32, 16, 3, 3, requires_grad=True)
     out = F.conv2d(x, w, padding=1)            # 38M multiply-adds of the direct form: Winograd's
     names = {t._op.name for t in topological_order([out]) if t._op is not None}
-    assert {"winograd_input", "winograd_filter", "winograd_output"} <= names and "unfold" not in names
+    assert {"winograd_input", "winograd_filter", "winograd_product_output"} <= names and "unfold" not in names
 
 
 @needs_numba
