@@ -190,6 +190,28 @@ def test_float32_error_against_float64_direct_is_as_documented(tile):
     assert relative < {2: 1e-6, 4: 2e-5}[tile]
 
 
+@pytest.mark.parametrize("tile", winograd.TILES)
+@pytest.mark.parametrize("dtype", [numpy.float32, numpy.float64])
+@pytest.mark.parametrize("out_w", [3, 9, 13])     # grids of 1-4 tile columns: whole chunks and a remainder
+def test_the_fused_products_equal_the_unfused_reference(tile, dtype, out_w):
+    """WinogradProductOutput (M = U·V and the output transform, a few tile columns at a time) against
+    the whole batched GEMM then WinogradOutput: value and all three gradients."""
+    rng = numpy.random.default_rng(out_w)
+    x = rng.standard_normal((3, 5, 7, out_w)).astype(dtype)
+    w = rng.standard_normal((4, 5, 3, 3)).astype(dtype)
+    b = rng.standard_normal(4).astype(dtype)
+    g = rng.standard_normal((3, 4, 7, out_w)).astype(dtype)
+    results = []
+    for fused in (True, False):
+        leaves = [cr.tensor(a, requires_grad=True) for a in (x, w, b)]
+        out = convolution.winograd_conv2d(*leaves[:2], ((1, 1), (1, 1)), tile=tile, bias=leaves[2], fused=fused)
+        out.backward(cr.tensor(g))
+        results.append([out.detach().numpy()] + [leaf.grad.numpy() for leaf in leaves])
+    tolerance = {numpy.float32: 1e-5, numpy.float64: 1e-12}[dtype]
+    for ours, reference in zip(*results):
+        numpy.testing.assert_allclose(ours, reference, rtol=tolerance, atol=tolerance * numpy.abs(reference).max())
+
+
 # ----- derivatives of every order, through the Winograd path ----------------------------------------------------------------------
 @pytest.mark.parametrize("tile", winograd.TILES)
 def test_gradcheck_and_gradgradcheck_through_winograd(tile):

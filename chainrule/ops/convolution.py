@@ -300,6 +300,11 @@ class WinogradFilterAdjoint(Primitive):
 
 class WinogradOutput(Primitive):
     name = "winograd_output"
+    # The layer runs the fused WinogradProductOutput; this card is its unfused reference and the
+    # adjoint of WinogradOutputAdjoint (so second derivatives reach it).
+    checks = (Check("winograd_conv2d_unfused", shapes=(((2, 2, 5, 6), (3, 2, 3, 3), (3,)),),
+                    call=lambda lib, x, w, b: winograd_conv2d(x, w, ((1, 1), (1, 1)), bias=b, fused=False),
+                    torch_call=lambda torch, x, w, b: torch.nn.functional.conv2d(x, w, b, padding=1)),)
     formula = r"y_{n,o,\,mi+a,\,mj+b} = (A^\top M_{o,(i,j,n)}\, A)_{ab} + b_o \text{ (the bias optional)}"
     derivatives = (r"\bar{M}_{o,(i,j,n)} = A\, \bar{y}_{n,o,\,mi:mi+m,\,mj:mj+m} A^\top",
                    r"\bar{b}_o = \sum_{n,h,w} \bar{y}_{n,o,h,w}")
@@ -429,7 +434,7 @@ def winograd_tile(x, weight, stride, dilation, groups):
     return 4
 
 
-def winograd_conv2d(x, weight, padding, tile=4, bias=None):
+def winograd_conv2d(x, weight, padding, tile=4, bias=None, fused=True):
     r"""A stride-1 3×3 cross-correlation by Winograd's minimal filtering F(m×m, 3×3) (Lavin & Gray 2016).
 
     For each m×m block of output, with d the α×α input tile (α = m + 2) and g one 3×3 filter,
@@ -444,6 +449,9 @@ def winograd_conv2d(x, weight, padding, tile=4, bias=None):
     form's multiplications) or 2 (4/9). Its float32 error against a float64 direct convolution
     grows with m (chainrule/kernels/README.md, Winograd, measured at 32 input channels: about
     5e-6 of the output's largest value for m = 4, 3e-7 for m = 2, 8e-7 for im2col).
+    ``fused=False`` computes all of M = U·V with one batched GEMM and then the output
+    transform (``WinogradOutput``): the plain form, kept as the reference that the fused
+    primitive (``WinogradProductOutput``, products and transform chunk by chunk) must equal.
 
     Example:
         >>> import chainrule as cr
@@ -469,4 +477,6 @@ def winograd_conv2d(x, weight, padding, tile=4, bias=None):
     filters = apply(WinogradFilter, weight, tile=tile)                             # (α², O, C)
     tiles = apply(WinogradInput, x, padding=padding, tile=tile, grid=grid)          # (α², C, T)
     bias = () if bias is None else (bias,)
+    if not fused:
+        return apply(WinogradOutput, filters @ tiles, *bias, tile=tile, grid=grid, out_hw=out_hw)
     return apply(WinogradProductOutput, filters, tiles, *bias, tile=tile, grid=grid, out_hw=out_hw)
