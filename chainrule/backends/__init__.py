@@ -9,7 +9,8 @@ SciPy's ``scipy.special`` for NumPy, ``cupyx.scipy.special`` for CuPy.
 The kernel switch lives here too, below every room that asks it: ``kernels_enabled()``
 says whether the compiled twins of ``chainrule/kernels/`` may run (on NumPy arrays),
 ``use_kernels(False)`` (or ``CHAINRULE_KERNELS=numpy`` in the environment, read once at
-import) runs the pure NumPy reference everywhere.
+import) runs the pure NumPy reference everywhere. ``use_winograd(False)`` keeps every
+convolution on im2col's GEMMs (as ``torch.backends.mkldnn.enabled`` picks PyTorch's path).
 """
 import os as _os
 
@@ -18,7 +19,7 @@ import numpy as _numpy
 from chainrule.backends.numpy_backend import keep_freed_memory, numpy_module
 
 __all__ = ["array_module", "special_module", "numpy_module", "cupy_module", "is_cupy_array", "keep_freed_memory",
-           "use_kernels", "kernels_enabled"]
+           "use_kernels", "kernels_enabled", "use_winograd", "winograd_enabled"]
 
 
 def cupy_module():
@@ -100,3 +101,39 @@ def kernels_enabled():
         True
     """
     return _kernels_on
+
+
+_winograd_on = True
+
+
+def use_winograd(enabled):
+    """Let the convolution choose Winograd's algorithm where it pays (``True``), or keep im2col everywhere.
+
+    ``ops.convolution.winograd_tile`` asks this before it looks at the shape. The two algorithms
+    agree to float rounding, not bit for bit (chainrule/kernels/README.md, Winograd). The training
+    job turns Winograd off with the kernels for a run too short to repay numba's start-up: on
+    NumPy's reference transforms Winograd is slower than im2col. Returns the previous setting.
+
+    Example:
+        >>> from chainrule.backends import use_winograd, winograd_enabled
+        >>> previous = use_winograd(False)
+        >>> winograd_enabled()
+        False
+        >>> _ = use_winograd(previous)
+    """
+    global _winograd_on
+    if not isinstance(enabled, bool):
+        raise TypeError(f"use_winograd: enabled must be True or False, got {enabled!r}")
+    previous, _winograd_on = _winograd_on, enabled
+    return previous
+
+
+def winograd_enabled():
+    """True unless ``use_winograd(False)`` keeps every convolution on im2col.
+
+    Example:
+        >>> from chainrule.backends import winograd_enabled
+        >>> winograd_enabled() in (True, False)
+        True
+    """
+    return _winograd_on

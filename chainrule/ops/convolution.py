@@ -31,6 +31,8 @@ composes with one batched matmul (the transforms' loops are in chainrule/kernels
 """
 import numpy
 
+from chainrule.backends import winograd_enabled
+
 from chainrule.core.primitive import Check, Primitive, apply
 from chainrule.kernels import winograd
 
@@ -411,7 +413,8 @@ def winograd_tile(x, weight, stride, dilation, groups):
     both channel counts reach ``WINOGRAD_MIN_CHANNELS`` (the batched products are
     (O×C)·(C×tiles): with few channels they are too thin for BLAS and the transforms
     dominate). The kernel switch does not change the choice: with it off the same algorithm
-    runs its NumPy reference transforms (same numbers, slower).
+    runs its NumPy reference transforms (same numbers, slower); ``backends.use_winograd(False)``
+    does, keeping every shape on im2col.
 
     Example:
         >>> import chainrule as cr
@@ -421,6 +424,8 @@ def winograd_tile(x, weight, stride, dilation, groups):
         >>> winograd_tile(cr.zeros(128, 32, 14, 14), cr.zeros(64, 32, 3, 3), (2, 2), (1, 1), 1) is None   # strided
         True
     """
+    if not winograd_enabled():
+        return None
     if tuple(weight.shape[2:]) != (3, 3) or tuple(stride) != (1, 1) or tuple(dilation) != (1, 1) or groups != 1:
         return None
     if type(x.array) is not numpy.ndarray or x.dtype not in (numpy.float32, numpy.float64):
