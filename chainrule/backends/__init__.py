@@ -68,8 +68,18 @@ def special_module(xp):
     return special
 
 
-# Read once, at import: CHAINRULE_KERNELS=numpy runs the NumPy reference of every kernel.
-_kernels_on = _os.environ.get("CHAINRULE_KERNELS", "").strip().lower() != "numpy"
+# The process-wide switches, each read by the ops on every call. "kernels" is read once from the
+# environment at import: CHAINRULE_KERNELS=numpy runs the NumPy reference of every kernel.
+_switches = {"kernels": _os.environ.get("CHAINRULE_KERNELS", "").strip().lower() != "numpy",
+             "winograd": True}
+
+
+def _set_switch(name, enabled, caller):
+    """Set one switch; return its previous value."""
+    if not isinstance(enabled, bool):
+        raise TypeError(f"{caller}: enabled must be True or False, got {enabled!r}")
+    previous, _switches[name] = _switches[name], enabled
+    return previous
 
 
 def use_kernels(enabled):
@@ -85,11 +95,7 @@ def use_kernels(enabled):
         False
         >>> _ = use_kernels(previous)
     """
-    global _kernels_on
-    if not isinstance(enabled, bool):
-        raise TypeError(f"use_kernels: enabled must be True or False, got {enabled!r}")
-    previous, _kernels_on = _kernels_on, enabled
-    return previous
+    return _set_switch("kernels", enabled, "use_kernels")
 
 
 def kernels_enabled():
@@ -100,10 +106,7 @@ def kernels_enabled():
         >>> kernels_enabled() in (True, False)
         True
     """
-    return _kernels_on
-
-
-_winograd_on = True
+    return _switches["kernels"]
 
 
 def use_winograd(enabled):
@@ -121,19 +124,15 @@ def use_winograd(enabled):
         False
         >>> _ = use_winograd(previous)
     """
-    global _winograd_on
-    if not isinstance(enabled, bool):
-        raise TypeError(f"use_winograd: enabled must be True or False, got {enabled!r}")
-    previous, _winograd_on = _winograd_on, enabled
-    return previous
+    return _set_switch("winograd", enabled, "use_winograd")
 
 
 def winograd_enabled():
     """True unless ``use_winograd(False)`` keeps every convolution on im2col.
 
     Example:
-        >>> from chainrule.backends import winograd_enabled
-        >>> winograd_enabled() in (True, False)
+        >>> import chainrule.backends as backends
+        >>> backends.winograd_enabled()
         True
     """
-    return _winograd_on
+    return _switches["winograd"]
