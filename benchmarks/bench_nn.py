@@ -304,6 +304,7 @@ def small_cnn_steps():
     model.load_state_dict({ours_key: theirs.detach().numpy()
                            for ours_key, theirs in zip(model.state_dict(), torch_model.state_dict().values())})
     optimizer, torch_optimizer = cr.optim.Adam(model.parameters()), torch.optim.Adam(torch_model.parameters())
+    optimizer.threads = torch.get_num_threads()   # as many as torch (its Adam may otherwise split over two)
 
     def ours():
         model.zero_grad()

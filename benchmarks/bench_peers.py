@@ -34,6 +34,7 @@ from threadpoolctl import threadpool_limits
 import chainrule as cr
 import chainrule.nn as cnn
 import chainrule.optim as coptim
+from chainrule.optim.parallel import ParallelUpdates
 from common import print_row, threads_free
 
 SIZES = [784, 512, 512, 10]
@@ -297,6 +298,7 @@ def main():
                 print(f"{title}, {threads} threads: skipped, load average {load:.2f} >= 1 (the 2 cores are not free)")
                 continue
             torch.set_num_threads(threads)
+            ParallelUpdates.threads = threads    # chainrule's optimizer on as many threads as torch and the BLAS
             with threadpool_limits(limits=threads, user_api="blas"):
                 best, first_call = alternating_best(contenders, args.rounds, calls)
                 floor = (alternating_best({"gemms": mlp_gemm_floor()}, args.rounds, calls)[0]["gemms"]
