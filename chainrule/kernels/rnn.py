@@ -20,9 +20,10 @@ NumPy and tensor-op code makes:
   for the bias and the r, z pre-activations, a ``numpy.tanh``, a loop for σ and n's argument, a
   ``numpy.tanh``, a loop for h_t; backward one loop and one GEMM per step.
 
-They read and write the primitives' output layouts, per step (T, B, 6H) = [h, c, σ(i), σ(f),
-tanh(g), σ(o)] for the LSTM and (T, B, 5H) = [h, σ(r), σ(z), n, W_hn h_{t−1} + b_hn] for the GRU,
-and take NumPy arrays only (``lstm_fusable``, which both use).
+They read and write the primitives' layouts, per step (T, B, 6H) = [h, c, σ(i), σ(f), tanh(g), σ(o)]
+for the LSTM's activations (its output is their [h, c] columns, so the upstream gradient the
+backward reads is (T, B, 2H)) and (T, B, 5H) = [h, σ(r), σ(z), n, W_hn h_{t−1} + b_hn] for the GRU's
+output, and take NumPy arrays only (``lstm_fusable``, which both use).
 
 Example:
     >>> import numpy
@@ -111,34 +112,42 @@ def lstm_output_loop(out_t, tanh_c, h_state):
             out_t[b, j] = h
 
 
-def lstm_backward_step_loop(g_t, out_t, c_source, c_offset, tanh_c_t, carry_h, carry_c, has_carry, grad_gates_t,
-                            one):
+def lstm_backward_step_loop(g_t, activations_t, c_source, c_offset, tanh_c_t, carry_h, carry_c, has_carry,
+                            grad_gates_t, one):
     """Twin of one step of ``_lstm_backward_sweep``: the four gate gradients and the carried ∂c, in one pass.
 
-    ``c_source[:, c_offset:c_offset + H]`` is c_{t−1} (the previous step's output block, or c₀ with
-    offset 0); ``carry_h`` is ∂L/∂h_t from the next step (its GEMM), read only if ``has_carry``;
-    ``carry_c`` (∂L/∂c_t from the next step) is replaced by ∂L/∂c_{t−1} = ∂c_t σ(f).
+    ``g_t`` is [∂h_t, ∂c_t] (B, 2H), ``activations_t`` the step's [h, c, σ(i), σ(f), tanh(g), σ(o)]
+    (B, 6H); ``c_source[:, c_offset:c_offset + H]`` is c_{t−1} (the previous step's activations, or
+    c₀ with offset 0); ``carry_h`` is ∂L/∂h_t from the next step (its GEMM), read only if
+    ``has_carry``; ``carry_c`` (∂L/∂c_t from the next step) is replaced by ∂L/∂c_{t−1} = ∂c_t σ(f).
+    Each row is cut into 1-D slices first: their indices start at 0, so LLVM vectorizes the inner
+    loop (on the 2-D arrays, ``5 * hidden + j`` kept it scalar).
     """
     batch, hidden = tanh_c_t.shape
     for b in range(batch):
+        g_row, activations_row, grad_row = g_t[b], activations_t[b], grad_gates_t[b]
+        grad_h_out, grad_c_out = g_row[:hidden], g_row[hidden:2 * hidden]
+        input_gates, forget_gates = activations_row[2 * hidden:3 * hidden], activations_row[3 * hidden:4 * hidden]
+        candidates, output_gates = activations_row[4 * hidden:5 * hidden], activations_row[5 * hidden:]
+        c_previous = c_source[b, c_offset:c_offset + hidden]
+        tanh_c_row, carry_h_row, carry_c_row = tanh_c_t[b], carry_h[b], carry_c[b]
+        grad_input, grad_forget = grad_row[:hidden], grad_row[hidden:2 * hidden]
+        grad_candidate, grad_output = grad_row[2 * hidden:3 * hidden], grad_row[3 * hidden:]
         for j in range(hidden):
-            grad_h = g_t[b, j]
+            grad_h = grad_h_out[j]
             if has_carry:
-                grad_h = grad_h + carry_h[b, j]
-            output_gate = out_t[b, 5 * hidden + j]
-            tanh_c = tanh_c_t[b, j]
-            grad_c = g_t[b, hidden + j] + grad_h * output_gate * (one - tanh_c * tanh_c)
+                grad_h = grad_h + carry_h_row[j]
+            output_gate = output_gates[j]
+            tanh_c = tanh_c_row[j]
+            grad_c = grad_c_out[j] + grad_h * output_gate * (one - tanh_c * tanh_c)
             if has_carry:
-                grad_c = grad_c + carry_c[b, j]
-            input_gate = out_t[b, 2 * hidden + j]
-            forget_gate = out_t[b, 3 * hidden + j]
-            candidate = out_t[b, 4 * hidden + j]
-            grad_gates_t[b, j] = (grad_c * candidate + g_t[b, 2 * hidden + j]) * input_gate * (one - input_gate)
-            grad_gates_t[b, hidden + j] = ((grad_c * c_source[b, c_offset + j] + g_t[b, 3 * hidden + j])
-                                           * forget_gate * (one - forget_gate))
-            grad_gates_t[b, 2 * hidden + j] = (grad_c * input_gate + g_t[b, 4 * hidden + j]) * (one - candidate * candidate)
-            grad_gates_t[b, 3 * hidden + j] = (grad_h * tanh_c + g_t[b, 5 * hidden + j]) * output_gate * (one - output_gate)
-            carry_c[b, j] = grad_c * forget_gate
+                grad_c = grad_c + carry_c_row[j]
+            input_gate, forget_gate, candidate = input_gates[j], forget_gates[j], candidates[j]
+            grad_input[j] = grad_c * candidate * input_gate * (one - input_gate)
+            grad_forget[j] = grad_c * c_previous[j] * forget_gate * (one - forget_gate)
+            grad_candidate[j] = grad_c * input_gate * (one - candidate * candidate)
+            grad_output[j] = grad_h * tanh_c * output_gate * (one - output_gate)
+            carry_c_row[j] = grad_c * forget_gate
 
 
 _gates = Kernel(lstm_gates_loop)
@@ -184,8 +193,9 @@ def _previous_hidden(out, h0, order):
 def lstm_backward(g, out, h0, c0, tanh_c, weight_hh, order):
     """Twin of ``_lstm_backward_sweep``: (∂gates (T, B, 4H), ∂h₀, ∂c₀, ∂W_hh) as NumPy arrays.
 
-    ``g`` and ``out`` are (T, B, 6H) (the upstream gradient and the forward's output), ``tanh_c``
-    is tanh(c_t) of every step (T, B, H), computed by the caller as the reference computes it.
+    ``g`` (T, B, 2H) is the upstream gradient [∂h, ∂c], ``out`` (T, B, 6H) the forward's activations
+    (``lstm_forward``'s ``out``), ``tanh_c`` tanh(c_t) of every step (T, B, H), computed by the caller
+    as the reference computes it.
     The per-step GEMM ∂gates_t W_hh carries ∂h back; ∂W_hh = Σ_t ∂gates_tᵀ h_{t−1} is one GEMM
     over the stacked steps, the reference's product on the same arrays.
     """
