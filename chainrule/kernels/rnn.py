@@ -69,16 +69,23 @@ def lstm_fusable(xp, *arrays):
 
 
 def lstm_gates_loop(recurrent, projected_t, half):
-    """Twin of ``(projected[t] + h W_hhᵀ) * gate_scale`` in ``LSTMSequence.forward``: in place, ½ on i, f, o."""
+    """Twin of ``(projected[t] + h W_hhᵀ) * gate_scale`` in ``LSTMSequence.forward``: in place, ½ on i, f, o.
+
+    Like every loop here, it works on 1-D slices of each row, whose indices start at 0: LLVM then
+    vectorizes the inner loops, which it left scalar on offsets such as ``2 * hidden + j``.
+    """
     batch, four_hidden = recurrent.shape
     hidden = four_hidden // 4
     for b in range(batch):
+        row, projected_row = recurrent[b], projected_t[b]
         for j in range(2 * hidden):                          # i, f: their σ is taken as ½(1 + tanh(a/2))
-            recurrent[b, j] = (projected_t[b, j] + recurrent[b, j]) * half
-        for j in range(2 * hidden, 3 * hidden):              # g: tanh(a) itself (× 1 in the reference: exact)
-            recurrent[b, j] = projected_t[b, j] + recurrent[b, j]
-        for j in range(3 * hidden, four_hidden):             # o
-            recurrent[b, j] = (projected_t[b, j] + recurrent[b, j]) * half
+            row[j] = (projected_row[j] + row[j]) * half
+        candidate, projected_candidate = row[2 * hidden:3 * hidden], projected_row[2 * hidden:3 * hidden]
+        for j in range(hidden):                              # g: tanh(a) itself (× 1 in the reference: exact)
+            candidate[j] = projected_candidate[j] + candidate[j]
+        output, projected_output = row[3 * hidden:], projected_row[3 * hidden:]
+        for j in range(hidden):                              # o
+            output[j] = (projected_output[j] + output[j]) * half
 
 
 def lstm_cell_loop(activated, c_state, out_t, half, one):
@@ -88,18 +95,23 @@ def lstm_cell_loop(activated, c_state, out_t, half, one):
     """
     batch, hidden = c_state.shape
     for b in range(batch):
+        row, c_row, out_row = activated[b], c_state[b], out_t[b]
+        tanh_i, tanh_f, candidates, tanh_o = (row[:hidden], row[hidden:2 * hidden], row[2 * hidden:3 * hidden],
+                                              row[3 * hidden:])
+        out_c, out_i, out_f = out_row[hidden:2 * hidden], out_row[2 * hidden:3 * hidden], out_row[3 * hidden:4 * hidden]
+        out_g, out_o = out_row[4 * hidden:5 * hidden], out_row[5 * hidden:]
         for j in range(hidden):
-            input_gate = half * (one + activated[b, j])
-            forget_gate = half * (one + activated[b, hidden + j])
-            candidate = activated[b, 2 * hidden + j]
-            output_gate = half * (one + activated[b, 3 * hidden + j])
-            c = forget_gate * c_state[b, j] + input_gate * candidate
-            c_state[b, j] = c
-            out_t[b, hidden + j] = c
-            out_t[b, 2 * hidden + j] = input_gate
-            out_t[b, 3 * hidden + j] = forget_gate
-            out_t[b, 4 * hidden + j] = candidate
-            out_t[b, 5 * hidden + j] = output_gate
+            input_gate = half * (one + tanh_i[j])
+            forget_gate = half * (one + tanh_f[j])
+            candidate = candidates[j]
+            output_gate = half * (one + tanh_o[j])
+            c = forget_gate * c_row[j] + input_gate * candidate
+            c_row[j] = c
+            out_c[j] = c
+            out_i[j] = input_gate
+            out_f[j] = forget_gate
+            out_g[j] = candidate
+            out_o[j] = output_gate
 
 
 def lstm_output_loop(out_t, tanh_c, h_state):
@@ -120,8 +132,7 @@ def lstm_backward_step_loop(g_t, activations_t, c_source, c_offset, tanh_c_t, ca
     (B, 6H); ``c_source[:, c_offset:c_offset + H]`` is c_{t−1} (the previous step's activations, or
     c₀ with offset 0); ``carry_h`` is ∂L/∂h_t from the next step (its GEMM), read only if
     ``has_carry``; ``carry_c`` (∂L/∂c_t from the next step) is replaced by ∂L/∂c_{t−1} = ∂c_t σ(f).
-    Each row is cut into 1-D slices first: their indices start at 0, so LLVM vectorizes the inner
-    loop (on the 2-D arrays, ``5 * hidden + j`` kept it scalar).
+    On 1-D row slices, as ``lstm_gates_loop``.
     """
     batch, hidden = tanh_c_t.shape
     for b in range(batch):
