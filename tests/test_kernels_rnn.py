@@ -56,8 +56,9 @@ KINDS = {"lstm": (LSTMSequence, 4, 2), "gru": (GRUSequence, 3, 5)}
 def sequence_inputs(seed, steps, batch, hidden, dtype, kind="lstm"):
     rng = np.random.default_rng(seed)
     gates = KINDS[kind][1]
-    if kind == "lstm":     # projected, h0, c0, weight_hh
-        shapes, scales = [(steps, batch, 4 * hidden), (batch, hidden), (batch, hidden), (4 * hidden, hidden)], [1.5, 0.8, 1.0, 0.6]
+    if kind == "lstm":     # projected, h0, c0, weight_hh, bias
+        shapes = [(steps, batch, 4 * hidden), (batch, hidden), (batch, hidden), (4 * hidden, hidden), (4 * hidden,)]
+        scales = [1.5, 0.8, 1.0, 0.6, 0.5]
     else:                  # projected, h0, weight_hh, bias_hh
         shapes, scales = [(steps, batch, gates * hidden), (batch, hidden), (gates * hidden, hidden), (gates * hidden,)], [1.5, 0.8, 0.6, 0.5]
     return [cr.tensor((rng.standard_normal(shape) * scale).astype(dtype), requires_grad=True)
@@ -87,7 +88,7 @@ def test_fused_loops_equal_reference_bitwise(kernels_switch, spy, kind, dtype, r
     assert spy == {"forward": 1, "backward": 1}, "the reference called a fused loop"
     for index, (a, b) in enumerate(zip(fused, reference)):
         assert a.dtype == b.dtype == dtype
-        np.testing.assert_array_equal(a, b, err_msg=f"{kind}: {['output', 'input 0', 'input 1', 'input 2', 'input 3'][index]}")
+        np.testing.assert_array_equal(a, b, err_msg=f"{kind}: {['output', 'input 0', 'input 1', 'input 2', 'input 3', 'input 4'][index]}")
 
 
 @pytest.mark.parametrize("kind", ["lstm", "gru"])

@@ -10,7 +10,7 @@ What the loops save is the dozen whole-array passes, temporaries and slices per 
 NumPy and tensor-op code makes:
 
 * ``lstm_forward`` twins ``LSTMSequence.forward``: per step one GEMM h W_hhᵀ, one loop that adds
-  the input projection and halves the i, f, o pre-activations (σ(a) = ½(1 + tanh(a/2))), one
+  the input projection and the bias and halves the i, f, o pre-activations (σ(a) = ½(1 + tanh(a/2))), one
   ``numpy.tanh`` over all four gates, one loop for σ and c_t, one ``numpy.tanh`` of c_t, one
   loop for h_t;
 * ``lstm_backward`` twins the loop of ``_lstm_backward_sweep``: per step one loop for the four
@@ -31,7 +31,7 @@ Example:
     >>> batch, hidden = 2, 3
     >>> out = numpy.empty((4, batch, 6 * hidden))
     >>> lstm_forward(numpy.zeros((4, batch, 4 * hidden)), numpy.zeros((batch, hidden)), numpy.ones((batch, hidden)),
-    ...              numpy.zeros((4 * hidden, hidden)), out, [0, 1, 2, 3])
+    ...              numpy.zeros((4 * hidden, hidden)), numpy.zeros(4 * hidden), out, [0, 1, 2, 3])
     >>> float(out[0, 0, hidden])         # c₁ = σ(0)·c₀ + σ(0)·tanh(0) = ½
     0.5
 """
@@ -68,8 +68,8 @@ def lstm_fusable(xp, *arrays):
     return numba_available()
 
 
-def lstm_gates_loop(recurrent, projected_t, half):
-    """Twin of ``(projected[t] + h W_hhᵀ) * gate_scale`` in ``LSTMSequence.forward``: in place, ½ on i, f, o.
+def lstm_gates_loop(recurrent, projected_t, bias, half):
+    """Twin of ``(projected[t] + h W_hhᵀ + bias) * gate_scale`` in ``LSTMSequence.forward``: in place, ½ on i, f, o.
 
     Like every loop here, it works on 1-D slices of each row, whose indices start at 0: LLVM then
     vectorizes the inner loops, which it left scalar on offsets such as ``2 * hidden + j``.
@@ -79,13 +79,14 @@ def lstm_gates_loop(recurrent, projected_t, half):
     for b in range(batch):
         row, projected_row = recurrent[b], projected_t[b]
         for j in range(2 * hidden):                          # i, f: their σ is taken as ½(1 + tanh(a/2))
-            row[j] = (projected_row[j] + row[j]) * half
+            row[j] = (projected_row[j] + row[j] + bias[j]) * half
         candidate, projected_candidate = row[2 * hidden:3 * hidden], projected_row[2 * hidden:3 * hidden]
+        candidate_bias = bias[2 * hidden:3 * hidden]
         for j in range(hidden):                              # g: tanh(a) itself (× 1 in the reference: exact)
-            candidate[j] = projected_candidate[j] + candidate[j]
-        output, projected_output = row[3 * hidden:], projected_row[3 * hidden:]
+            candidate[j] = projected_candidate[j] + candidate[j] + candidate_bias[j]
+        output, projected_output, output_bias = row[3 * hidden:], projected_row[3 * hidden:], bias[3 * hidden:]
         for j in range(hidden):                              # o
-            output[j] = (projected_output[j] + output[j]) * half
+            output[j] = (projected_output[j] + output[j] + output_bias[j]) * half
 
 
 def lstm_cell_loop(activated, c_state, out_t, half, one):
@@ -167,16 +168,17 @@ _output = Kernel(lstm_output_loop)
 _backward_step = Kernel(lstm_backward_step_loop)
 
 
-def lstm_forward(projected, h0, c0, weight_hh, out, order):
+def lstm_forward(projected, h0, c0, weight_hh, bias, out, order):
     """Twin of ``LSTMSequence.forward``: fills ``out`` (T, B, 6H) with [h, c, σ(i), σ(f), tanh(g), σ(o)] per step.
 
     ``order`` is the list of time steps in the order they run (reversed for the backward
-    direction). ``projected`` (T, B, 4H), ``h0``, ``c0`` (B, H) and ``weight_hh`` (4H, H) are NumPy
-    arrays of ``out``'s dtype.
+    direction). ``projected`` (T, B, 4H), ``h0``, ``c0`` (B, H), ``weight_hh`` (4H, H) and ``bias``
+    (4H) are NumPy arrays of ``out``'s dtype.
     """
     cast = out.dtype.type
     half, one = cast(0.5), cast(1)
     projected = numpy.ascontiguousarray(projected)
+    bias = numpy.ascontiguousarray(bias)
     weight_hh_t = numpy.ascontiguousarray(weight_hh.T)   # the reference's layout: the same GEMM, the same bits
     h_state = numpy.array(h0, dtype=out.dtype, order="C")
     c_state = numpy.array(c0, dtype=out.dtype, order="C")
@@ -184,7 +186,7 @@ def lstm_forward(projected, h0, c0, weight_hh, out, order):
     tanh_c = numpy.empty_like(c_state)
     for t in order:
         numpy.dot(h_state, weight_hh_t, out=recurrent)
-        _gates(recurrent, projected[t], half)
+        _gates(recurrent, projected[t], bias, half)
         numpy.tanh(recurrent, out=recurrent)
         _cell(recurrent, c_state, out[t], half, one)
         numpy.tanh(c_state, out=tanh_c)
