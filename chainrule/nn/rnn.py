@@ -251,7 +251,13 @@ class LSTMSequence(Primitive):
 
 def _lstm_activations(out):
     """The (T, B, 6H) block [h, c, σ(i), σ(f), tanh(g), σ(o)] whose first 2H columns are LSTMSequence's output ``out``."""
-    return out.array.base
+    activations = out.array.base
+    if activations is None or activations.shape != out.shape[:-1] + (3 * out.shape[-1],):
+        raise RuntimeError(
+            f"lstm_sequence: its output (shape {out.shape}) is no longer the view of the activations block the "
+            "backward reads (its array was replaced or copied); leave the primitive's output array as it is"
+        )
+    return activations
 
 
 def _lstm_gates(activations):
