@@ -243,14 +243,15 @@ class LSTMSequence(Primitive):
             if lstm_fusable(g.xp, g.array, activations, c0.array, weight_hh.array):
                 grads = _lstm_backward_fused(g, activations, h0, c0, weight_hh, reverse)
             else:
-                grads = _lstm_backward_sweep(g, out, _lstm_gates(Tensor._wrap(activations)), h0, c0, weight_hh, reverse)
+                gates = _lstm_gates(Tensor._wrap(activations))
+                grads = _lstm_backward_sweep(g, out, gates, h0, c0, weight_hh, reverse)
         grad_projected = grads[0]
         grad_bias = grad_projected.reshape(-1, grad_projected.shape[-1]).sum(0) if bias.requires_grad else None
         return grads + (grad_bias,)
 
 
 def _lstm_activations(out):
-    """The (T, B, 6H) block [h, c, σ(i), σ(f), tanh(g), σ(o)] whose first 2H columns are LSTMSequence's output ``out``."""
+    """The (T, B, 6H) block [h, c, σ(i), σ(f), tanh(g), σ(o)] whose [h, c] columns are LSTMSequence's ``out``."""
     activations = out.array.base
     if activations is None or activations.shape != out.shape[:-1] + (3 * out.shape[-1],):
         raise RuntimeError(
@@ -267,7 +268,7 @@ def _lstm_gates(activations):
 
 
 def _lstm_recomputed_gates(projected, h0, out, weight_hh, bias, reverse):
-    """σ(i), σ(f), tanh(g), σ(o) of every step for a recorded sweep: the stored values, the derivatives of P + h_{t−1} W_hhᵀ + b.
+    """σ(i), σ(f), tanh(g), σ(o) of every step for a recorded sweep: stored values, derivatives of P + h W_hhᵀ + b.
 
     The stored gates are constants to the graph, so the gates are recomputed in tensor ops from the
     inputs and the output's h, and read as S + (R − stop(R)): S (the stored values, bit for bit, so a
