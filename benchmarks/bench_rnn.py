@@ -235,7 +235,12 @@ def main():
     parser.add_argument("--cases", nargs="+", choices=list(LAYERS) + ["cells"], default=list(LAYERS) + ["cells"])
     parser.add_argument("--composed", action="store_true", help="also time the composed per-step loop (slow)")
     args = parser.parse_args()
-    keep_freed_memory()
+    # Above the default 32 MiB: torch's LSTM takes a block larger than that per call (its workspace),
+    # which glibc maps afresh each call (7419 page faults, ~18 ms of its ~120 ms CPU here) unless the
+    # heap holds a free chunk that size; whether it did depended on what chainrule's contestant had
+    # just freed, so torch's time was bimodal (102 or 120 ms CPU, forward + backward). With 64 MiB the
+    # block is reused from the heap in every run: torch at its best, whatever ran before it.
+    keep_freed_memory(mmap_threshold=64 * 2**20)
     for threads in args.threads:
         torch.set_num_threads(threads)
         with threadpool_limits(threads):

@@ -1,11 +1,11 @@
 """The fused LSTM and GRU loops (chainrule/kernels/rnn.py) equal the array and tensor code they twin, bit for bit.
 
 Each case runs ``LSTMSequence`` or ``GRUSequence`` twice on the same inputs, kernels on and off
-(``chainrule.backends.use_kernels``): the forward output (h, c and the four gate activations of
-every step for the LSTM; h, r, z, n and W_hn h + b_hn for the GRU) and every gradient of the
+(``chainrule.backends.use_kernels``): the forward values (h, c and the four stored gate activations
+of every step for the LSTM; h, r, z, n and W_hn h + b_hn for the GRU) and every gradient of the
 backward sweep are compared exactly, float32 and float64, both directions, with a random upstream
-gradient on every output block (so the terms of the gates' own gradient run too). The kernel
-path is recognised by spying on the loops.
+gradient on every output block (the LSTM's output is [h, c]; the GRU's gates are outputs too, so
+the terms of their own gradient run). The kernel path is recognised by spying on the loops.
 Then: gradients against PyTorch (an LSTM layer and a two-LSTMCell loop as in pytorch/examples'
 time_sequence_prediction), and second derivatives, which always take the tensor-op sweep.
 """
@@ -50,14 +50,15 @@ def spy(monkeypatch):
 
 
 # kind -> (primitive, gates, output blocks)
-KINDS = {"lstm": (LSTMSequence, 4, 6), "gru": (GRUSequence, 3, 5)}
+KINDS = {"lstm": (LSTMSequence, 4, 2), "gru": (GRUSequence, 3, 5)}
 
 
 def sequence_inputs(seed, steps, batch, hidden, dtype, kind="lstm"):
     rng = np.random.default_rng(seed)
     gates = KINDS[kind][1]
-    if kind == "lstm":     # projected, h0, c0, weight_hh
-        shapes, scales = [(steps, batch, 4 * hidden), (batch, hidden), (batch, hidden), (4 * hidden, hidden)], [1.5, 0.8, 1.0, 0.6]
+    if kind == "lstm":     # projected, h0, c0, weight_hh, bias
+        shapes = [(steps, batch, 4 * hidden), (batch, hidden), (batch, hidden), (4 * hidden, hidden), (4 * hidden,)]
+        scales = [1.5, 0.8, 1.0, 0.6, 0.5]
     else:                  # projected, h0, weight_hh, bias_hh
         shapes, scales = [(steps, batch, gates * hidden), (batch, hidden), (gates * hidden, hidden), (gates * hidden,)], [1.5, 0.8, 0.6, 0.5]
     return [cr.tensor((rng.standard_normal(shape) * scale).astype(dtype), requires_grad=True)
@@ -67,7 +68,8 @@ def sequence_inputs(seed, steps, batch, hidden, dtype, kind="lstm"):
 def run_sequence(inputs, reverse, upstream, kind="lstm"):
     out = apply(KINDS[kind][0], *inputs, reverse=reverse)
     grads = cr.autograd.grad(out, inputs, upstream)
-    return [out.array] + [grad.array for grad in grads]
+    forward = rnn._lstm_activations(out) if kind == "lstm" else out.array   # the LSTM's stored gates too
+    return [forward] + [grad.array for grad in grads]
 
 
 @pytest.mark.parametrize("kind", ["lstm", "gru"])
@@ -86,7 +88,7 @@ def test_fused_loops_equal_reference_bitwise(kernels_switch, spy, kind, dtype, r
     assert spy == {"forward": 1, "backward": 1}, "the reference called a fused loop"
     for index, (a, b) in enumerate(zip(fused, reference)):
         assert a.dtype == b.dtype == dtype
-        np.testing.assert_array_equal(a, b, err_msg=f"{kind}: {['output', 'input 0', 'input 1', 'input 2', 'input 3'][index]}")
+        np.testing.assert_array_equal(a, b, err_msg=f"{kind}: {['output', 'input 0', 'input 1', 'input 2', 'input 3', 'input 4'][index]}")
 
 
 @pytest.mark.parametrize("kind", ["lstm", "gru"])

@@ -392,10 +392,10 @@ def test_cell_and_constructor_errors():
 
 # ----- the fused LSTM and GRU recurrences against the composed loops they replace ------------------
 
-def composed_lstm_sequence(projected, h0, c0, weight_hh, reverse=False):
-    """The reference: the per-step composed graph (what lstm_cell runs), unrolled."""
+def composed_lstm_sequence(projected, h0, c0, weight_hh, bias, reverse=False):
+    """The reference: the per-step composed graph (what lstm_cell runs, the bias in the projection), unrolled."""
     step = functools.partial(_lstm_step, weight_hh_t=weight_hh.t())
-    outputs, (h_n, c_n) = _unroll(step, projected, (h0, c0), reverse=reverse)
+    outputs, (h_n, c_n) = _unroll(step, projected + bias, (h0, c0), reverse=reverse)
     return outputs, (h_n, c_n)
 
 
@@ -408,7 +408,7 @@ def fused_and_composed(kind):
     """(fused function, composed reference, input shapes, flatten(result) → list of tensors)."""
     steps, batch, hidden = 4, 2, 3
     if kind == "lstm":
-        shapes = [(steps, batch, 4 * hidden), (batch, hidden), (batch, hidden), (4 * hidden, hidden)]
+        shapes = [(steps, batch, 4 * hidden), (batch, hidden), (batch, hidden), (4 * hidden, hidden), (4 * hidden,)]
         return lstm_sequence, composed_lstm_sequence, shapes, lambda result: [result[0], *result[1]]
     shapes = [(steps, batch, 3 * hidden), (batch, hidden), (3 * hidden, hidden), (3 * hidden,)]
     return gru_sequence, composed_gru_sequence, shapes, lambda result: list(result)

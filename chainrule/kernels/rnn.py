@@ -10,7 +10,7 @@ What the loops save is the dozen whole-array passes, temporaries and slices per 
 NumPy and tensor-op code makes:
 
 * ``lstm_forward`` twins ``LSTMSequence.forward``: per step one GEMM h W_hhᵀ, one loop that adds
-  the input projection and halves the i, f, o pre-activations (σ(a) = ½(1 + tanh(a/2))), one
+  the input projection and the bias and halves the i, f, o pre-activations (σ(a) = ½(1 + tanh(a/2))), one
   ``numpy.tanh`` over all four gates, one loop for σ and c_t, one ``numpy.tanh`` of c_t, one
   loop for h_t;
 * ``lstm_backward`` twins the loop of ``_lstm_backward_sweep``: per step one loop for the four
@@ -20,9 +20,10 @@ NumPy and tensor-op code makes:
   for the bias and the r, z pre-activations, a ``numpy.tanh``, a loop for σ and n's argument, a
   ``numpy.tanh``, a loop for h_t; backward one loop and one GEMM per step.
 
-They read and write the primitives' output layouts, per step (T, B, 6H) = [h, c, σ(i), σ(f),
-tanh(g), σ(o)] for the LSTM and (T, B, 5H) = [h, σ(r), σ(z), n, W_hn h_{t−1} + b_hn] for the GRU,
-and take NumPy arrays only (``lstm_fusable``, which both use).
+They read and write the primitives' layouts, per step (T, B, 6H) = [h, c, σ(i), σ(f), tanh(g), σ(o)]
+for the LSTM's activations (its output is their [h, c] columns, so the upstream gradient the
+backward reads is (T, B, 2H)) and (T, B, 5H) = [h, σ(r), σ(z), n, W_hn h_{t−1} + b_hn] for the GRU's
+output, and take NumPy arrays only (``lstm_fusable``, which both use).
 
 Example:
     >>> import numpy
@@ -30,7 +31,7 @@ Example:
     >>> batch, hidden = 2, 3
     >>> out = numpy.empty((4, batch, 6 * hidden))
     >>> lstm_forward(numpy.zeros((4, batch, 4 * hidden)), numpy.zeros((batch, hidden)), numpy.ones((batch, hidden)),
-    ...              numpy.zeros((4 * hidden, hidden)), out, [0, 1, 2, 3])
+    ...              numpy.zeros((4 * hidden, hidden)), numpy.zeros(4 * hidden), out, [0, 1, 2, 3])
     >>> float(out[0, 0, hidden])         # c₁ = σ(0)·c₀ + σ(0)·tanh(0) = ½
     0.5
 """
@@ -67,17 +68,25 @@ def lstm_fusable(xp, *arrays):
     return numba_available()
 
 
-def lstm_gates_loop(recurrent, projected_t, half):
-    """Twin of ``(projected[t] + h W_hhᵀ) * gate_scale`` in ``LSTMSequence.forward``: in place, ½ on i, f, o."""
+def lstm_gates_loop(recurrent, projected_t, bias, half):
+    """Twin of ``(projected[t] + h W_hhᵀ + bias) * gate_scale`` in ``LSTMSequence.forward``: in place, ½ on i, f, o.
+
+    Like every loop here, it works on 1-D slices of each row, whose indices start at 0: LLVM then
+    vectorizes the inner loops, which it left scalar on offsets such as ``2 * hidden + j``.
+    """
     batch, four_hidden = recurrent.shape
     hidden = four_hidden // 4
     for b in range(batch):
+        row, projected_row = recurrent[b], projected_t[b]
         for j in range(2 * hidden):                          # i, f: their σ is taken as ½(1 + tanh(a/2))
-            recurrent[b, j] = (projected_t[b, j] + recurrent[b, j]) * half
-        for j in range(2 * hidden, 3 * hidden):              # g: tanh(a) itself (× 1 in the reference: exact)
-            recurrent[b, j] = projected_t[b, j] + recurrent[b, j]
-        for j in range(3 * hidden, four_hidden):             # o
-            recurrent[b, j] = (projected_t[b, j] + recurrent[b, j]) * half
+            row[j] = (projected_row[j] + row[j] + bias[j]) * half
+        candidate, projected_candidate = row[2 * hidden:3 * hidden], projected_row[2 * hidden:3 * hidden]
+        candidate_bias = bias[2 * hidden:3 * hidden]
+        for j in range(hidden):                              # g: tanh(a) itself (× 1 in the reference: exact)
+            candidate[j] = projected_candidate[j] + candidate[j] + candidate_bias[j]
+        output, projected_output, output_bias = row[3 * hidden:], projected_row[3 * hidden:], bias[3 * hidden:]
+        for j in range(hidden):                              # o
+            output[j] = (projected_output[j] + output[j] + output_bias[j]) * half
 
 
 def lstm_cell_loop(activated, c_state, out_t, half, one):
@@ -87,18 +96,23 @@ def lstm_cell_loop(activated, c_state, out_t, half, one):
     """
     batch, hidden = c_state.shape
     for b in range(batch):
+        row, c_row, out_row = activated[b], c_state[b], out_t[b]
+        tanh_i, tanh_f, candidates, tanh_o = (row[:hidden], row[hidden:2 * hidden], row[2 * hidden:3 * hidden],
+                                              row[3 * hidden:])
+        out_c, out_i, out_f = out_row[hidden:2 * hidden], out_row[2 * hidden:3 * hidden], out_row[3 * hidden:4 * hidden]
+        out_g, out_o = out_row[4 * hidden:5 * hidden], out_row[5 * hidden:]
         for j in range(hidden):
-            input_gate = half * (one + activated[b, j])
-            forget_gate = half * (one + activated[b, hidden + j])
-            candidate = activated[b, 2 * hidden + j]
-            output_gate = half * (one + activated[b, 3 * hidden + j])
-            c = forget_gate * c_state[b, j] + input_gate * candidate
-            c_state[b, j] = c
-            out_t[b, hidden + j] = c
-            out_t[b, 2 * hidden + j] = input_gate
-            out_t[b, 3 * hidden + j] = forget_gate
-            out_t[b, 4 * hidden + j] = candidate
-            out_t[b, 5 * hidden + j] = output_gate
+            input_gate = half * (one + tanh_i[j])
+            forget_gate = half * (one + tanh_f[j])
+            candidate = candidates[j]
+            output_gate = half * (one + tanh_o[j])
+            c = forget_gate * c_row[j] + input_gate * candidate
+            c_row[j] = c
+            out_c[j] = c
+            out_i[j] = input_gate
+            out_f[j] = forget_gate
+            out_g[j] = candidate
+            out_o[j] = output_gate
 
 
 def lstm_output_loop(out_t, tanh_c, h_state):
@@ -111,34 +125,41 @@ def lstm_output_loop(out_t, tanh_c, h_state):
             out_t[b, j] = h
 
 
-def lstm_backward_step_loop(g_t, out_t, c_source, c_offset, tanh_c_t, carry_h, carry_c, has_carry, grad_gates_t,
-                            one):
+def lstm_backward_step_loop(g_t, activations_t, c_source, c_offset, tanh_c_t, carry_h, carry_c, has_carry,
+                            grad_gates_t, one):
     """Twin of one step of ``_lstm_backward_sweep``: the four gate gradients and the carried ∂c, in one pass.
 
-    ``c_source[:, c_offset:c_offset + H]`` is c_{t−1} (the previous step's output block, or c₀ with
-    offset 0); ``carry_h`` is ∂L/∂h_t from the next step (its GEMM), read only if ``has_carry``;
-    ``carry_c`` (∂L/∂c_t from the next step) is replaced by ∂L/∂c_{t−1} = ∂c_t σ(f).
+    ``g_t`` is [∂h_t, ∂c_t] (B, 2H), ``activations_t`` the step's [h, c, σ(i), σ(f), tanh(g), σ(o)]
+    (B, 6H); ``c_source[:, c_offset:c_offset + H]`` is c_{t−1} (the previous step's activations, or
+    c₀ with offset 0); ``carry_h`` is ∂L/∂h_t from the next step (its GEMM), read only if
+    ``has_carry``; ``carry_c`` (∂L/∂c_t from the next step) is replaced by ∂L/∂c_{t−1} = ∂c_t σ(f).
+    On 1-D row slices, as ``lstm_gates_loop``.
     """
     batch, hidden = tanh_c_t.shape
     for b in range(batch):
+        g_row, activations_row, grad_row = g_t[b], activations_t[b], grad_gates_t[b]
+        grad_h_out, grad_c_out = g_row[:hidden], g_row[hidden:2 * hidden]
+        input_gates, forget_gates = activations_row[2 * hidden:3 * hidden], activations_row[3 * hidden:4 * hidden]
+        candidates, output_gates = activations_row[4 * hidden:5 * hidden], activations_row[5 * hidden:]
+        c_previous = c_source[b, c_offset:c_offset + hidden]
+        tanh_c_row, carry_h_row, carry_c_row = tanh_c_t[b], carry_h[b], carry_c[b]
+        grad_input, grad_forget = grad_row[:hidden], grad_row[hidden:2 * hidden]
+        grad_candidate, grad_output = grad_row[2 * hidden:3 * hidden], grad_row[3 * hidden:]
         for j in range(hidden):
-            grad_h = g_t[b, j]
+            grad_h = grad_h_out[j]
             if has_carry:
-                grad_h = grad_h + carry_h[b, j]
-            output_gate = out_t[b, 5 * hidden + j]
-            tanh_c = tanh_c_t[b, j]
-            grad_c = g_t[b, hidden + j] + grad_h * output_gate * (one - tanh_c * tanh_c)
+                grad_h = grad_h + carry_h_row[j]
+            output_gate = output_gates[j]
+            tanh_c = tanh_c_row[j]
+            grad_c = grad_c_out[j] + grad_h * output_gate * (one - tanh_c * tanh_c)
             if has_carry:
-                grad_c = grad_c + carry_c[b, j]
-            input_gate = out_t[b, 2 * hidden + j]
-            forget_gate = out_t[b, 3 * hidden + j]
-            candidate = out_t[b, 4 * hidden + j]
-            grad_gates_t[b, j] = (grad_c * candidate + g_t[b, 2 * hidden + j]) * input_gate * (one - input_gate)
-            grad_gates_t[b, hidden + j] = ((grad_c * c_source[b, c_offset + j] + g_t[b, 3 * hidden + j])
-                                           * forget_gate * (one - forget_gate))
-            grad_gates_t[b, 2 * hidden + j] = (grad_c * input_gate + g_t[b, 4 * hidden + j]) * (one - candidate * candidate)
-            grad_gates_t[b, 3 * hidden + j] = (grad_h * tanh_c + g_t[b, 5 * hidden + j]) * output_gate * (one - output_gate)
-            carry_c[b, j] = grad_c * forget_gate
+                grad_c = grad_c + carry_c_row[j]
+            input_gate, forget_gate, candidate = input_gates[j], forget_gates[j], candidates[j]
+            grad_input[j] = grad_c * candidate * input_gate * (one - input_gate)
+            grad_forget[j] = grad_c * c_previous[j] * forget_gate * (one - forget_gate)
+            grad_candidate[j] = grad_c * input_gate * (one - candidate * candidate)
+            grad_output[j] = grad_h * tanh_c * output_gate * (one - output_gate)
+            carry_c_row[j] = grad_c * forget_gate
 
 
 _gates = Kernel(lstm_gates_loop)
@@ -147,16 +168,17 @@ _output = Kernel(lstm_output_loop)
 _backward_step = Kernel(lstm_backward_step_loop)
 
 
-def lstm_forward(projected, h0, c0, weight_hh, out, order):
+def lstm_forward(projected, h0, c0, weight_hh, bias, out, order):
     """Twin of ``LSTMSequence.forward``: fills ``out`` (T, B, 6H) with [h, c, σ(i), σ(f), tanh(g), σ(o)] per step.
 
     ``order`` is the list of time steps in the order they run (reversed for the backward
-    direction). ``projected`` (T, B, 4H), ``h0``, ``c0`` (B, H) and ``weight_hh`` (4H, H) are NumPy
-    arrays of ``out``'s dtype.
+    direction). ``projected`` (T, B, 4H), ``h0``, ``c0`` (B, H), ``weight_hh`` (4H, H) and ``bias``
+    (4H) are NumPy arrays of ``out``'s dtype.
     """
     cast = out.dtype.type
     half, one = cast(0.5), cast(1)
     projected = numpy.ascontiguousarray(projected)
+    bias = numpy.ascontiguousarray(bias)
     weight_hh_t = numpy.ascontiguousarray(weight_hh.T)   # the reference's layout: the same GEMM, the same bits
     h_state = numpy.array(h0, dtype=out.dtype, order="C")
     c_state = numpy.array(c0, dtype=out.dtype, order="C")
@@ -164,7 +186,7 @@ def lstm_forward(projected, h0, c0, weight_hh, out, order):
     tanh_c = numpy.empty_like(c_state)
     for t in order:
         numpy.dot(h_state, weight_hh_t, out=recurrent)
-        _gates(recurrent, projected[t], half)
+        _gates(recurrent, projected[t], bias, half)
         numpy.tanh(recurrent, out=recurrent)
         _cell(recurrent, c_state, out[t], half, one)
         numpy.tanh(c_state, out=tanh_c)
@@ -184,8 +206,9 @@ def _previous_hidden(out, h0, order):
 def lstm_backward(g, out, h0, c0, tanh_c, weight_hh, order):
     """Twin of ``_lstm_backward_sweep``: (∂gates (T, B, 4H), ∂h₀, ∂c₀, ∂W_hh) as NumPy arrays.
 
-    ``g`` and ``out`` are (T, B, 6H) (the upstream gradient and the forward's output), ``tanh_c``
-    is tanh(c_t) of every step (T, B, H), computed by the caller as the reference computes it.
+    ``g`` (T, B, 2H) is the upstream gradient [∂h, ∂c], ``out`` (T, B, 6H) the forward's activations
+    (``lstm_forward``'s ``out``), ``tanh_c`` tanh(c_t) of every step (T, B, H), computed by the caller
+    as the reference computes it.
     The per-step GEMM ∂gates_t W_hh carries ∂h back; ∂W_hh = Σ_t ∂gates_tᵀ h_{t−1} is one GEMM
     over the stacked steps, the reference's product on the same arrays.
     """

@@ -49,7 +49,12 @@ class Affine(Primitive):
 
     @staticmethod
     def grad_x(g, out, x, weight, bias=None):
-        return g @ weight
+        # One GEMM over the leading dims folded into rows, as the forward does: matmul on a stack of
+        # matrices runs one GEMM per matrix (x̄ of an LSTM's input projection, 50 × 64 rows: 18.6 ms
+        # against 17.4 ms for one 3200-row GEMM, 1 thread).
+        if g.ndim <= 2:
+            return g @ weight
+        return (g.reshape(-1, g.shape[-1]) @ weight).reshape(x.shape)
 
     @staticmethod
     def grad_weight(g, out, x, weight, bias=None):

@@ -90,10 +90,15 @@ def _project(x, weight_ih, bias_ih, bias_hh, fold_hidden_bias):
     W_ih's layout), with the two biases added to each other first (a vector of gates·hidden):
     one pass over the (steps·batch, gates·hidden) projection instead of two, forward and backward.
     """
-    bias = bias_ih
-    if fold_hidden_bias and bias_hh is not None:
-        bias = bias_hh if bias is None else bias_ih + bias_hh
+    bias = _combined_bias(bias_ih, bias_hh) if fold_hidden_bias else bias_ih
     return F.linear(x, weight_ih, bias)
+
+
+def _combined_bias(bias_ih, bias_hh):
+    """b_ih + b_hh (either alone where the other is None; None where both are): one vector of gates·hidden."""
+    if bias_ih is None or bias_hh is None:
+        return bias_hh if bias_ih is None else bias_ih
+    return bias_ih + bias_hh
 
 
 def _time_steps(sequence):
@@ -160,37 +165,43 @@ def _previous_states(initial, states, reverse):
 class LSTMSequence(Primitive):
     """An LSTM layer's recurrence over a whole sequence, for one direction.
 
-    Inputs: ``projected`` (T, B, 4H) = W_ih x_t + b_ih + b_hh, ``h0``, ``c0`` (B, H), ``weight_hh`` (4H, H).
-    Output: (T, B, 6H), per step [h_t, c_t, σ(i_t), σ(f_t), tanh(g_t), σ(o_t)] (in input order, also
-    when ``reverse``). The four gate activations are outputs so that the backward sweep reads them
-    instead of recomputing every gate (a GEMM over all steps, one of the layer's six, and the
-    nonlinearities); their own gradient, zero unless a caller uses them (``lstm_sequence`` does
-    not), enters the gate gradients like c̄ and h̄ do.
+    Inputs: ``projected`` (T, B, 4H) = W_ih x_t, ``h0``, ``c0`` (B, H), ``weight_hh`` (4H, H), ``bias`` (4H)
+    = b_ih + b_hh. The bias is added in the step's gate loop, beside P_t + W_hh h_{t−1}, rather than
+    into the projection: that is one pass less over the (T·B, 4H) projection (1.1 ms of its 18.7 ms
+    GEMM at batch 64, 50 steps, 256 units), and b̄ is the sum of the gate gradients either way.
+    Output: (T, B, 2H), per step [h_t, c_t] (in input order, also when ``reverse``). It is a view of the
+    first 2H columns of a (T, B, 6H) block, the activations (``_lstm_activations``), whose other columns
+    hold the four gate activations σ(i_t), σ(f_t), tanh(g_t), σ(o_t) of every step, so that the backward
+    sweep reads them instead of recomputing every gate (a GEMM over all steps, one of the layer's six,
+    and the nonlinearities). They stay out of the output so that its gradient is 2H wide, not 6H: the
+    backward walk scatters ∂h into a (T, B, 2H) block, and the sweep reads 2 columns of it per unit
+    where it read 6, four of them zeros (benchmarks/bench_rnn.py; chainrule/kernels/README.md). A
+    recorded backward (``create_graph=True``) recomputes the gates in tensor ops from ``projected``
+    and the output's h for their derivatives, since the stored ones are constants to the graph.
     """
 
     name = "lstm_sequence"
-    formula = (r"[i,f,g,o]_t = P_t + W_{hh} h_{t-1},\ c_t = \sigma(f) c_{t-1} + \sigma(i)\tanh g,\ "
-               r"h_t = \sigma(o)\tanh c_t,\ y_t = [h_t, c_t, \sigma(i), \sigma(f), \tanh g, \sigma(o)]")
+    formula = (r"[i,f,g,o]_t = P_t + W_{hh} h_{t-1} + b,\ c_t = \sigma(f) c_{t-1} + \sigma(i)\tanh g,\ "
+               r"h_t = \sigma(o)\tanh c_t,\ y_t = [h_t, c_t]")
     derivatives = (
         r"\bar{c}_t \mathrel{+}= \bar{c}_{t+1}\sigma(f_{t+1}) + \bar{h}_t \sigma(o)(1-\tanh^2 c_t),\ "
         r"\bar{h}_t \mathrel{+}= \bar{a}_{t+1} W_{hh}",
-        r"\bar{P}_t = \bar{a}_t = [(\bar{c}_t \tanh g + \overline{\sigma(i)})\sigma'(i),\ "
-        r"(\bar{c}_t c_{t-1} + \overline{\sigma(f)})\sigma'(f),\ "
-        r"(\bar{c}_t \sigma(i) + \overline{\tanh g})(1-\tanh^2 g),\ "
-        r"(\bar{h}_t \tanh c_t + \overline{\sigma(o)})\sigma'(o)]",
+        r"\bar{P}_t = \bar{a}_t = [\bar{c}_t \tanh g\,\sigma'(i),\ \bar{c}_t c_{t-1}\sigma'(f),\ "
+        r"\bar{c}_t \sigma(i)(1-\tanh^2 g),\ \bar{h}_t \tanh c_t\,\sigma'(o)]",
         r"\bar{h}_0 = \bar{a}_1 W_{hh}",
         r"\bar{c}_0 = \bar{c}_1 \sigma(f_1)",
         r"\bar{W}_{hh} = \sum_t \bar{a}_t^\top h_{t-1}",
+        r"\bar{b} = \sum_t \bar{a}_t",
     )
 
     @staticmethod
-    def forward(xp, projected, h0, c0, weight_hh, reverse):
+    def forward(xp, projected, h0, c0, weight_hh, bias, reverse):
         hidden = h0.shape[-1]
-        out = xp.empty(projected.shape[:2] + (6 * hidden,), dtype=projected.dtype)
+        activations = xp.empty(projected.shape[:2] + (6 * hidden,), dtype=projected.dtype)
         order = _step_order(projected.shape[0], reverse)
-        if lstm_fusable(xp, projected, h0, c0, weight_hh, out):
-            lstm_forward(projected, h0, c0, weight_hh, out, order)   # the twin of the loop below
-            return out
+        if lstm_fusable(xp, projected, h0, c0, weight_hh, bias, activations):
+            lstm_forward(projected, h0, c0, weight_hh, bias, activations, order)   # the twin of the loop below
+            return activations[..., :2 * hidden]
         # σ(a) = (1 + tanh(a/2))/2: exact in form, never overflows, and one tanh is several times faster
         # than exp and a division; the error is a rounding of 1 + tanh, at most one ulp of 1 (σ(a) for
         # a < −35 reads 0 instead of ~1e−16: absolute, not relative, accuracy). One tanh over the four
@@ -200,47 +211,87 @@ class LSTMSequence(Primitive):
         h, c = h0, c0
         weight_hh_t = xp.ascontiguousarray(weight_hh.T)
         for t in order:
-            activated = xp.tanh((projected[t] + xp.dot(h, weight_hh_t)) * gate_scale)
+            activated = xp.tanh((projected[t] + xp.dot(h, weight_hh_t) + bias) * gate_scale)
             input_gate = 0.5 * (1 + activated[:, :hidden])
             forget_gate = 0.5 * (1 + activated[:, hidden:2 * hidden])
             candidate = activated[:, 2 * hidden:3 * hidden]
             output_gate = 0.5 * (1 + activated[:, 3 * hidden:])
             c = forget_gate * c + input_gate * candidate
             h = output_gate * xp.tanh(c)
-            out[t, :, :hidden] = h
-            out[t, :, hidden:2 * hidden] = c
-            out[t, :, 2 * hidden:3 * hidden] = input_gate
-            out[t, :, 3 * hidden:4 * hidden] = forget_gate
-            out[t, :, 4 * hidden:5 * hidden] = candidate
-            out[t, :, 5 * hidden:] = output_gate
-        return out
+            activations[t, :, :hidden] = h
+            activations[t, :, hidden:2 * hidden] = c
+            activations[t, :, 2 * hidden:3 * hidden] = input_gate
+            activations[t, :, 3 * hidden:4 * hidden] = forget_gate
+            activations[t, :, 4 * hidden:5 * hidden] = candidate
+            activations[t, :, 5 * hidden:] = output_gate
+        return activations[..., :2 * hidden]
 
     @staticmethod
-    def vjp_all(g, out, projected, h0, c0, weight_hh, reverse):
-        """(P̄, h̄₀, c̄₀, W̄_hh) from one reverse sweep: the four share every gate.
+    def vjp_all(g, out, projected, h0, c0, weight_hh, bias, reverse):
+        """(P̄, h̄₀, c̄₀, W̄_hh, b̄) from one reverse sweep: the five share every gate.
 
-        When no graph is to be recorded (``create_graph=False``) the sweep's loop runs as the fused
-        twin of chainrule/kernels/rnn.py on NumPy arrays; otherwise in tensor ops, differentiable again.
+        When no graph is to be recorded (``create_graph=False``) the sweep reads the stored gates and
+        its loop runs as the fused twin of chainrule/kernels/rnn.py on NumPy arrays; otherwise the
+        sweep runs in tensor ops on recomputed gates, differentiable again.
         """
-        recording = is_grad_enabled() and any(t.requires_grad for t in (g, out, h0, c0, weight_hh))
-        if not recording and lstm_fusable(g.xp, g.array, out.array, c0.array, weight_hh.array):
-            return _lstm_backward_fused(g, out, h0, c0, weight_hh, reverse)
-        return _lstm_backward_sweep(g, out, projected, h0, c0, weight_hh, reverse)
+        recording = is_grad_enabled() and any(t.requires_grad for t in (g, out, h0, c0, weight_hh, bias))
+        if recording:
+            gates = _lstm_recomputed_gates(projected, h0, out, weight_hh, bias, reverse)
+            grads = _lstm_backward_sweep(g, out, gates, h0, c0, weight_hh, reverse)
+        else:
+            activations = _lstm_activations(out)
+            if lstm_fusable(g.xp, g.array, activations, c0.array, weight_hh.array):
+                grads = _lstm_backward_fused(g, activations, h0, c0, weight_hh, reverse)
+            else:
+                gates = _lstm_gates(Tensor._wrap(activations))
+                grads = _lstm_backward_sweep(g, out, gates, h0, c0, weight_hh, reverse)
+        grad_projected = grads[0]
+        grad_bias = grad_projected.reshape(-1, grad_projected.shape[-1]).sum(0) if bias.requires_grad else None
+        return grads + (grad_bias,)
 
 
-def _lstm_gates(out):
-    """The four gate activations σ(i), σ(f), tanh(g), σ(o) of every step, as slices of LSTMSequence's output."""
-    hidden = out.shape[-1] // 6
-    return tuple(out[..., k * hidden:(k + 1) * hidden] for k in range(2, 6))
+def _lstm_activations(out):
+    """The (T, B, 6H) block [h, c, σ(i), σ(f), tanh(g), σ(o)] whose [h, c] columns are LSTMSequence's ``out``."""
+    activations = out.array.base
+    if activations is None or activations.shape != out.shape[:-1] + (3 * out.shape[-1],):
+        raise RuntimeError(
+            f"lstm_sequence: its output (shape {out.shape}) is no longer the view of the activations block the "
+            "backward reads (its array was replaced or copied); leave the primitive's output array as it is"
+        )
+    return activations
 
 
-def _lstm_backward_sweep(g, out, projected, h0, c0, weight_hh, reverse):
-    """All four gradients of LSTMSequence, in input order, by one reverse sweep in tensor ops."""
+def _lstm_gates(activations):
+    """The four gate activations σ(i), σ(f), tanh(g), σ(o) of every step, as slices of the (T, B, 6H) activations."""
+    hidden = activations.shape[-1] // 6
+    return tuple(activations[..., k * hidden:(k + 1) * hidden] for k in range(2, 6))
+
+
+def _lstm_recomputed_gates(projected, h0, out, weight_hh, bias, reverse):
+    """σ(i), σ(f), tanh(g), σ(o) of every step for a recorded sweep: stored values, derivatives of P + h W_hhᵀ + b.
+
+    The stored gates are constants to the graph, so the gates are recomputed in tensor ops from the
+    inputs and the output's h, and read as S + (R − stop(R)): S (the stored values, bit for bit, so a
+    recorded backward gives the plain one's numbers) in value, R in every derivative.
+    """
+    hidden = h0.shape[-1]
+    pre_activation = projected + _previous_states(h0, out[..., :hidden], reverse) @ weight_hh.t() + bias
+    recomputed = (ops.sigmoid(pre_activation[..., :hidden]), ops.sigmoid(pre_activation[..., hidden:2 * hidden]),
+                  ops.tanh(pre_activation[..., 2 * hidden:3 * hidden]), ops.sigmoid(pre_activation[..., 3 * hidden:]))
+    stored = _lstm_gates(Tensor._wrap(_lstm_activations(out)))
+    return tuple(value + (gate - gate.detach()) for value, gate in zip(stored, recomputed))
+
+
+def _lstm_backward_sweep(g, out, gates, h0, c0, weight_hh, reverse):
+    """All four gradients of LSTMSequence, in input order, by one reverse sweep in tensor ops.
+
+    ``gates`` are σ(i), σ(f), tanh(g), σ(o) of every step (T, B, H each): the stored ones, or
+    recomputed ones when the sweep is recorded.
+    """
     hidden = h0.shape[-1]
     h_all, c_all = out[..., :hidden], out[..., hidden:2 * hidden]
-    input_gate, forget_gate, candidate, output_gate = _lstm_gates(out)
+    input_gate, forget_gate, candidate, output_gate = gates
     grad_h_all, grad_c_all = g[..., :hidden], g[..., hidden:2 * hidden]
-    grad_input_gate, grad_forget_gate, grad_candidate, grad_output_gate = _lstm_gates(g)
     c_previous = _previous_states(c0, c_all, reverse)
     tanh_c = ops.tanh(c_all)
 
@@ -254,10 +305,10 @@ def _lstm_backward_sweep(g, out, projected, h0, c0, weight_hh, reverse):
             grad_c = grad_c + grad_c_carry
         i, f, o, candidate_t = input_gate[t], forget_gate[t], output_gate[t], candidate[t]
         grad_gates[t] = ops.cat([
-            (grad_c * candidate_t + grad_input_gate[t]) * i * (1 - i),
-            (grad_c * c_previous[t] + grad_forget_gate[t]) * f * (1 - f),
-            (grad_c * i + grad_candidate[t]) * (1 - candidate_t * candidate_t),
-            (grad_h * tanh_c[t] + grad_output_gate[t]) * o * (1 - o),
+            grad_c * candidate_t * i * (1 - i),
+            grad_c * c_previous[t] * f * (1 - f),
+            grad_c * i * (1 - candidate_t * candidate_t),
+            grad_h * tanh_c[t] * o * (1 - o),
         ], dim=-1)
         grad_h_carry = grad_gates[t] @ weight_hh
         grad_c_carry = grad_c * f
@@ -272,20 +323,21 @@ def _lstm_grad_weight_hh(grad_projected, h0, h_all, reverse):
     return grad_projected.reshape(-1, 4 * hidden).t() @ h_previous.reshape(-1, hidden)
 
 
-def _lstm_backward_fused(g, out, h0, c0, weight_hh, reverse):
+def _lstm_backward_fused(g, activations, h0, c0, weight_hh, reverse):
     """``_lstm_backward_sweep`` with its loop in the fused twin (kernels/rnn.py: lstm_backward); no graph."""
     hidden = h0.shape[-1]
-    tanh_c = g.xp.tanh(out.array[..., hidden:2 * hidden])                # as the sweep's ops.tanh(c_all)
-    grads = lstm_backward(g.array, out.array, h0.array, c0.array, tanh_c, weight_hh.array,
-                          _step_order(out.shape[0], reverse))
+    tanh_c = g.xp.tanh(activations[..., hidden:2 * hidden])                # as the sweep's ops.tanh(c_all)
+    grads = lstm_backward(g.array, activations, h0.array, c0.array, tanh_c, weight_hh.array,
+                          _step_order(activations.shape[0], reverse))
     return tuple(Tensor._wrap(grad) for grad in grads)
 
 
-def lstm_sequence(projected, h0, c0, weight_hh, reverse=False):
+def lstm_sequence(projected, h0, c0, weight_hh, bias=None, reverse=False):
     """Run the LSTM recurrence over ``projected`` (T, B, 4H); returns (outputs (T, B, H), (h_n, c_n)).
 
     The fast path of ``LSTM``; equal to stepping ``lstm_cell`` along the sequence:
-    [i, f, g, o]_t = P_t + W_hh h_{t−1}, c_t = σ(f) c_{t−1} + σ(i) tanh(g), h_t = σ(o) tanh(c_t).
+    [i, f, g, o]_t = P_t + W_hh h_{t−1} + b, c_t = σ(f) c_{t−1} + σ(i) tanh(g), h_t = σ(o) tanh(c_t),
+    with ``bias`` b (4H) = b_ih + b_hh, or zeros where None (a ``projected`` that holds the biases).
 
     Example:
         >>> import chainrule as cr
@@ -294,10 +346,16 @@ def lstm_sequence(projected, h0, c0, weight_hh, reverse=False):
         ((5, 2, 3), (2, 3))
     """
     dtype = projected.dtype
-    out = apply(LSTMSequence, projected, h0.to(dtype), c0.to(dtype), weight_hh.to(dtype), reverse=reverse)
+    out = apply(LSTMSequence, projected, h0.to(dtype), c0.to(dtype), weight_hh.to(dtype),
+                _bias_or_zeros(bias, weight_hh.shape[0], dtype, projected.xp), reverse=reverse)
     hidden = h0.shape[-1]
     last = 0 if reverse else projected.shape[0] - 1
     return out[..., :hidden], (out[last, :, :hidden], out[last, :, hidden:2 * hidden])
+
+
+def _bias_or_zeros(bias, size, dtype, xp):
+    """LSTMSequence's bias input: ``bias`` in ``dtype``, or a zeros vector (no gradient) where None."""
+    return _zeros((size,), dtype, xp) if bias is None else bias.to(dtype)
 
 
 class GRUSequence(Primitive):
@@ -483,13 +541,16 @@ def lstm_cell(input, hx, weight_ih, weight_hh, bias_ih=None, bias_hh=None):
         >>> c.shape
         (2, 4)
     """
-    projected = _project(input, weight_ih, bias_ih, bias_hh, fold_hidden_bias=True)
     h, c = hx
-    if projected.ndim != 2 or not lstm_fusable(projected.xp, projected.array, h.array, c.array, weight_hh.array):
+    if input.ndim != 2 or not lstm_fusable(input.xp, weight_ih.array, h.array, c.array, weight_hh.array):
+        projected = _project(input, weight_ih, bias_ih, bias_hh, fold_hidden_bias=True)
         return _lstm_step(projected, (h, c), weight_hh.t())   # unbatched, CuPy, kernels off: the composed step
     # A batch on NumPy: one step of the sequence primitive, its fused loops, one graph node instead of a dozen.
+    projected = F.linear(input, weight_ih)
     dtype, hidden = projected.dtype, h.shape[-1]
-    out = apply(LSTMSequence, projected.unsqueeze(0), h.to(dtype), c.to(dtype), weight_hh.to(dtype), reverse=False)
+    bias = _bias_or_zeros(_combined_bias(bias_ih, bias_hh), weight_hh.shape[0], dtype, projected.xp)
+    out = apply(LSTMSequence, projected.unsqueeze(0), h.to(dtype), c.to(dtype), weight_hh.to(dtype), bias,
+                reverse=False)
     return out[0, :, :hidden], out[0, :, hidden:2 * hidden]
 
 
@@ -635,13 +696,15 @@ class RNNBase(Module):
             direction_outputs = []
             for direction in range(self.num_directions):
                 weight_ih, weight_hh, bias_ih, bias_hh = self._weights(layer, direction)
-                projected = _project(layer_input, weight_ih, bias_ih, bias_hh, fold_hidden_bias=self.mode != "GRU")
                 state = initial_states[layer * self.num_directions + direction]
-                if self.mode == "LSTM":
-                    outputs, final = lstm_sequence(projected, state[0], state[1], weight_hh, reverse=direction == 1)
+                if self.mode == "LSTM":   # the biases enter the gate loop, not the projection (LSTMSequence)
+                    outputs, final = lstm_sequence(F.linear(layer_input, weight_ih), state[0], state[1], weight_hh,
+                                                   reverse=direction == 1, bias=_combined_bias(bias_ih, bias_hh))
                 elif self.mode == "GRU":
+                    projected = _project(layer_input, weight_ih, bias_ih, bias_hh, fold_hidden_bias=False)
                     outputs, final = gru_sequence(projected, state, weight_hh, bias_hh, reverse=direction == 1)
                 else:
+                    projected = _project(layer_input, weight_ih, bias_ih, bias_hh, fold_hidden_bias=True)
                     step = self._rnn_step_function(weight_hh)
                     outputs, final = _unroll(step, projected, state, reverse=direction == 1)
                 direction_outputs.append(outputs)
