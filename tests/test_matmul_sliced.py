@@ -72,10 +72,7 @@ def test_conv_weight_gradient_on_the_sliced_path_matches_pytorch():
     np.testing.assert_allclose(b.grad.numpy(), tb.grad.numpy(), rtol=1e-4)
 
 
-def test_matrix_vector_with_a_long_contraction_matches_float64():
+def test_matrix_vector_products_take_one_call():
     rng = np.random.default_rng(5)
-    x, y = _float32(rng, (16, 3 * _SLICE)), _float32(rng, (3 * _SLICE, 1))
-    product = _sliced_product(np, x, y)
-    exact = x.astype(np.float64) @ y.astype(np.float64)
-    assert product is not None and product.shape == (16, 1)
-    assert np.abs(product - exact).max() <= 2e-6 * np.abs(exact).max() * np.sqrt(3 * _SLICE)
+    assert _sliced_product(np, _float32(rng, (16, 3 * _SLICE)), _float32(rng, (3 * _SLICE, 1))) is None
+    assert _sliced_product(np, _float32(rng, (1, 3 * _SLICE)), _float32(rng, (3 * _SLICE, 9))) is None

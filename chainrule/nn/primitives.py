@@ -71,7 +71,7 @@ class ColumnsAffine(Primitive):
     (a matmul, then a broadcast add on the (N, O, OH, OW) view) the bias costs a full-size
     pass forward and, backward, a float32 sum over three axes; fused, the forward adds b into
     the product in place and :math:`\bar b = \bar Y \mathbf{1}` is a matrix-vector product,
-    which BLAS runs 5× faster than NumPy's sum (64 × 16 × 28 × 28: 0.12 -> 0.02 ms).
+    which BLAS runs 2.8× faster than NumPy's float32 sum (64 × 16 × 28 × 28, one thread: 0.124 -> 0.045 ms).
 
     Example (through ``F.conv2d``, which runs this op on its im2col path with a bias and one group):
         >>> import chainrule as cr, chainrule.nn.functional as F

@@ -41,7 +41,7 @@ def _sliced_product(xp, x, y):
     each entry the same sum as one call gives. Long K ≥ 16·max(M, N): Zᵀ = Σ_s Y[s, :]ᵀ X[:, s]ᵀ,
     the slices' products added in order (a fixed order, so deterministic; the rounding is that of
     a blocked sum), and computed transposed, (N, M), which OpenBLAS runs faster for these shapes.
-    Long K with N = 1 (a matrix-vector product): one xp.matmul, not xp.dot.
+    A matrix-vector product (M or N = 1) stays one call: BLAS's gemv, which slices only slow down.
     """
     (rows, inner), columns = x.shape, y.shape[1]
     if columns > _SLICE and inner <= _SHORT_CONTRACTION:
@@ -49,11 +49,7 @@ def _sliced_product(xp, x, y):
         for start in range(0, columns, _SLICE):
             xp.matmul(x, y[:, start:start + _SLICE], out=out[:, start:start + _SLICE])
         return out
-    if inner > _SLICE and columns == 1:
-        # A matrix-vector product (a bias gradient Ḡ·1): xp.dot takes 8 ms at (16, 50176) @ (50176, 1),
-        # xp.matmul 0.025 ms, and slices would only cost calls.
-        return xp.matmul(x, y)
-    if inner > _SLICE and inner >= 16 * max(rows, columns):
+    if inner > _SLICE and inner >= 16 * max(rows, columns) and min(rows, columns) > 1:   # (a vector: one gemv)
         y_t, x_t = y.T, x.T
         out_t = y_t[:, :_SLICE] @ x_t[:_SLICE]
         for start in range(_SLICE, inner, _SLICE):
