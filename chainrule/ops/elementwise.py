@@ -645,6 +645,31 @@ def softplus(x):
     return apply(Softplus, _float_input(x, "softplus"))
 
 
+def _max_with_zero(xp, x):
+    """max(x, 0) elementwise, in x's memory layout, through NumPy's array-array loop.
+
+    NumPy's maximum against a broadcast scalar takes a slow loop (0.30 ms at 64×16×28×28 float32,
+    a third of PyTorch's speed) while against an array it takes the vectorised one (0.13 ms), with
+    the same result at every value (NaN, ±0, ±inf). So x is viewed, in memory order, as rows of
+    up to _ZERO_ROW numbers and compared with one broadcast row of zeros; a strided x that no
+    axis order makes dense keeps the scalar form.
+    """
+    order = sorted(range(x.ndim), key=lambda axis: -x.strides[axis])
+    dense = x.transpose(order)
+    if x.size == 0 or x.ndim == 0 or not dense.flags.c_contiguous:
+        return xp.maximum(x, 0).astype(x.dtype, copy=False)
+    row = 1
+    for size in reversed(dense.shape):
+        if row * size > _ZERO_ROW:
+            break
+        row *= size
+    out = xp.maximum(dense.reshape(-1, row), xp.zeros(row, dtype=x.dtype)).reshape(dense.shape)
+    return out.transpose([order.index(axis) for axis in range(x.ndim)])   # back to x's axes, in x's layout
+
+
+_ZERO_ROW = 8192
+
+
 class Relu(Primitive):
     name = "relu"
     formula = r"y = \max(x, 0)"
@@ -653,7 +678,7 @@ class Relu(Primitive):
 
     @staticmethod
     def forward(xp, x):
-        return xp.maximum(x, 0).astype(x.dtype, copy=False)
+        return _max_with_zero(xp, x)
 
     @staticmethod
     def grad_x(g, out, x):

@@ -24,6 +24,40 @@ def _blas_ready(xp, a):
     return a if blas_ok else xp.ascontiguousarray(a)
 
 
+# OpenBLAS (NumPy's BLAS here) runs two thin shapes 2-3× slower in one call than in slices of
+# this many columns, measured on one thread at a convolution's GEMMs (chainrule/kernels/README.md,
+# "Small CNN step"): a contraction of at most _SHORT_CONTRACTION with a long output
+# (conv1's forward, (16, 9) @ (9, 50176): 0.59 -> 0.26 ms) and a long contraction with a small
+# output (every weight gradient Ḡ·Colsᵀ, (16, 50176) @ (50176, 9): 0.58 -> 0.20 ms; (32, 12544) @
+# (12544, 144): 2.06 -> 1.64 ms). Each slice's product still goes to BLAS whole.
+_SLICE = 4096
+_SHORT_CONTRACTION = 16
+
+
+def _sliced_product(xp, x, y):
+    """x @ y for 2-D x (M, K), y (K, N), cut into slices of _SLICE along a long N or K where that pays, else None.
+
+    Long N, K ≤ _SHORT_CONTRACTION: Z[:, s] = X · Y[:, s] per column slice s, written in place,
+    each entry the same sum as one call gives. Long K ≥ 16·max(M, N): Zᵀ = Σ_s Y[s, :]ᵀ X[:, s]ᵀ,
+    the slices' products added in order (a fixed order, so deterministic; the rounding is that of
+    a blocked sum), and computed transposed, (N, M), which OpenBLAS runs faster for these shapes.
+    A matrix-vector product (M or N = 1) stays one call: BLAS's gemv, which slices only slow down.
+    """
+    (rows, inner), columns = x.shape, y.shape[1]
+    if columns > _SLICE and inner <= _SHORT_CONTRACTION:
+        out = xp.empty((rows, columns), dtype=xp.result_type(x, y))
+        for start in range(0, columns, _SLICE):
+            xp.matmul(x, y[:, start:start + _SLICE], out=out[:, start:start + _SLICE])
+        return out
+    if inner > _SLICE and inner >= 16 * max(rows, columns) and min(rows, columns) > 1:   # (a vector: one gemv)
+        y_t, x_t = y.T, x.T
+        out_t = y_t[:, :_SLICE] @ x_t[:_SLICE]
+        for start in range(_SLICE, inner, _SLICE):
+            out_t += y_t[:, start:start + _SLICE] @ x_t[start:start + _SLICE]
+        return xp.ascontiguousarray(out_t.T)   # C order, as one call gives (its consumers reshape it)
+    return None
+
+
 class Matmul(Primitive):
     name = "matmul"
     formula = r"Z = X Y,\ Z_{ij} = \sum_k X_{ik} Y_{kj}"
@@ -34,9 +68,11 @@ class Matmul(Primitive):
     @staticmethod
     def forward(xp, x, y):
         if x.ndim == 2 and y.ndim == 2:
+            x, y = _blas_ready(xp, x), _blas_ready(xp, y)
+            sliced = _sliced_product(xp, x, y)
             # xp.dot hands transposed views straight to BLAS; matmul copies them first (measured
             # 5x slower for x @ w.T at 128x784 @ 784x512 with NumPy 2.4).
-            return xp.dot(_blas_ready(xp, x), _blas_ready(xp, y))
+            return xp.dot(x, y) if sliced is None else sliced
         return xp.matmul(_blas_ready(xp, x), _blas_ready(xp, y))
 
     @staticmethod

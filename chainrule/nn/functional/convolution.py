@@ -6,8 +6,10 @@ a stride-1 3×3 conv2d big enough to pay takes the Winograd path there instead
 (``chainrule.ops.convolution.winograd_tile`` chooses).
 """
 from chainrule import ops
+from chainrule.core.primitive import apply
 from chainrule.nn.functional._common import _check_tensor, _tuple
 from chainrule.nn.functional.unbatched import accepts_unbatched
+from chainrule.nn.primitives import ColumnsAffine
 from chainrule.ops.convolution import col2im, im2col, output_grid, winograd_conv2d, winograd_tile
 
 _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
@@ -110,18 +112,23 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, 
     tile = winograd_tile(x, weight, stride, dilation, groups)
     if tile is not None:                                              # 3×3 stride 1, big enough to pay
         return winograd_conv2d(x, weight, inner_pads, tile, bias)     # (its output transform adds the bias)
+    fused_bias = bias is not None and groups == 1 and bias.dtype == weight.dtype
     out = _im2col_conv2d(x, weight, kernel_size, dilation, stride, inner_pads, groups,
-                         output_grid(padded_hw, kernel_size, dilation, stride))
-    if bias is not None:
+                         output_grid(padded_hw, kernel_size, dilation, stride), bias if fused_bias else None)
+    if bias is not None and not fused_bias:
         out = out + bias.reshape(1, out_channels, 1, 1)
     return out
 
 
-def _im2col_conv2d(x, weight, kernel_size, dilation, stride, pads, groups, grid):
-    """im2col, then one GEMM per group: (O, C·KH·KW) · (C·KH·KW, OH·OW·N), back to (N, O, OH, OW)."""
+def _im2col_conv2d(x, weight, kernel_size, dilation, stride, pads, groups, grid, bias=None):
+    """im2col, then one GEMM per group: (O, C·KH·KW) · (C·KH·KW, OH·OW·N), back to (N, O, OH, OW).
+
+    With one group, a ``bias`` is added inside the product (``ColumnsAffine``)."""
     out_channels, batch = weight.shape[0], x.shape[0]
     columns = im2col(x, kernel_size, dilation, stride, pads, grid)   # (C·KH·KW, OH·OW·N)
-    if groups == 1:
+    if bias is not None:
+        out = apply(ColumnsAffine, weight.reshape(out_channels, -1), columns, bias)   # (O, OH·OW·N)
+    elif groups == 1:
         out = weight.reshape(out_channels, -1) @ columns               # (O, OH·OW·N)
     else:
         grouped_columns = columns.reshape(groups, -1, columns.shape[1])
