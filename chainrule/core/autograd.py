@@ -111,6 +111,8 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
             grad = grads.pop(id(tensor), None)
             if grad is None or (wanted is not None and not wanted[id(tensor)]):
                 continue
+            if not isinstance(grad, Tensor):   # a running sum of several shares, kept as a raw array (_add)
+                grad = Tensor._wrap(grad)
             if tensor._hooks:   # tensor.register_hook: the hooks see (and may replace) ∂L/∂tensor first
                 grad = run_tensor_hooks(tensor, grad)
             if targets is not None and id(tensor) in targets:
@@ -147,6 +149,9 @@ def input_shares(tensor, grad, wanted=None):
     # A card with one rule for all inputs (their gradients share work) is asked once; others per input.
     every = None if op.vjp_all is None else op.vjp_all(grad, tensor, *inputs, **params)
     rules = getattr(op, "direct_vjps", None)   # a card's rules, called without its vjp lookup
+    # Two inputs without params (every binary op) are passed as plain arguments, not *inputs:
+    # Python 3.11 then runs the rule without a C-level call.
+    pair = len(inputs) == 2 and not params
     shares = []
     for index, parent in enumerate(inputs):
         if not parent.requires_grad or (wanted is not None and not wanted.get(id(parent), False)):
@@ -154,7 +159,10 @@ def input_shares(tensor, grad, wanted=None):
         if every is not None:
             share = every[index]
         elif rules is not None and index < len(rules) and rules[index] is not None:
-            share = rules[index](grad, tensor, *inputs, **params) if params else rules[index](grad, tensor, *inputs)
+            if pair:
+                share = rules[index](grad, tensor, inputs[0], inputs[1])
+            else:
+                share = rules[index](grad, tensor, *inputs, **params)
         else:
             share = op.vjp(index, grad, tensor, *inputs, **params)
         if share.array.shape != parent.array.shape:
@@ -166,10 +174,18 @@ def input_shares(tensor, grad, wanted=None):
 
 
 def _add(running_sum, share, create_graph):
-    """running sum + share of one tensor's gradient; on raw arrays unless the walk is itself recorded."""
+    """running sum + share of one tensor's gradient; on raw arrays unless the walk is itself recorded.
+
+    The first sum is a new array (the first share may be held elsewhere: add hands ∂L/∂z to both of
+    its inputs); later shares are added into that array, the walk's own, in place: the same
+    additions in the same order, without a new array and tensor for each.
+    """
     if create_graph:
         return running_sum + share
-    return Tensor._wrap(running_sum.array + share.array)
+    if isinstance(running_sum, Tensor):
+        return running_sum.array + share.array
+    running_sum += share.array
+    return running_sum
 
 
 def _leads_to_target(order, targets):

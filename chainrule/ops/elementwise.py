@@ -9,8 +9,8 @@ import math
 
 from chainrule.backends import special_module
 from chainrule.core import dtypes
-from chainrule.core.convert import as_tensor, check_broadcast, promote_pair
-from chainrule.core.primitive import BINARY, Check, Primitive, apply, composite
+from chainrule.core.convert import as_tensor
+from chainrule.core.primitive import BINARY, Check, Primitive, apply, apply_binary, composite
 
 __all__ = [
     "neg", "exp", "log", "log2", "log10", "log1p", "expm1", "sqrt", "rsqrt", "abs", "sin", "cos", "tan",
@@ -580,10 +580,7 @@ def tanh_backward(grad, output):
         >>> tanh_backward(cr.tensor([1.0, 2.0]), cr.tensor([0.0, 0.5]))    # g (1 − y²)
         tensor([1. , 1.5])
     """
-    grad, output = promote_pair(grad, output, "tanh_backward")
-    if grad.array.shape != output.array.shape:
-        check_broadcast("tanh_backward", grad.shape, output.shape)
-    return apply(TanhBackward, grad, output)
+    return apply_binary(TanhBackward, grad, output)
 
 
 class Sigmoid(Primitive):
