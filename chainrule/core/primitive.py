@@ -185,18 +185,19 @@ def apply(op, *inputs, **params):
         tensor([1.    , 2.7183], grad_fn=<exp>)
     """
     # Every op and every rule op of a backward passes here, so it is kept to the bare steps: the
-    # arrays of one or two inputs read without a comprehension's frame or a tuple grown from an
-    # iterator, grad mode read as an attribute.
+    # arrays of one or two inputs read without a comprehension's frame, grad mode read as an attribute.
     first = inputs[0].array
     xp = _numpy if type(first) is _ndarray else array_module(first)   # array_module's common case, without its call
-    if params:
-        value = op.forward(xp, *[t.array for t in inputs], **params)
-    elif len(inputs) == 2:   # plain arguments, not *arrays: Python 3.11 then runs forward without a C-level call
-        value = op.forward(xp, first, inputs[1].array)
-    elif len(inputs) == 1:
-        value = op.forward(xp, first)
+    # One or two inputs as plain arguments, not *arrays (Python 3.11 then runs a forward without
+    # params in the caller's frame loop, not through a C-level call); no empty **params copied.
+    count = len(inputs)
+    if count == 2:
+        second = inputs[1].array
+        value = op.forward(xp, first, second, **params) if params else op.forward(xp, first, second)
+    elif count == 1:
+        value = op.forward(xp, first, **params) if params else op.forward(xp, first)
     else:
-        value = op.forward(xp, *[t.array for t in inputs])
+        value = op.forward(xp, *[t.array for t in inputs], **params)
     out = _wrap(value)
     if _grad_mode.enabled:
         for t in inputs:
