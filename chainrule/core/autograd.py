@@ -50,26 +50,30 @@ def topological_order(roots):
     """The tensors that ``roots`` depend on (and that require grad), parents before children.
 
     An iterative depth-first search, so deep graphs (long RNN unrolls) do not hit
-    Python's recursion limit.
+    Python's recursion limit. A tensor whose parents are being visited lies on the stack
+    under a ``_PARENTS_DONE`` mark: when the mark comes back up, the tensor is finished.
     """
     order, visited = [], set()
-    stack = [(root, False) for root in roots]
+    stack = list(roots)
     while stack:
-        tensor, children_done = stack.pop()
-        if children_done:
-            order.append(tensor)
+        tensor = stack.pop()
+        if tensor is _PARENTS_DONE:
+            order.append(stack.pop())
             continue
-        key = id(tensor)
-        if key in visited:
+        if tensor in visited:
             continue
-        visited.add(key)
-        stack.append((tensor, True))
+        visited.add(tensor)
+        stack.append(tensor)
+        stack.append(_PARENTS_DONE)
         parents = tensor._inputs
         if parents is not None:
             for parent in parents:
-                if parent.requires_grad and id(parent) not in visited:
-                    stack.append((parent, False))
+                if parent.requires_grad and parent not in visited:
+                    stack.append(parent)
     return order
+
+
+_PARENTS_DONE = object()   # a mark on topological_order's stack (cheaper than a (tensor, flag) pair per entry)
 
 
 def _freed_graph_error(tensor):
@@ -94,12 +98,13 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
     records its steps this way, and anomaly mode checks the shares the same way.
     """
     order = topological_order(roots)
-    targets = None if inputs is None else {id(t): None for t in inputs}
+    # Dicts and sets keyed by the tensors themselves (Tensor hashes by identity, from C: no id() calls).
+    targets = None if inputs is None else {t: None for t in inputs}
     # Without targets every tensor in the order leads to a leaf (None: no need to ask); with them, few may.
     wanted = None if targets is None else _leads_to_target(order, targets)
     grads = {}
     for root, grad in zip(roots, root_grads):
-        grads[id(root)] = grad if id(root) not in grads else grads[id(root)] + grad
+        grads[root] = grad if root not in grads else grads[root] + grad
     stored = {id(g.array) for g in root_grads}  # arrays that a leaf's .grad must not share
     observers = [watch for watch in (observer, anomaly.backward_observer()) if watch is not None]
 
@@ -108,13 +113,15 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
             # Popping (rather than iterating) drops the walk's reference to each tensor once
             # it is done, so a freed graph's activations are released during the walk.
             tensor = order.pop()
-            grad = grads.pop(id(tensor), None)
-            if grad is None or (wanted is not None and not wanted[id(tensor)]):
+            grad = grads.pop(tensor, None)
+            if grad is None or (wanted is not None and not wanted[tensor]):
                 continue
+            if not isinstance(grad, Tensor):   # a running sum of several shares, kept as a raw array (_add)
+                grad = Tensor._wrap(grad)
             if tensor._hooks:   # tensor.register_hook: the hooks see (and may replace) ∂L/∂tensor first
                 grad = run_tensor_hooks(tensor, grad)
-            if targets is not None and id(tensor) in targets:
-                targets[id(tensor)] = grad
+            if targets is not None and tensor in targets:
+                targets[tensor] = grad
             elif targets is None and (tensor._op is None or tensor._retains_grad):
                 _accumulate_into_grad(tensor, grad, create_graph, stored)
                 if _post_accumulate_grad_hooks and id(tensor) in _post_accumulate_grad_hooks:
@@ -125,36 +132,45 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
             for watch in observers:
                 watch(tensor, grad, shares)
             for _, parent, share in shares:
-                previous = grads.get(id(parent))
-                grads[id(parent)] = share if previous is None else _add(previous, share, create_graph)
+                previous = grads.get(parent)
+                grads[parent] = share if previous is None else _add(previous, share, create_graph)
             if not retain_graph:
                 tensor._inputs = None
                 tensor._params = None
 
     if targets is None:
         return None
-    return [targets[id(t)] for t in inputs]
+    return [targets[t] for t in inputs]
 
 
 def input_shares(tensor, grad, wanted=None):
     """Ask ``tensor``'s primitive for each wanted input's share of ∂L/∂tensor, at that input's shape and dtype.
 
-    ``wanted`` (id → bool) names the inputs whose gradients lead somewhere; None: all that require grad.
+    ``wanted`` (tensor → bool) names the inputs whose gradients lead somewhere; None: all that require grad.
     """
     if tensor._inputs is None:
         raise _freed_graph_error(tensor)
     op, inputs, params = tensor._op, tensor._inputs, tensor._params
-    # A card with one rule for all inputs (their gradients share work) is asked once; others per input.
-    every = None if op.vjp_all is None else op.vjp_all(grad, tensor, *inputs, **params)
     rules = getattr(op, "direct_vjps", None)   # a card's rules, called without its vjp lookup
+    # A card with one rule for all inputs (their gradients share work) is asked once; others per input.
+    every = None if rules is not None or op.vjp_all is None else op.vjp_all(grad, tensor, *inputs, **params)
+    # One or two inputs without params (every elementwise op) are passed as plain arguments, not
+    # *inputs: Python 3.11 then runs the rule without a C-level call.
+    plain = 0 if params else len(inputs)
     shares = []
     for index, parent in enumerate(inputs):
-        if not parent.requires_grad or (wanted is not None and not wanted.get(id(parent), False)):
+        if not parent.requires_grad or (wanted is not None and not wanted.get(parent, False)):
             continue
         if every is not None:
             share = every[index]
         elif rules is not None and index < len(rules) and rules[index] is not None:
-            share = rules[index](grad, tensor, *inputs, **params) if params else rules[index](grad, tensor, *inputs)
+            rule = rules[index]
+            if plain == 2:
+                share = rule(grad, tensor, inputs[0], inputs[1])
+            elif plain == 1:
+                share = rule(grad, tensor, inputs[0])
+            else:
+                share = rule(grad, tensor, *inputs, **params)
         else:
             share = op.vjp(index, grad, tensor, *inputs, **params)
         if share.array.shape != parent.array.shape:
@@ -166,23 +182,31 @@ def input_shares(tensor, grad, wanted=None):
 
 
 def _add(running_sum, share, create_graph):
-    """running sum + share of one tensor's gradient; on raw arrays unless the walk is itself recorded."""
+    """running sum + share of one tensor's gradient; on raw arrays unless the walk is itself recorded.
+
+    The first sum is a new array (the first share may be held elsewhere: add hands ∂L/∂z to both of
+    its inputs); later shares are added into that array, the walk's own, in place: the same
+    additions in the same order, without a new array and tensor for each.
+    """
     if create_graph:
         return running_sum + share
-    return Tensor._wrap(running_sum.array + share.array)
+    if isinstance(running_sum, Tensor):
+        return running_sum.array + share.array
+    running_sum += share.array
+    return running_sum
 
 
 def _leads_to_target(order, targets):
-    """id → whether the tensor leads to a target (a leaf, without targets): only those gradients are worth forming."""
+    """tensor → whether it leads to a target (a leaf, without targets): only those gradients are worth forming."""
     leads = {}
     for tensor in order:
         if targets is None:
             reaches = tensor._op is None or tensor._inputs is None
         else:
-            reaches = id(tensor) in targets
+            reaches = tensor in targets
         for parent in tensor._inputs or ():
-            reaches = reaches or leads.get(id(parent), False)
-        leads[id(tensor)] = reaches
+            reaches = reaches or leads.get(parent, False)
+        leads[tensor] = reaches
     return leads
 
 

@@ -27,6 +27,7 @@ import numpy as _numpy
 
 from chainrule.backends import array_module
 from chainrule.core import anomaly
+from chainrule.core.convert import check_broadcast, promote_pair
 from chainrule.core.grad_mode import _state as _grad_mode
 from chainrule.core.tensor import Tensor
 
@@ -143,7 +144,10 @@ class Primitive:
         # The walk calls a card's rules itself when the card keeps the plain lookup of ``vjp`` below
         # (one Python call less per rule); a card with vjp_all or its own vjp is asked through vjp.
         plain = cls.vjp.__func__ is Primitive.vjp.__func__ and cls.vjp_all is None
-        cls.direct_vjps = cls.vjps if plain else None
+        # The rules are unwrapped from staticmethod: a staticmethod object is called through C, a plain
+        # function (with plain arguments) runs in the caller's Python frame loop.
+        unwrapped = tuple(rule.__func__ if isinstance(rule, staticmethod) else rule for rule in cls.vjps)
+        cls.direct_vjps = unwrapped if plain else None
 
     @classmethod
     def vjp(cls, index, grad, out, /, *inputs, **params):
@@ -181,17 +185,20 @@ def apply(op, *inputs, **params):
         tensor([1.    , 2.7183], grad_fn=<exp>)
     """
     # Every op and every rule op of a backward passes here, so it is kept to the bare steps: the
-    # arrays of one or two inputs read without a comprehension's frame or a tuple grown from an
-    # iterator, grad mode read as an attribute.
-    if len(inputs) == 1:
-        arrays = (inputs[0].array,)
-    elif len(inputs) == 2:
-        arrays = (inputs[0].array, inputs[1].array)
-    else:
-        arrays = [t.array for t in inputs]
-    first = arrays[0]
+    # arrays of one or two inputs read without a comprehension's frame, grad mode read as an attribute.
+    first = inputs[0].array
     xp = _numpy if type(first) is _ndarray else array_module(first)   # array_module's common case, without its call
-    out = _wrap(op.forward(xp, *arrays, **params) if params else op.forward(xp, *arrays))   # no empty dict copied
+    # One or two inputs as plain arguments, not *arrays (Python 3.11 then runs a forward without
+    # params in the caller's frame loop, not through a C-level call); no empty **params copied.
+    count = len(inputs)
+    if count == 2:
+        second = inputs[1].array
+        value = op.forward(xp, first, second, **params) if params else op.forward(xp, first, second)
+    elif count == 1:
+        value = op.forward(xp, first, **params) if params else op.forward(xp, first)
+    else:
+        value = op.forward(xp, *[t.array for t in inputs], **params)
+    out = _wrap(value)
     if _grad_mode.enabled:
         for t in inputs:
             if t.requires_grad:
@@ -203,6 +210,32 @@ def apply(op, *inputs, **params):
     if anomaly._enabled:
         anomaly.check_forward(op, inputs, out)
     return out
+
+
+def apply_binary(op, x, y):
+    """Run elementwise primitive ``op`` of two inputs: tensors or numbers, promoted to one dtype, broadcast.
+
+    Two tensors of one dtype (every rule op of a backward, most forward steps) go straight to
+    ``apply``: nothing to promote, and no shapes compared up front (reading two shapes costs about
+    as much as the rest of the dispatch); NumPy checks the broadcast itself, and when it refuses,
+    ``check_broadcast`` says which op and which shapes in chainrule's words.
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule.core.primitive import apply_binary
+        >>> from chainrule.ops.binary import Mul
+        >>> apply_binary(Mul, cr.tensor([1.0, 2.0]), 3.0)
+        tensor([3., 6.])
+    """
+    if type(x) is not Tensor or type(y) is not Tensor or x.array.dtype != y.array.dtype:
+        x, y = promote_pair(x, y, op.name)
+    try:
+        return apply(op, x, y)
+    except ValueError:
+        if x.array.shape != y.array.shape:
+            check_broadcast(op.name, x.shape, y.shape)   # raises, naming the op, when the shapes are the cause
+        raise
+
 
 _wrap = Tensor._wrap
 _ndarray = _numpy.ndarray

@@ -336,8 +336,9 @@ class Tensor:
             extras.append("requires_grad=True")
         return "tensor(" + body + "".join(", " + e for e in extras) + ")"
 
-    def __hash__(self):
-        return id(self)
+    # Identity, as for any object (== is elementwise, so it cannot be equality), and read from C
+    # without a Python call: the backward walk keys its dicts and sets by tensor.
+    __hash__ = object.__hash__
 
     def __dir__(self):
         # The PyTorch names chainrule lacks stand on the class only to explain themselves when read (core/porting.py).

@@ -9,8 +9,9 @@ import math
 
 from chainrule.backends import special_module
 from chainrule.core import dtypes
-from chainrule.core.convert import as_tensor, check_broadcast, promote_pair
-from chainrule.core.primitive import BINARY, Check, Primitive, apply, composite
+from chainrule.core.convert import as_tensor
+from chainrule.core.primitive import BINARY, Check, Primitive, apply, apply_binary, composite
+from chainrule.core.tensor import Tensor
 
 __all__ = [
     "neg", "exp", "log", "log2", "log10", "log1p", "expm1", "sqrt", "rsqrt", "abs", "sin", "cos", "tan",
@@ -20,6 +21,8 @@ __all__ = [
 
 
 def _float_input(x, op_name):
+    if type(x) is Tensor and x.array.dtype.kind in "fc":
+        return x   # the common case, answered without as_tensor's call and the dtype property's
     x = as_tensor(x)
     if x.dtype.kind in "iub":
         x = x.to(dtypes.get_default_dtype())
@@ -580,10 +583,7 @@ def tanh_backward(grad, output):
         >>> tanh_backward(cr.tensor([1.0, 2.0]), cr.tensor([0.0, 0.5]))    # g (1 − y²)
         tensor([1. , 1.5])
     """
-    grad, output = promote_pair(grad, output, "tanh_backward")
-    if grad.array.shape != output.array.shape:
-        check_broadcast("tanh_backward", grad.shape, output.shape)
-    return apply(TanhBackward, grad, output)
+    return apply_binary(TanhBackward, grad, output)
 
 
 class Sigmoid(Primitive):
