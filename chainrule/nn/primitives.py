@@ -175,8 +175,12 @@ class SoftmaxCrossEntropy(Primitive):
         shift = logits.max(axis=1, keepdims=True)
         shifted = logits - shift
         log_sum = xp.log(xp.exp(shifted).sum(axis=1))
-        picked = shifted[xp.arange(logits.shape[0]), xp.where(kept, target, 0)]
-        losses = xp.where(kept, log_sum - picked, 0).astype(logits.dtype, copy=False)
+        every_row_kept = bool(kept.all())   # the common case: no ignore_index to pass over (two wheres saved)
+        picked = shifted[xp.arange(logits.shape[0]), target if every_row_kept else xp.where(kept, target, 0)]
+        losses = log_sum - picked
+        if not every_row_kept:
+            losses = xp.where(kept, losses, 0)
+        losses = losses.astype(logits.dtype, copy=False)
         if reduction == "none":
             return losses
         total = losses.sum()
@@ -191,15 +195,19 @@ class SoftmaxCrossEntropy(Primitive):
         row_weight = kept.astype(logits.dtype)
         if reduction == "mean":
             row_weight /= kept.sum()
-        one_hot = (xp.where(kept, target, -1)[:, None] == xp.arange(logits.shape[1])).astype(logits.dtype)
-        upstream = g.unsqueeze(1) if reduction == "none" else g
         if not is_grad_enabled():
-            # A plain backward: the softmax on raw arrays (the rule's cost was mostly op overhead).
+            # A plain backward, on raw arrays (the rule's cost was mostly op overhead): softmax − one-hot, the
+            # one-hot as a 1 taken from each kept row's target entry in place (p − 0 leaves the others as they are).
             probabilities = xp.exp(logits.array - logits.array.max(axis=1, keepdims=True))
             probabilities /= probabilities.sum(axis=1, keepdims=True)
-            local = (probabilities - one_hot) * row_weight[:, None]
-            return upstream * Tensor._wrap(local)
+            rows = xp.flatnonzero(kept)
+            probabilities[rows, target[rows]] -= 1
+            probabilities *= row_weight[:, None]
+            upstream = g.array[:, None] if reduction == "none" else g.array
+            return Tensor._wrap(xp.multiply(upstream, probabilities))
         # Recording the backward (create_graph): the same formula in tensor ops, so it differentiates again.
+        one_hot = (xp.where(kept, target, -1)[:, None] == xp.arange(logits.shape[1])).astype(logits.dtype)
+        upstream = g.unsqueeze(1) if reduction == "none" else g
         return upstream * (ops.softmax(logits, 1) - Tensor._wrap(one_hot)) * Tensor._wrap(row_weight[:, None])
 
     vjps = (grad_logits,)
