@@ -1,7 +1,8 @@
 """ReLU's forward (ops/elementwise.py, _max_with_zero) against NumPy's maximum(x, 0), in every layout.
 
 It compares x with a broadcast row of zeros in x's memory order instead of with the scalar 0:
-the result must be the same bit for bit (NaN, ±0, ±inf included) and laid out as x is.
+the result must be the same bit for bit (NaN, ±0, ±inf included) and laid out as x is. Its rule runs
+on raw arrays in a plain backward, and must equal the recorded tensor-op form bit for bit.
 """
 import numpy as np
 import pytest
@@ -46,3 +47,20 @@ def test_same_bits_and_layout_as_maximum_with_scalar(name):
 def test_relu_extremes_match_pytorch():
     x = np.array([-1e4, 1e4, np.inf, -np.inf, np.nan, 0.0, -0.0], dtype=np.float32)
     np.testing.assert_array_equal(cr.relu(cr.tensor(x)).numpy(), torch.relu(torch.tensor(x)).numpy())
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_relu_plain_backward_equals_the_recorded_rule_bit_for_bit(dtype):
+    """The rule on raw arrays (plain backward) against its tensor-op form (create_graph=True), with
+    ±0, ±inf and NaN in both the input and the incoming gradient."""
+    rng = np.random.default_rng(7)
+    specials = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 1e4, -1e4])
+    x = np.concatenate([rng.standard_normal(50), specials, specials]).astype(dtype)
+    g = np.concatenate([rng.standard_normal(50), specials, specials[::-1]]).astype(dtype)
+    grads = []
+    for create_graph in (False, True):
+        leaf = cr.tensor(x, requires_grad=True)
+        (grad,) = cr.autograd.grad(cr.relu(leaf), leaf, cr.tensor(g), create_graph=create_graph)
+        grads.append(grad.detach().numpy())
+    assert grads[0].dtype == grads[1].dtype == dtype
+    np.testing.assert_array_equal(grads[0].view(np.uint8), grads[1].view(np.uint8))   # signed zeros and NaN bits too

@@ -10,6 +10,7 @@ import math
 from chainrule.backends import special_module
 from chainrule.core import dtypes
 from chainrule.core.convert import as_tensor
+from chainrule.core.grad_mode import is_grad_enabled
 from chainrule.core.primitive import BINARY, Check, Primitive, apply, apply_binary, composite
 from chainrule.core.tensor import Tensor
 
@@ -682,6 +683,10 @@ class Relu(Primitive):
 
     @staticmethod
     def grad_x(g, out, x):
+        if not is_grad_enabled():
+            # A plain backward (nothing recorded): the same multiply on raw arrays, without the two ops'
+            # dispatch (40-60 µs each in the MLP step, measured; the same bits).
+            return Tensor._wrap(g.array * (x.array > 0))
         return g * (x > 0)  # float × bool: one pass, no cast
 
     vjps = (grad_x,)
