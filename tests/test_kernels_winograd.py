@@ -11,6 +11,7 @@ import chainrule as cr
 import chainrule.nn.functional as F
 import chainrule.ops.convolution as convolution
 from chainrule.backends import use_kernels
+from chainrule.core.primitive import apply
 from chainrule.func import gradcheck, gradgradcheck
 from chainrule.kernels import numba_available
 from chainrule.kernels import winograd
@@ -210,6 +211,57 @@ def test_the_fused_products_equal_the_unfused_reference(tile, dtype, out_w):
     tolerance = {numpy.float32: 1e-5, numpy.float64: 1e-12}[dtype]
     for ours, reference in zip(*results):
         numpy.testing.assert_allclose(ours, reference, rtol=tolerance, atol=tolerance * numpy.abs(reference).max())
+
+
+@pytest.mark.parametrize("kernels", [True, False])
+@pytest.mark.parametrize("tile", winograd.TILES)
+@pytest.mark.parametrize("dtype", [numpy.float32, numpy.float64])
+@pytest.mark.parametrize("out_hw", [(7, 3), (6, 9), (5, 13)])   # grids of 1-4 tile columns, ragged last row/column
+@pytest.mark.parametrize("with_bias", [True, False])
+def test_the_chunked_plain_backward_equals_the_recorded_rule(kernels, tile, dtype, out_hw, with_bias):
+    """WinogradProductOutput's plain backward (raw arrays, M̄ chunk by chunk) against its recorded
+    tensor-op rule (create_graph=True: one whole M̄): V̄ bit for bit (the same GEMM sums per column),
+    b̄ bit for bit, Ū within a blocked sum's rounding (its sum over tiles is split by chunk)."""
+    rng = numpy.random.default_rng(out_hw[1] + 10 * tile)
+    x = rng.standard_normal((3, 5) + out_hw).astype(dtype)
+    w = rng.standard_normal((4, 5, 3, 3)).astype(dtype)
+    b = rng.standard_normal(4).astype(dtype)
+    g = rng.standard_normal((3, 4) + out_hw).astype(dtype)
+    grid = winograd.tile_grid(out_hw, tile)
+    filters = convolution.WinogradFilter.forward(numpy, w, tile=tile)
+    tiles = convolution.WinogradInput.forward(numpy, x, padding=((1, 1), (1, 1)), tile=tile, grid=grid)
+    previous = use_kernels(kernels)
+    try:
+        results = []
+        for create_graph in (False, True):
+            leaves = [cr.tensor(a, requires_grad=True) for a in (filters, tiles) + ((b,) if with_bias else ())]
+            out = apply(convolution.WinogradProductOutput, *leaves, tile=tile, grid=grid, out_hw=out_hw)
+            out.backward(cr.tensor(g), create_graph=create_graph)
+            results.append([leaf.grad.detach().numpy() for leaf in leaves])
+    finally:
+        use_kernels(previous)
+    (plain_u, plain_v, *plain_b), (recorded_u, recorded_v, *recorded_b) = results
+    assert numpy.array_equal(plain_v, recorded_v)
+    for ours, reference in zip(plain_b, recorded_b):
+        assert numpy.array_equal(ours, reference)
+    tolerance = {numpy.float32: 1e-5, numpy.float64: 1e-12}[dtype]
+    numpy.testing.assert_allclose(plain_u, recorded_u, rtol=tolerance, atol=tolerance * numpy.abs(recorded_u).max())
+
+
+def test_the_chunked_plain_backward_gives_only_the_wanted_gradients():
+    """With one of U and V detached the plain backward computes only the other's gradient (the same numbers)."""
+    rng = numpy.random.default_rng(3)
+    filters = rng.standard_normal((36, 4, 5))
+    tiles = rng.standard_normal((36, 5, 2 * 3 * 3))
+    g = cr.tensor(rng.standard_normal((3, 4, 8, 12)))
+    full = [cr.tensor(a, requires_grad=True) for a in (filters, tiles)]
+    apply(convolution.WinogradProductOutput, *full, tile=4, grid=(2, 3), out_hw=(8, 12)).backward(g)
+    for wanted in range(2):
+        leaves = [cr.tensor(a, requires_grad=index == wanted) for index, a in enumerate((filters, tiles))]
+        out = apply(convolution.WinogradProductOutput, *leaves, tile=4, grid=(2, 3), out_hw=(8, 12))
+        out.backward(g)
+        assert numpy.array_equal(leaves[wanted].grad.numpy(), full[wanted].grad.numpy())
+        assert leaves[1 - wanted].grad is None
 
 
 # ----- derivatives of every order, through the Winograd path ----------------------------------------------------------------------

@@ -33,8 +33,12 @@ import numpy
 
 from chainrule.backends import winograd_enabled
 
+from chainrule.core.grad_mode import is_grad_enabled
 from chainrule.core.primitive import Check, Primitive, apply
+from chainrule.core.tensor import Tensor
 from chainrule.kernels import winograd
+from chainrule.ops.matmul import _blas_ready
+from chainrule.ops.reduce import Sum
 
 __all__ = ["output_grid", "im2col", "col2im", "winograd_conv2d", "winograd_tile"]
 
@@ -353,7 +357,19 @@ class WinogradOutputAdjoint(Primitive):
 # M (36 × O × tiles, 19 MB on the benchmark's layer) written to memory by the GEMM and read back by
 # the transform. A chunk is CHUNK_TILE_COLUMNS tile columns of one tile row, each column the whole
 # batch: its M is 36·O·columns·N numbers (1.2 MB per column at O = 64, N = 128, float32; 1, 2 and 4 columns measured, 2 the best).
+# The plain backward takes the same chunks for M̄ (1 and 2 columns measured alike there, 4 and 7 about 10 % slower).
 CHUNK_TILE_COLUMNS = 2
+
+
+def _tile_chunks(grid, batch):
+    """The chunks (i, j, columns, first, count): tile row i, tile columns j to j + columns, which are the
+    tiles' columns first to first + count of V (the batch last: tile (i, j) holds columns (i·grid_w + j)·N on)."""
+    grid_h, grid_w = grid
+    step = max(1, min(CHUNK_TILE_COLUMNS, grid_w))
+    for i in range(grid_h):
+        for j in range(0, grid_w, step):
+            columns = min(step, grid_w - j)
+            yield i, j, columns, (i * grid_w + j) * batch, columns * batch
 
 
 class WinogradProductOutput(Primitive):
@@ -376,24 +392,56 @@ class WinogradProductOutput(Primitive):
         channels, batch = filters.shape[1], tiles.shape[2] // (grid_h * grid_w)
         bias = xp.ascontiguousarray(bias[0]) if bias else None
         out = xp.empty((channels, tile * grid_h, tile * grid_w, batch), dtype=xp.result_type(filters, tiles))
-        step = max(1, min(CHUNK_TILE_COLUMNS, grid_w))
-        for i in range(grid_h):
-            for j in range(0, grid_w, step):
-                columns = min(step, grid_w - j)
-                first = (i * grid_w + j) * batch
-                products = xp.matmul(filters, tiles[:, :, first:first + columns * batch])
-                out[:, tile * i:tile * (i + 1), tile * j:tile * (j + columns)] = winograd.output_transform(
-                    xp, products, tile, (1, columns), bias)
+        for i, j, columns, first, count in _tile_chunks(grid, batch):
+            products = xp.matmul(filters, tiles[:, :, first:first + count])
+            out[:, tile * i:tile * (i + 1), tile * j:tile * (j + columns)] = winograd.output_transform(
+                xp, products, tile, (1, columns), bias)
         # Crop the tiles that stick out and put the batch first (a view, as Fold's).
         return out[:, :out_hw[0], :out_hw[1], :].transpose(3, 0, 1, 2)
 
     @staticmethod
     def vjp_all(g, out, filters, tiles, *bias, tile, grid, out_hw):
-        """(Ū, V̄, b̄) from one M̄ = A ȳ Aᵀ (the products' gradient, shared by Ū and V̄): as matmul's rules."""
+        """(Ū, V̄, b̄) from M̄ = A ȳ Aᵀ (the products' gradient, shared by Ū and V̄): as matmul's rules.
+
+        Recording the backward (``create_graph=True``), the rules are tensor ops (one whole M̄ from
+        ``WinogradOutputAdjoint``), so they differentiate again. A plain backward runs on raw arrays
+        chunk by chunk, as the forward does (``_plain_vjp_all``)."""
+        recording = is_grad_enabled() and any(t.requires_grad for t in (g, filters, tiles, *bias))
+        if not recording:
+            return WinogradProductOutput._plain_vjp_all(g, filters, tiles, *bias, tile=tile, grid=grid)
         products_grad = apply(WinogradOutputAdjoint, g, tile=tile, grid=grid, out_hw=out_hw)
         filters_grad = products_grad @ tiles.mT if filters.requires_grad else None
         tiles_grad = filters.mT @ products_grad if tiles.requires_grad else None
         return (filters_grad, tiles_grad) + ((g.sum((0, 2, 3)),) if bias else ())
+
+    @staticmethod
+    def _plain_vjp_all(g, filters, tiles, *bias, tile, grid):
+        """The plain backward on raw arrays, by the forward's chunks: for each chunk c of tile columns,
+        M̄_c = A ȳ_c Aᵀ (ȳ_c copied batch last and zero-extended, in cache), V̄_c = Uᵀ·M̄_c and
+        Ū += M̄_c·V_cᵀ; b̄ = Σ ȳ. The 19 MB M̄ (benchmark layer) is never written whole.
+
+        V̄ takes the unfused rule's numbers bit for bit (each column the same GEMM sum over O);
+        Ū is the same sum over tiles blocked by chunk, added in a fixed chunk order (deterministic,
+        the rounding that of a blocked sum)."""
+        xp, grad, filters_array, tiles_array = g.xp, g.array, filters.array, tiles.array
+        batch, channels, height, width = grad.shape
+        want_filters, want_tiles = filters.requires_grad, tiles.requires_grad
+        filters_grad = None
+        tiles_grad = xp.empty(tiles_array.shape, dtype=tiles_array.dtype) if want_tiles else None
+        filters_transposed = _blas_ready(xp, filters_array.transpose(0, 2, 1))
+        for i, j, columns, first, count in _tile_chunks(grid, batch):
+            block = grad[:, :, tile * i:min(tile * (i + 1), height), tile * j:min(tile * (j + columns), width)]
+            block = _batch_last_in_zeros(xp, block, (channels, tile, tile * columns, batch), 0, 0)
+            products_grad = winograd.output_adjoint(xp, block, tile, (1, columns))
+            if want_tiles:
+                tiles_grad[:, :, first:first + count] = xp.matmul(filters_transposed, products_grad)
+            if want_filters:
+                chunk_tiles = tiles_array[:, :, first:first + count].transpose(0, 2, 1)
+                product = xp.matmul(products_grad, _blas_ready(xp, chunk_tiles))
+                filters_grad = product if filters_grad is None else xp.add(filters_grad, product, out=filters_grad)
+        grads = (None if filters_grad is None else Tensor._wrap(filters_grad),
+                 None if tiles_grad is None else Tensor._wrap(tiles_grad))
+        return grads + ((Tensor._wrap(Sum.forward(xp, grad, (0, 2, 3), False)),) if bias else ())
 
 
 # Below this many multiply-adds of the direct form (N·OH·OW·O·C·9), or with fewer channels in or
