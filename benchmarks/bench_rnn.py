@@ -103,6 +103,30 @@ def composed_gru(layer, x):
 LAYERS = {"lstm": (LSTM, torch.nn.LSTM, composed_lstm), "gru": (GRU, torch.nn.GRU, composed_gru)}
 
 
+def lstm_gemm_floor(batch, seq, size):
+    """The matrix products of an LSTM layer's forward + backward, timed alone with NumPy's BLAS: the floor of
+    any NumPy LSTM here. Forward: the input projection X·W_ihᵀ and, per step, h·W_hhᵀ; backward: per step
+    Ḡ_t·W_hh, then ∂W_ih = Ḡᵀ·X, ∂W_hh = Ḡᵀ·H₋₁ and ∂X = Ḡ·W_ih over all steps (six projection-sized GEMMs)."""
+    rng = np.random.default_rng(2)
+    inputs = rng.standard_normal((seq * batch, size)).astype(np.float32)
+    hidden = rng.standard_normal((seq * batch, size)).astype(np.float32)
+    gates_grad = rng.standard_normal((seq * batch, 4 * size)).astype(np.float32)
+    weight_ih, weight_hh = (rng.standard_normal((4 * size, size)).astype(np.float32) for _ in range(2))
+    step_out = np.empty((batch, 4 * size), dtype=np.float32)
+    step_back = np.empty((batch, size), dtype=np.float32)
+
+    def products():
+        np.dot(inputs, weight_ih.T)
+        for t in range(seq):
+            np.dot(hidden[t * batch:(t + 1) * batch], weight_hh.T, out=step_out)
+        for t in range(seq):
+            np.dot(gates_grad[t * batch:(t + 1) * batch], weight_hh, out=step_back)
+        np.dot(gates_grad.T, inputs)
+        np.dot(gates_grad.T, hidden)
+        np.dot(gates_grad, weight_ih)
+    return products
+
+
 def benchmark_layer(kind, batch, seq, size, repeats, composed_too):
     ours_class, theirs_class, composed = LAYERS[kind]
     torch.manual_seed(0)
@@ -149,6 +173,8 @@ def benchmark_layer(kind, batch, seq, size, repeats, composed_too):
                        ("kernels off", with_kernels(False, lambda: run_ours(backward)))]
         if composed_too:
             contestants.append(("composed loop", lambda: run_composed(backward)))
+        if kind == "lstm" and backward:
+            contestants.append(("its GEMMs alone (floor)", lstm_gemm_floor(batch, seq, size)))
         contestants.append((f"torch.nn.{name}", lambda: run_theirs(backward)))
         print_rows(label, contestants, repeats)
 
