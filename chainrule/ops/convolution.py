@@ -26,13 +26,13 @@ card: the class, then the public function that applies it.
 
 The Winograd path of a stride-1 3×3 convolution (F(4×4, 3×3), Lavin & Gray 2016) is six
 more primitives: three linear transforms and their adjoints, which ``winograd_conv2d``
-composes with one batched matmul (the transforms' loops are in chainrule/kernels/winograd.py);
-``winograd_tile`` chooses it per shape.
+composes with the batched products, fused with the output transform chunk by chunk
+(``WinogradProductOutput``; the transforms' loops are in chainrule/kernels/winograd.py);
+``winograd_tile`` chooses it per shape, and ``backends.use_winograd(False)`` keeps im2col.
 """
 import numpy
 
 from chainrule.backends import winograd_enabled
-
 from chainrule.core.grad_mode import is_grad_enabled
 from chainrule.core.primitive import Check, Primitive, apply
 from chainrule.core.tensor import Tensor
