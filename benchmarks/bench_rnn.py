@@ -32,6 +32,7 @@ import torch
 from threadpoolctl import threadpool_limits
 
 import chainrule as cr
+from common import print_row
 from chainrule.backends import keep_freed_memory, use_kernels
 from chainrule.nn import GRU, LSTM
 from chainrule.nn.rnn import _gru_step, _lstm_step, _project, _unroll
@@ -63,6 +64,7 @@ def print_rows(label, contestants, repeats):
         best, median, cpu_best = min(times), statistics.median(times), min(cpu_times)
         print(f"{label:18s} {contestant:24s} {best * 1e3:8.1f}ms {median * 1e3:8.1f}ms {cpu_best * 1e3:8.1f}ms "
               f"{best / torch_best:9.2f}x {median / torch_median:9.2f}x {cpu_best / torch_cpu:9.2f}x")
+    return {contestant: min(times) for (contestant, _), times in zip(contestants, wall)}
 
 
 def header(title):
@@ -127,6 +129,37 @@ def lstm_gemm_floor(batch, seq, size):
     return products
 
 
+def peak_sgemm_rate(size=2048, rounds=3):
+    """The best float32 GEMM rate this process gets, in GFLOP/s: a size³ product, best of ``rounds``, through
+    NumPy's BLAS and through torch.mm (each on the threads set by the caller); the higher of the two."""
+    a = np.random.default_rng(3).standard_normal((size, size)).astype(np.float32)
+    rates = {}
+    for name, multiply, operand in (("NumPy", np.dot, a), ("torch.mm", torch.mm, torch.from_numpy(a))):
+        multiply(operand, operand)
+        best = float("inf")
+        for _ in range(rounds):
+            start = time.perf_counter()
+            multiply(operand, operand)
+            best = min(best, time.perf_counter() - start)
+        rates[name] = 2 * size ** 3 / best / 1e9
+    return rates
+
+
+def lstm_compute_floor(batch, seq, size, torch_best, goal=0.9):
+    """The least time any implementation can take on this machine: the LSTM's product FLOPs at the machine's best
+    sgemm rate. Six products of 2·(seq·batch)·(4·size)·size FLOPs each (input = hidden = size): forward X·W_ihᵀ
+    and the steps' h·W_hhᵀ; backward the steps' Ḡ·W_hh, Ḡᵀ·X, Ḡᵀ·H₋₁ and Ḡ·W_ih. Prints it; returns its ratio."""
+    gflop = 6 * 2 * seq * batch * 4 * size * size / 1e9
+    rates = peak_sgemm_rate()
+    best_rate = max(rates.values())
+    floor = gflop / best_rate
+    rate_text = ", ".join(f"{name} {rate:.0f}" for name, rate in rates.items())
+    print(f"{'':18s} compute floor: {gflop:.2f} GFLOP of products at this machine's best sgemm rate "
+          f"(2048³: {rate_text} GFLOP/s) = {floor * 1e3:.1f}ms = {floor / torch_best:.2f}x torch's best; "
+          f"{goal:g}x torch would need {gflop / (goal * torch_best):.0f} GFLOP/s")
+    return floor / torch_best
+
+
 def benchmark_layer(kind, batch, seq, size, repeats, composed_too):
     ours_class, theirs_class, composed = LAYERS[kind]
     torch.manual_seed(0)
@@ -176,7 +209,13 @@ def benchmark_layer(kind, batch, seq, size, repeats, composed_too):
         if kind == "lstm" and backward:
             contestants.append(("its GEMMs alone (floor)", lstm_gemm_floor(batch, seq, size)))
         contestants.append((f"torch.nn.{name}", lambda: run_theirs(backward)))
-        print_rows(label, contestants, repeats)
+        best = print_rows(label, contestants, repeats)
+        if kind == "lstm" and backward:
+            torch_best = best[f"torch.nn.{name}"]
+            compute_floor = lstm_compute_floor(batch, seq, size, torch_best)
+            print_row("lstm", best[f"chainrule {name}"] / torch_best, torch.get_num_threads(),
+                      floor=best["its GEMMs alone (floor)"] / torch_best,
+                      note=f"compute floor {compute_floor:.2f} (its FLOPs at the best sgemm rate)")
 
 
 class SineModel:

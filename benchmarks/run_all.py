@@ -49,9 +49,6 @@ FALLBACKS = [
     ("bench_nn.py", "small_cnn_step", r"^Small CNN", _THREAD_LINE, None),
     ("bench_nn.py", "memory", r"^Small CNN", r"peak RSS growth, batch \d+, code loaded: .*ratio chainrule/torch = ([\d.]+)",
      None),
-    ("bench_rnn.py", "lstm", r"^LSTM,.* (\d+) thread\(s\)",
-     r"^forward\+backward\s+chainrule LSTM\s+\S+\s+\S+\s+\S+\s+([\d.]+)x",
-     r"^forward\+backward\s+its GEMMs alone \(floor\)\s+\S+\s+\S+\s+\S+\s+([\d.]+)x"),
 ]
 
 
