@@ -91,6 +91,42 @@ def test_each_compiled_transform_equals_its_reference_bitwise(tile, channels, gr
 
 @needs_numba
 @pytest.mark.parametrize("dtype", [numpy.float32, numpy.float64])
+@pytest.mark.parametrize("grid", [(1, 1), (2, 3), (4, 4)])
+def test_the_written_out_f43_loops_equal_the_generic_loops_and_the_reference_bitwise(dtype, grid, monkeypatch):
+    rng = numpy.random.default_rng(sum(grid))
+    channels, batch = 3, 5
+    padded_shape = (channels, 4 * grid[0] + 2, 4 * grid[1] + 2, batch)
+    padded = rng.standard_normal(padded_shape).astype(dtype)
+    tiles = rng.standard_normal((36, channels, grid[0] * grid[1] * batch)).astype(dtype)
+    whole = rng.standard_normal((channels, 4 * grid[0], 4 * grid[1], batch)).astype(dtype)
+    bias = rng.standard_normal(channels).astype(dtype)
+    padded[0], tiles[:, 0], whole[0] = -0.0, -0.0, -0.0
+    padded[1, 2, 3, 1] = numpy.inf                       # an inf stays an inf (no 0·inf from skipped terms)
+    runs = [
+        lambda: winograd.input_transform(numpy, padded, 4, grid),
+        lambda: winograd.input_adjoint(numpy, tiles, 4, grid, padded_shape),
+        lambda: winograd.output_transform(numpy, tiles, 4, grid),
+        lambda: winograd.output_transform(numpy, tiles, 4, grid, bias),
+        lambda: winograd.output_adjoint(numpy, whole, 4, grid),
+    ]
+    for run in runs:
+        monkeypatch.setattr(winograd, "WRITTEN_OUT_F43", True)
+        written_out = run()
+        monkeypatch.setattr(winograd, "WRITTEN_OUT_F43", False)
+        generic, reference = run(), _reference(run)
+        for other in (generic, reference):
+            numpy.testing.assert_array_equal(written_out, other)
+            assert numpy.array_equal(numpy.signbit(written_out), numpy.signbit(other))
+
+
+def test_the_written_out_f43_loops_check_the_matrix_pattern_they_assume(monkeypatch):
+    monkeypatch.setitem(winograd._F43_TERMS, "input", ((0,),) * 6)
+    with pytest.raises(AssertionError, match="input matrix: nonzero terms"):
+        winograd._f43_matrix(numpy.float32, "input")
+
+
+@needs_numba
+@pytest.mark.parametrize("dtype", [numpy.float32, numpy.float64])
 def test_two_lanes_over_the_channels_give_the_one_lane_result_bitwise(dtype, monkeypatch):
     rng = numpy.random.default_rng(7)
     tile, grid, channels, batch = 4, (2, 3), 5, 3

@@ -32,7 +32,9 @@ C-contiguous, numba importable), else the NumPy reference (``*_reference``) besi
 works on any array module (CuPy too). Both apply each matrix one side at a time, in the
 same order, skipping the same zero coefficients, each sum started from its first term and
 each product and sum rounded to the array's dtype: the two agree bit for bit
-(tests/test_kernels_winograd.py). ``LANES = 2`` splits each loop's channels over two
+(tests/test_kernels_winograd.py). For the chosen tile, F(4×4, 3×3), four written-out loops
+(``*_f43_loop``) form each block row's sums in one pass, with the same terms in the same order:
+the same bits, faster (``WRITTEN_OUT_F43``). ``LANES = 2`` splits each loop's channels over two
 threads, with the same result. The filter transform is NumPy only (``filter_transform``/``filter_adjoint``, two ``tensordot``s):
 it touches O·C·9 numbers, not the images, and measured 0.1-0.2 ms for the 64×32
 filters of the benchmark.
@@ -314,6 +316,220 @@ _gather_tiles = Kernel(gather_tiles_loop)
 _scatter_tiles = Kernel(scatter_tiles_loop)
 
 
+# ----- F(4×4, 3×3) written out: each block row in one pass --------------------------------------------------------
+#
+# The chosen tile's four transforms again, each stage as one pass over the batch per block row
+# that reads the row's α (or m) vectors once and forms all of its sums together, instead of
+# the generic loops' two terms per pass (which reload and store each sum as it grows): 2.1×
+# faster for the float32 input transform at the benchmark's shape (0.60 against 1.25 ms). The
+# sums are the generic loops' and the references': the same nonzero terms in the same column
+# order, each started from its first term, so the results are equal bit for bit (tests). Which
+# coefficients are nonzero is written into the code; ``_f43_matrix`` checks that pattern
+# against the matrices (``_F43_TERMS``) before a loop runs, and the coefficients themselves
+# come from the matrix, in the array's dtype. The tile step arrives as an argument although it
+# is always 4: with the literal 4 in the index arithmetic, LLVM compiled the input transform's
+# loop 2.8× slower (2.39 against 0.86 ms, same source otherwise). ``WRITTEN_OUT_F43 = False``
+# runs the generic loops for F(4×4) as well.
+WRITTEN_OUT_F43 = True
+
+_F43_TERMS = {
+    "input": ((0, 2, 4), (1, 2, 3, 4), (1, 2, 3, 4), (1, 2, 3, 4), (1, 2, 3, 4), (1, 3, 5)),                 # Bᵀ
+    "output adjoint": ((0,), (0, 1, 2, 3), (0, 1, 2, 3), (0, 1, 2, 3), (0, 1, 2, 3), (3,)),                    # A
+    "output": ((0, 1, 2, 3, 4), (1, 2, 3, 4), (1, 2, 3, 4), (1, 2, 3, 4, 5)),                                  # Aᵀ
+    "input adjoint": ((0,), (1, 2, 3, 4, 5), (0, 1, 2, 3, 4), (1, 2, 3, 4, 5), (0, 1, 2, 3, 4), (5,)),         # B
+}
+
+
+def _f43_matrix(dtype, which):
+    """L of F(4×4, 3×3) for a written-out loop, after checking that its nonzero coefficients are the ones the loop uses."""
+    matrix, terms, term_counts = _loop_matrix(4, dtype, which)
+    found = tuple(tuple(int(k) for k in terms[row, :term_counts[row]]) for row in range(matrix.shape[0]))
+    assert found == _F43_TERMS[which], f"F(4x4, 3x3) {which} matrix: nonzero terms {found}, the loop writes out {_F43_TERMS[which]}"
+    return matrix
+
+
+def input_f43_loop(image, matrix, step, grid_h, grid_w, tiles, first_channel, end_channel):
+    """Twin of ``input_transform_reference`` for F(4×4, 3×3) (L = Bᵀ): tiles[6ξ+ν, c, t] = (Bᵀ d B)[ξ, ν] for the
+    6×6 block d at (4i, 4j), t = i·grid_w + j. ``image`` (C, H, W, N), ``tiles`` (36, C, grid_h·grid_w, N)."""
+    batch = image.shape[3]
+    rows = numpy.empty((6, 6, batch), dtype=image.dtype)           # rows[a, ν] = Σ_b Bᵀ[ν, b] d[a, b]
+    l00, l02, l04 = matrix[0, 0], matrix[0, 2], matrix[0, 4]
+    l11, l12, l13, l14 = matrix[1, 1], matrix[1, 2], matrix[1, 3], matrix[1, 4]
+    l21, l22, l23, l24 = matrix[2, 1], matrix[2, 2], matrix[2, 3], matrix[2, 4]
+    l31, l32, l33, l34 = matrix[3, 1], matrix[3, 2], matrix[3, 3], matrix[3, 4]
+    l41, l42, l43, l44 = matrix[4, 1], matrix[4, 2], matrix[4, 3], matrix[4, 4]
+    l51, l53, l55 = matrix[5, 1], matrix[5, 3], matrix[5, 5]
+    for c in range(first_channel, end_channel):
+        for i in range(grid_h):
+            for j in range(grid_w):
+                t = i * grid_w + j
+                for a in range(6):
+                    row = step * i + a
+                    s0, s1, s2 = image[c, row, step * j], image[c, row, step * j + 1], image[c, row, step * j + 2]
+                    s3, s4, s5 = image[c, row, step * j + 3], image[c, row, step * j + 4], image[c, row, step * j + 5]
+                    r0, r1, r2, r3, r4, r5 = rows[a, 0], rows[a, 1], rows[a, 2], rows[a, 3], rows[a, 4], rows[a, 5]
+                    for n in range(batch):
+                        d0, d1, d2, d3, d4, d5 = s0[n], s1[n], s2[n], s3[n], s4[n], s5[n]
+                        r0[n] = l00 * d0 + l02 * d2 + l04 * d4
+                        r1[n] = l11 * d1 + l12 * d2 + l13 * d3 + l14 * d4
+                        r2[n] = l21 * d1 + l22 * d2 + l23 * d3 + l24 * d4
+                        r3[n] = l31 * d1 + l32 * d2 + l33 * d3 + l34 * d4
+                        r4[n] = l41 * d1 + l42 * d2 + l43 * d3 + l44 * d4
+                        r5[n] = l51 * d1 + l53 * d3 + l55 * d5
+                for nu in range(6):                                 # then down the columns: Σ_a Bᵀ[ξ, a] rows[a, ν]
+                    e0, e1, e2, e3, e4, e5 = rows[0, nu], rows[1, nu], rows[2, nu], rows[3, nu], rows[4, nu], rows[5, nu]
+                    o0, o1, o2 = tiles[nu, c, t], tiles[6 + nu, c, t], tiles[12 + nu, c, t]
+                    o3, o4, o5 = tiles[18 + nu, c, t], tiles[24 + nu, c, t], tiles[30 + nu, c, t]
+                    for n in range(batch):
+                        d0, d1, d2, d3, d4, d5 = e0[n], e1[n], e2[n], e3[n], e4[n], e5[n]
+                        o0[n] = l00 * d0 + l02 * d2 + l04 * d4
+                        o1[n] = l11 * d1 + l12 * d2 + l13 * d3 + l14 * d4
+                        o2[n] = l21 * d1 + l22 * d2 + l23 * d3 + l24 * d4
+                        o3[n] = l31 * d1 + l32 * d2 + l33 * d3 + l34 * d4
+                        o4[n] = l41 * d1 + l42 * d2 + l43 * d3 + l44 * d4
+                        o5[n] = l51 * d1 + l53 * d3 + l55 * d5
+
+
+def output_adjoint_f43_loop(image, matrix, step, grid_h, grid_w, tiles, first_channel, end_channel):
+    """Twin of ``output_adjoint_reference`` for F(4×4, 3×3) (L = A, 6×4): tiles[6ξ+ν, c, t] = (A ȳ Aᵀ)[ξ, ν] for the
+    4×4 block ȳ at (4i, 4j). ``image`` ȳ (C, 4·grid_h, 4·grid_w, N), ``tiles`` (36, C, grid_h·grid_w, N)."""
+    batch = image.shape[3]
+    rows = numpy.empty((4, 6, batch), dtype=image.dtype)           # rows[a, ν] = Σ_b A[ν, b] ȳ[a, b]
+    l00, l53 = matrix[0, 0], matrix[5, 3]
+    l10, l11, l12, l13 = matrix[1, 0], matrix[1, 1], matrix[1, 2], matrix[1, 3]
+    l20, l21, l22, l23 = matrix[2, 0], matrix[2, 1], matrix[2, 2], matrix[2, 3]
+    l30, l31, l32, l33 = matrix[3, 0], matrix[3, 1], matrix[3, 2], matrix[3, 3]
+    l40, l41, l42, l43 = matrix[4, 0], matrix[4, 1], matrix[4, 2], matrix[4, 3]
+    for c in range(first_channel, end_channel):
+        for i in range(grid_h):
+            for j in range(grid_w):
+                t = i * grid_w + j
+                for a in range(4):
+                    row = step * i + a
+                    s0, s1 = image[c, row, step * j], image[c, row, step * j + 1]
+                    s2, s3 = image[c, row, step * j + 2], image[c, row, step * j + 3]
+                    r0, r1, r2, r3, r4, r5 = rows[a, 0], rows[a, 1], rows[a, 2], rows[a, 3], rows[a, 4], rows[a, 5]
+                    for n in range(batch):
+                        d0, d1, d2, d3 = s0[n], s1[n], s2[n], s3[n]
+                        r0[n] = l00 * d0
+                        r1[n] = l10 * d0 + l11 * d1 + l12 * d2 + l13 * d3
+                        r2[n] = l20 * d0 + l21 * d1 + l22 * d2 + l23 * d3
+                        r3[n] = l30 * d0 + l31 * d1 + l32 * d2 + l33 * d3
+                        r4[n] = l40 * d0 + l41 * d1 + l42 * d2 + l43 * d3
+                        r5[n] = l53 * d3
+                for nu in range(6):                                 # then down the columns: Σ_a A[ξ, a] rows[a, ν]
+                    e0, e1, e2, e3 = rows[0, nu], rows[1, nu], rows[2, nu], rows[3, nu]
+                    o0, o1, o2 = tiles[nu, c, t], tiles[6 + nu, c, t], tiles[12 + nu, c, t]
+                    o3, o4, o5 = tiles[18 + nu, c, t], tiles[24 + nu, c, t], tiles[30 + nu, c, t]
+                    for n in range(batch):
+                        d0, d1, d2, d3 = e0[n], e1[n], e2[n], e3[n]
+                        o0[n] = l00 * d0
+                        o1[n] = l10 * d0 + l11 * d1 + l12 * d2 + l13 * d3
+                        o2[n] = l20 * d0 + l21 * d1 + l22 * d2 + l23 * d3
+                        o3[n] = l30 * d0 + l31 * d1 + l32 * d2 + l33 * d3
+                        o4[n] = l40 * d0 + l41 * d1 + l42 * d2 + l43 * d3
+                        o5[n] = l53 * d3
+
+
+def output_f43_loop(tiles, matrix, step, grid_h, grid_w, bias, image, first_channel, end_channel):
+    """Twin of ``output_transform_reference`` for F(4×4, 3×3) (L = Aᵀ, 4×6): each 4×4 block of ``image`` (O, 4·grid_h,
+    4·grid_w, N) is bias[o] + Aᵀ M A, M the tile's 6×6 products from ``tiles`` (36, O, grid_h·grid_w, N). As in
+    ``scatter_tiles_loop``: the plane set to the bias first, each pixel then gets pixel + its whole sum."""
+    batch = image.shape[3]
+    columns = numpy.empty((6, 4, batch), dtype=image.dtype)         # columns[ξ, b] = Σ_ν Aᵀ[b, ν] M[ξ, ν]
+    l00, l01, l02, l03, l04 = matrix[0, 0], matrix[0, 1], matrix[0, 2], matrix[0, 3], matrix[0, 4]
+    l11, l12, l13, l14 = matrix[1, 1], matrix[1, 2], matrix[1, 3], matrix[1, 4]
+    l21, l22, l23, l24 = matrix[2, 1], matrix[2, 2], matrix[2, 3], matrix[2, 4]
+    l31, l32, l33, l34, l35 = matrix[3, 1], matrix[3, 2], matrix[3, 3], matrix[3, 4], matrix[3, 5]
+    for c in range(first_channel, end_channel):
+        plane, shift = image[c], bias[c]
+        for r in range(plane.shape[0]):
+            for s in range(plane.shape[1]):
+                pixel = plane[r, s]
+                for n in range(batch):
+                    pixel[n] = shift
+        for i in range(grid_h - 1, -1, -1):
+            for j in range(grid_w - 1, -1, -1):
+                t = i * grid_w + j
+                for xi in range(6):
+                    s0, s1, s2 = tiles[6 * xi, c, t], tiles[6 * xi + 1, c, t], tiles[6 * xi + 2, c, t]
+                    s3, s4, s5 = tiles[6 * xi + 3, c, t], tiles[6 * xi + 4, c, t], tiles[6 * xi + 5, c, t]
+                    k0, k1, k2, k3 = columns[xi, 0], columns[xi, 1], columns[xi, 2], columns[xi, 3]
+                    for n in range(batch):
+                        d0, d1, d2, d3, d4, d5 = s0[n], s1[n], s2[n], s3[n], s4[n], s5[n]
+                        k0[n] = l00 * d0 + l01 * d1 + l02 * d2 + l03 * d3 + l04 * d4
+                        k1[n] = l11 * d1 + l12 * d2 + l13 * d3 + l14 * d4
+                        k2[n] = l21 * d1 + l22 * d2 + l23 * d3 + l24 * d4
+                        k3[n] = l31 * d1 + l32 * d2 + l33 * d3 + l34 * d4 + l35 * d5
+                for b in range(4):                                  # then along ξ, into the pixels of column b
+                    e0, e1, e2, e3, e4, e5 = (columns[0, b], columns[1, b], columns[2, b], columns[3, b], columns[4, b],
+                                              columns[5, b])
+                    p0, p1 = plane[step * i, step * j + b], plane[step * i + 1, step * j + b]
+                    p2, p3 = plane[step * i + 2, step * j + b], plane[step * i + 3, step * j + b]
+                    for n in range(batch):
+                        d0, d1, d2, d3, d4, d5 = e0[n], e1[n], e2[n], e3[n], e4[n], e5[n]
+                        p0[n] += l00 * d0 + l01 * d1 + l02 * d2 + l03 * d3 + l04 * d4
+                        p1[n] += l11 * d1 + l12 * d2 + l13 * d3 + l14 * d4
+                        p2[n] += l21 * d1 + l22 * d2 + l23 * d3 + l24 * d4
+                        p3[n] += l31 * d1 + l32 * d2 + l33 * d3 + l34 * d4 + l35 * d5
+
+
+def input_adjoint_f43_loop(tiles, matrix, step, grid_h, grid_w, image, first_channel, end_channel):
+    """Twin of ``input_adjoint_reference`` for F(4×4, 3×3) (L = B): ``image`` d̄ (C, 4·grid_h + 2, 4·grid_w + 2, N) is
+    zero, then each tile's B V̄ Bᵀ (V̄ from ``tiles`` (36, C, grid_h·grid_w, N)) is added where the tile was read,
+    the tiles visited last to first as in ``scatter_tiles_loop`` (where tiles overlap, the reference's order)."""
+    batch = image.shape[3]
+    zero = image.dtype.type(0)
+    columns = numpy.empty((6, 6, batch), dtype=image.dtype)         # columns[ξ, b] = Σ_ν B[b, ν] V̄[ξ, ν]
+    l00, l55 = matrix[0, 0], matrix[5, 5]
+    l11, l12, l13, l14, l15 = matrix[1, 1], matrix[1, 2], matrix[1, 3], matrix[1, 4], matrix[1, 5]
+    l20, l21, l22, l23, l24 = matrix[2, 0], matrix[2, 1], matrix[2, 2], matrix[2, 3], matrix[2, 4]
+    l31, l32, l33, l34, l35 = matrix[3, 1], matrix[3, 2], matrix[3, 3], matrix[3, 4], matrix[3, 5]
+    l40, l41, l42, l43, l44 = matrix[4, 0], matrix[4, 1], matrix[4, 2], matrix[4, 3], matrix[4, 4]
+    for c in range(first_channel, end_channel):
+        plane = image[c]
+        for r in range(plane.shape[0]):
+            for s in range(plane.shape[1]):
+                pixel = plane[r, s]
+                for n in range(batch):
+                    pixel[n] = zero
+        for i in range(grid_h - 1, -1, -1):
+            for j in range(grid_w - 1, -1, -1):
+                t = i * grid_w + j
+                for xi in range(6):
+                    s0, s1, s2 = tiles[6 * xi, c, t], tiles[6 * xi + 1, c, t], tiles[6 * xi + 2, c, t]
+                    s3, s4, s5 = tiles[6 * xi + 3, c, t], tiles[6 * xi + 4, c, t], tiles[6 * xi + 5, c, t]
+                    k0, k1, k2 = columns[xi, 0], columns[xi, 1], columns[xi, 2]
+                    k3, k4, k5 = columns[xi, 3], columns[xi, 4], columns[xi, 5]
+                    for n in range(batch):
+                        d0, d1, d2, d3, d4, d5 = s0[n], s1[n], s2[n], s3[n], s4[n], s5[n]
+                        k0[n] = l00 * d0
+                        k1[n] = l11 * d1 + l12 * d2 + l13 * d3 + l14 * d4 + l15 * d5
+                        k2[n] = l20 * d0 + l21 * d1 + l22 * d2 + l23 * d3 + l24 * d4
+                        k3[n] = l31 * d1 + l32 * d2 + l33 * d3 + l34 * d4 + l35 * d5
+                        k4[n] = l40 * d0 + l41 * d1 + l42 * d2 + l43 * d3 + l44 * d4
+                        k5[n] = l55 * d5
+                for b in range(6):                                  # then along ξ, added into the pixels of column b
+                    e0, e1, e2, e3, e4, e5 = (columns[0, b], columns[1, b], columns[2, b], columns[3, b], columns[4, b],
+                                              columns[5, b])
+                    p0, p1, p2 = plane[step * i, step * j + b], plane[step * i + 1, step * j + b], plane[step * i + 2, step * j + b]
+                    p3, p4, p5 = plane[step * i + 3, step * j + b], plane[step * i + 4, step * j + b], plane[step * i + 5, step * j + b]
+                    for n in range(batch):
+                        d0, d1, d2, d3, d4, d5 = e0[n], e1[n], e2[n], e3[n], e4[n], e5[n]
+                        p0[n] += l00 * d0
+                        p1[n] += l11 * d1 + l12 * d2 + l13 * d3 + l14 * d4 + l15 * d5
+                        p2[n] += l20 * d0 + l21 * d1 + l22 * d2 + l23 * d3 + l24 * d4
+                        p3[n] += l31 * d1 + l32 * d2 + l33 * d3 + l34 * d4 + l35 * d5
+                        p4[n] += l40 * d0 + l41 * d1 + l42 * d2 + l43 * d3 + l44 * d4
+                        p5[n] += l55 * d5
+
+
+_input_f43 = Kernel(input_f43_loop)
+_output_adjoint_f43 = Kernel(output_adjoint_f43_loop)
+_output_f43 = Kernel(output_f43_loop)
+_input_adjoint_f43 = Kernel(input_adjoint_f43_loop)
+
+
 # Each channel's tiles (gather) or plane (scatter) are written by that channel's iteration
 # alone, so the loops can run on two threads, each over half of the channels (both are
 # ``nogil``), with the same result bit for bit as on one: no sum crosses channels.
@@ -428,8 +644,12 @@ def input_transform(xp, padded, tile, grid):
     if kernel_may_run(xp, padded):
         channels, batch = padded.shape[0], padded.shape[3]
         out = numpy.empty((alpha * alpha, channels, grid[0] * grid[1] * batch), dtype=padded.dtype)
-        _run_by_channels(_gather_tiles, channels, padded, *_loop_matrix(tile, padded.dtype, "input"), tile, *grid,
-                         out.reshape(alpha * alpha, channels, grid[0] * grid[1], batch))
+        tiles = out.reshape(alpha * alpha, channels, grid[0] * grid[1], batch)
+        if tile == 4 and WRITTEN_OUT_F43:
+            _run_by_channels(_input_f43, channels, padded, _f43_matrix(padded.dtype, "input"), tile, *grid, tiles)
+        else:
+            _run_by_channels(_gather_tiles, channels, padded, *_loop_matrix(tile, padded.dtype, "input"), tile, *grid,
+                             tiles)
         return out
     return input_transform_reference(xp, padded, _matrix(xp, tile, padded.dtype, 0), tile, grid)
 
@@ -467,9 +687,14 @@ def input_adjoint(xp, tiles_grad, tile, grid, padded_shape):
         alpha = tile + 2
         channels, _, _, batch = padded_shape
         out = numpy.empty(padded_shape, dtype=tiles_grad.dtype)     # the loop sets it to 0, channel by channel
-        no_bias = numpy.zeros(channels, dtype=tiles_grad.dtype)
-        _run_by_channels(_scatter_tiles, channels, tiles_grad.reshape(alpha * alpha, channels, grid[0] * grid[1], batch),
-                         *_loop_matrix(tile, tiles_grad.dtype, "input adjoint"), tile, *grid, no_bias, out)
+        tiles = tiles_grad.reshape(alpha * alpha, channels, grid[0] * grid[1], batch)
+        if tile == 4 and WRITTEN_OUT_F43:
+            _run_by_channels(_input_adjoint_f43, channels, tiles, _f43_matrix(tiles_grad.dtype, "input adjoint"), tile,
+                             *grid, out)
+        else:
+            no_bias = numpy.zeros(channels, dtype=tiles_grad.dtype)
+            _run_by_channels(_scatter_tiles, channels, tiles, *_loop_matrix(tile, tiles_grad.dtype, "input adjoint"),
+                             tile, *grid, no_bias, out)
         return out
     return input_adjoint_reference(xp, tiles_grad, _matrix(xp, tile, tiles_grad.dtype, 0), tile, grid, padded_shape)
 
@@ -550,8 +775,13 @@ def output_transform(xp, products, tile, grid, bias=None):
         alpha = tile + 2
         channels, batch = products.shape[1], products.shape[2] // (grid[0] * grid[1])
         out = numpy.empty((channels, tile * grid[0], tile * grid[1], batch), dtype=products.dtype)
-        _run_by_channels(_scatter_tiles, channels, products.reshape(alpha * alpha, channels, grid[0] * grid[1], batch),
-                         *_loop_matrix(tile, products.dtype, "output"), tile, *grid, bias, out)
+        tiles = products.reshape(alpha * alpha, channels, grid[0] * grid[1], batch)
+        if tile == 4 and WRITTEN_OUT_F43:
+            _run_by_channels(_output_f43, channels, tiles, _f43_matrix(products.dtype, "output"), tile, *grid, bias,
+                             out)
+        else:
+            _run_by_channels(_scatter_tiles, channels, tiles, *_loop_matrix(tile, products.dtype, "output"), tile,
+                             *grid, bias, out)
         return out
     return output_transform_reference(xp, products, bias, _matrix(xp, tile, products.dtype, 2), tile, grid)
 
@@ -586,7 +816,12 @@ def output_adjoint(xp, out_grad, tile, grid):
         alpha = tile + 2
         channels, batch = out_grad.shape[0], out_grad.shape[3]
         products_grad = numpy.empty((alpha * alpha, channels, grid[0] * grid[1] * batch), dtype=out_grad.dtype)
-        _run_by_channels(_gather_tiles, channels, out_grad, *_loop_matrix(tile, out_grad.dtype, "output adjoint"),
-                         tile, *grid, products_grad.reshape(alpha * alpha, channels, grid[0] * grid[1], batch))
+        tiles = products_grad.reshape(alpha * alpha, channels, grid[0] * grid[1], batch)
+        if tile == 4 and WRITTEN_OUT_F43:
+            _run_by_channels(_output_adjoint_f43, channels, out_grad, _f43_matrix(out_grad.dtype, "output adjoint"),
+                             tile, *grid, tiles)
+        else:
+            _run_by_channels(_gather_tiles, channels, out_grad, *_loop_matrix(tile, out_grad.dtype, "output adjoint"),
+                             tile, *grid, tiles)
         return products_grad
     return output_adjoint_reference(xp, out_grad, _matrix(xp, tile, out_grad.dtype, 2), tile, grid)
