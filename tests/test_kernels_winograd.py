@@ -249,6 +249,39 @@ def test_the_fused_products_equal_the_unfused_reference(tile, dtype, out_w):
         numpy.testing.assert_allclose(ours, reference, rtol=tolerance, atol=tolerance * numpy.abs(reference).max())
 
 
+@pytest.mark.parametrize("tile", winograd.TILES)
+@pytest.mark.parametrize("dtype", [numpy.float32, numpy.float64])
+@pytest.mark.parametrize("out_hw", [(3, 3), (7, 9), (9, 8), (5, 2)])    # 1-12 chunks; 3 (F(4×4)) and 3 (F(2×2)): odd
+def test_the_chunks_in_two_lanes_give_the_one_lane_result_bitwise(tile, dtype, out_hw, monkeypatch):
+    """With LANES = 2 the fused forward and the plain backward split the chunks over two threads (BLAS on one
+    thread each); y, x̄, w̄ and b̄ are the one-lane numbers bit for bit (Ū's shares added in chunk order)."""
+    rng = numpy.random.default_rng(sum(out_hw) + tile)
+    x = rng.standard_normal((3, 5) + out_hw).astype(dtype)
+    w = rng.standard_normal((4, 5, 3, 3)).astype(dtype)
+    b = rng.standard_normal(4).astype(dtype)
+    g = rng.standard_normal((3, 4) + out_hw).astype(dtype)
+    results = {}
+    for lanes in (1, 2):
+        monkeypatch.setattr(winograd, "LANES", lanes)
+        leaves = [cr.tensor(a, requires_grad=True) for a in (x, w, b)]
+        out = convolution.winograd_conv2d(*leaves[:2], ((1, 1), (1, 1)), tile=tile, bias=leaves[2])
+        out.backward(cr.tensor(g))
+        results[lanes] = [out.detach().numpy()] + [leaf.grad.numpy() for leaf in leaves]
+    chunk_count = len(list(convolution._tile_chunks(winograd.tile_grid(out_hw, tile), 3)))
+    assert convolution._chunks_in_two_lanes(numpy, [None] * chunk_count) == (chunk_count >= 2)
+    for two, one in zip(results[2], results[1]):
+        numpy.testing.assert_array_equal(two, one)
+
+
+def test_two_lanes_return_both_results_and_raise_the_second_lanes_error():
+    assert winograd.in_two_lanes(lambda: "first", lambda: "second") == ("first", "second")
+
+    def fails():
+        raise ValueError("in the second lane")
+    with pytest.raises(ValueError, match="in the second lane"):
+        winograd.in_two_lanes(lambda: None, fails)
+
+
 @pytest.mark.parametrize("kernels", [True, False])
 @pytest.mark.parametrize("tile", winograd.TILES)
 @pytest.mark.parametrize("dtype", [numpy.float32, numpy.float64])

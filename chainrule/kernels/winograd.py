@@ -556,9 +556,10 @@ def _forget_pool_after_fork():
 os.register_at_fork(after_in_child=_forget_pool_after_fork)
 
 
-def _run_by_channels(kernel, channels, *args):
-    """``kernel(*args, first, end)`` over channels [0, channels): in one call, or in two halves at once when LANES ≥ 2."""
-    if LANES < 2 or channels < 2:
+def _run_by_channels(kernel, channels, *args, lanes=None):
+    """``kernel(*args, first, end)`` over channels [0, channels): in one call, or in two halves at once when ``lanes``
+    (default ``LANES``) ≥ 2."""
+    if (LANES if lanes is None else lanes) < 2 or channels < 2:
         kernel(*args, 0, channels)
         return
     middle = channels // 2
@@ -567,6 +568,38 @@ def _run_by_channels(kernel, channels, *args):
         kernel(*args, 0, middle)
     finally:
         other_half.result()                 # waits, and re-raises an error from that thread
+
+
+_blas_controller = None
+
+
+def _one_blas_thread():
+    """A context in which NumPy's BLAS runs on the calling thread alone (threadpoolctl; found once, on first use)."""
+    global _blas_controller
+    if _blas_controller is None:
+        from threadpoolctl import ThreadpoolController     # ~70 ms with its scan of the loaded libraries: only here
+        _blas_controller = ThreadpoolController()
+    return _blas_controller.limit(limits=1, user_api="blas")
+
+
+def in_two_lanes(first, second):
+    """``first()`` on the calling thread and ``second()`` on the lane worker at once, with NumPy's BLAS held to one
+    thread each meanwhile; returns both results. For work split by the caller into two independent halves that call
+    BLAS themselves (the Winograd layer's chunks): each lane's products on its own core, where two BLAS threads per
+    lane would put four threads on two cores. The BLAS setting is process-wide while this runs.
+
+    Example:
+        >>> from chainrule.kernels.winograd import in_two_lanes
+        >>> in_two_lanes(lambda: 1 + 1, lambda: 2 + 2)
+        (2, 4)
+    """
+    with _one_blas_thread():
+        other = _lane_pool().submit(second)
+        try:
+            mine = first()
+        finally:
+            theirs = other.result()         # waits, and re-raises an error from that thread
+    return mine, theirs
 
 
 def _apply_rows(xp, matrix, vectors):
@@ -755,12 +788,13 @@ def output_transform_reference(xp, products, bias, transform, tile, grid):
     return out
 
 
-def output_transform(xp, products, tile, grid, bias=None):
+def output_transform(xp, products, tile, grid, bias=None, lanes=None):
     """y = Aᵀ M A (+ bias[o]) per tile: (α², O, grid_h·grid_w·N) → (O, tile·grid_h, tile·grid_w, N), whole tiles
     (the caller crops).
 
     The bias is added here, in the pass that writes the output anyway (a separate ``+ b`` measured
     about 1-2 ms on the benchmark's layer); without one, zeros are added (so -0 becomes +0, as any sum with +0).
+    ``lanes`` overrides ``LANES`` for this call (1 inside a lane of ``in_two_lanes``).
 
     Example:
         >>> import numpy
@@ -778,10 +812,10 @@ def output_transform(xp, products, tile, grid, bias=None):
         tiles = products.reshape(alpha * alpha, channels, grid[0] * grid[1], batch)
         if tile == 4 and WRITTEN_OUT_F43:
             _run_by_channels(_output_f43, channels, tiles, _f43_matrix(products.dtype, "output"), tile, *grid, bias,
-                             out)
+                             out, lanes=lanes)
         else:
             _run_by_channels(_scatter_tiles, channels, tiles, *_loop_matrix(tile, products.dtype, "output"), tile,
-                             *grid, bias, out)
+                             *grid, bias, out, lanes=lanes)
         return out
     return output_transform_reference(xp, products, bias, _matrix(xp, tile, products.dtype, 2), tile, grid)
 
@@ -801,8 +835,9 @@ def output_adjoint_reference(xp, out_grad, transform, tile, grid):
     return out.reshape(alpha * alpha, channels, grid_h * grid_w * batch)
 
 
-def output_adjoint(xp, out_grad, tile, grid):
+def output_adjoint(xp, out_grad, tile, grid, lanes=None):
     """The adjoint of ``output_transform``: M̄ = A ȳ Aᵀ per tile, (O, tile·grid_h, tile·grid_w, N) → (α², O, grid_h·grid_w·N).
+    ``lanes`` as in ``output_transform``.
 
     Example:
         >>> import numpy
@@ -819,9 +854,9 @@ def output_adjoint(xp, out_grad, tile, grid):
         tiles = products_grad.reshape(alpha * alpha, channels, grid[0] * grid[1], batch)
         if tile == 4 and WRITTEN_OUT_F43:
             _run_by_channels(_output_adjoint_f43, channels, out_grad, _f43_matrix(out_grad.dtype, "output adjoint"),
-                             tile, *grid, tiles)
+                             tile, *grid, tiles, lanes=lanes)
         else:
             _run_by_channels(_gather_tiles, channels, out_grad, *_loop_matrix(tile, out_grad.dtype, "output adjoint"),
-                             tile, *grid, tiles)
+                             tile, *grid, tiles, lanes=lanes)
         return products_grad
     return output_adjoint_reference(xp, out_grad, _matrix(xp, tile, out_grad.dtype, 2), tile, grid)

@@ -361,6 +361,14 @@ class WinogradOutputAdjoint(Primitive):
 CHUNK_TILE_COLUMNS = 2
 
 
+def _chunks_in_two_lanes(xp, chunks):
+    """Whether the chunks run in two lanes: ``winograd.LANES`` ≥ 2, NumPy arrays and at least two chunks. Each lane
+    then runs its chunks' products with a one-thread BLAS and their transforms in one lane (``winograd.in_two_lanes``):
+    on 2 cores, OpenBLAS's second thread sped the chunks' small GEMMs up by 1.0-1.45×, and a transform's second lane
+    then shared its core with OpenBLAS's spinning worker (chainrule/kernels/README.md, Two lanes)."""
+    return winograd.LANES >= 2 and xp is numpy and len(chunks) >= 2
+
+
 def _tile_chunks(grid, batch):
     """The chunks (i, j, columns, first, count): tile row i, tile columns j to j + columns, which are the
     tiles' columns first to first + count of V (the batch last: tile (i, j) holds columns (i·grid_w + j)·N on)."""
@@ -392,14 +400,23 @@ class WinogradProductOutput(Primitive):
         channels, batch = filters.shape[1], tiles.shape[2] // (grid_h * grid_w)
         bias = xp.ascontiguousarray(bias[0]) if bias else None
         out = xp.empty((channels, tile * grid_h, tile * grid_w, batch), dtype=xp.result_type(filters, tiles))
-        products = None
-        for i, j, columns, first, count in _tile_chunks(grid, batch):
-            # One buffer for every chunk's M (the last chunk may be narrower): it stays in cache between chunks.
-            if products is None or products.shape[2] != count:
-                products = xp.empty(filters.shape[:2] + (count,), dtype=out.dtype)
-            xp.matmul(filters, tiles[:, :, first:first + count], out=products)
-            out[:, tile * i:tile * (i + 1), tile * j:tile * (j + columns)] = winograd.output_transform(
-                xp, products, tile, (1, columns), bias)
+        chunks = list(_tile_chunks(grid, batch))
+        two_lanes = _chunks_in_two_lanes(xp, chunks)
+
+        def run(part):
+            products = None
+            for i, j, columns, first, count in part:
+                # One buffer for every chunk's M (the last chunk may be narrower): it stays in cache between chunks.
+                if products is None or products.shape[2] != count:
+                    products = xp.empty(filters.shape[:2] + (count,), dtype=out.dtype)
+                xp.matmul(filters, tiles[:, :, first:first + count], out=products)
+                out[:, tile * i:tile * (i + 1), tile * j:tile * (j + columns)] = winograd.output_transform(
+                    xp, products, tile, (1, columns), bias, lanes=1 if two_lanes else None)
+
+        if two_lanes:       # each chunk writes its own blocks of y: the halves are independent
+            winograd.in_two_lanes(lambda: run(chunks[0::2]), lambda: run(chunks[1::2]))
+        else:
+            run(chunks)
         # Crop the tiles that stick out and put the batch first (a view, as Fold's).
         return out[:, :out_hw[0], :out_hw[1], :].transpose(3, 0, 1, 2)
 
@@ -433,18 +450,35 @@ class WinogradProductOutput(Primitive):
         filters_grad = None
         tiles_grad = xp.empty(tiles_array.shape, dtype=tiles_array.dtype) if want_tiles else None
         filters_transposed = _blas_ready(xp, filters_array.transpose(0, 2, 1))
-        for i, j, columns, first, count in _tile_chunks(grid, batch):
+        chunks = list(_tile_chunks(grid, batch))
+        two_lanes = _chunks_in_two_lanes(xp, chunks)
+
+        def run(chunk):
+            """V̄'s columns of one chunk, written in place; returns the chunk's share of Ū (or None)."""
+            i, j, columns, first, count = chunk
             block = grad[:, :, tile * i:min(tile * (i + 1), height), tile * j:min(tile * (j + columns), width)]
             block = _batch_last_in_zeros(xp, block, (channels, tile, tile * columns, batch), 0, 0)
-            products_grad = winograd.output_adjoint(xp, block, tile, (1, columns))
+            products_grad = winograd.output_adjoint(xp, block, tile, (1, columns), lanes=1 if two_lanes else None)
             if want_tiles:
                 # Straight into V̄'s columns (BLAS takes the strided block as it is): a temporary and its copy
                 # cost 0.7 ms of the benchmark layer's ~26 (same bits).
                 xp.matmul(filters_transposed, products_grad, out=tiles_grad[:, :, first:first + count])
             if want_filters:
                 chunk_tiles = tiles_array[:, :, first:first + count].transpose(0, 2, 1)
-                product = xp.matmul(products_grad, _blas_ready(xp, chunk_tiles))
-                filters_grad = product if filters_grad is None else xp.add(filters_grad, product, out=filters_grad)
+                return xp.matmul(products_grad, _blas_ready(xp, chunk_tiles))
+            return None
+
+        # Two lanes take the chunks in pairs, and Ū adds each pair's shares in chunk order, as one lane does:
+        # the same bits on one thread or two, with at most two shares held at a time.
+        step = 2 if two_lanes else 1
+        for start in range(0, len(chunks), step):
+            if two_lanes and start + 1 < len(chunks):
+                shares = winograd.in_two_lanes(lambda: run(chunks[start]), lambda: run(chunks[start + 1]))
+            else:
+                shares = (run(chunks[start]),)
+            for share in shares:
+                if share is not None:
+                    filters_grad = share if filters_grad is None else xp.add(filters_grad, share, out=filters_grad)
         grads = (None if filters_grad is None else Tensor._wrap(filters_grad),
                  None if tiles_grad is None else Tensor._wrap(tiles_grad))
         return grads + ((Tensor._wrap(Sum.forward(xp, grad, (0, 2, 3), False)),) if bias else ())
