@@ -84,8 +84,9 @@ def test_kill_9_mid_write_leaves_a_whole_file(tmp_path):
     killed_mid_write = 0
     # Each kill must leave one whole version; at least one of them must land inside a write
     # (the writer almost always is in one, but on a loaded machine a kill can fall between
-    # a rename and the next open, so try up to eight times).
-    for delay in (0.05, 0.23, 0.11, 0.37, 0.07, 0.29, 0.17, 0.43):
+    # a rename and the next open: one CI run had eight kills in a row land there, so try up
+    # to 24 times, the delays spread so that they do not keep meeting the same phase).
+    for delay in (0.05, 0.23, 0.11, 0.37, 0.07, 0.29, 0.17, 0.43) * 3:
         if killed_mid_write >= 2:
             break
         writer = subprocess.Popen([sys.executable, "-c", KILLED_WRITER, str(path)], env=env)
